@@ -1,0 +1,197 @@
+// Package config reads evalrec's settings from the environment and from an
+// optional .env file. Real environment variables win over the file.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+
+	"evalrec.dev/internal/redact"
+	"github.com/sethvargo/go-envconfig"
+)
+
+// Config holds every setting. The seed's five variables come first; the
+// EVALREC_* ones are evalrec's own.
+type Config struct {
+	Enabled        bool    `env:"MONGODB_ENABLED, default=false"`
+	URI            string  `env:"MONGODB_CONNECTION_STRING, default=mongodb://localhost:27017"`
+	Database       string  `env:"MONGODB_DATABASE, default=vt_metrics"`
+	Environment    string  `env:"ENVIRONMENT, default=dev"`
+	ExperimentTags TagList `env:"EXPERIMENT_TAGS"`
+
+	// ConnectTimeout bounds reaching the server at start: server selection,
+	// connection and the first ping together.
+	ConnectTimeout time.Duration `env:"EVALREC_CONNECT_TIMEOUT, default=3s"`
+	// WriteTimeout bounds each batch write. A write that times out sends the
+	// rest of the run to the spool.
+	WriteTimeout time.Duration `env:"EVALREC_WRITE_TIMEOUT, default=5s"`
+	// FlushInterval is how often buffered results are written during a run.
+	FlushInterval time.Duration `env:"EVALREC_FLUSH_INTERVAL, default=2s"`
+	// SpoolDir receives results that could not be stored. Relative paths are
+	// resolved against the module root.
+	SpoolDir string `env:"EVALREC_SPOOL_DIR, default=.evalrec/spool"`
+	// Strict makes a storage failure fail the suite.
+	Strict bool `env:"EVALREC_STRICT, default=false"`
+	// RunID names the evaluation run explicitly, for example from CI. All
+	// test binaries that see the same RunID join the same run.
+	RunID string `env:"EVALREC_RUN_ID"`
+	// Wrapped is set by `evalrec test` for the test processes it runs: they
+	// emit attributes only and leave storage to the wrapper.
+	Wrapped bool `env:"EVALREC_WRAPPED, default=false"`
+
+	// ModuleRoot is the directory holding go.mod, found by walking up from the
+	// working directory; empty when there is none.
+	ModuleRoot string
+	// EnvFile is the .env file that was read, if any.
+	EnvFile string
+}
+
+// TagList is a comma-separated list: entries are trimmed and empty ones dropped.
+type TagList []string
+
+// EnvDecode implements envconfig.Decoder.
+func (t *TagList) EnvDecode(s string) error {
+	*t = ParseTags(s)
+	return nil
+}
+
+// ParseTags splits a comma-separated list, trimming entries and dropping
+// empty ones.
+func ParseTags(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Load reads the configuration for a process whose working directory is dir
+// (the current one when dir is empty).
+func Load(dir string) (*Config, error) {
+	return LoadWith(dir, envconfig.OsLookuper())
+}
+
+// LoadWith is Load with the environment given explicitly, for tests and for
+// the CLI's flags.
+func LoadWith(dir string, env envconfig.Lookuper) (*Config, error) {
+	if dir == "" {
+		var err error
+		if dir, err = os.Getwd(); err != nil {
+			return nil, err
+		}
+	}
+	c := &Config{ModuleRoot: findUp(dir, "go.mod")}
+	lookup := env
+	if f := findEnvFile(dir, c.ModuleRoot); f != "" {
+		vals, err := godotenv.Read(f)
+		if err != nil {
+			return nil, fmt.Errorf("config: reading %s: %w", f, err)
+		}
+		c.EnvFile = f
+		lookup = envconfig.MultiLookuper(env, envconfig.MapLookuper(vals))
+	}
+	if err := envconfig.ProcessWith(context.Background(), &envconfig.Config{Target: c, Lookuper: lookup}); err != nil {
+		return nil, fmt.Errorf("config: %w", cleanEnvError(err))
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if c.SpoolDir != "" && !filepath.IsAbs(c.SpoolDir) {
+		base := c.ModuleRoot
+		if base == "" {
+			base = dir
+		}
+		c.SpoolDir = filepath.Join(base, c.SpoolDir)
+	}
+	return c, nil
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	for name, d := range map[string]time.Duration{
+		"EVALREC_CONNECT_TIMEOUT": c.ConnectTimeout,
+		"EVALREC_WRITE_TIMEOUT":   c.WriteTimeout,
+		"EVALREC_FLUSH_INTERVAL":  c.FlushInterval,
+	} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 3s, got %s", name, d))
+		}
+	}
+	if !validDatabaseName(c.Database) {
+		errs = append(errs, fmt.Errorf("MONGODB_DATABASE %q: use 1 to 63 letters, digits, '_' or '-'", c.Database))
+	}
+	if c.Enabled && !strings.HasPrefix(c.URI, "mongodb://") && !strings.HasPrefix(c.URI, "mongodb+srv://") {
+		errs = append(errs, fmt.Errorf("MONGODB_CONNECTION_STRING must start with mongodb:// or mongodb+srv://, got %q", redact.URI(c.URI)))
+	}
+	return errors.Join(errs...)
+}
+
+// validDatabaseName accepts the names both MongoDB and FerretDB accept.
+func validDatabaseName(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanEnvError rewrites envconfig's message, which names the Go field, to
+// name the environment variable instead, and makes sure a rejected connection
+// string is never echoed in clear.
+func cleanEnvError(err error) error {
+	msg := err.Error()
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if name != "" && strings.HasPrefix(msg, f.Name+":") {
+			msg = name + ":" + strings.TrimPrefix(msg, f.Name+":")
+			break
+		}
+	}
+	return errors.New(redact.URIsIn(msg))
+}
+
+// findUp returns the first directory from dir upwards that contains name.
+func findUp(dir, name string) string {
+	for d := filepath.Clean(dir); ; {
+		if _, err := os.Stat(filepath.Join(d, name)); err == nil {
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return ""
+		}
+		d = parent
+	}
+}
+
+// findEnvFile looks for .env from dir up to the module root, inclusive. With
+// no module root it looks in dir only.
+func findEnvFile(dir, root string) string {
+	for d := filepath.Clean(dir); ; {
+		f := filepath.Join(d, ".env")
+		if st, err := os.Stat(f); err == nil && !st.IsDir() {
+			return f
+		}
+		parent := filepath.Dir(d)
+		if root == "" || d == root || parent == d {
+			return ""
+		}
+		d = parent
+	}
+}

@@ -1,0 +1,132 @@
+package provenance
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func noEnv(string) string { return "" }
+
+func commitFile(t *testing.T, dir string) (*git.Repository, plumbing.Hash) {
+	t.Helper()
+	repo, err := git.PlainInit(dir, false)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644))
+	wt, err := repo.Worktree()
+	require.NoError(t, err)
+	_, err = wt.Add("a.txt")
+	require.NoError(t, err)
+	h, err := wt.Commit("first", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@t", When: time.Now()}})
+	require.NoError(t, err)
+	return repo, h
+}
+
+func TestGitInfoOnABranch(t *testing.T) {
+	dir := t.TempDir()
+	_, h := commitFile(t, dir)
+	sub := filepath.Join(dir, "pkg")
+	require.NoError(t, os.Mkdir(sub, 0o755))
+
+	g := GitInfo(sub, noEnv)
+	require.NotNil(t, g.Commit)
+	assert.Equal(t, h.String(), *g.Commit)
+	require.NotNil(t, g.Branch)
+	assert.Equal(t, "master", *g.Branch)
+	require.NotNil(t, g.Dirty)
+	assert.False(t, *g.Dirty)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("changed"), 0o644))
+	g = GitInfo(dir, noEnv)
+	require.NotNil(t, g.Dirty)
+	assert.True(t, *g.Dirty)
+}
+
+func TestGitInfoOnADetachedHeadFallsBackToCIVariables(t *testing.T) {
+	dir := t.TempDir()
+	repo, h := commitFile(t, dir)
+	wt, _ := repo.Worktree()
+	require.NoError(t, wt.Checkout(&git.CheckoutOptions{Hash: h}))
+
+	assert.Nil(t, GitInfo(dir, noEnv).Branch, "detached and no CI: no branch")
+	env := map[string]string{"GITHUB_REF_NAME": "42/merge", "GITHUB_HEAD_REF": "feature/x"}
+	g := GitInfo(dir, func(k string) string { return env[k] })
+	require.NotNil(t, g.Branch)
+	assert.Equal(t, "feature/x", *g.Branch, "on a pull request the head ref names the branch")
+	assert.Equal(t, h.String(), *g.Commit)
+}
+
+func TestGitInfoOutsideARepositoryIsNull(t *testing.T) {
+	g := GitInfo(t.TempDir(), noEnv)
+	assert.Nil(t, g.Commit)
+	assert.Nil(t, g.Branch)
+	assert.Nil(t, g.Dirty)
+
+	env := map[string]string{"CI_COMMIT_SHA": "abcdef0123", "GIT_BRANCH": "origin/main"}
+	g = GitInfo(t.TempDir(), func(k string) string { return env[k] })
+	assert.Equal(t, "abcdef0123", *g.Commit)
+	assert.Equal(t, "main", *g.Branch)
+}
+
+func TestSystemHashIgnoresVolatileFieldsAndSeesConfiguration(t *testing.T) {
+	a := Snapshot(map[string]any{"model": "whisper-large", "beam": 5})
+	b := a
+	b.Hostname = "elsewhere"
+	assert.Equal(t, a.Hash(), b.Hash(), "hostname is volatile")
+	assert.Len(t, a.Hash(), 64)
+
+	c := Snapshot(map[string]any{"model": "whisper-small", "beam": 5})
+	assert.NotEqual(t, a.Hash(), c.Hash(), "the system under test is part of the configuration")
+
+	d := Snapshot(map[string]any{"beam": 5, "model": "whisper-large"})
+	assert.Equal(t, a.Hash(), d.Hash(), "key order does not matter")
+
+	e := a
+	e.Dependencies = map[string]string{"x": "v1"}
+	f := a
+	f.Dependencies = map[string]string{"x": "v2"}
+	assert.NotEqual(t, e.Hash(), f.Hash())
+}
+
+func TestSnapshotMasksSecrets(t *testing.T) {
+	s := Snapshot(map[string]any{
+		"api_key": "sk-123",
+		"backend": map[string]any{"url": "mongodb://u:hunter2@h/", "password": "p"},
+		"model":   "m",
+	})
+	assert.Equal(t, "xxxxx", s.SystemUnderTest["api_key"])
+	backend := s.SystemUnderTest["backend"].(map[string]any)
+	assert.Equal(t, "mongodb://u:xxxxx@h/", backend["url"])
+	assert.Equal(t, "xxxxx", backend["password"])
+	assert.Equal(t, "m", s.SystemUnderTest["model"])
+}
+
+func TestRunID(t *testing.T) {
+	inv := Invocation{Key: "host/1/2", Started: time.Date(2025, 12, 5, 10, 30, 0, 0, time.UTC)}
+	commit, branch := "abcdef0123456789", "feature/new asr"
+	id := inv.RunID(Git{Commit: &commit, Branch: &branch})
+	assert.Regexp(t, regexp.MustCompile(`^2025-12-05T10-30-00Z-feature-new-asr-abcdef-[0-9a-f]{6}$`), id)
+
+	other := Invocation{Key: "host/3/4", Started: inv.Started}
+	assert.NotEqual(t, id, other.RunID(Git{Commit: &commit, Branch: &branch}),
+		"two invocations in the same second on the same commit get different IDs")
+	assert.NotEqual(t, inv.ObjectID(), other.ObjectID())
+
+	assert.Regexp(t, `^2025-12-05T10-30-00Z-[0-9a-f]{6}$`, inv.RunID(Git{}))
+	assert.Equal(t, "ci-1234", Invocation{Explicit: "ci-1234"}.RunID(Git{}))
+}
+
+func TestCurrentInvocationIsStableWithinAProcessTree(t *testing.T) {
+	a, b := CurrentInvocation(""), CurrentInvocation("")
+	assert.Equal(t, a, b)
+	assert.NotEmpty(t, a.Key)
+	assert.Equal(t, "explicit:x", CurrentInvocation("x").Key)
+}

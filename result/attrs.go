@@ -1,0 +1,214 @@
+package result
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"evalrec.dev/scoring"
+)
+
+// The t.Attr convention. evalrec.Record emits these pairs so that a
+// go test -json stream carries everything the converter needs to rebuild the
+// same [Test]. Keys never contain whitespace and values never contain a
+// newline, as testing.T.Attr requires.
+//
+//	evalrec.metric.<key>   JSON object, see attrMetric
+//	evalrec.score          the test's score, decimal
+//	evalrec.score_method   the calculator's name
+//	evalrec.test_id        explicit stable ID
+//	evalrec.test_name      explicit human-readable name
+//	evalrec.tags           JSON array of strings
+//	evalrec.participants   JSON array of strings
+//
+// A test may emit the same key several times; the last value wins. Metrics
+// with different keys accumulate.
+const (
+	AttrPrefix       = "evalrec."
+	AttrMetricPrefix = AttrPrefix + "metric."
+	AttrScore        = AttrPrefix + "score"
+	AttrScoreMethod  = AttrPrefix + "score_method"
+	AttrTestID       = AttrPrefix + "test_id"
+	AttrTestName     = AttrPrefix + "test_name"
+	AttrTags         = AttrPrefix + "tags"
+	AttrParticipants = AttrPrefix + "participants"
+)
+
+// attrMetric is the JSON value of an evalrec.metric.<key> attribute.
+type attrMetric struct {
+	Name      string   `json:"name,omitempty"` // original name, when the key differs
+	Value     *float64 `json:"value"`          // null when not finite
+	NonFinite string   `json:"nonfinite,omitempty"`
+	Unit      string   `json:"unit,omitempty"`
+	Direction string   `json:"direction"`
+	Threshold *float64 `json:"threshold,omitempty"`
+	Weight    float64  `json:"weight,omitempty"`
+	Score     float64  `json:"score"`
+	Passed    *bool    `json:"passed,omitempty"`
+}
+
+// Attr is one key/value pair for testing.T.Attr.
+type Attr struct{ Key, Value string }
+
+// MetricAttr encodes one metric.
+func MetricAttr(m Metric) Attr {
+	am := attrMetric{
+		Unit:      m.Unit,
+		Direction: m.Direction.String(),
+		Threshold: m.Threshold,
+		Score:     m.Score,
+		Passed:    m.Passed,
+	}
+	if m.Weight != 1 {
+		am.Weight = m.Weight
+	}
+	if m.Name != m.Key {
+		am.Name = m.Name
+	}
+	if nf := NonFinite(m.Value); nf != "" {
+		am.NonFinite = nf
+	} else {
+		v := m.Value
+		am.Value = &v
+	}
+	b, _ := json.Marshal(am) // cannot fail: no NaN reaches the encoder
+	return Attr{AttrMetricPrefix + m.Key, string(b)}
+}
+
+// ListAttr encodes a list of strings as a JSON array.
+func ListAttr(key string, list []string) Attr {
+	if list == nil {
+		list = []string{}
+	}
+	b, _ := json.Marshal(list)
+	return Attr{key, string(b)}
+}
+
+// ScoreAttrs encodes a test's score and method.
+func ScoreAttrs(score float64, method string) []Attr {
+	return []Attr{
+		{AttrScore, strconv.FormatFloat(score, 'g', -1, 64)},
+		{AttrScoreMethod, method},
+	}
+}
+
+// OneLine makes s usable as an attribute value.
+func OneLine(s string) string {
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+}
+
+// NonFinite returns "NaN", "+Inf" or "-Inf" for a non-finite v, else "".
+func NonFinite(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return ""
+}
+
+// ApplyAttr folds one attribute into t. Attributes outside the evalrec
+// convention are kept in t.Attrs. An evalrec attribute that cannot be decoded
+// is returned as an error and otherwise ignored.
+func (t *Test) ApplyAttr(key, value string) error {
+	if !strings.HasPrefix(key, AttrPrefix) {
+		if t.Attrs == nil {
+			t.Attrs = map[string]string{}
+		}
+		t.Attrs[key] = value
+		return nil
+	}
+	switch key {
+	case AttrScore:
+		s, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			return fmt.Errorf("attribute %s: %w", key, err)
+		}
+		t.Score = &s
+	case AttrScoreMethod:
+		t.ScoreMethod = value
+	case AttrTestID:
+		t.TestID = value
+	case AttrTestName:
+		t.TestName = value
+	case AttrTags, AttrParticipants:
+		var list []string
+		if err := json.Unmarshal([]byte(value), &list); err != nil {
+			return fmt.Errorf("attribute %s: %w", key, err)
+		}
+		if key == AttrTags {
+			t.Tags = list
+		} else {
+			t.Participants = list
+		}
+	default:
+		mk, ok := strings.CutPrefix(key, AttrMetricPrefix)
+		if !ok {
+			// An evalrec.* key this version does not know: keep it.
+			if t.Attrs == nil {
+				t.Attrs = map[string]string{}
+			}
+			t.Attrs[key] = value
+			return nil
+		}
+		m, err := decodeMetric(mk, value)
+		if err != nil {
+			return fmt.Errorf("attribute %s: %w", key, err)
+		}
+		t.SetMetric(m)
+	}
+	return nil
+}
+
+// SetMetric adds m, replacing a metric with the same key.
+func (t *Test) SetMetric(m Metric) {
+	for i := range t.Metrics {
+		if t.Metrics[i].Key == m.Key {
+			t.Metrics[i] = m
+			return
+		}
+	}
+	t.Metrics = append(t.Metrics, m)
+}
+
+func decodeMetric(key, value string) (Metric, error) {
+	var am attrMetric
+	if err := json.Unmarshal([]byte(value), &am); err != nil {
+		return Metric{}, err
+	}
+	dir, err := scoring.ParseDirection(am.Direction)
+	if err != nil {
+		return Metric{}, err
+	}
+	m := Metric{Key: key, Result: scoring.Result{
+		Name:      key,
+		Unit:      am.Unit,
+		Direction: dir,
+		Threshold: am.Threshold,
+		Weight:    am.Weight,
+		Score:     am.Score,
+		Passed:    am.Passed,
+	}}
+	if am.Name != "" {
+		m.Name = am.Name
+	}
+	if m.Weight == 0 {
+		m.Weight = 1
+	}
+	switch {
+	case am.Value != nil:
+		m.Value = *am.Value
+	case am.NonFinite == "+Inf":
+		m.Value = math.Inf(1)
+	case am.NonFinite == "-Inf":
+		m.Value = math.Inf(-1)
+	default:
+		m.Value = math.NaN()
+	}
+	return m, nil
+}

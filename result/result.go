@@ -1,0 +1,123 @@
+// Package result holds the value every source of evalrec produces: one test
+// execution with its status, timing, metrics and score. evalrec.Record, the
+// go test -json converter and spool replay all end in a [Test], and one
+// writer turns Tests into documents, so the sources cannot drift apart.
+package result
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"evalrec.dev/scoring"
+)
+
+// Status is the final state of one test execution.
+type Status string
+
+const (
+	Passed  Status = "passed"
+	Failed  Status = "failed"
+	Skipped Status = "skipped"
+	// Incomplete means the test never reported an end: its binary panicked,
+	// hit -timeout, called os.Exit, or the stream was cut.
+	Incomplete Status = "incomplete"
+)
+
+// StatusScoreMethod names the score given to a test that reported no metrics:
+// 100 when it passed, 0 when it failed or did not complete, none when skipped.
+const StatusScoreMethod = "status"
+
+// Metric is one scored metric of a test. Key is the stored name (see
+// [MetricKey]); Name is what the user wrote, when it differs.
+type Metric struct {
+	Key string
+	scoring.Result
+}
+
+// Test is one execution of one test: a subtest, or one iteration of -count=N.
+type Test struct {
+	Package string // import path
+	Name    string // full Go test name, subtests included
+	Attempt int    // 1-based iteration of the same Package+Name in one run
+
+	TestID   string // stable identity across runs; see [Test.Complete]
+	TestName string // human-readable name
+
+	Status   Status
+	Started  time.Time
+	Finished time.Time
+	Duration time.Duration
+
+	Metrics     []Metric // sorted by Key
+	Score       *float64 // 0–100; nil for a skipped test with no metrics
+	ScoreMethod string
+
+	Tags         []string
+	Participants []string
+	Attrs        map[string]string // t.Attr pairs outside the evalrec convention
+	Output       string            // tail of the output, failed tests only
+	Cached       bool              // replayed from the go test cache
+}
+
+// DefaultTestID is the stable ID of a test that declares none.
+func DefaultTestID(pkg, name string) string {
+	if pkg == "" {
+		return name
+	}
+	return pkg + "." + name
+}
+
+// RunID is the deterministic key of a test execution within an evaluation run.
+func RunID(evalRunID, pkg, name string, attempt int) string {
+	return evalRunID + "/" + pkg + "." + name + "#" + strconv.Itoa(attempt)
+}
+
+// Complete fills the fields every source derives the same way: the default
+// test ID and name, the score of a test without metrics, and sorted, unique
+// tags and participants. It is idempotent.
+func (t *Test) Complete() {
+	if t.TestID == "" {
+		t.TestID = DefaultTestID(t.Package, t.Name)
+	}
+	if t.TestName == "" {
+		t.TestName = t.Name
+	}
+	if t.Attempt == 0 {
+		t.Attempt = 1
+	}
+	if t.Duration == 0 && !t.Started.IsZero() && t.Finished.After(t.Started) {
+		t.Duration = t.Finished.Sub(t.Started)
+	}
+	slices.SortFunc(t.Metrics, func(a, b Metric) int { return strings.Compare(a.Key, b.Key) })
+	t.Tags = sortedUnique(t.Tags)
+	t.Participants = sortedUnique(t.Participants)
+	if t.Score == nil && len(t.Metrics) == 0 {
+		var s float64
+		switch t.Status {
+		case Passed:
+			s = 100
+		case Failed, Incomplete:
+			s = 0
+		default:
+			return
+		}
+		t.Score, t.ScoreMethod = &s, StatusScoreMethod
+	}
+}
+
+// HasMetrics reports whether the test reported metrics of its own, as opposed
+// to being scored by its status alone.
+func (t *Test) HasMetrics() bool { return len(t.Metrics) > 0 }
+
+func sortedUnique(ss []string) []string {
+	out := ss[:0:0]
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,133 @@
+package result
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"evalrec.dev/scoring"
+)
+
+func TestMetricKey(t *testing.T) {
+	long := strings.Repeat("x", 200)
+	tests := []struct {
+		in, want string
+		changed  bool
+	}{
+		{"wer", "wer", false},
+		{"latency.p99", "latency_p99", true},
+		{"$where", "_where", true},
+		{"a$b", "a$b", false},
+		{"two words", "two_words", true},
+		{"tab\there", "tab_here", true},
+		{"", "_", true},
+		{"bad\xffutf8", "bad_utf8", true},
+		{"über", "über", false},
+	}
+	for _, tt := range tests {
+		got, changed := MetricKey(tt.in)
+		assert.Equal(t, tt.want, got, "MetricKey(%q)", tt.in)
+		assert.Equal(t, tt.changed, changed, "MetricKey(%q) changed", tt.in)
+	}
+
+	k1, changed := MetricKey(long)
+	assert.True(t, changed)
+	assert.Len(t, k1, MaxKeyLen)
+	k2, _ := MetricKey(long + "y")
+	assert.NotEqual(t, k1, k2, "long names that differ only past the cut must stay distinct")
+}
+
+func TestAttrsRoundTrip(t *testing.T) {
+	def := scoring.Definition{Name: "latency.p99", Unit: "ms", Direction: scoring.LowerIsBetter,
+		Min: 0, Max: 1000, Threshold: scoring.Threshold(250), Weight: 2}
+	key, _ := MetricKey(def.Name)
+	in := []Metric{
+		{Key: key, Result: def.Evaluate(120)},
+		{Key: "nan", Result: scoring.Definition{Name: "nan"}.Evaluate(math.NaN())},
+		{Key: "inf", Result: scoring.Definition{Name: "inf"}.Evaluate(math.Inf(-1))},
+	}
+	var got Test
+	for _, m := range in {
+		a := MetricAttr(m)
+		assert.NotContains(t, a.Key, " ")
+		assert.NotContains(t, a.Value, "\n")
+		require.NoError(t, got.ApplyAttr(a.Key, a.Value))
+	}
+	for _, a := range append(ScoreAttrs(77.5, "weighted"),
+		ListAttr(AttrTags, []string{"es-en", "medical"}),
+		ListAttr(AttrParticipants, []string{"doctor"}),
+		Attr{AttrTestID, "doctor-patient"},
+		Attr{AttrTestName, OneLine("Doctor\nand patient")},
+		Attr{"build", "nightly"},
+	) {
+		require.NoError(t, got.ApplyAttr(a.Key, a.Value))
+	}
+
+	require.Len(t, got.Metrics, 3)
+	m := got.Metrics[0]
+	assert.Equal(t, "latency_p99", m.Key)
+	assert.Equal(t, "latency.p99", m.Name)
+	assert.Equal(t, 120.0, m.Value)
+	assert.Equal(t, "ms", m.Unit)
+	assert.Equal(t, scoring.LowerIsBetter, m.Direction)
+	assert.Equal(t, 250.0, *m.Threshold)
+	assert.Equal(t, 2.0, m.Weight)
+	assert.InDelta(t, 88, m.Score, 1e-9)
+	assert.True(t, *m.Passed)
+	assert.True(t, math.IsNaN(got.Metrics[1].Value))
+	assert.True(t, math.IsInf(got.Metrics[2].Value, -1))
+
+	assert.Equal(t, 77.5, *got.Score)
+	assert.Equal(t, "weighted", got.ScoreMethod)
+	assert.Equal(t, []string{"es-en", "medical"}, got.Tags)
+	assert.Equal(t, []string{"doctor"}, got.Participants)
+	assert.Equal(t, "doctor-patient", got.TestID)
+	assert.Equal(t, "Doctor and patient", got.TestName)
+	assert.Equal(t, map[string]string{"build": "nightly"}, got.Attrs)
+}
+
+func TestLaterMetricAttrReplacesEarlier(t *testing.T) {
+	var tr Test
+	require.NoError(t, tr.ApplyAttr(MetricAttr(Metric{Key: "wer", Result: scoring.Result{Name: "wer", Value: 0.3}}).Key,
+		MetricAttr(Metric{Key: "wer", Result: scoring.Result{Name: "wer", Value: 0.3}}).Value))
+	a := MetricAttr(Metric{Key: "wer", Result: scoring.Result{Name: "wer", Value: 0.1}})
+	require.NoError(t, tr.ApplyAttr(a.Key, a.Value))
+	require.Len(t, tr.Metrics, 1)
+	assert.Equal(t, 0.1, tr.Metrics[0].Value)
+}
+
+func TestBadEvalrecAttrIsAnErrorNotAPanic(t *testing.T) {
+	var tr Test
+	assert.Error(t, tr.ApplyAttr(AttrScore, "high"))
+	assert.Error(t, tr.ApplyAttr(AttrMetricPrefix+"x", "{"))
+	assert.Error(t, tr.ApplyAttr(AttrTags, "a,b"))
+	assert.Empty(t, tr.Metrics)
+}
+
+func TestComplete(t *testing.T) {
+	passed := Test{Package: "m/p", Name: "TestA", Status: Passed, Tags: []string{"b", " a ", "b", ""}}
+	passed.Complete()
+	assert.Equal(t, "m/p.TestA", passed.TestID)
+	assert.Equal(t, "TestA", passed.TestName)
+	assert.Equal(t, 1, passed.Attempt)
+	assert.Equal(t, 100.0, *passed.Score)
+	assert.Equal(t, StatusScoreMethod, passed.ScoreMethod)
+	assert.Equal(t, []string{"a", "b"}, passed.Tags)
+
+	for _, st := range []Status{Failed, Incomplete} {
+		tr := Test{Name: "T", Status: st}
+		tr.Complete()
+		assert.Equal(t, 0.0, *tr.Score, st)
+	}
+	skipped := Test{Name: "T", Status: Skipped}
+	skipped.Complete()
+	assert.Nil(t, skipped.Score)
+
+	withMetrics := Test{Name: "T", Status: Failed, Metrics: []Metric{{Key: "b"}, {Key: "a"}}}
+	withMetrics.Complete()
+	assert.Nil(t, withMetrics.Score, "a test with metrics is scored by its calculator, never by status")
+	assert.Equal(t, "a", withMetrics.Metrics[0].Key)
+}
