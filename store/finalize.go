@@ -1,0 +1,292 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"evalrec.dev/provenance"
+)
+
+// StaleAfter is how long a part may go without a heartbeat before its writer
+// is taken for dead. Writers beat every flush interval (2 s by default).
+const StaleAfter = time.Minute
+
+// opTimeout bounds each read and write of finalization.
+const opTimeout = 10 * time.Second
+
+// Finalize recomputes a run's totals from its parts and writes them with one
+// deterministic $set. Any writer may call it at any time, as often as it
+// likes: when the last part has ended, the totals are exact and the status
+// is final.
+//
+// Several test binaries of one invocation may finalize at once. Each writes
+// the totals of the parts it read, so a writer that read before another part
+// ended could overwrite newer totals. To converge, Finalize reads the parts
+// again after writing and repeats while they changed: the last write is then
+// made by a writer that saw every part.
+//
+// Parts whose writer died (same host and its process is gone, or no heartbeat
+// for StaleAfter) are marked failed first, so a killed binary does not leave
+// its run running for ever.
+func (d *DB) Finalize(ctx context.Context, runID bson.ObjectID, now time.Time) (*EvaluationRun, error) {
+	var run EvaluationRun
+	if err := d.findOne(ctx, d.runs(), bson.D{{Key: "_id", Value: runID}}, &run); err != nil {
+		return nil, fmt.Errorf("reading run %s: %w", runID.Hex(), err)
+	}
+	last := "\x00" // matches no real fingerprint, so the first pass writes
+	for range 8 {
+		parts, err := d.readParts(ctx, runID)
+		if err != nil {
+			return nil, err
+		}
+		if err := d.reapDeadParts(ctx, parts, now); err != nil {
+			return nil, err
+		}
+		if fp := fingerprint(parts); fp == last {
+			break
+		} else {
+			last = fp
+		}
+		totals(&run, parts, now)
+		set := bson.D{
+			{Key: "finished_at", Value: run.FinishedAt},
+			{Key: "metrics", Value: run.Metrics},
+			{Key: "metric_stats", Value: run.MetricStats},
+			{Key: "num_tests", Value: run.NumTests},
+			{Key: "num_passed", Value: run.NumPassed},
+			{Key: "num_failed", Value: run.NumFailed},
+			{Key: "num_skipped", Value: run.NumSkipped},
+			{Key: "num_incomplete", Value: run.NumIncomplete},
+			{Key: "status", Value: run.Status},
+			{Key: "score", Value: run.Score},
+			{Key: "error", Value: run.Error},
+			{Key: "system_information.dependencies", Value: run.System.Dependencies},
+			{Key: "system_info_hash", Value: run.SystemInfoHash},
+		}
+		cctx, cancel := context.WithTimeout(ctx, opTimeout)
+		_, err = d.runs().UpdateOne(cctx, bson.D{{Key: "_id", Value: runID}}, bson.D{{Key: "$set", Value: set}})
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("writing totals of run %s: %w", run.EvaluationRunID, err)
+		}
+	}
+	return &run, nil
+}
+
+func (d *DB) findOne(ctx context.Context, c *mongo.Collection, filter bson.D, out any) error {
+	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	return c.FindOne(cctx, filter).Decode(out)
+}
+
+func (d *DB) readParts(ctx context.Context, runID bson.ObjectID) ([]Part, error) {
+	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	cur, err := d.parts().Find(cctx, bson.D{{Key: "evaluation_run_id", Value: runID}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("reading parts of run %s: %w", runID.Hex(), err)
+	}
+	var parts []Part
+	if err := cur.All(cctx, &parts); err != nil {
+		return nil, fmt.Errorf("reading parts of run %s: %w", runID.Hex(), err)
+	}
+	return parts, nil
+}
+
+// reapDeadParts marks running parts whose writer is gone as failed, in the
+// database and in parts.
+func (d *DB) reapDeadParts(ctx context.Context, parts []Part, now time.Time) error {
+	host, _ := os.Hostname()
+	for i := range parts {
+		p := &parts[i]
+		if p.Status != StatusRunning {
+			continue
+		}
+		var why string
+		switch {
+		case p.Host == host && p.PID > 0 && p.PID != os.Getpid() && !provenance.ProcessAlive(p.PID):
+			why = "exited"
+		case now.Sub(p.HeartbeatAt) > StaleAfter:
+			why = "stopped sending heartbeats"
+		default:
+			continue
+		}
+		p.Status = StatusFailed
+		p.Error = fmt.Sprintf("test binary for %s %s without finishing (killed, -timeout panic or os.Exit); results flushed before then are kept", p.Package, why)
+		finished := p.HeartbeatAt
+		p.FinishedAt = &finished
+		cctx, cancel := context.WithTimeout(ctx, opTimeout)
+		_, err := d.parts().UpdateOne(cctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "status", Value: StatusRunning}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: p.Status}, {Key: "error", Value: p.Error}, {Key: "finished_at", Value: p.FinishedAt}}}})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("marking part %s failed: %w", p.ID, err)
+		}
+	}
+	return nil
+}
+
+func fingerprint(parts []Part) string {
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString(p.ID)
+		b.WriteString(p.Status)
+		b.WriteString(strconv.Itoa(p.Summary.NumTests))
+		b.WriteByte(';')
+	}
+	return b.String()
+}
+
+// totals computes a run's fields from its parts. It is a pure function of the
+// parts (and of now, only for a run that has no parts at all).
+func totals(run *EvaluationRun, parts []Part, now time.Time) {
+	var sum Summary
+	values := map[string][]float64{}
+	var errs []string
+	running, failed := false, false
+	var finished time.Time
+	deps := maps.Clone(run.System.Dependencies)
+	for _, p := range parts {
+		s := p.Summary
+		sum.NumTests += s.NumTests
+		sum.NumPassed += s.NumPassed
+		sum.NumFailed += s.NumFailed
+		sum.NumSkipped += s.NumSkipped
+		sum.NumIncomplete += s.NumIncomplete
+		sum.MetricScores = append(sum.MetricScores, s.MetricScores...)
+		sum.StatusScores = append(sum.StatusScores, s.StatusScores...)
+		for k, v := range s.MetricValues {
+			values[k] = append(values[k], v...)
+		}
+		switch p.Status {
+		case StatusRunning:
+			running = true
+		case StatusFailed:
+			failed = true
+		}
+		if p.Error != "" {
+			errs = append(errs, p.Error)
+		}
+		if p.FinishedAt != nil && p.FinishedAt.After(finished) {
+			finished = *p.FinishedAt
+		}
+		if deps == nil {
+			deps = map[string]string{}
+		}
+		maps.Copy(deps, p.Dependencies)
+	}
+	run.NumTests, run.NumPassed, run.NumFailed = sum.NumTests, sum.NumPassed, sum.NumFailed
+	run.NumSkipped, run.NumIncomplete = sum.NumSkipped, sum.NumIncomplete
+	run.Metrics = map[string]float64{}
+	run.MetricStats = map[string]MetricStats{}
+	for k, v := range values {
+		st := Describe(v)
+		run.Metrics[k] = st.Mean
+		run.MetricStats[k] = st
+	}
+	run.Score = nil
+	if s := sum.MetricScores; len(s) > 0 {
+		m := mean(s)
+		run.Score = &m
+	} else if s := sum.StatusScores; len(s) > 0 {
+		m := mean(s)
+		run.Score = &m
+	}
+	slices.Sort(errs)
+	run.Error = strings.Join(slices.Compact(errs), "; ")
+	run.System.Dependencies = deps
+	run.SystemInfoHash = run.System.Hash()
+	switch {
+	case running:
+		run.Status, run.FinishedAt = StatusRunning, nil
+	case len(parts) == 0 && now.Sub(run.StartedAt) <= StaleAfter:
+		run.Status, run.FinishedAt = StatusRunning, nil
+	case len(parts) == 0:
+		run.Status = StatusFailed
+		run.Error = "no test binary reported to this run"
+		run.FinishedAt = &run.StartedAt
+	default:
+		run.Status = StatusCompleted
+		if failed || sum.NumIncomplete > 0 {
+			run.Status = StatusFailed
+		}
+		run.FinishedAt = &finished
+	}
+}
+
+// Describe summarises values: n, mean, min, max and the 50th and 90th
+// percentiles by linear interpolation between closest ranks (the method of
+// R's default type 7 and NumPy's default). values may be reordered.
+func Describe(values []float64) MetricStats {
+	if len(values) == 0 {
+		return MetricStats{}
+	}
+	sort.Float64s(values)
+	return MetricStats{
+		N:    len(values),
+		Mean: mean(values),
+		Min:  values[0],
+		Max:  values[len(values)-1],
+		P50:  quantile(values, 0.5),
+		P90:  quantile(values, 0.9),
+	}
+}
+
+func mean(vs []float64) float64 {
+	var s float64
+	for _, v := range vs {
+		s += v
+	}
+	return s / float64(len(vs))
+}
+
+// quantile of sorted values, type 7.
+func quantile(sorted []float64, q float64) float64 {
+	h := q * float64(len(sorted)-1)
+	lo := math.Floor(h)
+	i := int(lo)
+	if i+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	return sorted[i] + (h-lo)*(sorted[i+1]-sorted[i])
+}
+
+// ReapStale finalizes runs that have been running for longer than StaleAfter,
+// which marks those whose writers died as failed. It returns how many runs it
+// looked at. It reads at most limit runs.
+func (d *DB) ReapStale(ctx context.Context, now time.Time, limit int64) (int, error) {
+	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	cur, err := d.runs().Find(cctx,
+		bson.D{{Key: "status", Value: StatusRunning}, {Key: "started_at", Value: bson.D{{Key: "$lt", Value: now.Add(-StaleAfter)}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetLimit(limit))
+	if err != nil {
+		return 0, err
+	}
+	var ids []struct {
+		ID bson.ObjectID `bson:"_id"`
+	}
+	if err := cur.All(cctx, &ids); err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, r := range ids {
+		if _, err := d.Finalize(ctx, r.ID, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return len(ids), errors.Join(errs...)
+}

@@ -1,0 +1,396 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/result"
+)
+
+// SessionConfig configures a [Session].
+type SessionConfig struct {
+	URI, Database  string
+	ConnectTimeout time.Duration // reaching the server at start
+	WriteTimeout   time.Duration // each batch
+	FlushInterval  time.Duration // how often buffered results are written
+	SpoolDir       string        // where results go when the server is away
+	// Run is the evaluation run to create, or to join when another writer
+	// created it first. ID and EvaluationRunID must be set.
+	Run    EvaluationRun
+	Logger *slog.Logger
+	// DB, when set, is used instead of connecting to URI; the session then
+	// leaves it open on Close.
+	DB *DB
+}
+
+// A Session is the single writer of one process to one evaluation run. It
+// never blocks the caller on the network: Add buffers, and a background
+// goroutine writes batches every FlushInterval (or sooner when a batch
+// fills). When the server cannot be reached at start, or fails mid-run, the
+// session says so once and sends everything from then on to the spool;
+// [DB.Replay] stores it later. Nothing is lost and no caller sees an error
+// before Close.
+type Session struct {
+	cfg SessionConfig
+	log *slog.Logger
+	rc  RunContext
+
+	db     *DB
+	ownsDB bool
+
+	mu      sync.Mutex
+	queue   []op
+	parts   map[string]*Part
+	spool   *spoolFile
+	failure error // first storage failure, for strict mode
+	lost    int   // ops that could be neither stored nor spooled
+
+	flushMu sync.Mutex
+	kick    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	reapCtx context.Context
+	endReap context.CancelFunc
+	closed  bool
+}
+
+// flushAt is how many buffered ops start a flush before the timer does.
+const flushAt = 500
+
+// Open starts a session. It connects (bounded by ConnectTimeout), creates the
+// indexes and the run document. It never fails: when storage is unavailable
+// the session spools, and [Session.Err] reports why.
+func Open(ctx context.Context, cfg SessionConfig) *Session {
+	s := &Session{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		parts: map[string]*Part{},
+		kick:  make(chan struct{}, 1),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.reapCtx, s.endReap = context.WithCancel(context.Background())
+	s.setRunContext()
+
+	s.db = cfg.DB
+	if s.db == nil {
+		db, err := Connect(ctx, cfg.URI, cfg.Database, cfg.ConnectTimeout)
+		if err != nil {
+			s.startSpooling(err, "")
+		} else {
+			s.db, s.ownsDB = db, true
+		}
+	}
+	if s.db != nil {
+		if err := s.createRun(ctx); err != nil {
+			s.startSpooling(err, "")
+		}
+	}
+	if s.spool != nil {
+		s.spoolOps([]op{{Kind: opInsert, Coll: RunsCollection, Doc: s.cfg.Run}})
+	}
+	go s.loop()
+	return s
+}
+
+func (s *Session) setRunContext() {
+	r := s.cfg.Run
+	s.rc = RunContext{
+		ID: r.ID, EvaluationRunID: r.EvaluationRunID, Environment: r.Environment,
+		SystemInfoHash: r.SystemInfoHash, GitCommit: r.GitCommit, GitBranch: r.GitBranch,
+	}
+}
+
+// createRun inserts the run document, or joins the run another writer of the
+// same invocation created. In the unlikely case that another run already has
+// this evaluation_run_id, it lengthens the ID with more of the ObjectID.
+func (s *Session) createRun(ctx context.Context) error {
+	if err := s.db.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		var st applyStats
+		if _, err := s.db.apply(ctx, s.cfg.WriteTimeout, []op{{Kind: opInsert, Coll: RunsCollection, Doc: s.cfg.Run}}, &st); err != nil {
+			return err
+		}
+		if len(st.Rejected) > 0 {
+			return errors.Join(st.Rejected...)
+		}
+		if st.Duplicates == 0 {
+			return nil
+		}
+		var existing EvaluationRun
+		err := s.db.findOne(ctx, s.db.runs(), bson.D{{Key: "_id", Value: s.cfg.Run.ID}}, &existing)
+		if err == nil {
+			// Joined: take the creator's ID (it may have been lengthened).
+			s.cfg.Run.EvaluationRunID = existing.EvaluationRunID
+			s.setRunContext()
+			return nil
+		}
+		s.cfg.Run.EvaluationRunID += "-" + s.cfg.Run.ID.Hex()[8:16]
+		s.setRunContext()
+	}
+	return fmt.Errorf("evaluation_run_id %s is taken by another run", s.cfg.Run.EvaluationRunID)
+}
+
+// Run returns the context every test run of this session repeats.
+func (s *Session) Run() RunContext { return s.rc }
+
+// BeginPart registers a part of the run: a test binary or a package.
+func (s *Session) BeginPart(id, pkg string, deps map[string]string) {
+	host, _ := os.Hostname()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	p := &Part{
+		ID: id, EvaluationRunID: s.rc.ID, Package: pkg, Host: host, PID: os.Getpid(),
+		StartedAt: now, HeartbeatAt: now, Status: StatusRunning, Dependencies: deps,
+	}
+	s.mu.Lock()
+	s.parts[id] = p
+	s.queue = append(s.queue, op{Kind: opInsert, Coll: PartsCollection, Doc: *p})
+	s.mu.Unlock()
+	s.wake()
+}
+
+// Add records one finished test in a part. It completes t and returns at
+// once; the write happens in the background.
+func (s *Session) Add(partID string, t *result.Test) {
+	t.Complete()
+	doc := NewTestRun(s.rc, t)
+	s.mu.Lock()
+	if p := s.parts[partID]; p != nil {
+		p.Summary.Add(t)
+	}
+	s.queue = append(s.queue, op{Kind: opInsert, Coll: TestsCollection, Doc: doc})
+	n := len(s.queue)
+	s.mu.Unlock()
+	if n >= flushAt {
+		s.wake()
+	}
+}
+
+// EndPart closes a part. status is StatusCompleted when the part ran to its
+// end, StatusFailed when it broke; errMsg says how.
+func (s *Session) EndPart(partID, status string, exitCode *int, errMsg string) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.parts[partID]
+	if p == nil {
+		return
+	}
+	p.Status, p.ExitCode, p.Error, p.FinishedAt, p.HeartbeatAt = status, exitCode, errMsg, &now, now
+	s.queue = append(s.queue, op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: bson.D{
+		{Key: "status", Value: p.Status},
+		{Key: "exit_code", Value: p.ExitCode},
+		{Key: "error", Value: p.Error},
+		{Key: "finished_at", Value: p.FinishedAt},
+		{Key: "heartbeat_at", Value: p.HeartbeatAt},
+		{Key: "summary", Value: p.Summary},
+	}})
+}
+
+// Close writes everything buffered, finalizes the run and disconnects. It
+// returns the first storage failure, if any (the results are then in the
+// spool), so strict mode can fail the suite.
+func (s *Session) Close() (*EvaluationRun, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, s.Err()
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.endReap()
+	close(s.stop)
+	<-s.done
+	s.flush()
+
+	var run *EvaluationRun
+	if s.db != nil && !s.Spooled() {
+		var err error
+		run, err = s.db.Finalize(context.Background(), s.rc.ID, time.Now())
+		if err != nil {
+			s.startSpooling(err, "finalizing the run")
+		}
+	}
+	if s.Spooled() {
+		s.spoolOps([]op{{Kind: opFinalize, Run: s.rc.ID}})
+	}
+	s.mu.Lock()
+	if s.spool != nil && s.spool.f != nil {
+		if err := s.spool.close(); err != nil {
+			s.recordFailure(fmt.Errorf("closing spool file: %w", err))
+		}
+	}
+	s.mu.Unlock()
+	if s.db != nil && s.ownsDB {
+		_ = s.db.Close()
+	}
+	return run, s.Err()
+}
+
+// Err returns the first storage failure, or nil.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lost > 0 {
+		return fmt.Errorf("%w; %d results could not be spooled either and are lost", s.failure, s.lost)
+	}
+	return s.failure
+}
+
+// Spooled reports whether results are going to the spool.
+func (s *Session) Spooled() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spool != nil
+}
+
+// SpoolPath is the spool file in use, or "".
+func (s *Session) SpoolPath() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spool == nil {
+		return ""
+	}
+	return s.spool.path
+}
+
+func (s *Session) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Session) loop() {
+	defer close(s.done)
+	t := time.NewTicker(s.cfg.FlushInterval)
+	defer t.Stop()
+	reaped := false
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.kick:
+		case <-t.C:
+			s.heartbeat()
+		}
+		s.flush()
+		if !reaped && s.db != nil && !s.Spooled() {
+			// Runs left "running" by killed binaries of earlier invocations
+			// are settled here, off the test goroutine.
+			reaped = true
+			_, _ = s.db.ReapStale(s.reapCtx, time.Now(), 20)
+		}
+	}
+}
+
+func (s *Session) heartbeat() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spool != nil {
+		return // a spooled heartbeat would say nothing when replayed
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	for _, p := range s.parts {
+		if p.Status == StatusRunning {
+			p.HeartbeatAt = now
+			s.queue = append(s.queue, op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: bson.D{{Key: "heartbeat_at", Value: now}}})
+		}
+	}
+}
+
+// flush writes the queue to the server, or to the spool once spooling.
+func (s *Session) flush() {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	ops := s.queue
+	s.queue = nil
+	spooling := s.spool != nil
+	s.mu.Unlock()
+	if len(ops) == 0 {
+		return
+	}
+	if spooling {
+		s.spoolOps(ops)
+		return
+	}
+	var st applyStats
+	done, err := s.db.apply(context.Background(), s.cfg.WriteTimeout, ops, &st)
+	if len(st.Rejected) > 0 {
+		err := errors.Join(st.Rejected...)
+		s.log.Warn(fmt.Sprintf("MongoDB rejected %d writes: %v", len(st.Rejected), st.Rejected[0]))
+		s.mu.Lock()
+		s.recordFailure(err)
+		s.mu.Unlock()
+	}
+	if err != nil {
+		s.startSpooling(err, "mid-run")
+		s.spoolOps(ops[done:])
+	}
+}
+
+// startSpooling switches the session to the spool and says so, once.
+func (s *Session) startSpooling(cause error, when string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spool != nil {
+		return
+	}
+	s.recordFailure(cause)
+	sp, err := createSpool(s.cfg.SpoolDir, s.cfg.Run.EvaluationRunID)
+	if err != nil {
+		s.log.Error(fmt.Sprintf("%v, and cannot spool to %s (%v): results of this run are lost", cause, s.cfg.SpoolDir, err))
+		s.spool = &spoolFile{} // a sink that counts losses; see spoolOps
+		return
+	}
+	s.spool = sp
+	what := cause.Error()
+	if when != "" {
+		what = fmt.Sprintf("lost MongoDB %s: %v", when, cause)
+	}
+	s.log.Warn(fmt.Sprintf("%s: results spooled to %s; run `evalrec replay`", what, relPath(s.cfg.SpoolDir)))
+}
+
+func (s *Session) spoolOps(ops []op) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spool == nil || s.spool.f == nil {
+		s.lost += len(ops)
+		return
+	}
+	if err := s.spool.write(ops); err != nil {
+		s.lost += len(ops)
+		s.log.Error(fmt.Sprintf("writing spool %s: %v", s.spool.path, err))
+	}
+}
+
+func (s *Session) recordFailure(err error) {
+	if s.failure == nil {
+		s.failure = err
+	}
+}
+
+func relPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.Rel(wd, p); err == nil && len(r) < len(p) {
+		return r
+	}
+	return p
+}

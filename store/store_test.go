@@ -1,0 +1,382 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/internal/embedded"
+	"evalrec.dev/internal/storetest"
+	"evalrec.dev/provenance"
+	"evalrec.dev/result"
+	"evalrec.dev/scoring"
+	"evalrec.dev/store"
+)
+
+func newRun(key string) store.EvaluationRun {
+	inv := provenance.Invocation{Key: key, Started: time.Now().UTC().Truncate(time.Second)}
+	sys := provenance.Snapshot(map[string]any{"model": "m1"})
+	return store.EvaluationRun{
+		ID:              bson.ObjectID(inv.ObjectID()),
+		EvaluationRunID: inv.RunID(provenance.Git{}),
+		StartedAt:       inv.Started,
+		Environment:     "test",
+		ExperimentTags:  []string{"baseline"},
+		System:          sys,
+		SystemInfoHash:  sys.Hash(),
+		Status:          store.StatusRunning,
+		Source:          "testmain",
+	}
+}
+
+func cfgFor(s *storetest.Store, run store.EvaluationRun, spool string, log *slog.Logger) store.SessionConfig {
+	return store.SessionConfig{
+		URI: s.URI, Database: s.Database,
+		ConnectTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, FlushInterval: 50 * time.Millisecond,
+		SpoolDir: spool, Run: run, Logger: log,
+	}
+}
+
+func werTest(pkg, name string, wer float64, st result.Status) *result.Test {
+	def := scoring.Definition{Name: "wer", Direction: scoring.LowerIsBetter, Threshold: scoring.Threshold(0.3)}
+	m := result.Metric{Key: "wer", Result: def.Evaluate(wer)}
+	score, _, _ := scoring.Default.Score(scoring.Average, []scoring.Result{m.Result})
+	now := time.Now()
+	return &result.Test{Package: pkg, Name: name, Status: st, Started: now.Add(-time.Second), Finished: now,
+		Metrics: []result.Metric{m}, Score: &score, ScoreMethod: scoring.Average}
+}
+
+func capture() (*slog.Logger, *bytes.Buffer) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	h := slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), nil)
+	return slog.New(h), &buf
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func getRun(t *testing.T, db *store.DB, id bson.ObjectID) store.EvaluationRun {
+	t.Helper()
+	var r store.EvaluationRun
+	require.NoError(t, db.Database().Collection(store.RunsCollection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&r))
+	return r
+}
+
+func countTests(t *testing.T, db *store.DB, id bson.ObjectID) int64 {
+	t.Helper()
+	n, err := db.Database().Collection(store.TestsCollection).CountDocuments(context.Background(), bson.D{{Key: "evaluation_run_id", Value: id}})
+	require.NoError(t, err)
+	return n
+}
+
+func TestSessionStoresARunWithExactTotals(t *testing.T) {
+	s := storetest.New(t)
+	run := newRun("totals")
+	sess := store.Open(context.Background(), cfgFor(s, run, t.TempDir(), nil))
+	sess.BeginPart("p1", "m/a", map[string]string{"dep/x": "v1"})
+	sess.Add("p1", werTest("m/a", "TestOne", 0.1, result.Passed))
+	sess.Add("p1", werTest("m/a", "TestTwo", 0.5, result.Failed))
+	sess.Add("p1", &result.Test{Package: "m/a", Name: "TestSkip", Status: result.Skipped, Finished: time.Now()})
+	odd := &result.Test{Package: "m/a", Name: "TestOdd", Status: result.Passed, Finished: time.Now()}
+	for _, name := range []string{"lat.p99", "$bad", "", strings.Repeat("n", 300)} {
+		k, _ := result.MetricKey(name)
+		odd.SetMetric(result.Metric{Key: k, Result: scoring.Definition{Name: name}.Evaluate(0.5)})
+	}
+	odd.SetMetric(result.Metric{Key: "nan", Result: scoring.Definition{Name: "nan"}.Evaluate(math.NaN())})
+	odd.SetMetric(result.Metric{Key: "inf", Result: scoring.Definition{Name: "inf"}.Evaluate(math.Inf(1))})
+	sc := 50.0
+	odd.Score, odd.ScoreMethod = &sc, scoring.Average
+	sess.Add("p1", odd)
+	exit := 1
+	sess.EndPart("p1", store.StatusCompleted, &exit, "")
+	final, err := sess.Close()
+	require.NoError(t, err)
+	require.NotNil(t, final)
+
+	got := getRun(t, s.DB, run.ID)
+	assert.Equal(t, store.StatusCompleted, got.Status)
+	assert.Equal(t, 4, got.NumTests)
+	assert.Equal(t, 2, got.NumPassed)
+	assert.Equal(t, 1, got.NumFailed)
+	assert.Equal(t, 1, got.NumSkipped)
+	assert.InDelta(t, 0.3, got.Metrics["wer"], 1e-9, "mean over the tests that reported wer")
+	assert.Equal(t, 2, got.MetricStats["wer"].N)
+	assert.InDelta(t, 0.1, got.MetricStats["wer"].Min, 1e-9)
+	require.NotNil(t, got.Score)
+	assert.InDelta(t, (90.0+50.0+50.0)/3, *got.Score, 1e-9, "mean of the scores of tests with metrics")
+	assert.Equal(t, "v1", got.System.Dependencies["dep/x"], "part dependencies are merged")
+	require.NotNil(t, got.FinishedAt)
+
+	// Stored types: dates are dates, the parent is an ObjectID, NaN is null.
+	var raw bson.M
+	require.NoError(t, s.DB.Database().Collection(store.TestsCollection).FindOne(context.Background(),
+		bson.D{{Key: "go_test", Value: "TestOdd"}}).Decode(&raw))
+	assert.IsType(t, bson.ObjectID{}, raw["evaluation_run_id"])
+	assert.IsType(t, bson.DateTime(0), raw["finished_at"])
+	metrics := raw["metrics"].(bson.D)
+	keys := map[string]bson.D{}
+	for _, e := range metrics {
+		keys[e.Key] = e.Value.(bson.D)
+	}
+	assert.Contains(t, keys, "lat_p99")
+	assert.Contains(t, keys, "_bad")
+	assert.Contains(t, keys, "_")
+	nan := asMap(keys["nan"])
+	assert.Nil(t, nan["value"])
+	assert.Equal(t, "NaN", nan["nonfinite"])
+	assert.Equal(t, "lat.p99", asMap(keys["lat_p99"])["name"])
+}
+
+func TestConcurrentPartsFinalizeToExactTotals(t *testing.T) {
+	s := storetest.New(t)
+	run := newRun("concurrent")
+	const parts, perPart = 6, 40
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sess := store.Open(context.Background(), cfgFor(s, run, t.TempDir(), nil))
+			id := fmt.Sprintf("part-%d", p)
+			pkg := fmt.Sprintf("m/p%d", p)
+			sess.BeginPart(id, pkg, nil)
+			for i := range perPart {
+				st := result.Passed
+				if i%10 == 0 {
+					st = result.Failed
+				}
+				sess.Add(id, werTest(pkg, fmt.Sprintf("Test%d", i), float64(i)/100, st))
+			}
+			sess.EndPart(id, store.StatusCompleted, nil, "")
+			_, err := sess.Close()
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	got := getRun(t, s.DB, run.ID)
+	assert.Equal(t, store.StatusCompleted, got.Status)
+	assert.Equal(t, parts*perPart, got.NumTests)
+	assert.Equal(t, parts*4, got.NumFailed)
+	assert.Equal(t, parts*36, got.NumPassed)
+	assert.Equal(t, int64(parts*perPart), countTests(t, s.DB, run.ID))
+}
+
+func TestUnreachableServerSpoolsAndReplayStoresOnce(t *testing.T) {
+	spool := t.TempDir()
+	log, logs := capture()
+	run := newRun("unreachable")
+	cfg := store.SessionConfig{
+		URI: "mongodb://evalrec:hunter2@127.0.0.1:1/", Database: "x",
+		ConnectTimeout: 500 * time.Millisecond, WriteTimeout: time.Second, FlushInterval: 50 * time.Millisecond,
+		SpoolDir: spool, Run: run, Logger: log,
+	}
+	start := time.Now()
+	sess := store.Open(context.Background(), cfg)
+	sess.BeginPart("p", "m/a", nil)
+	for i := range 5 {
+		sess.Add("p", werTest("m/a", fmt.Sprintf("Test%d", i), 0.2, result.Passed))
+	}
+	sess.EndPart("p", store.StatusCompleted, nil, "")
+	_, err := sess.Close()
+	elapsed := time.Since(start)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cannot reach MongoDB at mongodb://evalrec:xxxxx@127.0.0.1:1/")
+	assert.Less(t, elapsed, 10*time.Second, "a dead server must not hold the suite for long")
+
+	out := logs.String()
+	assert.Equal(t, 1, strings.Count(out, "level=WARN"), "exactly one warning: %s", out)
+	assert.Contains(t, out, "run `evalrec replay`")
+	assert.NotContains(t, out, "hunter2")
+
+	files, err := store.PendingSpool(spool)
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	content, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	assert.NotContains(t, string(content), "hunter2")
+	assert.Contains(t, files[0], ".jsonl")
+
+	s := storetest.New(t)
+	rep, err := s.DB.Replay(context.Background(), spool, 5*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Files)
+	assert.Empty(t, rep.Rejected)
+	got := getRun(t, s.DB, run.ID)
+	assert.Equal(t, store.StatusCompleted, got.Status)
+	assert.Equal(t, 5, got.NumTests)
+	assert.Equal(t, int64(5), countTests(t, s.DB, run.ID))
+
+	// The file is gone after a full replay; replaying a copy again changes nothing.
+	files, _ = store.PendingSpool(spool)
+	assert.Empty(t, files)
+	require.NoError(t, os.WriteFile(filepath.Join(spool, "again.1.1.jsonl"), content, 0o600))
+	rep, err = s.DB.Replay(context.Background(), spool, 5*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, 0, rep.Inserted)
+	assert.Equal(t, 7, rep.Duplicates, "run + part + 5 tests were all there already")
+	assert.Equal(t, int64(5), countTests(t, s.DB, run.ID))
+}
+
+func TestServerDyingMidRunSpoolsTheRest(t *testing.T) {
+	if os.Getenv(storetest.EnvURI) != "" {
+		t.Skip("needs an embedded server it can stop")
+	}
+	dir := t.TempDir()
+	srv, err := embedded.Start(dir, "127.0.0.1:0")
+	require.NoError(t, err)
+	spool := t.TempDir()
+	log, logs := capture()
+	run := newRun("dying")
+	cfg := store.SessionConfig{
+		URI: srv.URI(), Database: "dying",
+		ConnectTimeout: time.Second, WriteTimeout: time.Second, FlushInterval: 20 * time.Millisecond,
+		SpoolDir: spool, Run: run, Logger: log,
+	}
+	sess := store.Open(context.Background(), cfg)
+	sess.BeginPart("p", "m/a", nil)
+	for i := range 3 {
+		sess.Add("p", werTest("m/a", fmt.Sprintf("TestBefore%d", i), 0.2, result.Passed))
+	}
+	require.Eventually(t, func() bool { return countAt(srv.URI(), run.ID) == 3 }, 5*time.Second, 20*time.Millisecond)
+
+	require.NoError(t, srv.Close())
+	start := time.Now()
+	for i := range 4 {
+		sess.Add("p", werTest("m/a", fmt.Sprintf("TestAfter%d", i), 0.2, result.Passed))
+	}
+	sess.EndPart("p", store.StatusCompleted, nil, "")
+	_, err = sess.Close()
+	require.Error(t, err)
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), logs.String())
+	assert.Contains(t, logs.String(), "lost MongoDB mid-run")
+
+	srv2, err := embedded.Start(dir, "127.0.0.1:0")
+	require.NoError(t, err)
+	defer srv2.Close()
+	db, err := store.Connect(context.Background(), srv2.URI(), "dying", 5*time.Second)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Replay(context.Background(), spool, 5*time.Second)
+	require.NoError(t, err)
+	got := getRun(t, db, run.ID)
+	assert.Equal(t, store.StatusCompleted, got.Status)
+	assert.Equal(t, 7, got.NumTests, "before and after the failure")
+	assert.Equal(t, int64(7), countTests(t, db, run.ID))
+}
+
+func countAt(uri string, id bson.ObjectID) int64 {
+	db, err := store.Connect(context.Background(), uri, "dying", time.Second)
+	if err != nil {
+		return -1
+	}
+	defer db.Close()
+	n, _ := db.Database().Collection(store.TestsCollection).CountDocuments(context.Background(), bson.D{{Key: "evaluation_run_id", Value: id}})
+	return n
+}
+
+func TestAKilledWritersRunIsMarkedFailed(t *testing.T) {
+	s := storetest.New(t)
+	run := newRun("killed")
+	// A process that has already exited stands for a killed test binary.
+	cmd := exec.Command("true")
+	require.NoError(t, cmd.Run())
+	deadPID := cmd.Process.Pid
+
+	host, _ := os.Hostname()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	ctx := context.Background()
+	_, err := s.DB.Database().Collection(store.RunsCollection).InsertOne(ctx, run)
+	require.NoError(t, err)
+	_, err = s.DB.Database().Collection(store.PartsCollection).InsertOne(ctx, store.Part{
+		ID: "dead", EvaluationRunID: run.ID, Package: "m/dead", Host: host, PID: deadPID,
+		StartedAt: now, HeartbeatAt: now, Status: store.StatusRunning,
+		Summary: store.Summary{NumTests: 2, NumPassed: 2},
+	})
+	require.NoError(t, err)
+
+	// Another binary of the same run finishes normally and finalizes.
+	sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
+	sess.BeginPart("alive", "m/alive", nil)
+	sess.Add("alive", werTest("m/alive", "TestA", 0.1, result.Passed))
+	sess.EndPart("alive", store.StatusCompleted, nil, "")
+	_, err = sess.Close()
+	require.NoError(t, err)
+
+	got := getRun(t, s.DB, run.ID)
+	assert.Equal(t, store.StatusFailed, got.Status)
+	assert.Contains(t, got.Error, "m/dead")
+	assert.Equal(t, 3, got.NumTests, "what the dead binary flushed still counts")
+}
+
+func TestStaleRunsAreReaped(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	run := newRun("stale")
+	run.StartedAt = time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	_, err := s.DB.Database().Collection(store.RunsCollection).InsertOne(ctx, run)
+	require.NoError(t, err)
+	old := run.StartedAt
+	_, err = s.DB.Database().Collection(store.PartsCollection).InsertOne(ctx, store.Part{
+		ID: "elsewhere", EvaluationRunID: run.ID, Package: "m/x", Host: "another-host", PID: 1,
+		StartedAt: old, HeartbeatAt: old, Status: store.StatusRunning,
+	})
+	require.NoError(t, err)
+	n, err := s.DB.ReapStale(ctx, time.Now(), 10)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	got := getRun(t, s.DB, run.ID)
+	assert.Equal(t, store.StatusFailed, got.Status)
+	assert.Contains(t, got.Error, "stopped sending heartbeats")
+}
+
+func TestIndexesAreIdempotentAndRecreatable(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	require.NoError(t, s.DB.EnsureIndexes(ctx))
+	require.NoError(t, s.DB.RecreateIndexes(ctx))
+	cur, err := s.DB.Database().Collection(store.TestsCollection).Indexes().List(ctx)
+	require.NoError(t, err)
+	var idx []bson.M
+	require.NoError(t, cur.All(ctx, &idx))
+	names := map[string]bool{}
+	for _, i := range idx {
+		names[i["name"].(string)] = true
+	}
+	assert.True(t, names["test_run_id_1"])
+	assert.True(t, names["test_id_1_finished_at_1"])
+}
+
+func TestDescribe(t *testing.T) {
+	st := store.Describe([]float64{5, 1, 4, 2, 3})
+	assert.Equal(t, store.MetricStats{N: 5, Mean: 3, Min: 1, Max: 5, P50: 3, P90: 4.6}, st)
+	assert.Equal(t, store.MetricStats{N: 1, Mean: 7, Min: 7, Max: 7, P50: 7, P90: 7}, store.Describe([]float64{7}))
+	assert.Equal(t, store.MetricStats{}, store.Describe(nil))
+}
+
+func asMap(d bson.D) map[string]any {
+	m := map[string]any{}
+	for _, e := range d {
+		m[e.Key] = e.Value
+	}
+	return m
+}
