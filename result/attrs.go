@@ -212,3 +212,7 @@ func decodeMetric(key, value string) (Metric, error) {
 	}
 	return m, nil
 }
+
+// SystemLinePrefix starts the line a test binary prints, in go test -json
+// mode only, to declare its system under test: the prefix and a JSON object.
+const SystemLinePrefix = "evalrec: system under test: "

@@ -2,6 +2,7 @@ package store
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -108,6 +109,21 @@ func (s *Summary) Add(t *result.Test) {
 			s.StatusScores = append(s.StatusScores, *t.Score)
 		}
 	}
+}
+
+// clone copies s deeply, so a queued op does not share its map and slices
+// with a summary that keeps growing.
+func (s Summary) clone() Summary {
+	c := s
+	c.MetricScores = slices.Clone(s.MetricScores)
+	c.StatusScores = slices.Clone(s.StatusScores)
+	if s.MetricValues != nil {
+		c.MetricValues = make(map[string][]float64, len(s.MetricValues))
+		for k, v := range s.MetricValues {
+			c.MetricValues[k] = slices.Clone(v)
+		}
+	}
+	return c
 }
 
 func finiteOrNil(p *float64) *float64 {

@@ -264,15 +264,17 @@ func quantile(sorted []float64, q float64) float64 {
 	return sorted[i] + (h-lo)*(sorted[i+1]-sorted[i])
 }
 
-// ReapStale finalizes runs that have been running for longer than StaleAfter,
-// which marks those whose writers died as failed. It returns how many runs it
-// looked at. It reads at most limit runs.
+// ReapStale finalizes the most recent runs still marked running, which marks
+// those whose writers died as failed: at once when the writer ran on this host
+// and its process is gone, else after StaleAfter without a heartbeat. Runs
+// that are really running stay so. It reads at most limit runs and returns
+// how many it looked at.
 func (d *DB) ReapStale(ctx context.Context, now time.Time, limit int64) (int, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	cur, err := d.runs().Find(cctx,
-		bson.D{{Key: "status", Value: StatusRunning}, {Key: "started_at", Value: bson.D{{Key: "$lt", Value: now.Add(-StaleAfter)}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetLimit(limit))
+		bson.D{{Key: "status", Value: StatusRunning}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetSort(bson.D{{Key: "started_at", Value: -1}}).SetLimit(limit))
 	if err != nil {
 		return 0, err
 	}

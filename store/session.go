@@ -196,7 +196,7 @@ func (s *Session) EndPart(partID, status string, exitCode *int, errMsg string) {
 		{Key: "error", Value: p.Error},
 		{Key: "finished_at", Value: p.FinishedAt},
 		{Key: "heartbeat_at", Value: p.HeartbeatAt},
-		{Key: "summary", Value: p.Summary},
+		{Key: "summary", Value: p.Summary.clone()},
 	}})
 }
 
@@ -306,8 +306,14 @@ func (s *Session) heartbeat() {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	for _, p := range s.parts {
 		if p.Status == StatusRunning {
+			// The summary rides along, so a binary killed later still
+			// counts what it flushed: it covers exactly the tests queued
+			// before this op, which are written before it.
 			p.HeartbeatAt = now
-			s.queue = append(s.queue, op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: bson.D{{Key: "heartbeat_at", Value: now}}})
+			s.queue = append(s.queue, op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: bson.D{
+				{Key: "heartbeat_at", Value: now},
+				{Key: "summary", Value: p.Summary.clone()},
+			}})
 		}
 	}
 }

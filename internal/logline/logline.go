@@ -1,0 +1,54 @@
+// Package logline prints evalrec's log records as short single lines,
+// "evalrec: message", which is what a person reading test output wants.
+package logline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+)
+
+// New returns a logger that writes "evalrec: msg key=value…" lines to w.
+// Debug records are dropped.
+func New(w io.Writer) *slog.Logger {
+	return slog.New(&handler{w: w, mu: &sync.Mutex{}})
+}
+
+type handler struct {
+	w     io.Writer
+	mu    *sync.Mutex
+	attrs []slog.Attr
+}
+
+func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+
+func (h *handler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString("evalrec: ")
+	if r.Level >= slog.LevelError {
+		b.WriteString("error: ")
+	}
+	b.WriteString(r.Message)
+	write := func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	}
+	for _, a := range h.attrs {
+		write(a)
+	}
+	r.Attrs(write)
+	b.WriteByte('\n')
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &handler{w: h.w, mu: h.mu, attrs: append(h.attrs[:len(h.attrs):len(h.attrs)], as...)}
+}
+
+func (h *handler) WithGroup(string) slog.Handler { return h }
