@@ -71,8 +71,8 @@ type TestRun struct {
 	Cached          bool                 `bson:"cached,omitempty"`
 	// Environment and SystemInfoHash repeat the run's, so that per-test
 	// history can be split by configuration without a join.
-	Environment    string `bson:"environment"`
-	SystemInfoHash string `bson:"system_info_hash"`
+	Environment    string  `bson:"environment"`
+	SystemInfoHash string  `bson:"system_info_hash"`
 	GitCommit      *string `bson:"git_commit"`
 	GitBranch      *string `bson:"git_branch"`
 }

@@ -1,0 +1,371 @@
+package ingest
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"evalrec.dev/result"
+)
+
+// Package statuses.
+const (
+	PackagePassed      = "passed"
+	PackageFailed      = "failed"
+	PackageSkipped     = "skipped" // no test files
+	PackageBuildFailed = "build-failed"
+	PackageIncomplete  = "incomplete" // the stream ended before the package did
+)
+
+// Package is one package of the stream, reported when it ends.
+type Package struct {
+	Name    string
+	Status  string
+	Elapsed time.Duration
+	Started time.Time
+	Ended   time.Time
+	Cached  bool
+	// Output is the tail of the package-level output (outside any test), and
+	// for a build failure, the build output.
+	Output string
+	// Incomplete counts this package's tests that never ended.
+	Incomplete int
+	// Panicked is set when a test panicked: the binary stopped there, so
+	// the tests after it never ran.
+	Panicked bool
+	// SystemUnderTest is what the test binary declared, if anything.
+	SystemUnderTest map[string]any
+}
+
+// Broken reports whether the package itself broke, as opposed to having
+// failing tests: a build failure, a panic, a timeout, an os.Exit or a cut
+// stream.
+func (p *Package) Broken() bool {
+	return p.Status == PackageBuildFailed || p.Status == PackageIncomplete || p.Incomplete > 0 || p.Panicked
+}
+
+// A Sink receives what the Ingester finds, in stream order. A package's tests
+// come between its BeginPackage and EndPackage.
+type Sink interface {
+	BeginPackage(name string, at time.Time)
+	Test(t *result.Test)
+	EndPackage(p *Package)
+}
+
+// Stats counts what went through the Ingester.
+type Stats struct {
+	Events     int
+	Tests      int
+	Packages   int
+	BadLines   int
+	FirstBad   []*LineError // the first few, for the report
+	AttrErrors int
+}
+
+const keepBadLines = 5
+
+// Ingester follows a test2json stream and reports finished tests and
+// packages to its sink. Feed it with [Ingester.Event] and [Ingester.BadLine],
+// and call [Ingester.Close] at the end of the stream.
+type Ingester struct {
+	sink     Sink
+	Stats    Stats
+	pkgs     map[string]*pkgState
+	builds   map[string]*tail // build output by ImportPath
+	attempts map[testKey]int
+	first    time.Time
+}
+
+type testKey struct{ pkg, test string }
+
+type pkgState struct {
+	Package
+	tests     map[string]*testState
+	done      []*result.Test // finished, held until the package ends
+	streaming bool           // done overflowed: tests go out as they end
+	out       tail
+	benchText strings.Builder
+	lastTime  time.Time
+}
+
+type testState struct {
+	result.Test
+	out tail
+}
+
+// New returns an Ingester reporting to sink.
+func New(sink Sink) *Ingester {
+	return &Ingester{sink: sink, pkgs: map[string]*pkgState{}, builds: map[string]*tail{}, attempts: map[testKey]int{}}
+}
+
+// FirstTime is the time of the first timed event, or zero.
+func (in *Ingester) FirstTime() time.Time { return in.first }
+
+// BadLine records a line that was not an event.
+func (in *Ingester) BadLine(e *LineError) {
+	in.Stats.BadLines++
+	if len(in.Stats.FirstBad) < keepBadLines {
+		in.Stats.FirstBad = append(in.Stats.FirstBad, e)
+	}
+}
+
+// Event processes one event. ev is not retained.
+func (in *Ingester) Event(ev *Event) {
+	in.Stats.Events++
+	if ev.Time != nil && in.first.IsZero() {
+		in.first = *ev.Time
+	}
+	switch ev.Action {
+	case "build-output":
+		b := in.builds[ev.ImportPath]
+		if b == nil {
+			b = &tail{}
+			in.builds[ev.ImportPath] = b
+		}
+		b.WriteString(ev.Output)
+		return
+	case "build-fail":
+		return // the package's fail event, with FailedBuild, follows
+	}
+	if ev.Package == "" {
+		return // an event this version does not know how to place
+	}
+	p := in.pkg(ev)
+	if ev.Time != nil {
+		p.lastTime = *ev.Time
+	}
+	if ev.Test == "" {
+		in.packageEvent(p, ev)
+		return
+	}
+	key := testKey{ev.Package, ev.Test}
+	t := p.tests[ev.Test]
+	switch ev.Action {
+	case "run":
+		if t != nil {
+			// A run without an end for the previous attempt: close it.
+			in.finishTest(p, t, result.Incomplete, ev)
+		}
+		in.attempts[key]++
+		t = &testState{Test: result.Test{Package: ev.Package, Name: ev.Test, Attempt: in.attempts[key]}}
+		if ev.Time != nil {
+			t.Started = *ev.Time
+		}
+		p.tests[ev.Test] = t
+	case "output":
+		if t == nil {
+			t = in.lateTest(p, key, ev)
+		}
+		t.out.WriteString(ev.Output)
+		if strings.HasPrefix(ev.Test, "Benchmark") {
+			// Go attributes some benchmark result lines to the benchmark
+			// and the rest to the package.
+			in.benchOutput(p, ev.Output)
+		}
+	case "attr":
+		if t == nil {
+			t = in.lateTest(p, key, ev)
+		}
+		if err := t.ApplyAttr(ev.Key, ev.Value); err != nil {
+			in.Stats.AttrErrors++
+		}
+	case "pass", "fail", "skip":
+		if t == nil {
+			t = in.lateTest(p, key, ev)
+		}
+		st := map[string]result.Status{"pass": result.Passed, "fail": result.Failed, "skip": result.Skipped}[ev.Action]
+		in.finishTest(p, t, st, ev)
+	case "bench":
+		// A benchmark that logged: its results arrive as package output.
+		delete(p.tests, ev.Test)
+	default:
+		// pause, cont, and actions added after this was written.
+	}
+}
+
+// lateTest starts a test seen without its run event (a stream that began
+// mid-test, or a cut-and-joined file).
+func (in *Ingester) lateTest(p *pkgState, key testKey, ev *Event) *testState {
+	in.attempts[key]++
+	t := &testState{Test: result.Test{Package: key.pkg, Name: key.test, Attempt: in.attempts[key]}}
+	if ev.Time != nil {
+		t.Started = *ev.Time
+	}
+	p.tests[key.test] = t
+	return t
+}
+
+func (in *Ingester) pkg(ev *Event) *pkgState {
+	p := in.pkgs[ev.Package]
+	if p == nil {
+		p = &pkgState{Package: Package{Name: ev.Package}, tests: map[string]*testState{}}
+		if ev.Time != nil {
+			p.Started = *ev.Time
+		}
+		in.pkgs[ev.Package] = p
+		in.Stats.Packages++
+		in.sink.BeginPackage(ev.Package, p.Started)
+	}
+	return p
+}
+
+func (in *Ingester) finishTest(p *pkgState, t *testState, st result.Status, ev *Event) {
+	delete(p.tests, t.Name)
+	t.Status = st
+	if ev != nil && ev.Time != nil {
+		t.Finished = *ev.Time
+	} else {
+		t.Finished = p.lastTime
+	}
+	if ev != nil && ev.Elapsed != nil {
+		t.Duration = time.Duration(*ev.Elapsed * float64(time.Second))
+		if t.Started.IsZero() {
+			t.Started = t.Finished.Add(-t.Duration)
+		}
+	}
+	if st == result.Failed || st == result.Incomplete {
+		t.Output = t.out.String()
+		if isPanic(t.Output) {
+			p.Panicked = true
+		}
+	}
+	in.emit(p, &t.Test)
+}
+
+// maxHeld bounds the finished tests held per package. They are held because
+// go test marks a cached package only after replaying all its tests; past
+// this bound tests go out as they end, without the cached flag.
+const maxHeld = 10000
+
+func (in *Ingester) emit(p *pkgState, t *result.Test) {
+	in.Stats.Tests++
+	if !p.streaming && len(p.done) < maxHeld {
+		p.done = append(p.done, t)
+		return
+	}
+	if !p.streaming {
+		p.streaming = true
+		in.release(p)
+	}
+	in.sink.Test(t)
+}
+
+func (in *Ingester) release(p *pkgState) {
+	for _, t := range p.done {
+		t.Cached = p.Cached
+		in.sink.Test(t)
+	}
+	p.done = nil
+}
+
+func (in *Ingester) packageEvent(p *pkgState, ev *Event) {
+	switch ev.Action {
+	case "output":
+		in.packageOutput(p, ev.Output)
+	case "pass", "fail", "skip":
+		status := map[string]string{"pass": PackagePassed, "fail": PackageFailed, "skip": PackageSkipped}[ev.Action]
+		if ev.FailedBuild != "" {
+			status = PackageBuildFailed
+			// Several packages may name the same failed build (go test
+			// -bench does this for packages linked together), so the
+			// build output stays for the others.
+			if b := in.builds[ev.FailedBuild]; b != nil {
+				p.Output = b.String()
+			}
+		}
+		if ev.Elapsed != nil {
+			p.Elapsed = time.Duration(*ev.Elapsed * float64(time.Second))
+		}
+		in.endPackage(p, status, ev)
+	}
+}
+
+func (in *Ingester) packageOutput(p *pkgState, s string) {
+	p.out.WriteString(s)
+	if strings.Contains(s, "\t(cached)") {
+		p.Cached = true
+	}
+	if rest, ok := strings.CutPrefix(s, result.SystemLinePrefix); ok {
+		var sut map[string]any
+		if json.Unmarshal([]byte(strings.TrimSpace(rest)), &sut) == nil {
+			p.SystemUnderTest = sut
+		}
+	}
+	in.benchOutput(p, s)
+}
+
+// benchOutput keeps benchmark lines, and the rest of a result line that
+// test2json split after its "BenchmarkX \t" prefix, for benchfmt.
+func (in *Ingester) benchOutput(p *pkgState, s string) {
+	partial := p.benchText.Len() > 0 && !strings.HasSuffix(p.benchText.String(), "\n")
+	if (looksLikeBench(s) || partial) && p.benchText.Len() < maxBenchText {
+		p.benchText.WriteString(s)
+	}
+}
+
+// endPackage closes the package: tests still open never ended, so they are
+// incomplete; benchmark results are parsed.
+func (in *Ingester) endPackage(p *pkgState, status string, ev *Event) {
+	delete(in.pkgs, p.Name)
+	if ev != nil && ev.Time != nil {
+		p.Ended = *ev.Time
+	} else {
+		p.Ended = p.lastTime
+	}
+	for _, b := range parseBenchmarks(p.Name, p.benchText.String(), p.Ended) {
+		// A benchmark's run event leaves an entry that never gets a pass
+		// event (golang/go#61767); its result line, or a parent's, ends it.
+		for name := range p.tests {
+			if name == b.Name || strings.HasPrefix(b.Name, name+"/") {
+				delete(p.tests, name)
+			}
+		}
+		b.Attempt = in.nextAttempt(p.Name, b.Name)
+		in.emit(p, b)
+	}
+	for _, t := range sortedTests(p.tests) {
+		if strings.HasPrefix(t.Name, "Benchmark") && status == PackagePassed {
+			continue // a benchmark with no result line that did not fail
+		}
+		p.Incomplete++
+		if t.out.Len() == 0 {
+			// The panic or timeout trace went to the package, not the test.
+			t.out.WriteString(p.out.String())
+		}
+		in.finishTest(p, t, result.Incomplete, nil)
+	}
+	if p.Status == "" {
+		p.Status = status
+	}
+	if isPanic(p.out.String()) {
+		p.Panicked = true
+	}
+	if p.Output == "" && (status == PackageFailed || p.Incomplete > 0) {
+		p.Output = p.out.String()
+	}
+	in.release(p)
+	in.sink.EndPackage(&p.Package)
+}
+
+// nextAttempt numbers benchmark samples. They have their own counter: a
+// benchmark's run event is not one per sample.
+func (in *Ingester) nextAttempt(pkg, name string) int {
+	k := testKey{pkg, "\x00bench\x00" + name}
+	in.attempts[k]++
+	return in.attempts[k]
+}
+
+// Close ends the stream: packages that never ended are incomplete.
+func (in *Ingester) Close() {
+	for _, name := range sortedKeys(in.pkgs) {
+		p := in.pkgs[name]
+		p.Status = PackageIncomplete
+		in.endPackage(p, PackageIncomplete, nil)
+	}
+}
+
+// isPanic reports whether output holds a Go panic trace (which also covers
+// the -timeout panic).
+func isPanic(out string) bool {
+	return strings.HasPrefix(out, "panic: ") || strings.Contains(out, "\npanic: ")
+}
