@@ -30,9 +30,9 @@ type Package struct {
 	Output string
 	// Incomplete counts this package's tests that never ended.
 	Incomplete int
-	// Panicked is set when a test panicked: the binary stopped there, so
-	// the tests after it never ran.
-	Panicked bool
+	// Panic is the first "panic: ..." line when a test panicked (or hit
+	// -timeout): the binary stopped there, so the tests after it never ran.
+	Panic string
 	// SystemUnderTest is what the test binary declared, if anything.
 	SystemUnderTest map[string]any
 }
@@ -41,7 +41,7 @@ type Package struct {
 // failing tests: a build failure, a panic, a timeout, an os.Exit or a cut
 // stream.
 func (p *Package) Broken() bool {
-	return p.Status == PackageBuildFailed || p.Status == PackageIncomplete || p.Incomplete > 0 || p.Panicked
+	return p.Status == PackageBuildFailed || p.Status == PackageIncomplete || p.Incomplete > 0 || p.Panic != ""
 }
 
 // A Sink receives what the Ingester finds, in stream order. A package's tests
@@ -225,8 +225,8 @@ func (in *Ingester) finishTest(p *pkgState, t *testState, st result.Status, ev *
 	}
 	if st == result.Failed || st == result.Incomplete {
 		t.Output = t.out.String()
-		if isPanic(t.Output) {
-			p.Panicked = true
+		if l := panicLine(t.Output); l != "" && p.Panic == "" {
+			p.Panic = t.Name + ": " + l
 		}
 	}
 	in.emit(p, &t.Test)
@@ -337,8 +337,8 @@ func (in *Ingester) endPackage(p *pkgState, status string, ev *Event) {
 	if p.Status == "" {
 		p.Status = status
 	}
-	if isPanic(p.out.String()) {
-		p.Panicked = true
+	if l := panicLine(p.out.String()); l != "" && p.Panic == "" {
+		p.Panic = l
 	}
 	if p.Output == "" && (status == PackageFailed || p.Incomplete > 0) {
 		p.Output = p.out.String()
@@ -364,8 +364,15 @@ func (in *Ingester) Close() {
 	}
 }
 
-// isPanic reports whether output holds a Go panic trace (which also covers
-// the -timeout panic).
-func isPanic(out string) bool {
-	return strings.HasPrefix(out, "panic: ") || strings.Contains(out, "\npanic: ")
+// panicLine returns the first line of a Go panic trace in out (which also
+// covers the -timeout panic), or "".
+func panicLine(out string) string {
+	i := strings.Index(out, "\npanic: ")
+	if i >= 0 {
+		out = out[i+1:]
+	} else if !strings.HasPrefix(out, "panic: ") {
+		return ""
+	}
+	line, _, _ := strings.Cut(out, "\n")
+	return line
 }

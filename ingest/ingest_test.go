@@ -241,7 +241,7 @@ func TestRealStream(t *testing.T) {
 		p := c.pkgs["fix/panics"]
 		require.NotNil(t, p)
 		assert.Equal(t, PackageFailed, p.Status)
-		assert.True(t, p.Panicked)
+		assert.Equal(t, "TestPanics: panic: kaboom [recovered, repanicked]", p.Panic)
 		assert.True(t, p.Broken(), "a panic breaks the run, not just the test")
 		got := c.find("panics", "TestPanics")
 		require.NotEmpty(t, got)

@@ -74,6 +74,7 @@ func (d *DB) Finalize(ctx context.Context, runID bson.ObjectID, now time.Time) (
 			{Key: "score", Value: run.Score},
 			{Key: "error", Value: run.Error},
 			{Key: "system_information.dependencies", Value: run.System.Dependencies},
+			{Key: "system_information.system_under_test", Value: run.System.SystemUnderTest},
 			{Key: "system_info_hash", Value: run.SystemInfoHash},
 		}
 		cctx, cancel := context.WithTimeout(ctx, opTimeout)
@@ -187,6 +188,9 @@ func totals(run *EvaluationRun, parts []Part, now time.Time) {
 			deps = map[string]string{}
 		}
 		maps.Copy(deps, p.Dependencies)
+		if len(run.System.SystemUnderTest) == 0 && len(p.SystemUnderTest) > 0 {
+			run.System.SystemUnderTest = p.SystemUnderTest
+		}
 	}
 	run.NumTests, run.NumPassed, run.NumFailed = sum.NumTests, sum.NumPassed, sum.NumFailed
 	run.NumSkipped, run.NumIncomplete = sum.NumSkipped, sum.NumIncomplete

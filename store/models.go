@@ -110,6 +110,19 @@ type Part struct {
 	Summary         Summary       `bson:"summary"`
 	// Dependencies of this binary, merged into the run's system information.
 	Dependencies map[string]string `bson:"dependencies,omitempty"`
+	// SystemUnderTest, when the part declared one (the converter learns it
+	// from the stream), fills the run's system_under_test if that is empty.
+	SystemUnderTest map[string]any `bson:"system_under_test,omitempty"`
+	Cached          bool           `bson:"cached,omitempty"`
+}
+
+// PartEnd is how a part ended.
+type PartEnd struct {
+	Status          string // StatusCompleted, or StatusFailed when it broke
+	ExitCode        *int
+	Error           string
+	SystemUnderTest map[string]any
+	Cached          bool
 }
 
 // Summary is what a part contributes to its run's totals.

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +32,10 @@ type SessionConfig struct {
 	// DB, when set, is used instead of connecting to URI; the session then
 	// leaves it open on Close.
 	DB *DB
+	// DryRun, when set, receives every document the session would store, as
+	// JSON lines (relaxed Extended JSON), and nothing is stored or spooled.
+	// The run document comes last, with its final totals.
+	DryRun io.Writer
 }
 
 // A Session is the single writer of one process to one evaluation run. It
@@ -83,6 +90,10 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 	s.reapCtx, s.endReap = context.WithCancel(context.Background())
 	s.setRunContext()
 
+	if cfg.DryRun != nil {
+		go s.loop()
+		return s
+	}
 	s.db = cfg.DB
 	if s.db == nil {
 		db, err := Connect(ctx, cfg.URI, cfg.Database, cfg.ConnectTimeout)
@@ -179,9 +190,8 @@ func (s *Session) Add(partID string, t *result.Test) {
 	}
 }
 
-// EndPart closes a part. status is StatusCompleted when the part ran to its
-// end, StatusFailed when it broke; errMsg says how.
-func (s *Session) EndPart(partID, status string, exitCode *int, errMsg string) {
+// EndPart closes a part.
+func (s *Session) EndPart(partID string, end PartEnd) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -189,15 +199,21 @@ func (s *Session) EndPart(partID, status string, exitCode *int, errMsg string) {
 	if p == nil {
 		return
 	}
-	p.Status, p.ExitCode, p.Error, p.FinishedAt, p.HeartbeatAt = status, exitCode, errMsg, &now, now
-	s.queue = append(s.queue, op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: bson.D{
+	p.Status, p.ExitCode, p.Error, p.FinishedAt, p.HeartbeatAt = end.Status, end.ExitCode, end.Error, &now, now
+	p.SystemUnderTest, p.Cached = end.SystemUnderTest, end.Cached
+	set := bson.D{
 		{Key: "status", Value: p.Status},
 		{Key: "exit_code", Value: p.ExitCode},
 		{Key: "error", Value: p.Error},
 		{Key: "finished_at", Value: p.FinishedAt},
 		{Key: "heartbeat_at", Value: p.HeartbeatAt},
 		{Key: "summary", Value: p.Summary.clone()},
-	}})
+		{Key: "cached", Value: p.Cached},
+	}
+	if len(p.SystemUnderTest) > 0 {
+		set = append(set, bson.E{Key: "system_under_test", Value: p.SystemUnderTest})
+	}
+	s.queue = append(s.queue, op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: set})
 }
 
 // Close writes everything buffered, finalizes the run and disconnects. It
@@ -217,6 +233,9 @@ func (s *Session) Close() (*EvaluationRun, error) {
 	s.flush()
 
 	var run *EvaluationRun
+	if s.cfg.DryRun != nil {
+		return s.closeDry(), nil
+	}
 	if s.db != nil && !s.Spooled() {
 		var err error
 		run, err = s.db.Finalize(context.Background(), s.rc.ID, time.Now())
@@ -288,7 +307,7 @@ func (s *Session) loop() {
 			s.heartbeat()
 		}
 		s.flush()
-		if !reaped && s.db != nil && !s.Spooled() {
+		if !reaped && s.db != nil && s.cfg.DryRun == nil && !s.Spooled() {
 			// Runs left "running" by killed binaries of earlier invocations
 			// are settled here, off the test goroutine.
 			reaped = true
@@ -300,7 +319,7 @@ func (s *Session) loop() {
 func (s *Session) heartbeat() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.spool != nil {
+	if s.spool != nil || s.cfg.DryRun != nil {
 		return // a spooled heartbeat would say nothing when replayed
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -328,6 +347,10 @@ func (s *Session) flush() {
 	spooling := s.spool != nil
 	s.mu.Unlock()
 	if len(ops) == 0 {
+		return
+	}
+	if s.cfg.DryRun != nil {
+		s.writeDry(ops)
 		return
 	}
 	if spooling {
@@ -399,4 +422,42 @@ func relPath(p string) string {
 		return r
 	}
 	return p
+}
+
+// writeDry prints the documents a flush would insert.
+func (s *Session) writeDry(ops []op) {
+	for _, o := range ops {
+		if o.Kind != opInsert || o.Coll == RunsCollection || o.Coll == PartsCollection {
+			continue // the run and parts are printed once, final, by closeDry
+		}
+		s.printDry(o.Coll, o.Doc)
+	}
+}
+
+// closeDry computes the run's totals from the in-memory parts, as Finalize
+// would from the stored ones, and prints the parts and the run.
+func (s *Session) closeDry() *EvaluationRun {
+	s.mu.Lock()
+	parts := make([]Part, 0, len(s.parts))
+	for _, p := range s.parts {
+		parts = append(parts, *p)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(parts, func(a, b Part) int { return strings.Compare(a.ID, b.ID) })
+	run := s.cfg.Run
+	totals(&run, parts, time.Now())
+	for _, p := range parts {
+		s.printDry(PartsCollection, p)
+	}
+	s.printDry(RunsCollection, run)
+	return &run
+}
+
+func (s *Session) printDry(coll string, doc any) {
+	b, err := bson.MarshalExtJSON(bson.D{{Key: "collection", Value: coll}, {Key: "document", Value: doc}}, false, false)
+	if err != nil {
+		s.log.Error(fmt.Sprintf("encoding a %s document: %v", coll, err))
+		return
+	}
+	s.cfg.DryRun.Write(append(b, '\n'))
 }

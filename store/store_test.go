@@ -107,7 +107,7 @@ func TestSessionStoresARunWithExactTotals(t *testing.T) {
 	odd.Score, odd.ScoreMethod = &sc, scoring.Average
 	sess.Add("p1", odd)
 	exit := 1
-	sess.EndPart("p1", store.StatusCompleted, &exit, "")
+	sess.EndPart("p1", store.PartEnd{Status: store.StatusCompleted, ExitCode: &exit})
 	final, err := sess.Close()
 	require.NoError(t, err)
 	require.NotNil(t, final)
@@ -166,7 +166,7 @@ func TestConcurrentPartsFinalizeToExactTotals(t *testing.T) {
 				}
 				sess.Add(id, werTest(pkg, fmt.Sprintf("Test%d", i), float64(i)/100, st))
 			}
-			sess.EndPart(id, store.StatusCompleted, nil, "")
+			sess.EndPart(id, store.PartEnd{Status: store.StatusCompleted})
 			_, err := sess.Close()
 			assert.NoError(t, err)
 		}()
@@ -195,7 +195,7 @@ func TestUnreachableServerSpoolsAndReplayStoresOnce(t *testing.T) {
 	for i := range 5 {
 		sess.Add("p", werTest("m/a", fmt.Sprintf("Test%d", i), 0.2, result.Passed))
 	}
-	sess.EndPart("p", store.StatusCompleted, nil, "")
+	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
 	_, err := sess.Close()
 	elapsed := time.Since(start)
 	require.Error(t, err)
@@ -263,7 +263,7 @@ func TestServerDyingMidRunSpoolsTheRest(t *testing.T) {
 	for i := range 4 {
 		sess.Add("p", werTest("m/a", fmt.Sprintf("TestAfter%d", i), 0.2, result.Passed))
 	}
-	sess.EndPart("p", store.StatusCompleted, nil, "")
+	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
 	_, err = sess.Close()
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), 10*time.Second)
@@ -318,7 +318,7 @@ func TestAKilledWritersRunIsMarkedFailed(t *testing.T) {
 	sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
 	sess.BeginPart("alive", "m/alive", nil)
 	sess.Add("alive", werTest("m/alive", "TestA", 0.1, result.Passed))
-	sess.EndPart("alive", store.StatusCompleted, nil, "")
+	sess.EndPart("alive", store.PartEnd{Status: store.StatusCompleted})
 	_, err = sess.Close()
 	require.NoError(t, err)
 

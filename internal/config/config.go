@@ -52,6 +52,9 @@ type Config struct {
 	ModuleRoot string
 	// EnvFile is the .env file that was read, if any.
 	EnvFile string
+	// URISet reports whether MONGODB_CONNECTION_STRING was set (in the
+	// environment or .env) rather than defaulted.
+	URISet bool
 }
 
 // TagList is a comma-separated list: entries are trimmed and empty ones dropped.
@@ -100,6 +103,7 @@ func LoadWith(dir string, env envconfig.Lookuper) (*Config, error) {
 		c.EnvFile = f
 		lookup = envconfig.MultiLookuper(env, envconfig.MapLookuper(vals))
 	}
+	_, c.URISet = lookup.Lookup("MONGODB_CONNECTION_STRING")
 	if err := envconfig.ProcessWith(context.Background(), &envconfig.Config{Target: c, Lookuper: lookup}); err != nil {
 		return nil, fmt.Errorf("config: %w", cleanEnvError(err))
 	}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"evalrec.dev/internal/config"
+	"evalrec.dev/internal/logline"
+	"evalrec.dev/internal/storeconn"
+)
+
+type indexesCmd struct {
+	env *environment
+	fs  *flag.FlagSet
+}
+
+func newIndexesCmd(env *environment) *indexesCmd {
+	return &indexesCmd{env: env, fs: flag.NewFlagSet("indexes", flag.ContinueOnError)}
+}
+
+func (c *indexesCmd) command() *ffcli.Command {
+	return &ffcli.Command{
+		Name:       "indexes",
+		ShortUsage: "evalrec indexes",
+		ShortHelp:  "Drop and re-create evalrec's indexes (the seed's \"Missing Indexes\" fix).",
+		FlagSet:    c.fs,
+		Exec:       c.Run,
+	}
+}
+
+// Run re-creates the indexes.
+func (c *indexesCmd) Run(ctx context.Context, _ []string) error {
+	cfg, err := config.Load("")
+	if err != nil {
+		return err
+	}
+	conn, err := storeconn.Open(ctx, cfg, logline.New(c.env.stderr))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.DB.RecreateIndexes(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.env.stdout, "indexes re-created in %s (database %s)\n", conn.Where, conn.DB.Name())
+	return nil
+}

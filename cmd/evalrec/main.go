@@ -1,0 +1,81 @@
+// Command evalrec runs Go test suites into evalrec's store and answers
+// questions about their history.
+//
+//	evalrec test [flags] [go test flags] [packages]   run a suite and store it
+//	evalrec serve                                      the embedded store at localhost:27017
+//	evalrec replay                                     store spooled results
+//	evalrec indexes                                    re-create the indexes
+//
+// Every command reads the same configuration as the library: environment
+// variables, or a .env file found up to the module root.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+)
+
+// exitError carries an exit code through ffcli's error return.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the process: it returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	env := &environment{stdout: stdout, stderr: stderr}
+	test := newTestCmd(env)
+	root := &ffcli.Command{
+		Name:       "evalrec",
+		ShortUsage: "evalrec <command> [flags] [args]",
+		ShortHelp:  "Store Go test runs and ask questions about their history.",
+		Subcommands: []*ffcli.Command{
+			test.command(),
+			newServeCmd(env).command(),
+			newReplayCmd(env).command(),
+			newIndexesCmd(env).command(),
+		},
+		Exec: func(context.Context, []string) error { return flag.ErrHelp },
+	}
+	// `evalrec test` passes everything after its own flags to go test, which
+	// ffcli's flag parsing would reject; split those arguments off first.
+	args = test.splitArgs(args)
+
+	root.FlagSet = flag.NewFlagSet("evalrec", flag.ContinueOnError)
+	root.FlagSet.SetOutput(stderr)
+	for _, c := range root.Subcommands {
+		c.FlagSet.SetOutput(stderr)
+	}
+	err := root.ParseAndRun(ctx, args)
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 2
+	case errors.As(err, &ee):
+		return ee.code
+	default:
+		fmt.Fprintf(stderr, "evalrec: %v\n", err)
+		return 1
+	}
+}
+
+// environment is what every command writes to.
+type environment struct {
+	stdout, stderr io.Writer
+}

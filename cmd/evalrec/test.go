@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"evalrec.dev/compare"
+	"evalrec.dev/ingest"
+	"evalrec.dev/internal/config"
+	"evalrec.dev/internal/logline"
+	"evalrec.dev/internal/pipeline"
+	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/provenance"
+	"evalrec.dev/store"
+)
+
+type testCmd struct {
+	env    *environment
+	fs     *flag.FlagSet
+	envTag string
+	tags   string
+	quiet  bool
+	goArgs []string
+}
+
+func newTestCmd(env *environment) *testCmd {
+	c := &testCmd{env: env, fs: flag.NewFlagSet("test", flag.ContinueOnError)}
+	c.fs.StringVar(&c.envTag, "env", "", "environment to record (default: ENVIRONMENT, else dev)")
+	c.fs.StringVar(&c.tags, "tags", "", "comma-separated experiment tags (default: EXPERIMENT_TAGS)")
+	c.fs.BoolVar(&c.quiet, "q", false, "print only the summary")
+	return c
+}
+
+func (c *testCmd) command() *ffcli.Command {
+	return &ffcli.Command{
+		Name:       "test",
+		ShortUsage: "evalrec test [-env E] [-tags a,b] [-q] [go test flags] [packages]",
+		ShortHelp:  "Run go test, store the run, and show what changed since the last comparable run.",
+		LongHelp: `Runs go test -json with the given arguments, stores every test as one
+evaluation run (in the embedded store under .evalrec/ when no MongoDB is
+configured or running), prints a summary, and exits with go test's code.
+Test binaries run under the wrapper store nothing themselves.`,
+		FlagSet: c.fs,
+		Exec:    c.Run,
+	}
+}
+
+// splitArgs takes, from args of the form ["test", evalrec flags..., go test
+// args...], the go test arguments, and returns what ffcli should parse.
+func (c *testCmd) splitArgs(args []string) []string {
+	if len(args) == 0 || args[0] != "test" {
+		return args
+	}
+	i := 1
+	for i < len(args) {
+		name := strings.TrimLeft(args[i], "-")
+		name, _, hasValue := strings.Cut(name, "=")
+		f := c.fs.Lookup(name)
+		if !strings.HasPrefix(args[i], "-") || f == nil {
+			break
+		}
+		i++
+		if _, isBool := f.Value.(interface{ IsBoolFlag() bool }); !hasValue && !isBool && i < len(args) {
+			i++ // the flag's value
+		}
+	}
+	c.goArgs = args[i:]
+	return args[:i]
+}
+
+// Run runs the suite. It returns exitError with go test's exit code.
+func (c *testCmd) Run(ctx context.Context, _ []string) error {
+	log := logline.New(c.env.stderr)
+	cfg, err := config.Load("")
+	if err != nil {
+		return err
+	}
+	if c.envTag != "" {
+		cfg.Environment = c.envTag
+	}
+	if c.tags != "" {
+		cfg.ExperimentTags = config.ParseTags(c.tags)
+	}
+
+	var db *store.DB
+	where := ""
+	conn, err := storeconn.Open(ctx, cfg, log)
+	if err != nil {
+		// A configured server that does not answer: the session spools and
+		// says so; the tests run regardless.
+		var ce *store.ConnectError
+		if !errors.As(err, &ce) {
+			return err
+		}
+	} else {
+		defer conn.Close()
+		db, where = conn.DB, conn.Where
+		if rep, err := replaySpool(ctx, db, cfg); err == nil && rep.Files > 0 {
+			log.Info(fmt.Sprintf("stored %d spooled result files from earlier runs", rep.Files))
+		}
+	}
+
+	inv := provenance.CurrentInvocation(cfg.RunID)
+	args := append([]string{"test", "-json"}, withoutJSONFlag(c.goArgs)...)
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "EVALREC_WRAPPED=1")
+	cmd.Stderr = c.env.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting go test: %w", err)
+	}
+	var failures []string
+	res, readErr := pipeline.Ingest(context.WithoutCancel(ctx), stdout, pipeline.Options{
+		Config:     cfg,
+		Source:     "wrapper",
+		Invocation: &inv,
+		Git:        provenance.GitInfo(".", nil),
+		Logger:     log,
+		DB:         db,
+		OnPackage: func(p *ingest.Package, n pipeline.PackageCounts) {
+			if !c.quiet {
+				c.printPackage(p, n)
+			}
+		},
+		OnFailure: func(pkg, name, output string) {
+			failures = append(failures, fmt.Sprintf("--- %s %s\n%s", pkg, name, indent(output)))
+		},
+	})
+	waitErr := cmd.Wait()
+	code := 0
+	if ee := (*exec.ExitError)(nil); errors.As(waitErr, &ee) {
+		code = ee.ExitCode()
+	} else if waitErr != nil {
+		return fmt.Errorf("go test: %w", waitErr)
+	}
+	if readErr != nil {
+		log.Error(fmt.Sprintf("reading go test output: %v", readErr))
+	}
+	if !c.quiet && len(failures) > 0 {
+		fmt.Fprintf(c.env.stdout, "\nFailures:\n%s", strings.Join(failures, ""))
+	}
+	c.printSummary(ctx, db, where, res, time.Since(start))
+	if code != 0 {
+		return exitError{code}
+	}
+	return nil
+}
+
+func withoutJSONFlag(args []string) []string {
+	out := args[:0:0]
+	for _, a := range args {
+		if a != "-json" && a != "--json" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (c *testCmd) printPackage(p *ingest.Package, n pipeline.PackageCounts) {
+	mark := "ok  "
+	switch {
+	case p.Broken():
+		mark = "FAIL"
+	case n.Failed > 0:
+		mark = "FAIL"
+	case p.Status == ingest.PackageSkipped:
+		mark = "?   "
+	}
+	detail := fmt.Sprintf("%d passed", n.Passed)
+	if n.Failed > 0 {
+		detail += fmt.Sprintf(", %d failed", n.Failed)
+	}
+	if n.Skipped > 0 {
+		detail += fmt.Sprintf(", %d skipped", n.Skipped)
+	}
+	if n.Incomplete > 0 {
+		detail += fmt.Sprintf(", %d never finished", n.Incomplete)
+	}
+	switch {
+	case p.Status == ingest.PackageBuildFailed:
+		detail = "build failed"
+	case p.Status == ingest.PackageSkipped:
+		detail = "no test files"
+	case p.Cached:
+		detail += " (cached)"
+	}
+	if p.Panic != "" {
+		detail += "; " + p.Panic
+	}
+	fmt.Fprintf(c.env.stdout, "%s %s\t%s\t%.2fs\n", mark, p.Name, detail, p.Elapsed.Seconds())
+}
+
+func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, res *pipeline.Result, took time.Duration) {
+	w := c.env.stdout
+	if res == nil || res.Run == nil {
+		fmt.Fprintf(w, "\nevalrec: go test produced no test events; nothing stored\n")
+		return
+	}
+	if res.Stats.BadLines > 0 {
+		fmt.Fprintf(c.env.stderr, "evalrec: %d lines of go test output were not test2json events (first: %v)\n",
+			res.Stats.BadLines, res.Stats.FirstBad[0])
+	}
+	r := res.Run
+	if res.StorageErr != nil {
+		fmt.Fprintf(w, "\nrun %s spooled to %s (%v); run `evalrec replay`\n", r.EvaluationRunID, res.SpoolPath, res.StorageErr)
+		return
+	}
+	fmt.Fprintf(w, "\nrun %s  %s  (%s, %.1fs)\n", r.EvaluationRunID, r.Status, where, took.Seconds())
+	fmt.Fprintf(w, "  tests  %d passed, %d failed, %d skipped", r.NumPassed, r.NumFailed, r.NumSkipped)
+	if r.NumIncomplete > 0 {
+		fmt.Fprintf(w, ", %d never finished", r.NumIncomplete)
+	}
+	fmt.Fprintln(w)
+	if r.Score != nil {
+		fmt.Fprintf(w, "  score  %.1f\n", *r.Score)
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "  error  %s\n", r.Error)
+	}
+	if db == nil {
+		return
+	}
+	prev, err := db.PreviousComparable(ctx, r)
+	if errors.Is(err, store.ErrNotFound) {
+		fmt.Fprintf(w, "  first run of this configuration on this branch: nothing to compare with yet\n")
+		return
+	}
+	if err != nil {
+		return
+	}
+	baseTests, err1 := db.TestRunsOf(ctx, prev.ID)
+	candTests, err2 := db.TestRunsOf(ctx, r.ID)
+	if err1 != nil || err2 != nil {
+		return
+	}
+	printChanges(w, compare.Runs(prev, r, baseTests, candTests))
+}

@@ -1,0 +1,162 @@
+// Package compare diffs two evaluation runs: metric and score deltas that
+// respect each metric's direction, per-test score changes, and the tests that
+// appeared, disappeared, started failing or were fixed.
+package compare
+
+import (
+	"cmp"
+	"math"
+	"slices"
+
+	"evalrec.dev/scoring"
+	"evalrec.dev/store"
+)
+
+// MetricDelta is the change of one run-level metric (its mean over tests).
+type MetricDelta struct {
+	Name       string
+	Base, Cand float64
+	Direction  scoring.Direction
+}
+
+// Delta is Cand − Base.
+func (m MetricDelta) Delta() float64 { return m.Cand - m.Base }
+
+// Improvement is the delta signed so that positive is better.
+func (m MetricDelta) Improvement() float64 {
+	if m.Direction == scoring.LowerIsBetter {
+		return -m.Delta()
+	}
+	return m.Delta()
+}
+
+// Relative is |Delta| relative to |Base|, or +Inf when Base is 0.
+func (m MetricDelta) Relative() float64 {
+	if m.Base == 0 {
+		if m.Delta() == 0 {
+			return 0
+		}
+		return math.Inf(1)
+	}
+	return math.Abs(m.Delta() / m.Base)
+}
+
+// TestDelta is the change of one test between the runs.
+type TestDelta struct {
+	TestID                 string
+	BaseScore, CandScore   *float64
+	BaseStatus, CandStatus string
+}
+
+// ScoreDelta is CandScore − BaseScore, or 0 when either is missing.
+func (t TestDelta) ScoreDelta() float64 {
+	if t.BaseScore == nil || t.CandScore == nil {
+		return 0
+	}
+	return *t.CandScore - *t.BaseScore
+}
+
+// Diff is the comparison of a candidate run against a base run.
+type Diff struct {
+	Base, Cand *store.EvaluationRun
+	// Metrics present in both runs, largest relative change first.
+	Metrics []MetricDelta
+	// Tests present in both runs whose score or status changed, largest
+	// score change first.
+	Tests        []TestDelta
+	NewTests     []string
+	RemovedTests []string
+	NewlyFailing []string // passed in base, failed or incomplete in cand
+	Fixed        []string // failed or incomplete in base, passed in cand
+}
+
+// ScoreDelta is the change of the run score, and false when either run has
+// no score.
+func (d Diff) ScoreDelta() (float64, bool) {
+	if d.Base.Score == nil || d.Cand.Score == nil {
+		return 0, false
+	}
+	return *d.Cand.Score - *d.Base.Score, true
+}
+
+// Runs compares cand against base. A test is identified by its test_id; when
+// it ran several times in one run (-count=N), its last attempt counts.
+func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun) Diff {
+	d := Diff{Base: base, Cand: cand}
+	dirs := directions(candTests, baseTests)
+	for name, c := range cand.Metrics {
+		b, ok := base.Metrics[name]
+		if !ok {
+			continue
+		}
+		d.Metrics = append(d.Metrics, MetricDelta{Name: name, Base: b, Cand: c, Direction: dirs[name]})
+	}
+	slices.SortFunc(d.Metrics, func(a, b MetricDelta) int {
+		return cmp.Or(cmp.Compare(b.Relative(), a.Relative()), cmp.Compare(a.Name, b.Name))
+	})
+
+	bt, ct := latest(baseTests), latest(candTests)
+	for _, id := range sortedKeys(ct) {
+		c := ct[id]
+		b, ok := bt[id]
+		if !ok {
+			d.NewTests = append(d.NewTests, id)
+			continue
+		}
+		td := TestDelta{TestID: id, BaseScore: b.Score, CandScore: c.Score, BaseStatus: b.Status, CandStatus: c.Status}
+		if td.ScoreDelta() != 0 || b.Status != c.Status {
+			d.Tests = append(d.Tests, td)
+		}
+		switch {
+		case b.Status == "passed" && bad(c.Status):
+			d.NewlyFailing = append(d.NewlyFailing, id)
+		case bad(b.Status) && c.Status == "passed":
+			d.Fixed = append(d.Fixed, id)
+		}
+	}
+	for _, id := range sortedKeys(bt) {
+		if _, ok := ct[id]; !ok {
+			d.RemovedTests = append(d.RemovedTests, id)
+		}
+	}
+	slices.SortStableFunc(d.Tests, func(a, b TestDelta) int {
+		return cmp.Compare(math.Abs(b.ScoreDelta()), math.Abs(a.ScoreDelta()))
+	})
+	return d
+}
+
+func bad(status string) bool { return status == "failed" || status == "incomplete" }
+
+// directions reads each metric's direction from the test documents.
+func directions(sets ...[]store.TestRun) map[string]scoring.Direction {
+	out := map[string]scoring.Direction{}
+	for _, set := range sets {
+		for _, t := range set {
+			for k, m := range t.Metrics {
+				if _, ok := out[k]; !ok {
+					out[k], _ = scoring.ParseDirection(m.Direction)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func latest(ts []store.TestRun) map[string]store.TestRun {
+	out := make(map[string]store.TestRun, len(ts))
+	for _, t := range ts {
+		if prev, ok := out[t.TestID]; !ok || t.Attempt >= prev.Attempt {
+			out[t.TestID] = t
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

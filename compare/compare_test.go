@@ -1,0 +1,45 @@
+package compare
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"evalrec.dev/scoring"
+	"evalrec.dev/store"
+)
+
+func f(v float64) *float64 { return &v }
+
+func tr(id, status string, score float64, attempt int) store.TestRun {
+	return store.TestRun{TestID: id, Status: status, Score: f(score), Attempt: attempt,
+		Metrics: map[string]store.MetricDoc{"wer": {Direction: "lower"}, "acc": {Direction: "higher"}}}
+}
+
+func TestRuns(t *testing.T) {
+	base := &store.EvaluationRun{Score: f(80), Metrics: map[string]float64{"wer": 0.20, "acc": 0.90, "gone": 1}}
+	cand := &store.EvaluationRun{Score: f(75), Metrics: map[string]float64{"wer": 0.25, "acc": 0.91, "new": 1}}
+	d := Runs(base, cand,
+		[]store.TestRun{tr("a", "passed", 90, 1), tr("b", "passed", 70, 1), tr("c", "failed", 0, 1), tr("old", "passed", 100, 1)},
+		[]store.TestRun{tr("a", "passed", 90, 1), tr("b", "failed", 40, 1), tr("b", "passed", 50, 2), tr("c", "passed", 100, 1), tr("fresh", "passed", 100, 1)},
+	)
+	sd, ok := d.ScoreDelta()
+	assert.True(t, ok)
+	assert.Equal(t, -5.0, sd)
+
+	if assert.Len(t, d.Metrics, 2) {
+		assert.Equal(t, "wer", d.Metrics[0].Name, "largest relative change first")
+		assert.Equal(t, scoring.LowerIsBetter, d.Metrics[0].Direction)
+		assert.InDelta(t, -0.05, d.Metrics[0].Improvement(), 1e-9, "a higher WER is worse")
+		assert.InDelta(t, 0.01, d.Metrics[1].Improvement(), 1e-9)
+	}
+	assert.Equal(t, []string{"fresh"}, d.NewTests)
+	assert.Equal(t, []string{"old"}, d.RemovedTests)
+	assert.Equal(t, []string{"c"}, d.Fixed)
+	assert.Empty(t, d.NewlyFailing, "b's last attempt passed")
+	if assert.Len(t, d.Tests, 2) {
+		assert.Equal(t, "c", d.Tests[0].TestID)
+		assert.Equal(t, 100.0, d.Tests[0].ScoreDelta())
+		assert.Equal(t, -20.0, d.Tests[1].ScoreDelta())
+	}
+}

@@ -1,0 +1,66 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// ErrNotFound is returned when a query matches nothing.
+var ErrNotFound = errors.New("not found")
+
+// Run returns the evaluation run with the given _id.
+func (d *DB) Run(ctx context.Context, id bson.ObjectID) (*EvaluationRun, error) {
+	var r EvaluationRun
+	err := d.findOne(ctx, d.runs(), bson.D{{Key: "_id", Value: id}}, &r)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrNotFound
+	}
+	return &r, err
+}
+
+// PreviousComparable returns the latest finished run before r with the same
+// branch, environment and system hash: the run whose results r should be
+// compared with. It returns ErrNotFound when there is none.
+func (d *DB) PreviousComparable(ctx context.Context, r *EvaluationRun) (*EvaluationRun, error) {
+	filter := bson.D{
+		{Key: "_id", Value: bson.D{{Key: "$ne", Value: r.ID}}},
+		{Key: "environment", Value: r.Environment},
+		{Key: "system_info_hash", Value: r.SystemInfoHash},
+		{Key: "git_branch", Value: r.GitBranch},
+		{Key: "status", Value: bson.D{{Key: "$ne", Value: StatusRunning}}},
+		{Key: "started_at", Value: bson.D{{Key: "$lte", Value: r.StartedAt}}},
+	}
+	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	cur, err := d.runs().Find(cctx, filter, options.Find().SetSort(bson.D{{Key: "started_at", Value: -1}}).SetLimit(1))
+	if err != nil {
+		return nil, err
+	}
+	var out []EvaluationRun
+	if err := cur.All(cctx, &out); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, ErrNotFound
+	}
+	return &out[0], nil
+}
+
+// TestRunsOf returns the test runs of one evaluation run, sorted by
+// test_run_id.
+func (d *DB) TestRunsOf(ctx context.Context, runID bson.ObjectID) ([]TestRun, error) {
+	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	cur, err := d.tests().Find(cctx, bson.D{{Key: "evaluation_run_id", Value: runID}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "output", Value: 0}}))
+	if err != nil {
+		return nil, err
+	}
+	var out []TestRun
+	err = cur.All(cctx, &out)
+	return out, err
+}
