@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 )
 
@@ -33,8 +34,9 @@ type Package struct {
 	// Panic is the first "panic: ..." line when a test panicked (or hit
 	// -timeout): the binary stopped there, so the tests after it never ran.
 	Panic string
-	// SystemUnderTest is what the test binary declared, if anything.
-	SystemUnderTest map[string]any
+	// System is what the test binary announced about itself (evalrec.Main
+	// does in -json mode): module, dependencies, system under test.
+	System *provenance.System
 }
 
 // Broken reports whether the package itself broke, as opposed to having
@@ -84,6 +86,7 @@ type pkgState struct {
 	done      []*result.Test // finished, held until the package ends
 	streaming bool           // done overflowed: tests go out as they end
 	out       tail
+	line      strings.Builder // package output not yet ended by a newline
 	benchText strings.Builder
 	lastTime  time.Time
 }
@@ -280,18 +283,39 @@ func (in *Ingester) packageEvent(p *pkgState, ev *Event) {
 	}
 }
 
+// maxPackageLine bounds a package output line being rejoined.
+const maxPackageLine = 8 << 20
+
 func (in *Ingester) packageOutput(p *pkgState, s string) {
 	p.out.WriteString(s)
-	if strings.Contains(s, "\t(cached)") {
+	in.benchOutput(p, s)
+	// test2json splits lines at about 1 KiB; rejoin before reading them.
+	if !strings.Contains(s, "\n") {
+		if p.line.Len() < maxPackageLine {
+			p.line.WriteString(s)
+		}
+		return
+	}
+	if p.line.Len() > 0 {
+		p.line.WriteString(s)
+		s = p.line.String()
+		p.line.Reset()
+	}
+	for line := range strings.Lines(s) {
+		in.packageLine(p, line)
+	}
+}
+
+func (in *Ingester) packageLine(p *pkgState, line string) {
+	if strings.Contains(line, "\t(cached)") {
 		p.Cached = true
 	}
-	if rest, ok := strings.CutPrefix(s, result.SystemLinePrefix); ok {
-		var sut map[string]any
-		if json.Unmarshal([]byte(strings.TrimSpace(rest)), &sut) == nil {
-			p.SystemUnderTest = sut
+	if rest, ok := strings.CutPrefix(line, result.SystemLinePrefix); ok {
+		var sys provenance.System
+		if json.Unmarshal([]byte(strings.TrimSpace(rest)), &sys) == nil {
+			p.System = &sys
 		}
 	}
-	in.benchOutput(p, s)
 }
 
 // benchOutput keeps benchmark lines, and the rest of a result line that

@@ -214,5 +214,6 @@ func decodeMetric(key, value string) (Metric, error) {
 }
 
 // SystemLinePrefix starts the line a test binary prints, in go test -json
-// mode only, to declare its system under test: the prefix and a JSON object.
+// mode only, to announce its system snapshot: the prefix, then the JSON of a
+// provenance.System (hostname left out).
 const SystemLinePrefix = "evalrec: system under test: "

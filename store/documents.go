@@ -47,7 +47,6 @@ func NewTestRun(rc RunContext, t *result.Test) TestRun {
 		Output:          t.Output,
 		Cached:          t.Cached,
 		Environment:     rc.Environment,
-		SystemInfoHash:  rc.SystemInfoHash,
 		GitCommit:       rc.GitCommit,
 		GitBranch:       rc.GitBranch,
 	}

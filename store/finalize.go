@@ -75,6 +75,8 @@ func (d *DB) Finalize(ctx context.Context, runID bson.ObjectID, now time.Time) (
 			{Key: "error", Value: run.Error},
 			{Key: "system_information.dependencies", Value: run.System.Dependencies},
 			{Key: "system_information.system_under_test", Value: run.System.SystemUnderTest},
+			{Key: "system_information.module", Value: run.System.Module},
+			{Key: "system_information.go_version", Value: run.System.GoVersion},
 			{Key: "system_info_hash", Value: run.SystemInfoHash},
 		}
 		cctx, cancel := context.WithTimeout(ctx, opTimeout)
@@ -188,8 +190,13 @@ func totals(run *EvaluationRun, parts []Part, now time.Time) {
 			deps = map[string]string{}
 		}
 		maps.Copy(deps, p.Dependencies)
+		// What the test binaries announced (converter, wrapper) fills what
+		// the writer could not know itself.
 		if len(run.System.SystemUnderTest) == 0 && len(p.SystemUnderTest) > 0 {
 			run.System.SystemUnderTest = p.SystemUnderTest
+		}
+		if run.System.Module == "" && p.Module != "" {
+			run.System.Module, run.System.GoVersion = p.Module, p.GoVersion
 		}
 	}
 	run.NumTests, run.NumPassed, run.NumFailed = sum.NumTests, sum.NumPassed, sum.NumFailed

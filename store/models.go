@@ -113,16 +113,20 @@ type Part struct {
 	// SystemUnderTest, when the part declared one (the converter learns it
 	// from the stream), fills the run's system_under_test if that is empty.
 	SystemUnderTest map[string]any `bson:"system_under_test,omitempty"`
-	Cached          bool           `bson:"cached,omitempty"`
+	// Module and GoVersion of the test binary, when known.
+	Module    string `bson:"module,omitempty"`
+	GoVersion string `bson:"go_version,omitempty"`
+	Cached    bool   `bson:"cached,omitempty"`
 }
 
 // PartEnd is how a part ended.
 type PartEnd struct {
-	Status          string // StatusCompleted, or StatusFailed when it broke
-	ExitCode        *int
-	Error           string
-	SystemUnderTest map[string]any
-	Cached          bool
+	Status   string // StatusCompleted, or StatusFailed when it broke
+	ExitCode *int
+	Error    string
+	// System is what the test binary announced about itself, if anything.
+	System *provenance.System
+	Cached bool
 }
 
 // Summary is what a part contributes to its run's totals.

@@ -32,6 +32,9 @@ type SessionConfig struct {
 	// DB, when set, is used instead of connecting to URI; the session then
 	// leaves it open on Close.
 	DB *DB
+	// Unavailable, when set, says the server was already found unreachable:
+	// the session spools from the start without trying again.
+	Unavailable error
 	// DryRun, when set, receives every document the session would store, as
 	// JSON lines (relaxed Extended JSON), and nothing is stored or spooled.
 	// The run document comes last, with its final totals.
@@ -95,7 +98,9 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 		return s
 	}
 	s.db = cfg.DB
-	if s.db == nil {
+	if cfg.Unavailable != nil {
+		s.startSpooling(cfg.Unavailable, "")
+	} else if s.db == nil {
 		db, err := Connect(ctx, cfg.URI, cfg.Database, cfg.ConnectTimeout)
 		if err != nil {
 			s.startSpooling(err, "")
@@ -200,7 +205,13 @@ func (s *Session) EndPart(partID string, end PartEnd) {
 		return
 	}
 	p.Status, p.ExitCode, p.Error, p.FinishedAt, p.HeartbeatAt = end.Status, end.ExitCode, end.Error, &now, now
-	p.SystemUnderTest, p.Cached = end.SystemUnderTest, end.Cached
+	p.Cached = end.Cached
+	if sys := end.System; sys != nil {
+		p.SystemUnderTest, p.Module, p.GoVersion = sys.SystemUnderTest, sys.Module, sys.GoVersion
+		if p.Dependencies == nil {
+			p.Dependencies = sys.Dependencies
+		}
+	}
 	set := bson.D{
 		{Key: "status", Value: p.Status},
 		{Key: "exit_code", Value: p.ExitCode},
@@ -210,8 +221,12 @@ func (s *Session) EndPart(partID string, end PartEnd) {
 		{Key: "summary", Value: p.Summary.clone()},
 		{Key: "cached", Value: p.Cached},
 	}
-	if len(p.SystemUnderTest) > 0 {
-		set = append(set, bson.E{Key: "system_under_test", Value: p.SystemUnderTest})
+	if end.System != nil {
+		set = append(set,
+			bson.E{Key: "system_under_test", Value: p.SystemUnderTest},
+			bson.E{Key: "dependencies", Value: p.Dependencies},
+			bson.E{Key: "module", Value: p.Module},
+			bson.E{Key: "go_version", Value: p.GoVersion})
 	}
 	s.queue = append(s.queue, op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: set})
 }

@@ -91,6 +91,7 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	}
 
 	var db *store.DB
+	var unavailable error
 	where := ""
 	conn, err := storeconn.Open(ctx, cfg, log)
 	if err != nil {
@@ -100,6 +101,7 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		if !errors.As(err, &ce) {
 			return err
 		}
+		unavailable = err
 	} else {
 		defer conn.Close()
 		db, where = conn.DB, conn.Where
@@ -123,12 +125,13 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	}
 	var failures []string
 	res, readErr := pipeline.Ingest(context.WithoutCancel(ctx), stdout, pipeline.Options{
-		Config:     cfg,
-		Source:     "wrapper",
-		Invocation: &inv,
-		Git:        provenance.GitInfo(".", nil),
-		Logger:     log,
-		DB:         db,
+		Config:      cfg,
+		Source:      "wrapper",
+		Invocation:  &inv,
+		Git:         provenance.GitInfo(".", nil),
+		Logger:      log,
+		DB:          db,
+		Unavailable: unavailable,
 		OnPackage: func(p *ingest.Package, n pipeline.PackageCounts) {
 			if !c.quiet {
 				c.printPackage(p, n)

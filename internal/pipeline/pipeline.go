@@ -13,8 +13,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"evalrec.dev/internal/config"
 	"evalrec.dev/ingest"
+	"evalrec.dev/internal/config"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
@@ -34,6 +34,9 @@ type Options struct {
 	// DB is an open connection to use; when nil, the session connects to
 	// Config.URI (and spools if it cannot).
 	DB *store.DB
+	// Unavailable says the configured server did not answer: results go
+	// straight to the spool.
+	Unavailable error
 	// DryRun, when set, receives the documents instead of the database.
 	DryRun io.Writer
 	// OnPackage, when set, is called as each package ends.
@@ -53,7 +56,7 @@ type Result struct {
 	Run        *store.EvaluationRun // nil when the stream held no package
 	Stats      ingest.Stats
 	Broken     []*ingest.Package // build failures, panics, timeouts, cut streams
-	StorageErr error            // results were spooled, or lost
+	StorageErr error             // results were spooled, or lost
 	SpoolPath  string
 }
 
@@ -119,10 +122,10 @@ func (s *sink) open(at time.Time) {
 		}
 	}
 	sys := provenance.Snapshot(nil)
-	// The converter's own binary is not the system under test: its build
-	// information says nothing about the suite, so only the machine and Go
-	// version are kept. Test binaries may declare the rest on the stream.
-	sys.Module, sys.Version, sys.Dependencies = "", "", map[string]string{}
+	// This binary's build information says nothing about the suite; the
+	// test binaries announce theirs on the stream (see evalrec.Main), and
+	// finalization merges it in.
+	sys.Module, sys.Version, sys.GoVersion, sys.Dependencies = "", "", "", map[string]string{}
 	run := store.EvaluationRun{
 		ID:              bson.ObjectID(inv.ObjectID()),
 		EvaluationRunID: inv.RunID(s.opts.Git),
@@ -141,7 +144,7 @@ func (s *sink) open(at time.Time) {
 	s.session = store.Open(context.Background(), store.SessionConfig{
 		URI: cfg.URI, Database: cfg.Database,
 		ConnectTimeout: cfg.ConnectTimeout, WriteTimeout: cfg.WriteTimeout, FlushInterval: cfg.FlushInterval,
-		SpoolDir: cfg.SpoolDir, Run: run, Logger: s.opts.Logger, DB: s.opts.DB, DryRun: s.opts.DryRun,
+		SpoolDir: cfg.SpoolDir, Run: run, Logger: s.opts.Logger, DB: s.opts.DB, DryRun: s.opts.DryRun, Unavailable: s.opts.Unavailable,
 	})
 }
 
@@ -178,7 +181,7 @@ func (s *sink) Test(t *result.Test) {
 }
 
 func (s *sink) EndPackage(p *ingest.Package) {
-	end := store.PartEnd{Status: store.StatusCompleted, SystemUnderTest: p.SystemUnderTest, Cached: p.Cached}
+	end := store.PartEnd{Status: store.StatusCompleted, System: p.System, Cached: p.Cached}
 	if p.Broken() {
 		end.Status = store.StatusFailed
 		end.Error = brokenReason(p)

@@ -1,0 +1,296 @@
+// Command gojson2mongo stores go test -json streams in evalrec's store, so
+// an existing suite gains history without code changes.
+//
+//	go test -json ./... | gojson2mongo
+//	gojson2mongo run1.json run2.json
+//	gojson2mongo -- go test -json ./...
+//	gotestsum --raw-command -- gojson2mongo --tee -- go test -json ./...
+//
+// Each stream (standard input, each file, or the command's output) becomes
+// one evaluation run. Ingesting the same stream twice stores nothing new.
+//
+// Exit codes:
+//
+//	0  stored, and every test passed
+//	1  a test failed or a package broke (or, with a command, the command's
+//	   own non-zero exit code)
+//	2  bad usage
+//	3  bad input: a file could not be read, or the input held no test events
+//	4  storage failed: the results are spooled; run `evalrec replay`
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync/atomic"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"evalrec.dev/internal/config"
+	"evalrec.dev/internal/logline"
+	"evalrec.dev/internal/pipeline"
+	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/provenance"
+	"evalrec.dev/store"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailures = 1
+	exitUsage    = 2
+	exitBadInput = 3
+	exitStorage  = 4
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+type options struct {
+	tee     bool
+	dryRun  bool
+	env     string
+	tags    string
+	runID   string
+	quiet   bool
+	files   []string
+	command []string
+}
+
+func parse(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("gojson2mongo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&o.tee, "tee", false, "copy the input stream to stdout, byte for byte")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "print the documents as JSON lines instead of storing them")
+	fs.StringVar(&o.env, "env", "", "environment to record (default: ENVIRONMENT, else dev)")
+	fs.StringVar(&o.tags, "tags", "", "comma-separated experiment tags (default: EXPERIMENT_TAGS)")
+	fs.StringVar(&o.runID, "run-id", "", "evaluation_run_id to use (default: derived from the stream)")
+	fs.BoolVar(&o.quiet, "q", false, "no summary line")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: gojson2mongo [flags] [FILE...]\n       gojson2mongo [flags] -- COMMAND [ARGS...]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	rest := fs.Args()
+	for i, a := range args {
+		if a == "--" {
+			o.command = args[i+1:]
+			rest = nil
+			break
+		}
+	}
+	if o.command != nil && len(o.command) == 0 {
+		return nil, errors.New("-- must be followed by a command")
+	}
+	if o.tee && o.dryRun {
+		return nil, errors.New("--tee and --dry-run both write to stdout; pick one")
+	}
+	o.files = rest
+	return o, nil
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	log := logline.New(stderr)
+	o, err := parse(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "gojson2mongo: %v\n", err)
+		}
+		return exitUsage
+	}
+	cfg, err := config.Load("")
+	if err != nil {
+		fmt.Fprintf(stderr, "gojson2mongo: %v\n", err)
+		return exitUsage
+	}
+	if o.env != "" {
+		cfg.Environment = o.env
+	}
+	if o.tags != "" {
+		cfg.ExperimentTags = config.ParseTags(o.tags)
+	}
+	if o.runID != "" {
+		cfg.RunID = o.runID
+	}
+	c := &converter{o: o, cfg: cfg, stdout: stdout, stderr: stderr, log: log, git: provenance.GitInfo(".", nil)}
+	if !o.dryRun {
+		conn, err := storeconn.Open(context.Background(), cfg, log)
+		var ce *store.ConnectError
+		switch {
+		case errors.As(err, &ce):
+			c.unavailable = err // the session spools and says so, once
+		case err != nil:
+			fmt.Fprintf(stderr, "gojson2mongo: %v\n", err)
+			return exitStorage
+		default:
+			defer conn.Close()
+			c.db = conn.DB
+		}
+	}
+
+	switch {
+	case o.command != nil:
+		return c.runCommand()
+	case len(o.files) > 0:
+		code := exitOK
+		for _, f := range o.files {
+			code = max(code, c.file(f))
+		}
+		return code
+	default:
+		return c.stream("standard input", stdin)
+	}
+}
+
+type converter struct {
+	o           *options
+	cfg         *config.Config
+	stdout      io.Writer
+	stderr      io.Writer
+	log         *slog.Logger
+	git         provenance.Git
+	db          *store.DB
+	unavailable error
+}
+
+func (c *converter) file(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "gojson2mongo: %v\n", err)
+		return exitBadInput
+	}
+	defer f.Close()
+	return c.stream(path, f)
+}
+
+// runCommand runs the command with its stdout as the stream, and returns the
+// command's exit code when it failed.
+func (c *converter) runCommand() int {
+	cmd := exec.Command(c.o.command[0], c.o.command[1:]...)
+	cmd.Stdin = os.Stdin
+	cmd.Stderr = c.stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		fmt.Fprintf(c.stderr, "gojson2mongo: %v\n", err)
+		return exitUsage
+	}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(c.stderr, "gojson2mongo: %v\n", err)
+		return exitUsage
+	}
+	code := c.stream(c.o.command[0], out)
+	if err := cmd.Wait(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() > 0 {
+			return ee.ExitCode()
+		}
+		fmt.Fprintf(c.stderr, "gojson2mongo: %v\n", err)
+		return exitFailures
+	}
+	return code
+}
+
+// stream ingests one stream as one run.
+func (c *converter) stream(name string, r io.Reader) int {
+	counter := &countingReader{r: r}
+	stop := c.progress(name, counter)
+	opts := pipeline.Options{
+		Config:      c.cfg,
+		Source:      "converter",
+		Git:         c.git,
+		Logger:      c.log,
+		DB:          c.db,
+		Unavailable: c.unavailable,
+	}
+	if c.o.tee {
+		opts.Tee = c.stdout
+	}
+	if c.o.dryRun {
+		opts.DryRun = c.stdout
+	}
+	res, err := pipeline.Ingest(context.Background(), counter, opts)
+	stop()
+	if err != nil {
+		fmt.Fprintf(c.stderr, "gojson2mongo: reading %s: %v\n", name, err)
+		return exitBadInput
+	}
+	if res.Stats.BadLines > 0 {
+		fmt.Fprintf(c.stderr, "gojson2mongo: %s: %d lines were not test2json events (first: %v)\n", name, res.Stats.BadLines, res.Stats.FirstBad[0])
+	}
+	if res.Run == nil {
+		fmt.Fprintf(c.stderr, "gojson2mongo: %s held no test events; is it go test -json output?\n", name)
+		return exitBadInput
+	}
+	if res.StorageErr != nil {
+		return exitStorage // the session already said where the results went
+	}
+	r2 := res.Run
+	if !c.o.quiet && !c.o.dryRun {
+		fmt.Fprintf(c.stderr, "gojson2mongo: %s: run %s %s: %d passed, %d failed, %d skipped\n",
+			name, r2.EvaluationRunID, r2.Status, r2.NumPassed, r2.NumFailed, r2.NumSkipped)
+	}
+	if r2.NumFailed > 0 || r2.NumIncomplete > 0 || len(res.Broken) > 0 {
+		return exitFailures
+	}
+	return exitOK
+}
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// progressAfter is how long a stream runs before progress is shown.
+const progressAfter = 2 * time.Second
+
+// progress prints the bytes read so far on stderr, once a second, when
+// stderr is a terminal and the stream takes a while.
+func (c *converter) progress(name string, r *countingReader) (stop func()) {
+	f, ok := c.stderr.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		start := time.Now()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		shown := false
+		for {
+			select {
+			case <-done:
+				if shown {
+					fmt.Fprint(f, "\r\033[K")
+				}
+				return
+			case <-t.C:
+				if time.Since(start) < progressAfter {
+					continue
+				}
+				shown = true
+				mb := float64(r.n.Load()) / 1e6
+				fmt.Fprintf(f, "\rgojson2mongo: %s: %.0f MB read (%.0f MB/s)", name, mb, mb/time.Since(start).Seconds())
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
