@@ -25,7 +25,7 @@ type collect struct {
 }
 
 func (c *collect) BeginPackage(name string, _ time.Time) { c.begun = append(c.begun, name) }
-func (c *collect) Test(t *result.Test)                  { cp := *t; c.tests = append(c.tests, &cp) }
+func (c *collect) Test(t *result.Test)                   { cp := *t; c.tests = append(c.tests, &cp) }
 func (c *collect) EndPackage(p *Package) {
 	if c.pkgs == nil {
 		c.pkgs = map[string]*Package{}

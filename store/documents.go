@@ -15,7 +15,6 @@ type RunContext struct {
 	ID              bson.ObjectID
 	EvaluationRunID string
 	Environment     string
-	SystemInfoHash  string
 	GitCommit       *string
 	GitBranch       *string
 }

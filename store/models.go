@@ -69,12 +69,12 @@ type TestRun struct {
 	Attributes      map[string]string    `bson:"attributes,omitempty"`
 	Output          string               `bson:"output,omitempty"`
 	Cached          bool                 `bson:"cached,omitempty"`
-	// Environment and SystemInfoHash repeat the run's, so that per-test
-	// history can be split by configuration without a join.
-	Environment    string  `bson:"environment"`
-	SystemInfoHash string  `bson:"system_info_hash"`
-	GitCommit      *string `bson:"git_commit"`
-	GitBranch      *string `bson:"git_branch"`
+	// Environment and the git fields repeat the run's, so per-test history
+	// can be read and filtered without a join. The system hash is not
+	// repeated: it is final only when the run is.
+	Environment string  `bson:"environment"`
+	GitCommit   *string `bson:"git_commit"`
+	GitBranch   *string `bson:"git_branch"`
 }
 
 // MetricDoc is one metric of a test. The seed reads metrics.<name>.score.

@@ -124,7 +124,7 @@ func (s *Session) setRunContext() {
 	r := s.cfg.Run
 	s.rc = RunContext{
 		ID: r.ID, EvaluationRunID: r.EvaluationRunID, Environment: r.Environment,
-		SystemInfoHash: r.SystemInfoHash, GitCommit: r.GitCommit, GitBranch: r.GitBranch,
+		GitCommit: r.GitCommit, GitBranch: r.GitBranch,
 	}
 }
 
