@@ -90,9 +90,9 @@ func TestSystemHashIgnoresVolatileFieldsAndSeesConfiguration(t *testing.T) {
 	assert.Equal(t, a.Hash(), d.Hash(), "key order does not matter")
 
 	e := a
-	e.Dependencies = map[string]string{"x": "v1"}
+	e.Dependencies = []Module{{"x", "v1"}}
 	f := a
-	f.Dependencies = map[string]string{"x": "v2"}
+	f.Dependencies = []Module{{"x", "v2"}}
 	assert.NotEqual(t, e.Hash(), f.Hash())
 }
 

@@ -5,10 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
+
+	"golang.org/x/mod/modfile"
 
 	"evalrec.dev/internal/redact"
 )
@@ -17,14 +22,16 @@ import (
 // volatile fields enters [System.Hash], so two runs with equal configurations
 // hash equal and a changed dependency or setting changes the hash.
 type System struct {
-	GoVersion    string            `json:"go_version" bson:"go_version"`
-	GOOS         string            `json:"goos" bson:"goos"`
-	GOARCH       string            `json:"goarch" bson:"goarch"`
-	CPUModel     string            `json:"cpu_model" bson:"cpu_model"`
-	NumCPU       int               `json:"num_cpu" bson:"num_cpu"`
-	Module       string            `json:"module" bson:"module"`
-	Version      string            `json:"module_version" bson:"module_version"`
-	Dependencies map[string]string `json:"dependencies" bson:"dependencies"`
+	GoVersion string `json:"go_version" bson:"go_version"`
+	GOOS      string `json:"goos" bson:"goos"`
+	GOARCH    string `json:"goarch" bson:"goarch"`
+	CPUModel  string `json:"cpu_model" bson:"cpu_model"`
+	NumCPU    int    `json:"num_cpu" bson:"num_cpu"`
+	Module    string `json:"module" bson:"module"`
+	Version   string `json:"module_version" bson:"module_version"`
+	// Dependencies are sorted by path. They are a list, not a map, because
+	// module paths contain dots, which field names may not.
+	Dependencies []Module `json:"dependencies" bson:"dependencies"`
 	// SystemUnderTest is the configuration the suite declares: model names,
 	// engine versions, feature flags. Values under secret-looking keys are
 	// masked.
@@ -43,9 +50,9 @@ func Snapshot(sut map[string]any) System {
 		GOARCH:          runtime.GOARCH,
 		CPUModel:        cpuModel(),
 		NumCPU:          runtime.NumCPU(),
-		Dependencies:    map[string]string{},
 		SystemUnderTest: maskSecrets(sut),
 	}
+	deps := map[string]string{}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		s.Module, s.Version = bi.Main.Path, bi.Main.Version
 		for _, d := range bi.Deps {
@@ -53,22 +60,81 @@ func Snapshot(sut map[string]any) System {
 			if d.Replace != nil {
 				v += " => " + d.Replace.Path + " " + d.Replace.Version
 			}
-			s.Dependencies[d.Path] = v
+			deps[d.Path] = v
 		}
 	}
+	if len(deps) == 0 {
+		// Test binaries carry no dependency list in their build
+		// information; the module's go.mod has the versions.
+		deps = goModRequirements(".")
+	}
+	s.Dependencies = MergeModules(nil, deps)
 	s.Hostname, _ = os.Hostname()
 	return s
 }
 
-// MergeDependencies adds other's dependencies to s. The test binaries of one
-// run each know only their own dependencies; the run's record is the union.
-func (s *System) MergeDependencies(other map[string]string) {
-	if s.Dependencies == nil {
-		s.Dependencies = map[string]string{}
+// goModRequirements reads the requirements of the go.mod found from dir
+// upwards, with replacements noted as in build information.
+func goModRequirements(dir string) map[string]string {
+	deps := map[string]string{}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return deps
 	}
-	for k, v := range other {
-		s.Dependencies[k] = v
+	for d := abs; ; d = filepath.Dir(d) {
+		path := filepath.Join(d, "go.mod")
+		data, err := os.ReadFile(path)
+		if err == nil {
+			f, err := modfile.ParseLax(path, data, nil)
+			if err != nil {
+				return deps
+			}
+			for _, r := range f.Require {
+				deps[r.Mod.Path] = r.Mod.Version
+			}
+			for _, r := range f.Replace {
+				if v, ok := deps[r.Old.Path]; ok {
+					deps[r.Old.Path] = v + " => " + r.New.Path + " " + r.New.Version
+				}
+			}
+			return deps
+		}
+		if filepath.Dir(d) == d {
+			return deps
+		}
 	}
+}
+
+// Module is one dependency.
+type Module struct {
+	Path    string `json:"path" bson:"path"`
+	Version string `json:"version" bson:"version"`
+}
+
+// MergeModules returns the union of list and extra, sorted by path; extra
+// wins where both name a path. The test binaries of one run may each know
+// only some dependencies; the run's record is the union.
+func MergeModules(list []Module, extra map[string]string) []Module {
+	m := make(map[string]string, len(list)+len(extra))
+	for _, d := range list {
+		m[d.Path] = d.Version
+	}
+	maps.Copy(m, extra)
+	out := make([]Module, 0, len(m))
+	for p, v := range m {
+		out = append(out, Module{p, v})
+	}
+	slices.SortFunc(out, func(a, b Module) int { return strings.Compare(a.Path, b.Path) })
+	return out
+}
+
+// ModuleMap is the inverse of MergeModules(nil, m).
+func ModuleMap(list []Module) map[string]string {
+	m := make(map[string]string, len(list))
+	for _, d := range list {
+		m[d.Path] = d.Version
+	}
+	return m
 }
 
 // Hash is the SHA-256, in hex, of the canonical JSON of the non-volatile

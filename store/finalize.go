@@ -76,6 +76,7 @@ func (d *DB) Finalize(ctx context.Context, runID bson.ObjectID, now time.Time) (
 			{Key: "system_information.dependencies", Value: run.System.Dependencies},
 			{Key: "system_information.system_under_test", Value: run.System.SystemUnderTest},
 			{Key: "system_information.module", Value: run.System.Module},
+			{Key: "system_information.module_version", Value: run.System.Version},
 			{Key: "system_information.go_version", Value: run.System.GoVersion},
 			{Key: "system_info_hash", Value: run.SystemInfoHash},
 		}
@@ -161,7 +162,7 @@ func totals(run *EvaluationRun, parts []Part, now time.Time) {
 	var errs []string
 	running, failed := false, false
 	var finished time.Time
-	deps := maps.Clone(run.System.Dependencies)
+	deps := provenance.ModuleMap(run.System.Dependencies)
 	for _, p := range parts {
 		s := p.Summary
 		sum.NumTests += s.NumTests
@@ -186,17 +187,17 @@ func totals(run *EvaluationRun, parts []Part, now time.Time) {
 		if p.FinishedAt != nil && p.FinishedAt.After(finished) {
 			finished = *p.FinishedAt
 		}
-		if deps == nil {
-			deps = map[string]string{}
-		}
-		maps.Copy(deps, p.Dependencies)
-		// What the test binaries announced (converter, wrapper) fills what
-		// the writer could not know itself.
-		if len(run.System.SystemUnderTest) == 0 && len(p.SystemUnderTest) > 0 {
-			run.System.SystemUnderTest = p.SystemUnderTest
-		}
-		if run.System.Module == "" && p.Module != "" {
-			run.System.Module, run.System.GoVersion = p.Module, p.GoVersion
+		maps.Copy(deps, provenance.ModuleMap(p.Dependencies))
+		if a := p.System; a != nil {
+			// What a test binary announced (converter, wrapper) fills what
+			// the writer could not know itself.
+			maps.Copy(deps, provenance.ModuleMap(a.Dependencies))
+			if len(run.System.SystemUnderTest) == 0 {
+				run.System.SystemUnderTest = a.SystemUnderTest
+			}
+			if run.System.Module == "" {
+				run.System.Module, run.System.Version, run.System.GoVersion = a.Module, a.Version, a.GoVersion
+			}
 		}
 	}
 	run.NumTests, run.NumPassed, run.NumFailed = sum.NumTests, sum.NumPassed, sum.NumFailed
@@ -218,7 +219,7 @@ func totals(run *EvaluationRun, parts []Part, now time.Time) {
 	}
 	slices.Sort(errs)
 	run.Error = strings.Join(slices.Compact(errs), "; ")
-	run.System.Dependencies = deps
+	run.System.Dependencies = provenance.MergeModules(nil, deps)
 	run.SystemInfoHash = run.System.Hash()
 	switch {
 	case running:

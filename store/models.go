@@ -109,14 +109,12 @@ type Part struct {
 	Error           string        `bson:"error,omitempty"`
 	Summary         Summary       `bson:"summary"`
 	// Dependencies of this binary, merged into the run's system information.
-	Dependencies map[string]string `bson:"dependencies,omitempty"`
-	// SystemUnderTest, when the part declared one (the converter learns it
-	// from the stream), fills the run's system_under_test if that is empty.
-	SystemUnderTest map[string]any `bson:"system_under_test,omitempty"`
-	// Module and GoVersion of the test binary, when known.
-	Module    string `bson:"module,omitempty"`
-	GoVersion string `bson:"go_version,omitempty"`
-	Cached    bool   `bson:"cached,omitempty"`
+	Dependencies []provenance.Module `bson:"dependencies,omitempty"`
+	// System is what the test binary announced about itself on the stream
+	// (converter and wrapper). Finalization fills the run's system
+	// information from it where the writer could not know.
+	System *provenance.System `bson:"system,omitempty"`
+	Cached bool               `bson:"cached,omitempty"`
 }
 
 // PartEnd is how a part ended.

@@ -15,6 +15,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 )
 
@@ -164,7 +165,7 @@ func (s *Session) createRun(ctx context.Context) error {
 func (s *Session) Run() RunContext { return s.rc }
 
 // BeginPart registers a part of the run: a test binary or a package.
-func (s *Session) BeginPart(id, pkg string, deps map[string]string) {
+func (s *Session) BeginPart(id, pkg string, deps []provenance.Module) {
 	host, _ := os.Hostname()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	p := &Part{
@@ -205,13 +206,7 @@ func (s *Session) EndPart(partID string, end PartEnd) {
 		return
 	}
 	p.Status, p.ExitCode, p.Error, p.FinishedAt, p.HeartbeatAt = end.Status, end.ExitCode, end.Error, &now, now
-	p.Cached = end.Cached
-	if sys := end.System; sys != nil {
-		p.SystemUnderTest, p.Module, p.GoVersion = sys.SystemUnderTest, sys.Module, sys.GoVersion
-		if p.Dependencies == nil {
-			p.Dependencies = sys.Dependencies
-		}
-	}
+	p.Cached, p.System = end.Cached, end.System
 	set := bson.D{
 		{Key: "status", Value: p.Status},
 		{Key: "exit_code", Value: p.ExitCode},
@@ -221,12 +216,8 @@ func (s *Session) EndPart(partID string, end PartEnd) {
 		{Key: "summary", Value: p.Summary.clone()},
 		{Key: "cached", Value: p.Cached},
 	}
-	if end.System != nil {
-		set = append(set,
-			bson.E{Key: "system_under_test", Value: p.SystemUnderTest},
-			bson.E{Key: "dependencies", Value: p.Dependencies},
-			bson.E{Key: "module", Value: p.Module},
-			bson.E{Key: "go_version", Value: p.GoVersion})
+	if p.System != nil {
+		set = append(set, bson.E{Key: "system", Value: p.System})
 	}
 	s.queue = append(s.queue, op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: set})
 }

@@ -92,7 +92,7 @@ func TestSessionStoresARunWithExactTotals(t *testing.T) {
 	s := storetest.New(t)
 	run := newRun("totals")
 	sess := store.Open(context.Background(), cfgFor(s, run, t.TempDir(), nil))
-	sess.BeginPart("p1", "m/a", map[string]string{"dep/x": "v1"})
+	sess.BeginPart("p1", "m/a", []provenance.Module{{Path: "dep.io/x", Version: "v1"}})
 	sess.Add("p1", werTest("m/a", "TestOne", 0.1, result.Passed))
 	sess.Add("p1", werTest("m/a", "TestTwo", 0.5, result.Failed))
 	sess.Add("p1", &result.Test{Package: "m/a", Name: "TestSkip", Status: result.Skipped, Finished: time.Now()})
@@ -123,7 +123,7 @@ func TestSessionStoresARunWithExactTotals(t *testing.T) {
 	assert.InDelta(t, 0.1, got.MetricStats["wer"].Min, 1e-9)
 	require.NotNil(t, got.Score)
 	assert.InDelta(t, (90.0+50.0+50.0)/3, *got.Score, 1e-9, "mean of the scores of tests with metrics")
-	assert.Equal(t, "v1", got.System.Dependencies["dep/x"], "part dependencies are merged")
+	assert.Equal(t, "v1", provenance.ModuleMap(got.System.Dependencies)["dep.io/x"], "part dependencies are merged, dotted paths and all")
 	require.NotNil(t, got.FinishedAt)
 
 	// Stored types: dates are dates, the parent is an ObjectID, NaN is null.

@@ -125,7 +125,7 @@ func (s *sink) open(at time.Time) {
 	// This binary's build information says nothing about the suite; the
 	// test binaries announce theirs on the stream (see evalrec.Main), and
 	// finalization merges it in.
-	sys.Module, sys.Version, sys.GoVersion, sys.Dependencies = "", "", "", map[string]string{}
+	sys.Module, sys.Version, sys.GoVersion, sys.Dependencies = "", "", "", nil
 	run := store.EvaluationRun{
 		ID:              bson.ObjectID(inv.ObjectID()),
 		EvaluationRunID: inv.RunID(s.opts.Git),

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/internal/storetest"
+	"evalrec.dev/store"
+)
+
+// TestThreeWaysStoreEquivalentTestRuns stores the example suite (a) with
+// TestMain recording, (b) through go test -json | gojson2mongo and (c) with
+// evalrec test, and checks that every test that calls Record has the same
+// identity, status, metrics and score in all three.
+func TestThreeWaysStoreEquivalentTestRuns(t *testing.T) {
+	s := storetest.New(t)
+	repo, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	storeEnv := []string{"MONGODB_CONNECTION_STRING=" + s.URI, "MONGODB_DATABASE=" + s.Database,
+		"EVALREC_SPOOL_DIR=" + t.TempDir()}
+
+	goCmd := func(env []string, args ...string) []byte {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = repo
+		cmd.Env = append(append(os.Environ(), "GOFLAGS=-mod=mod"), env...)
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		require.NoError(t, cmd.Run(), "go %v\n%s%s", args, out.String(), errOut.String())
+		return out.Bytes()
+	}
+
+	// (a) TestMain recording.
+	goCmd(append(storeEnv, "MONGODB_ENABLED=true"), "test", "-count=1", "./examples/scenario_test/")
+	// (b) The converter, in-process, on a stream recorded with storage off.
+	stream := goCmd(nil, "test", "-json", "-count=1", "./examples/scenario_test/")
+	for _, kv := range storeEnv {
+		k, v, _ := bytes.Cut([]byte(kv), []byte("="))
+		t.Setenv(string(k), string(v))
+	}
+	var stderr bytes.Buffer
+	require.Equal(t, exitOK, run([]string{"-q"}, bytes.NewReader(stream), &bytes.Buffer{}, &stderr), stderr.String())
+	// (c) The wrapper.
+	goCmd(storeEnv, "run", "./cmd/evalrec", "test", "-q", "-count=1", "./examples/scenario_test/")
+
+	ctx := context.Background()
+	bySource := map[string][]store.TestRun{}
+	hashes := map[string]string{}
+	cur, err := s.DB.Database().Collection(store.RunsCollection).Find(ctx, bson.D{})
+	require.NoError(t, err)
+	var runs []store.EvaluationRun
+	require.NoError(t, cur.All(ctx, &runs))
+	require.Len(t, runs, 3)
+	for _, r := range runs {
+		assert.Equal(t, store.StatusCompleted, r.Status, r.Source)
+		trs, err := s.DB.TestRunsOf(ctx, r.ID)
+		require.NoError(t, err)
+		bySource[r.Source] = trs
+		hashes[r.Source] = r.SystemInfoHash
+	}
+	require.Len(t, bySource["testmain"], 4, "TestMain mode stores the four scenarios")
+	assert.Len(t, bySource["converter"], 6, "the stream also has TestScenarios and TestEditDistance")
+	assert.Len(t, bySource["wrapper"], 6)
+	assert.Equal(t, hashes["testmain"], hashes["converter"], "the announced system matches the in-process snapshot")
+	assert.Equal(t, hashes["testmain"], hashes["wrapper"])
+
+	type key struct{ id, status, method, name string }
+	view := func(tr store.TestRun) (key, float64, map[string]store.MetricDoc, []string, []string) {
+		return key{tr.TestID, tr.Status, tr.ScoreMethod, tr.TestName}, *tr.Score, tr.Metrics, tr.Tags, tr.Participants
+	}
+	index := func(trs []store.TestRun) map[string]store.TestRun {
+		m := map[string]store.TestRun{}
+		for _, tr := range trs {
+			m[tr.TestID] = tr
+		}
+		return m
+	}
+	conv, wrap := index(bySource["converter"]), index(bySource["wrapper"])
+	for _, a := range bySource["testmain"] {
+		for name, other := range map[string]map[string]store.TestRun{"converter": conv, "wrapper": wrap} {
+			b, ok := other[a.TestID]
+			require.True(t, ok, "%s lacks %s", name, a.TestID)
+			ka, sa, ma, ta, pa := view(a)
+			kb, sb, mb, tb, pb := view(b)
+			assert.Equal(t, ka, kb, name)
+			assert.Equal(t, sa, sb, "%s score of %s", name, a.TestID)
+			assert.Equal(t, ma, mb, "%s metrics of %s", name, a.TestID)
+			assert.Equal(t, ta, tb, name)
+			assert.Equal(t, pa, pb, name)
+			assert.Equal(t, a.GoTest, b.GoTest, name)
+			assert.Equal(t, a.Attempt, b.Attempt, name)
+		}
+	}
+}
