@@ -1,0 +1,193 @@
+package evalrec
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/internal/config"
+	"evalrec.dev/internal/logline"
+	"evalrec.dev/provenance"
+	"evalrec.dev/result"
+	"evalrec.dev/store"
+)
+
+// A Recorder stores the results of one test binary. Most suites use [Main];
+// custom harnesses call [Start] before running tests and [Recorder.Finish]
+// after.
+type Recorder struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	session *store.Session
+	pkg     string
+	partID  string
+
+	capture          *capture
+	mu               sync.Mutex
+	attempts         map[string]int
+	recordedFailures atomic.Int64
+}
+
+// active is the recorder that stores this process's results, or nil.
+var active atomic.Pointer[Recorder]
+
+// Stderr is where the recorder's one-line messages go.
+var Stderr io.Writer = os.Stderr
+
+// Main runs the suite with recording and returns the exit code for os.Exit:
+//
+//	func TestMain(m *testing.M) { os.Exit(evalrec.Main(m)) }
+func Main(m *testing.M, opts ...MainOption) int {
+	r := Start(opts...)
+	return r.Finish(m.Run())
+}
+
+// Start applies opts and, when storage is enabled, connects and creates (or
+// joins) the evaluation run. It never fails the suite: without storage it
+// returns a Recorder whose Finish only passes the exit code through.
+func Start(opts ...MainOption) *Recorder {
+	for _, o := range opts {
+		o()
+	}
+	log := logline.New(Stderr)
+	cfg, err := config.Load("")
+	if err != nil {
+		log.Error(err.Error() + "; storage disabled")
+		return nil
+	}
+	if cfg.Wrapped {
+		// Under `evalrec test` the wrapper is the single writer; it learns
+		// the system under test from this line.
+		announceSystem()
+		return nil
+	}
+	if !cfg.Enabled {
+		log.Info("storage disabled (MONGODB_ENABLED=false)")
+		announceSystem()
+		return nil
+	}
+	return startRecorder(cfg, log)
+}
+
+// announceSystem prints this binary's system snapshot (module, Go version,
+// dependencies, declared system under test) when its output is a go test
+// -json stream, so the converter and the wrapper can store what the
+// in-process recorder would have.
+func announceSystem() {
+	// Flags are not parsed yet (m.Run parses them), so read the argument.
+	if !slices.Contains(os.Args[1:], "-test.v=test2json") {
+		return
+	}
+	defaults.RLock()
+	sut := defaults.sut
+	defaults.RUnlock()
+	b, err := json.Marshal(provenance.Snapshot(sut))
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(os.Stdout, "%s%s\n", result.SystemLinePrefix, b)
+}
+
+func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
+	defaults.RLock()
+	sut := defaults.sut
+	defaults.RUnlock()
+
+	inv := provenance.CurrentInvocation(cfg.RunID)
+	git := provenance.GitInfo(".", nil)
+	sys := provenance.Snapshot(sut)
+	run := store.EvaluationRun{
+		ID:              bson.ObjectID(inv.ObjectID()),
+		EvaluationRunID: inv.RunID(git),
+		StartedAt:       inv.Started,
+		GitCommit:       git.Commit,
+		GitBranch:       git.Branch,
+		GitDirty:        git.Dirty,
+		Environment:     cfg.Environment,
+		ExperimentTags:  nonNilTags(cfg.ExperimentTags),
+		System:          sys,
+		SystemInfoHash:  sys.Hash(),
+		Metrics:         map[string]float64{},
+		Status:          store.StatusRunning,
+		Source:          "testmain",
+	}
+	r := &Recorder{cfg: cfg, log: log, pkg: packagePath(), attempts: map[string]int{}}
+	r.session = store.Open(context.Background(), store.SessionConfig{
+		URI:            cfg.URI,
+		Database:       cfg.Database,
+		ConnectTimeout: cfg.ConnectTimeout,
+		WriteTimeout:   cfg.WriteTimeout,
+		FlushInterval:  cfg.FlushInterval,
+		SpoolDir:       cfg.SpoolDir,
+		Run:            run,
+		Logger:         log,
+	})
+	host, _ := os.Hostname()
+	r.partID = fmt.Sprintf("%s/%s/%s/%d", run.ID.Hex(), r.pkg, host, os.Getpid())
+	r.session.BeginPart(r.partID, r.pkg, sys.Dependencies)
+	r.capture = startCapture(func(t *result.Test) { r.session.Add(r.partID, t) })
+	active.Store(r)
+	return r
+}
+
+// Finish ends the recording and returns the exit code to use: code itself,
+// or 1 when strict mode is on and storage failed.
+//
+// A run whose tests exited with a failure that no Record call saw (a failing
+// test that does not call Record, a race report, a failing example) is marked
+// failed with a note, so its history never shows a clean run.
+func (r *Recorder) Finish(code int) int {
+	if r == nil {
+		return code
+	}
+	active.CompareAndSwap(r, nil)
+	r.capture.stop()
+	status, errMsg := store.StatusCompleted, ""
+	if code != 0 && r.recordedFailures.Load() == 0 {
+		status = store.StatusFailed
+		errMsg = fmt.Sprintf("%s: go test exited %d with no failure recorded by evalrec (a test that does not call Record failed, or the binary reported an error)", r.pkg, code)
+	}
+	r.session.EndPart(r.partID, store.PartEnd{Status: status, ExitCode: &code, Error: errMsg})
+	run, err := r.session.Close()
+	if err != nil {
+		if r.cfg.Strict {
+			r.log.Error(fmt.Sprintf("strict mode: storage failed: %v", err))
+			if code == 0 {
+				return 1
+			}
+		}
+		return code
+	}
+	if run != nil {
+		r.log.Info(fmt.Sprintf("stored %s in run %s", r.pkg, run.EvaluationRunID))
+	}
+	return code
+}
+
+// packagePath is the import path of the package under test: a test binary's
+// build info names it "PATH.test".
+func packagePath() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	return strings.TrimSuffix(bi.Path, ".test")
+}
+
+func nonNilTags(t []string) []string {
+	if t == nil {
+		return []string{}
+	}
+	return t
+}
