@@ -57,11 +57,11 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 		attrs = append(attrs, result.Attr{Key: result.AttrTestName, Value: result.OneLine(o.testName)})
 	}
 	if len(o.tags) > 0 {
-		tr.Tags = append(tr.Tags, o.tags...)
+		tr.Tags = result.MergeSet(tr.Tags, o.tags)
 		attrs = append(attrs, result.ListAttr(result.AttrTags, tr.Tags))
 	}
 	if len(o.participants) > 0 {
-		tr.Participants = append(tr.Participants, o.participants...)
+		tr.Participants = result.MergeSet(tr.Participants, o.participants)
 		attrs = append(attrs, result.ListAttr(result.AttrParticipants, tr.Participants))
 	}
 	if o.method != "" {

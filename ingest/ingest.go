@@ -29,8 +29,9 @@ type Package struct {
 	// Output is the tail of the package-level output (outside any test), and
 	// for a build failure, the build output.
 	Output string
-	// Incomplete counts this package's tests that never ended.
-	Incomplete int
+	// Failed and Incomplete count this package's tests that failed, and
+	// that never ended.
+	Failed, Incomplete int
 	// Panic is the first "panic: ..." line when a test panicked (or hit
 	// -timeout): the binary stopped there, so the tests after it never ran.
 	Panic string
@@ -40,10 +41,17 @@ type Package struct {
 }
 
 // Broken reports whether the package itself broke, as opposed to having
-// failing tests: a build failure, a panic, a timeout, an os.Exit or a cut
-// stream.
+// failing tests: a build failure, a panic, a timeout, an os.Exit, a cut
+// stream, or a failure with no failing test (TestMain or init failed).
 func (p *Package) Broken() bool {
-	return p.Status == PackageBuildFailed || p.Status == PackageIncomplete || p.Incomplete > 0 || p.Panic != ""
+	return p.Status == PackageBuildFailed || p.Status == PackageIncomplete || p.Incomplete > 0 || p.Panic != "" ||
+		p.FailedWithoutTest()
+}
+
+// FailedWithoutTest reports a package that failed although none of its
+// tests did.
+func (p *Package) FailedWithoutTest() bool {
+	return p.Status == PackageFailed && p.Failed == 0 && p.Incomplete == 0
 }
 
 // A Sink receives what the Ingester finds, in stream order. A package's tests
@@ -72,19 +80,20 @@ const keepBadLines = 5
 type Ingester struct {
 	sink     Sink
 	Stats    Stats
-	pkgs     map[string]*pkgState
-	builds   map[string]*tail // build output by ImportPath
-	attempts map[testKey]int
-	first    time.Time
+	pkgs   map[string]*pkgState
+	builds map[string]*tail // build output by ImportPath
+	first  time.Time
 }
-
-type testKey struct{ pkg, test string }
 
 type pkgState struct {
 	Package
 	tests     map[string]*testState
 	done      []*result.Test // finished, held until the package ends
 	streaming bool           // done overflowed: tests go out as they end
+	// attempts numbers the runs of each test. It lives with the package:
+	// every -count iteration runs within one package's lifetime, and memory
+	// must not grow with the stream.
+	attempts map[string]int
 	out       tail
 	line      strings.Builder // package output not yet ended by a newline
 	benchText strings.Builder
@@ -98,7 +107,7 @@ type testState struct {
 
 // New returns an Ingester reporting to sink.
 func New(sink Sink) *Ingester {
-	return &Ingester{sink: sink, pkgs: map[string]*pkgState{}, builds: map[string]*tail{}, attempts: map[testKey]int{}}
+	return &Ingester{sink: sink, pkgs: map[string]*pkgState{}, builds: map[string]*tail{}}
 }
 
 // FirstTime is the time of the first timed event, or zero.
@@ -130,9 +139,8 @@ func (in *Ingester) Event(ev *Event) {
 	case "build-fail":
 		return // the package's fail event, with FailedBuild, follows
 	}
-	if ev.Package == "" {
-		return // an event this version does not know how to place
-	}
+	// An event with no Package is valid: go tool test2json run without -p
+	// writes none. Such tests belong to the package named "".
 	p := in.pkg(ev)
 	if ev.Time != nil {
 		p.lastTime = *ev.Time
@@ -141,7 +149,6 @@ func (in *Ingester) Event(ev *Event) {
 		in.packageEvent(p, ev)
 		return
 	}
-	key := testKey{ev.Package, ev.Test}
 	t := p.tests[ev.Test]
 	switch ev.Action {
 	case "run":
@@ -149,15 +156,15 @@ func (in *Ingester) Event(ev *Event) {
 			// A run without an end for the previous attempt: close it.
 			in.finishTest(p, t, result.Incomplete, ev)
 		}
-		in.attempts[key]++
-		t = &testState{Test: result.Test{Package: ev.Package, Name: ev.Test, Attempt: in.attempts[key]}}
+		p.attempts[ev.Test]++
+		t = &testState{Test: result.Test{Package: ev.Package, Name: ev.Test, Attempt: p.attempts[ev.Test]}}
 		if ev.Time != nil {
 			t.Started = *ev.Time
 		}
 		p.tests[ev.Test] = t
 	case "output":
 		if t == nil {
-			t = in.lateTest(p, key, ev)
+			t = in.lateTest(p, ev)
 		}
 		t.out.WriteString(ev.Output)
 		if strings.HasPrefix(ev.Test, "Benchmark") {
@@ -167,14 +174,14 @@ func (in *Ingester) Event(ev *Event) {
 		}
 	case "attr":
 		if t == nil {
-			t = in.lateTest(p, key, ev)
+			t = in.lateTest(p, ev)
 		}
 		if err := t.ApplyAttr(ev.Key, ev.Value); err != nil {
 			in.Stats.AttrErrors++
 		}
 	case "pass", "fail", "skip":
 		if t == nil {
-			t = in.lateTest(p, key, ev)
+			t = in.lateTest(p, ev)
 		}
 		st := map[string]result.Status{"pass": result.Passed, "fail": result.Failed, "skip": result.Skipped}[ev.Action]
 		in.finishTest(p, t, st, ev)
@@ -188,20 +195,20 @@ func (in *Ingester) Event(ev *Event) {
 
 // lateTest starts a test seen without its run event (a stream that began
 // mid-test, or a cut-and-joined file).
-func (in *Ingester) lateTest(p *pkgState, key testKey, ev *Event) *testState {
-	in.attempts[key]++
-	t := &testState{Test: result.Test{Package: key.pkg, Name: key.test, Attempt: in.attempts[key]}}
+func (in *Ingester) lateTest(p *pkgState, ev *Event) *testState {
+	p.attempts[ev.Test]++
+	t := &testState{Test: result.Test{Package: ev.Package, Name: ev.Test, Attempt: p.attempts[ev.Test]}}
 	if ev.Time != nil {
 		t.Started = *ev.Time
 	}
-	p.tests[key.test] = t
+	p.tests[ev.Test] = t
 	return t
 }
 
 func (in *Ingester) pkg(ev *Event) *pkgState {
 	p := in.pkgs[ev.Package]
 	if p == nil {
-		p = &pkgState{Package: Package{Name: ev.Package}, tests: map[string]*testState{}}
+		p = &pkgState{Package: Package{Name: ev.Package}, tests: map[string]*testState{}, attempts: map[string]int{}}
 		if ev.Time != nil {
 			p.Started = *ev.Time
 		}
@@ -225,6 +232,9 @@ func (in *Ingester) finishTest(p *pkgState, t *testState, st result.Status, ev *
 		if t.Started.IsZero() {
 			t.Started = t.Finished.Add(-t.Duration)
 		}
+	}
+	if st == result.Failed {
+		p.Failed++
 	}
 	if st == result.Failed || st == result.Incomplete {
 		t.Output = t.out.String()
@@ -344,7 +354,7 @@ func (in *Ingester) endPackage(p *pkgState, status string, ev *Event) {
 				delete(p.tests, name)
 			}
 		}
-		b.Attempt = in.nextAttempt(p.Name, b.Name)
+		b.Attempt = p.nextBenchAttempt(b.Name)
 		in.emit(p, b)
 	}
 	for _, t := range sortedTests(p.tests) {
@@ -371,12 +381,12 @@ func (in *Ingester) endPackage(p *pkgState, status string, ev *Event) {
 	in.sink.EndPackage(&p.Package)
 }
 
-// nextAttempt numbers benchmark samples. They have their own counter: a
-// benchmark's run event is not one per sample.
-func (in *Ingester) nextAttempt(pkg, name string) int {
-	k := testKey{pkg, "\x00bench\x00" + name}
-	in.attempts[k]++
-	return in.attempts[k]
+// nextBenchAttempt numbers benchmark samples. They have their own counter:
+// a benchmark's run event is not one per sample.
+func (p *pkgState) nextBenchAttempt(name string) int {
+	k := "\x00bench\x00" + name
+	p.attempts[k]++
+	return p.attempts[k]
 }
 
 // Close ends the stream: packages that never ended are incomplete.

@@ -111,6 +111,12 @@ func (t *Test) Complete() {
 // to being scored by its status alone.
 func (t *Test) HasMetrics() bool { return len(t.Metrics) > 0 }
 
+// MergeSet adds extra to set, keeping it sorted, trimmed and without
+// duplicates or empty entries.
+func MergeSet(set, extra []string) []string {
+	return sortedUnique(append(set, extra...))
+}
+
 func sortedUnique(ss []string) []string {
 	out := ss[:0:0]
 	for _, s := range ss {

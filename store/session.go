@@ -58,6 +58,7 @@ type Session struct {
 	ownsDB bool
 
 	mu      sync.Mutex
+	drained *sync.Cond // signalled when a flush takes the queue
 	queue   []op
 	parts   map[string]*Part
 	spool   *spoolFile
@@ -76,6 +77,12 @@ type Session struct {
 // flushAt is how many buffered ops start a flush before the timer does.
 const flushAt = 500
 
+// maxQueue bounds the buffered ops. A writer that produces faster than the
+// server stores (the converter on a large stream) waits in Add until a flush
+// takes the queue, so memory stays bounded: at most about two queues are
+// held, one being written and one filling.
+const maxQueue = 10000
+
 // Open starts a session. It connects (bounded by ConnectTimeout), creates the
 // indexes and the run document. It never fails: when storage is unavailable
 // the session spools, and [Session.Err] reports why.
@@ -91,6 +98,7 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.drained = sync.NewCond(&s.mu)
 	s.reapCtx, s.endReap = context.WithCancel(context.Background())
 	s.setRunContext()
 
@@ -185,6 +193,10 @@ func (s *Session) Add(partID string, t *result.Test) {
 	t.Complete()
 	doc := NewTestRun(s.rc, t)
 	s.mu.Lock()
+	for len(s.queue) >= maxQueue && !s.closed {
+		s.wake()
+		s.drained.Wait()
+	}
 	if p := s.parts[partID]; p != nil {
 		p.Summary.Add(t)
 	}
@@ -232,6 +244,7 @@ func (s *Session) Close() (*EvaluationRun, error) {
 		return nil, s.Err()
 	}
 	s.closed = true
+	s.drained.Broadcast()
 	s.mu.Unlock()
 	s.endReap()
 	close(s.stop)
@@ -351,6 +364,7 @@ func (s *Session) flush() {
 	ops := s.queue
 	s.queue = nil
 	spooling := s.spool != nil
+	s.drained.Broadcast()
 	s.mu.Unlock()
 	if len(ops) == 0 {
 		return

@@ -202,6 +202,8 @@ func brokenReason(p *ingest.Package) string {
 		return fmt.Sprintf("%s: the stream ended before the package did", p.Name)
 	case p.Panic != "":
 		return fmt.Sprintf("%s: test binary panicked in %s", p.Name, p.Panic)
+	case p.FailedWithoutTest():
+		return fmt.Sprintf("%s: failed with no failing test (TestMain, init or the binary failed): %s", p.Name, lastLine(p.Output))
 	default:
 		return fmt.Sprintf("%s: %d tests never finished (killed, -timeout or os.Exit)", p.Name, p.Incomplete)
 	}
@@ -211,6 +213,19 @@ func brokenReason(p *ingest.Package) string {
 func firstLine(s, skip string) string {
 	for _, l := range strings.Split(s, "\n") {
 		if l = strings.TrimSpace(l); l != "" && (skip == "" || !strings.HasPrefix(l, skip)) {
+			return l
+		}
+	}
+	return ""
+}
+
+// lastLine returns the last non-empty line of s that is not go test's
+// closing FAIL line.
+func lastLine(s string) string {
+	lines := strings.Split(s, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if l != "" && l != "FAIL" && !strings.HasPrefix(l, "FAIL\t") {
 			return l
 		}
 	}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Benchmarks for evalrec, each printed as a ratio against a baseline measured
+# in the same run on the same machine. Usage:
+#
+#   bench/run.sh            # everything (about 5 minutes)
+#   BIG_MB=200 bench/run.sh # a smaller memory stream than the default 1000 MB
+#
+# Figures: Record on the test goroutine; a 2,000-test suite with recording on
+# vs off; parsing vs gotestsum on the same stream; ingest vs a raw unordered
+# InsertMany; peak RSS while ingesting a large stream.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+BIG_MB=${BIG_MB:-1000}
+PARSE_MB=${PARSE_MB:-120}
+ROUNDS=${ROUNDS:-3}
+
+echo "== building"
+go build -o "$work/bin/" ./cmd/evalrec ./cmd/gojson2mongo ./bench/genstream ./bench/measure ./bench/gensuite
+go build -o "$work/bin/gotestsum" gotest.tools/gotestsum
+bin=$work/bin
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+
+echo
+echo "== Record on the test goroutine (go test -bench)"
+go test -run '^$' -bench 'BenchmarkRecord' -benchtime=20000x ./evalrec/ | grep '^Benchmark'
+
+echo
+echo "== suite overhead: 2,000 tests (2 ms of work each, 4 packages), recording off vs on (embedded store)"
+"$bin/gensuite" -dir "$work/suite" -repo "$repo" -tests 2000 -packages 4 -work 2ms
+port=$((20000 + RANDOM % 20000))
+"$bin/evalrec" serve -addr "127.0.0.1:$port" -data "$work/data" 2>/dev/null &
+sleep 1
+(cd "$work/suite" && GOFLAGS=-mod=mod go test -count=1 ./... >/dev/null)  # build once, outside the timing
+off=(); on=()
+for _ in $(seq "$ROUNDS"); do
+  off+=("$(cd "$work/suite" && MONGODB_ENABLED=false "$bin/measure" go test -count=1 ./... | field wall)")
+  on+=("$(cd "$work/suite" && MONGODB_ENABLED=true MONGODB_CONNECTION_STRING="mongodb://127.0.0.1:$port/" \
+    MONGODB_DATABASE=bench "$bin/measure" go test -count=1 ./... | field wall)")
+done
+m_off=$(printf '%s\n' "${off[@]}" | median); m_on=$(printf '%s\n' "${on[@]}" | median)
+echo "off: ${off[*]} s   on: ${on[*]} s"
+awk -v a="$m_off" -v b="$m_on" 'BEGIN {printf "median off %.3f s, on %.3f s: recording adds %+.1f%% (target: at most 5%%)\n", a, b, (b/a-1)*100}'
+
+echo
+echo "== parsing: gojson2mongo --dry-run vs gotestsum, same ${PARSE_MB} MB stream"
+"$bin/genstream" -size $((PARSE_MB << 20)) > "$work/parse.json"
+mb=$(du -m "$work/parse.json" | cut -f1)
+events=$(wc -l < "$work/parse.json")
+ours=(); theirs=()
+for _ in $(seq "$ROUNDS"); do
+  theirs+=("$("$bin/measure" "$bin/gotestsum" --format standard-quiet --raw-command -- cat "$work/parse.json" | field wall)")
+  ours+=("$("$bin/measure" "$bin/gojson2mongo" -q --dry-run "$work/parse.json" | field wall)")
+done
+m_ours=$(printf '%s\n' "${ours[@]}" | median); m_theirs=$(printf '%s\n' "${theirs[@]}" | median)
+awk -v a="$m_theirs" -v b="$m_ours" -v mb="$mb" -v ev="$events" 'BEGIN {
+  printf "gotestsum %.2f s (%.0f MB/s, %.0f events/s); gojson2mongo %.2f s (%.0f MB/s, %.0f events/s): %.2fx gotestsum speed\n",
+    a, mb/a, ev/a, b, mb/b, ev/b, a/b }'
+echo "(gojson2mongo --dry-run also builds and prints every document; parsing alone, in-process:)"
+go test -run '^$' -bench 'BenchmarkIngest$' -benchtime=5x ./ingest/ | grep '^Benchmark'
+
+echo
+echo "== ingest vs raw InsertMany of the same 10,000 test documents (embedded store)"
+go test -run '^$' -bench 'BenchmarkStoreStream|BenchmarkRawInsertMany' -benchtime=3x -count=1 ./internal/pipeline/ \
+  | tee "$work/ingest.txt" | grep '^Benchmark'
+awk '/BenchmarkStoreStream/ {s=$3} /BenchmarkRawInsertMany/ {r=$3} END {printf "ingest / raw InsertMany = %.2f (%+.0f%% overhead; target: at most 25%%)\n", s/r, (s/r-1)*100}' "$work/ingest.txt"
+
+echo
+echo "== memory: peak RSS ingesting a ${BIG_MB} MB stream of mostly passing tests (--dry-run)"
+"$bin/genstream" -size $((BIG_MB << 20)) > "$work/big.json"
+"$bin/measure" "$bin/gojson2mongo" -q --dry-run "$work/big.json" | sed 's/^/gojson2mongo: /'
+"$bin/measure" cat "$work/big.json" | sed 's/^/cat (baseline): /'

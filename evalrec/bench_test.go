@@ -1,0 +1,52 @@
+package evalrec_test
+
+import (
+	"io"
+	"testing"
+
+	"evalrec.dev/evalrec"
+	"evalrec.dev/internal/storetest"
+	"evalrec.dev/scoring"
+)
+
+var benchMetrics = evalrec.Metrics{"wer": 0.12, "completeness": 0.95, "latency_ms": 340}
+
+var benchOptions = []evalrec.Option{
+	evalrec.TestID("doctor-patient-es-en"),
+	evalrec.Tags("medical", "es-en"),
+	evalrec.Define(scoring.Definition{Name: "latency_ms", Direction: scoring.LowerIsBetter, Min: 0, Max: 2000}),
+}
+
+// BenchmarkRecord is the cost of one Record call on the test goroutine with
+// nothing stored in-process (the wrapper and converter case: attributes
+// only).
+func BenchmarkRecord(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		evalrec.Record(b, benchMetrics, benchOptions...)
+	}
+}
+
+// BenchmarkRecordStoring is the same with the recorder storing into the
+// embedded store. The write itself happens when the test ends, off the test
+// goroutine; this measures what the test goroutine pays.
+func BenchmarkRecordStoring(b *testing.B) {
+	s := storetest.New(b)
+	for _, kv := range [][2]string{{"MONGODB_ENABLED", "true"}, {"MONGODB_CONNECTION_STRING", s.URI}, {"MONGODB_DATABASE", s.Database}} {
+		b.Setenv(kv[0], kv[1])
+	}
+	old := evalrec.Stderr
+	evalrec.Stderr = io.Discard
+	defer func() { evalrec.Stderr = old }()
+	r := evalrec.Start()
+	if r == nil {
+		b.Fatal("recorder did not start")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		evalrec.Record(b, benchMetrics, benchOptions...)
+	}
+	b.StopTimer()
+	r.Finish(0)
+}
