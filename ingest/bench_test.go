@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"gotest.tools/gotestsum/testjson"
+
 	"evalrec.dev/result"
 )
 
@@ -45,6 +47,24 @@ func BenchmarkIngest(b *testing.B) {
 		in.Close()
 		if d.n != 20000 {
 			b.Fatal(d.n)
+		}
+	}
+	b.ReportMetric(float64(80000*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkGotestsumScan is the baseline for BenchmarkIngest: gotestsum's
+// own parser, testjson.ScanTestOutput, on the same stream, in-process.
+func BenchmarkGotestsumScan(b *testing.B) {
+	data := benchStream()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		exec, err := testjson.ScanTestOutput(testjson.ScanConfig{Stdout: bytes.NewReader(data)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n := exec.Total(); n != 20000 {
+			b.Fatal(n)
 		}
 	}
 	b.ReportMetric(float64(80000*b.N)/b.Elapsed().Seconds(), "events/s")

@@ -12,10 +12,11 @@ package ingest
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
+
+	json "github.com/goccy/go-json"
 )
 
 // Event is one test2json event. Fields the stream may add later are ignored.

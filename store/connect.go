@@ -114,6 +114,9 @@ var indexes = map[string][]mongo.IndexModel{
 	PartsCollection: {
 		{Keys: bson.D{{Key: "evaluation_run_id", Value: 1}}},
 	},
+	PartValuesCollection: {
+		{Keys: bson.D{{Key: "evaluation_run_id", Value: 1}}},
+	},
 }
 
 // EnsureIndexes creates the indexes that are missing. It is idempotent.

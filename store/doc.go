@@ -26,6 +26,9 @@ const (
 	// per package (converter): the unit that writes results and knows when it
 	// is done.
 	PartsCollection = "evaluation_run_parts"
+	// PartValuesCollection holds each part's metric values and scores,
+	// under the part's _id.
+	PartValuesCollection = "evaluation_run_part_values"
 )
 
 // Run statuses.

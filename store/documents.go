@@ -78,19 +78,23 @@ func NewTestRun(rc RunContext, t *result.Test) TestRun {
 	return tr
 }
 
-// Add counts t into the summary.
-func (s *Summary) Add(t *result.Test) {
-	s.NumTests++
+// Add counts t.
+func (c *Counts) Add(t *result.Test) {
+	c.NumTests++
 	switch t.Status {
 	case result.Passed:
-		s.NumPassed++
+		c.NumPassed++
 	case result.Failed:
-		s.NumFailed++
+		c.NumFailed++
 	case result.Skipped:
-		s.NumSkipped++
+		c.NumSkipped++
 	case result.Incomplete:
-		s.NumIncomplete++
+		c.NumIncomplete++
 	}
+}
+
+// Add collects t's metric values and score.
+func (s *Values) Add(t *result.Test) {
 	for _, m := range t.Metrics {
 		if result.NonFinite(m.Value) != "" {
 			continue
@@ -110,8 +114,8 @@ func (s *Summary) Add(t *result.Test) {
 }
 
 // clone copies s deeply, so a queued op does not share its map and slices
-// with a summary that keeps growing.
-func (s Summary) clone() Summary {
+// with values that keep growing.
+func (s Values) clone() Values {
 	c := s
 	c.MetricScores = slices.Clone(s.MetricScores)
 	c.StatusScores = slices.Clone(s.StatusScores)

@@ -60,6 +60,9 @@ func (d *DB) Finalize(ctx context.Context, runID bson.ObjectID, now time.Time) (
 		} else {
 			last = fp
 		}
+		if err := d.readValues(ctx, parts); err != nil {
+			return nil, err
+		}
 		totals(&run, parts, now)
 		set := bson.D{
 			{Key: "finished_at", Value: run.FinishedAt},
@@ -110,6 +113,24 @@ func (d *DB) readParts(ctx context.Context, runID bson.ObjectID) ([]Part, error)
 	return parts, nil
 }
 
+// readValues fills each part's Values, reading them by _id: the one lookup
+// FerretDB does not answer with a scan.
+func (d *DB) readValues(ctx context.Context, parts []Part) error {
+	for i := range parts {
+		var v PartValues
+		err := d.findOne(ctx, d.db.Collection(PartValuesCollection), bson.D{{Key: "_id", Value: parts[i].ID}}, &v)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			// Written by an older writer, or not yet: counts only.
+		case err != nil:
+			return fmt.Errorf("reading values of part %s: %w", parts[i].ID, err)
+		default:
+			parts[i].Values = v.Values
+		}
+	}
+	return nil
+}
+
 // reapDeadParts marks running parts whose writer is gone as failed, in the
 // database and in parts.
 func (d *DB) reapDeadParts(ctx context.Context, parts []Part, now time.Time) error {
@@ -157,7 +178,8 @@ func fingerprint(parts []Part) string {
 // totals computes a run's fields from its parts. It is a pure function of the
 // parts (and of now, only for a run that has no parts at all).
 func totals(run *EvaluationRun, parts []Part, now time.Time) {
-	var sum Summary
+	var sum Counts
+	var scores Values
 	values := map[string][]float64{}
 	var errs []string
 	running, failed := false, false
@@ -170,9 +192,9 @@ func totals(run *EvaluationRun, parts []Part, now time.Time) {
 		sum.NumFailed += s.NumFailed
 		sum.NumSkipped += s.NumSkipped
 		sum.NumIncomplete += s.NumIncomplete
-		sum.MetricScores = append(sum.MetricScores, s.MetricScores...)
-		sum.StatusScores = append(sum.StatusScores, s.StatusScores...)
-		for k, v := range s.MetricValues {
+		scores.MetricScores = append(scores.MetricScores, p.Values.MetricScores...)
+		scores.StatusScores = append(scores.StatusScores, p.Values.StatusScores...)
+		for k, v := range p.Values.MetricValues {
 			values[k] = append(values[k], v...)
 		}
 		switch p.Status {
@@ -210,10 +232,10 @@ func totals(run *EvaluationRun, parts []Part, now time.Time) {
 		run.MetricStats[k] = st
 	}
 	run.Score = nil
-	if s := sum.MetricScores; len(s) > 0 {
+	if s := scores.MetricScores; len(s) > 0 {
 		m := mean(s)
 		run.Score = &m
-	} else if s := sum.StatusScores; len(s) > 0 {
+	} else if s := scores.StatusScores; len(s) > 0 {
 		m := mean(s)
 		run.Score = &m
 	}
@@ -276,16 +298,20 @@ func quantile(sorted []float64, q float64) float64 {
 	return sorted[i] + (h-lo)*(sorted[i+1]-sorted[i])
 }
 
-// ReapStale finalizes the most recent runs still marked running, which marks
+// ReapStale finalizes the most recent runs still marked running (but those
+// in except, the caller's own), which marks
 // those whose writers died as failed: at once when the writer ran on this host
 // and its process is gone, else after StaleAfter without a heartbeat. Runs
 // that are really running stay so. It reads at most limit runs and returns
 // how many it looked at.
-func (d *DB) ReapStale(ctx context.Context, now time.Time, limit int64) (int, error) {
+func (d *DB) ReapStale(ctx context.Context, now time.Time, limit int64, except ...bson.ObjectID) (int, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	cur, err := d.runs().Find(cctx,
-		bson.D{{Key: "status", Value: StatusRunning}},
+	filter := bson.D{{Key: "status", Value: StatusRunning}}
+	if len(except) > 0 {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$nin", Value: except}}})
+	}
+	cur, err := d.runs().Find(cctx, filter,
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetSort(bson.D{{Key: "started_at", Value: -1}}).SetLimit(limit))
 	if err != nil {
 		return 0, err

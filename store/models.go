@@ -107,7 +107,11 @@ type Part struct {
 	Status          string        `bson:"status"`
 	ExitCode        *int          `bson:"exit_code"`
 	Error           string        `bson:"error,omitempty"`
-	Summary         Summary       `bson:"summary"`
+	Summary         Counts        `bson:"summary"`
+	// Values are stored apart, in PartValuesCollection, so that the parts
+	// collection stays light: FerretDB scans a whole collection for any
+	// filter but _id, and finalization filters parts by run.
+	Values Values `bson:"-"`
 	// Dependencies of this binary, merged into the run's system information.
 	Dependencies []provenance.Module `bson:"dependencies,omitempty"`
 	// System is what the test binary announced about itself on the stream
@@ -127,14 +131,26 @@ type PartEnd struct {
 	Cached bool
 }
 
-// Summary is what a part contributes to its run's totals.
-type Summary struct {
-	NumTests      int                  `bson:"num_tests"`
-	NumPassed     int                  `bson:"num_passed"`
-	NumFailed     int                  `bson:"num_failed"`
-	NumSkipped    int                  `bson:"num_skipped"`
-	NumIncomplete int                  `bson:"num_incomplete"`
-	MetricValues  map[string][]float64 `bson:"metric_values"`
+// Counts are a part's test counts, stored on the part.
+type Counts struct {
+	NumTests      int `bson:"num_tests"`
+	NumPassed     int `bson:"num_passed"`
+	NumFailed     int `bson:"num_failed"`
+	NumSkipped    int `bson:"num_skipped"`
+	NumIncomplete int `bson:"num_incomplete"`
+}
+
+// PartValues holds the values a part contributes to its run's statistics.
+// Its _id is the part's, so finalization reads it by _id.
+type PartValues struct {
+	ID              string        `bson:"_id"`
+	EvaluationRunID bson.ObjectID `bson:"evaluation_run_id"`
+	Values          `bson:",inline"`
+}
+
+// Values are the metric values and test scores of a part.
+type Values struct {
+	MetricValues map[string][]float64 `bson:"metric_values"`
 	// MetricScores are the scores of tests that reported metrics;
 	// StatusScores those of tests scored by their status alone. A run's score
 	// is the mean of MetricScores, or of StatusScores when there are none.

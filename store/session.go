@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -72,10 +73,11 @@ type Session struct {
 	reapCtx context.Context
 	endReap context.CancelFunc
 	closed  bool
+	dry     *bufio.Writer // DryRun, buffered
 }
 
 // flushAt is how many buffered ops start a flush before the timer does.
-const flushAt = 500
+const flushAt = 100
 
 // maxQueue bounds the buffered ops. A writer that produces faster than the
 // server stores (the converter on a large stream) waits in Add until a flush
@@ -103,6 +105,7 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 	s.setRunContext()
 
 	if cfg.DryRun != nil {
+		s.dry = bufio.NewWriterSize(cfg.DryRun, 1<<20)
 		go s.loop()
 		return s
 	}
@@ -182,7 +185,9 @@ func (s *Session) BeginPart(id, pkg string, deps []provenance.Module) {
 	}
 	s.mu.Lock()
 	s.parts[id] = p
-	s.queue = append(s.queue, op{Kind: opInsert, Coll: PartsCollection, Doc: *p})
+	s.queue = append(s.queue,
+		op{Kind: opInsert, Coll: PartValuesCollection, Doc: PartValues{ID: id, EvaluationRunID: s.rc.ID}},
+		op{Kind: opInsert, Coll: PartsCollection, Doc: *p})
 	s.mu.Unlock()
 	s.wake()
 }
@@ -199,6 +204,7 @@ func (s *Session) Add(partID string, t *result.Test) {
 	}
 	if p := s.parts[partID]; p != nil {
 		p.Summary.Add(t)
+		p.Values.Add(t)
 	}
 	s.queue = append(s.queue, op{Kind: opInsert, Coll: TestsCollection, Doc: doc})
 	n := len(s.queue)
@@ -225,13 +231,13 @@ func (s *Session) EndPart(partID string, end PartEnd) {
 		{Key: "error", Value: p.Error},
 		{Key: "finished_at", Value: p.FinishedAt},
 		{Key: "heartbeat_at", Value: p.HeartbeatAt},
-		{Key: "summary", Value: p.Summary.clone()},
+		{Key: "summary", Value: p.Summary},
 		{Key: "cached", Value: p.Cached},
 	}
 	if p.System != nil {
 		set = append(set, bson.E{Key: "system", Value: p.System})
 	}
-	s.queue = append(s.queue, op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: set})
+	s.queue = append(s.queue, valuesOp(p), op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: set})
 }
 
 // Close writes everything buffered, finalizes the run and disconnects. It
@@ -330,7 +336,7 @@ func (s *Session) loop() {
 			// Runs left "running" by killed binaries of earlier invocations
 			// are settled here, off the test goroutine.
 			reaped = true
-			_, _ = s.db.ReapStale(s.reapCtx, time.Now(), 20)
+			_, _ = s.db.ReapStale(s.reapCtx, time.Now(), 20, s.rc.ID)
 		}
 	}
 }
@@ -348,9 +354,9 @@ func (s *Session) heartbeat() {
 			// counts what it flushed: it covers exactly the tests queued
 			// before this op, which are written before it.
 			p.HeartbeatAt = now
-			s.queue = append(s.queue, op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: bson.D{
+			s.queue = append(s.queue, valuesOp(p), op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: bson.D{
 				{Key: "heartbeat_at", Value: now},
-				{Key: "summary", Value: p.Summary.clone()},
+				{Key: "summary", Value: p.Summary},
 			}})
 		}
 	}
@@ -444,10 +450,21 @@ func relPath(p string) string {
 	return p
 }
 
+// valuesOp writes a part's values. It is queued before the part's counts, so
+// a reader that sees the counts also sees values at least as new.
+func valuesOp(p *Part) op {
+	v := p.Values.clone()
+	return op{Kind: opSet, Coll: PartValuesCollection, ID: p.ID, Set: bson.D{
+		{Key: "metric_values", Value: v.MetricValues},
+		{Key: "metric_scores", Value: v.MetricScores},
+		{Key: "status_scores", Value: v.StatusScores},
+	}}
+}
+
 // writeDry prints the documents a flush would insert.
 func (s *Session) writeDry(ops []op) {
 	for _, o := range ops {
-		if o.Kind != opInsert || o.Coll == RunsCollection || o.Coll == PartsCollection {
+		if o.Kind != opInsert || o.Coll != TestsCollection {
 			continue // the run and parts are printed once, final, by closeDry
 		}
 		s.printDry(o.Coll, o.Doc)
@@ -468,8 +485,12 @@ func (s *Session) closeDry() *EvaluationRun {
 	totals(&run, parts, time.Now())
 	for _, p := range parts {
 		s.printDry(PartsCollection, p)
+		s.printDry(PartValuesCollection, PartValues{ID: p.ID, EvaluationRunID: p.EvaluationRunID, Values: p.Values})
 	}
 	s.printDry(RunsCollection, run)
+	if err := s.dry.Flush(); err != nil {
+		s.log.Error(fmt.Sprintf("writing documents: %v", err))
+	}
 	return &run
 }
 
@@ -479,5 +500,6 @@ func (s *Session) printDry(coll string, doc any) {
 		s.log.Error(fmt.Sprintf("encoding a %s document: %v", coll, err))
 		return
 	}
-	s.cfg.DryRun.Write(append(b, '\n'))
+	s.dry.Write(b)
+	s.dry.WriteByte('\n')
 }

@@ -232,7 +232,7 @@ func TestUnreachableServerSpoolsAndReplayStoresOnce(t *testing.T) {
 	rep, err = s.DB.Replay(context.Background(), spool, 5*time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, 0, rep.Inserted)
-	assert.Equal(t, 7, rep.Duplicates, "run + part + 5 tests were all there already")
+	assert.Equal(t, 8, rep.Duplicates, "run, part, part values and 5 tests were all there already")
 	assert.Equal(t, int64(5), countTests(t, s.DB, run.ID))
 }
 
@@ -310,7 +310,7 @@ func TestAKilledWritersRunIsMarkedFailed(t *testing.T) {
 	_, err = s.DB.Database().Collection(store.PartsCollection).InsertOne(ctx, store.Part{
 		ID: "dead", EvaluationRunID: run.ID, Package: "m/dead", Host: host, PID: deadPID,
 		StartedAt: now, HeartbeatAt: now, Status: store.StatusRunning,
-		Summary: store.Summary{NumTests: 2, NumPassed: 2},
+		Summary: store.Counts{NumTests: 2, NumPassed: 2},
 	})
 	require.NoError(t, err)
 
