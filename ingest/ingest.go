@@ -78,8 +78,8 @@ const keepBadLines = 5
 // packages to its sink. Feed it with [Ingester.Event] and [Ingester.BadLine],
 // and call [Ingester.Close] at the end of the stream.
 type Ingester struct {
-	sink     Sink
-	Stats    Stats
+	sink   Sink
+	Stats  Stats
 	pkgs   map[string]*pkgState
 	builds map[string]*tail // build output by ImportPath
 	first  time.Time
@@ -93,7 +93,7 @@ type pkgState struct {
 	// attempts numbers the runs of each test. It lives with the package:
 	// every -count iteration runs within one package's lifetime, and memory
 	// must not grow with the stream.
-	attempts map[string]int
+	attempts  map[string]int
 	out       tail
 	line      strings.Builder // package output not yet ended by a newline
 	benchText strings.Builder
