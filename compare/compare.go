@@ -96,33 +96,45 @@ func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun)
 	})
 
 	bt, ct := latest(baseTests), latest(candTests)
+	d.NewTests, d.RemovedTests, d.NewlyFailing, d.Fixed = statusChanges(bt, ct)
 	for _, id := range sortedKeys(ct) {
 		c := ct[id]
 		b, ok := bt[id]
 		if !ok {
-			d.NewTests = append(d.NewTests, id)
 			continue
 		}
 		td := TestDelta{TestID: id, BaseScore: b.Score, CandScore: c.Score, BaseStatus: b.Status, CandStatus: c.Status}
 		if td.ScoreDelta() != 0 || b.Status != c.Status {
 			d.Tests = append(d.Tests, td)
 		}
-		switch {
-		case b.Status == "passed" && bad(c.Status):
-			d.NewlyFailing = append(d.NewlyFailing, id)
-		case bad(b.Status) && c.Status == "passed":
-			d.Fixed = append(d.Fixed, id)
-		}
-	}
-	for _, id := range sortedKeys(bt) {
-		if _, ok := ct[id]; !ok {
-			d.RemovedTests = append(d.RemovedTests, id)
-		}
 	}
 	slices.SortStableFunc(d.Tests, func(a, b TestDelta) int {
 		return cmp.Compare(math.Abs(b.ScoreDelta()), math.Abs(a.ScoreDelta()))
 	})
 	return d
+}
+
+// statusChanges lists the tests only in cand, only in base, passing in base
+// but failing in cand, and the reverse.
+func statusChanges(bt, ct map[string]store.TestRun) (added, removed, broke, fixed []string) {
+	for _, id := range sortedKeys(ct) {
+		c := ct[id]
+		b, ok := bt[id]
+		switch {
+		case !ok:
+			added = append(added, id)
+		case b.Status == "passed" && bad(c.Status):
+			broke = append(broke, id)
+		case bad(b.Status) && c.Status == "passed":
+			fixed = append(fixed, id)
+		}
+	}
+	for _, id := range sortedKeys(bt) {
+		if _, ok := ct[id]; !ok {
+			removed = append(removed, id)
+		}
+	}
+	return added, removed, broke, fixed
 }
 
 func bad(status string) bool { return status == "failed" || status == "incomplete" }

@@ -1,0 +1,199 @@
+// Package analytics answers questions about stored history: which tests are
+// flaky or broken, and how metrics trend. It is pure logic over the stored
+// documents; the store package fetches them.
+package analytics
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"evalrec.dev/store"
+)
+
+// FlakyOptions tune flaky detection. The zero value uses the defaults.
+type FlakyOptions struct {
+	// Window is how many of a test's most recent results (runs and
+	// -count attempts) are judged. Default 30.
+	Window int
+	// MinSamples is the fewest results a verdict needs. Default 5.
+	MinSamples int
+	// InfraFailureRatio excludes runs in which more than this share of the
+	// tests failed: that points to the infrastructure, not the test.
+	// Default 0.8; runs with fewer than 5 tests are never excluded.
+	InfraFailureRatio float64
+	// BrokenStreak is how many latest failures in a row, after at most one
+	// change from passing, make a test broken rather than flaky. Default 3.
+	BrokenStreak int
+}
+
+func (o FlakyOptions) withDefaults() FlakyOptions {
+	if o.Window <= 0 {
+		o.Window = 30
+	}
+	if o.MinSamples <= 0 {
+		o.MinSamples = 5
+	}
+	if o.InfraFailureRatio <= 0 {
+		o.InfraFailureRatio = 0.8
+	}
+	if o.BrokenStreak <= 0 {
+		o.BrokenStreak = 3
+	}
+	return o
+}
+
+// Verdicts.
+const (
+	Flaky  = "flaky"  // passes and fails without a code change explaining it
+	Broken = "broken" // started failing and keeps failing
+)
+
+// TestHealth is the verdict on one test in one configuration.
+type TestHealth struct {
+	TestID         string    `json:"test_id"`
+	TestName       string    `json:"test_name"`
+	Environment    string    `json:"environment"`
+	SystemInfoHash string    `json:"system_info_hash"`
+	Verdict        string    `json:"verdict"`
+	Samples        int       `json:"samples"`
+	Passed         int       `json:"passed"`
+	Failed         int       `json:"failed"` // failed or incomplete
+	PassRate       float64   `json:"pass_rate"`
+	Flips          int       `json:"flips"`
+	FlipRate       float64   `json:"flip_rate"` // flips / (samples − 1)
+	SameCommit     bool      `json:"same_commit"` // passed and failed on one commit
+	FirstSeen      time.Time `json:"first_seen"`
+	LastSeen       time.Time `json:"last_seen"`
+	LastFailure    time.Time `json:"last_failure"`
+	// Impact is how many results in the window the test turned red. Flaky
+	// and broken tests are sorted by it, largest first.
+	Impact int `json:"impact"`
+}
+
+// sample is one judged result.
+type sample struct {
+	at     time.Time
+	passed bool
+	commit string
+}
+
+// FindFlaky judges every test in tests. runs must hold the evaluation run
+// of every test run (to read its configuration and failure share). Only
+// flaky and broken tests are returned, sorted by impact.
+//
+// The signals are those of the anchors in notes/analytics-methods.md: the
+// pass rate, the flip rate (Buildkite, research), passing and failing on
+// the same commit (Datadog, Trunk, Google), a minimum sample size, and the
+// exclusion of runs where most tests failed (Trunk). History is split by
+// environment and system hash, so different configurations never pool.
+func FindFlaky(runs []store.EvaluationRun, tests []store.TestRun, opt FlakyOptions) []TestHealth {
+	opt = opt.withDefaults()
+	type key struct{ env, hash, test string }
+	byRun := make(map[[12]byte]*store.EvaluationRun, len(runs))
+	for i := range runs {
+		byRun[runs[i].ID] = &runs[i]
+	}
+	groups := map[key][]sample{}
+	names := map[key]string{}
+	for _, t := range tests {
+		r := byRun[t.EvaluationRunID]
+		if r == nil || infraFailure(r, opt.InfraFailureRatio) {
+			continue
+		}
+		var passed bool
+		switch t.Status {
+		case "passed":
+			passed = true
+		case "failed", "incomplete":
+		default:
+			continue // skipped says nothing
+		}
+		k := key{r.Environment, r.SystemInfoHash, t.TestID}
+		commit := ""
+		if r.GitCommit != nil {
+			commit = *r.GitCommit
+		}
+		groups[k] = append(groups[k], sample{at: t.FinishedAt, passed: passed, commit: commit})
+		names[k] = t.TestName
+	}
+	var out []TestHealth
+	for k, ss := range groups {
+		slices.SortStableFunc(ss, func(a, b sample) int { return a.at.Compare(b.at) })
+		if len(ss) > opt.Window {
+			ss = ss[len(ss)-opt.Window:]
+		}
+		if len(ss) < opt.MinSamples {
+			continue
+		}
+		h := judge(ss, opt)
+		if h.Verdict == "" {
+			continue
+		}
+		h.TestID, h.TestName, h.Environment, h.SystemInfoHash = k.test, names[k], k.env, k.hash
+		out = append(out, h)
+	}
+	slices.SortFunc(out, func(a, b TestHealth) int {
+		return cmp.Or(cmp.Compare(b.Impact, a.Impact), cmp.Compare(b.FlipRate, a.FlipRate),
+			cmp.Compare(a.TestID, b.TestID), cmp.Compare(a.Environment, b.Environment), cmp.Compare(a.SystemInfoHash, b.SystemInfoHash))
+	})
+	return out
+}
+
+func infraFailure(r *store.EvaluationRun, ratio float64) bool {
+	if r.NumTests < 5 {
+		return false
+	}
+	return float64(r.NumFailed+r.NumIncomplete)/float64(r.NumTests) > ratio
+}
+
+// judge computes the signals of one test's samples, oldest first, and its
+// verdict ("" when healthy).
+func judge(ss []sample, opt FlakyOptions) TestHealth {
+	h := TestHealth{Samples: len(ss), FirstSeen: ss[0].at, LastSeen: ss[len(ss)-1].at}
+	byCommit := map[string][2]bool{} // commit → seen passing, seen failing
+	for i, s := range ss {
+		if s.passed {
+			h.Passed++
+		} else {
+			h.Failed++
+			h.LastFailure = s.at
+		}
+		if i > 0 && s.passed != ss[i-1].passed {
+			h.Flips++
+		}
+		if s.commit != "" {
+			seen := byCommit[s.commit]
+			if s.passed {
+				seen[0] = true
+			} else {
+				seen[1] = true
+			}
+			byCommit[s.commit] = seen
+			if seen[0] && seen[1] {
+				h.SameCommit = true
+			}
+		}
+	}
+	h.PassRate = float64(h.Passed) / float64(h.Samples)
+	h.FlipRate = float64(h.Flips) / float64(h.Samples-1)
+	h.Impact = h.Failed
+
+	streak := 0
+	for i := len(ss) - 1; i >= 0 && !ss[i].passed; i-- {
+		streak++
+	}
+	switch {
+	case h.Failed == 0:
+		// healthy
+	case h.Passed == 0, streak >= opt.BrokenStreak && h.Flips <= 1:
+		h.Verdict = Broken
+	case h.SameCommit:
+		h.Verdict = Flaky
+	case h.Flips >= 2 && h.Failed >= 2:
+		// One isolated failure between passes on different commits is as
+		// likely a regression that was fixed; two or more is a pattern.
+		h.Verdict = Flaky
+	}
+	return h
+}
