@@ -2,6 +2,10 @@
 // questions about their history.
 //
 //	evalrec test [flags] [go test flags] [packages]   run a suite and store it
+//	evalrec runs | show RUN | history TEST | trend     recent runs, one run, one test, trends
+//	evalrec tests | configs | flaky                    per-test aggregates, configurations, flaky tests
+//	evalrec compare BASE CAND [-fail-on ...]           significance-tested comparison and CI gate
+//	evalrec prune -older-than 90d [-dry-run]           retention
 //	evalrec serve                                      the embedded store at localhost:27017
 //	evalrec replay                                     store spooled results
 //	evalrec indexes                                    re-create the indexes
@@ -45,6 +49,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ShortHelp:  "Store Go test runs and ask questions about their history.",
 		Subcommands: []*ffcli.Command{
 			test.command(),
+			newRunsCmd(env).command(),
+			newShowCmd(env).command(),
+			newHistoryCmd(env).command(),
+			newTrendCmd(env).command(),
+			newTestsCmd(env).command(),
+			newConfigsCmd(env).command(),
+			newFlakyCmd(env).command(),
+			newCompareCmd(env).command(),
+			newPruneCmd(env).command(),
 			newServeCmd(env).command(),
 			newReplayCmd(env).command(),
 			newIndexesCmd(env).command(),

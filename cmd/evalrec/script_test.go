@@ -1,13 +1,19 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"evalrec.dev/internal/embedded"
+	"evalrec.dev/internal/histgen"
+	"evalrec.dev/store"
 )
 
 func TestMain(m *testing.M) {
@@ -46,6 +52,11 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GOFLAGS", "-mod=mod")
 			env.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 			env.Setenv("EVALREC_FLUSH_INTERVAL", "100ms")
+			if _, err := os.Stat(filepath.Join(env.WorkDir, "seed-history")); err == nil {
+				if err := seedHistory(filepath.Join(env.WorkDir, ".evalrec", "data")); err != nil {
+					return err
+				}
+			}
 			gomod := filepath.Join(env.WorkDir, "go.mod")
 			if b, err := os.ReadFile(gomod); err == nil {
 				if err := os.WriteFile(gomod, []byte(strings.ReplaceAll(string(b), "REPO", repo)), 0o644); err != nil {
@@ -56,6 +67,23 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// seedHistory writes histgen's standard history into the embedded store at
+// dir, where the script's evalrec commands will find it.
+func seedHistory(dir string) error {
+	srv, err := embedded.Start(dir, "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	db, err := store.Connect(context.Background(), srv.URI(), "vt_metrics", 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = histgen.Standard(context.Background(), db, time.Now())
+	return err
 }
 
 func goEnv(t *testing.T, key string) string {

@@ -23,12 +23,14 @@ import (
 )
 
 type testCmd struct {
-	env    *environment
-	fs     *flag.FlagSet
-	envTag string
-	tags   string
-	quiet  bool
-	goArgs []string
+	env      *environment
+	fs       *flag.FlagSet
+	envTag   string
+	tags     string
+	quiet    bool
+	baseline string
+	failOn   string
+	goArgs   []string
 }
 
 func newTestCmd(env *environment) *testCmd {
@@ -36,13 +38,15 @@ func newTestCmd(env *environment) *testCmd {
 	c.fs.StringVar(&c.envTag, "env", "", "environment to record (default: ENVIRONMENT, else dev)")
 	c.fs.StringVar(&c.tags, "tags", "", "comma-separated experiment tags (default: EXPERIMENT_TAGS)")
 	c.fs.BoolVar(&c.quiet, "q", false, "print only the summary")
+	c.fs.StringVar(&c.baseline, "baseline", "", "compare the run with this run reference (e.g. tag:baseline, branch:main)")
+	c.fs.StringVar(&c.failOn, "fail-on", "", "with -baseline, exit 1 on: regression, new-failure, score-drop=N")
 	return c
 }
 
 func (c *testCmd) command() *ffcli.Command {
 	return &ffcli.Command{
 		Name:       "test",
-		ShortUsage: "evalrec test [-env E] [-tags a,b] [-q] [go test flags] [packages]",
+		ShortUsage: "evalrec test [-env E] [-tags a,b] [-q] [-baseline REF -fail-on G] [go test flags] [packages]",
 		ShortHelp:  "Run go test, store the run, and show what changed since the last comparable run.",
 		LongHelp: `Runs go test -json with the given arguments, stores every test as one
 evaluation run (in the embedded store under .evalrec/ when no MongoDB is
@@ -79,6 +83,13 @@ func (c *testCmd) splitArgs(args []string) []string {
 // Run runs the suite. It returns exitError with go test's exit code.
 func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	log := logline.New(c.env.stderr)
+	g, err := parseGate(c.failOn)
+	if err != nil {
+		return err
+	}
+	if c.failOn != "" && c.baseline == "" {
+		return errors.New("-fail-on needs -baseline")
+	}
 	cfg, err := config.Load("")
 	if err != nil {
 		return err
@@ -155,10 +166,34 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		fmt.Fprintf(c.env.stdout, "\nFailures:\n%s", strings.Join(failures, ""))
 	}
 	c.printSummary(ctx, db, where, res, time.Since(start))
+	if code == 0 && c.baseline != "" {
+		code = c.gate(ctx, db, res, g)
+	}
 	if code != 0 {
 		return exitError{code}
 	}
 	return nil
+}
+
+// gate compares the stored run with the baseline and returns 1 when the
+// gate fails.
+func (c *testCmd) gate(ctx context.Context, db *store.DB, res *pipeline.Result, g gate) int {
+	if db == nil || res == nil || res.Run == nil || res.StorageErr != nil {
+		fmt.Fprintf(c.env.stderr, "evalrec: cannot compare with %s: the run was not stored\n", c.baseline)
+		return 1
+	}
+	r, err := compareRefs(ctx, db, c.baseline, res.Run.ID.Hex(), 1, compare.Options{})
+	if err != nil {
+		fmt.Fprintf(c.env.stderr, "evalrec: comparing with %s: %v\n", c.baseline, err)
+		return 1
+	}
+	fmt.Fprintf(c.env.stdout, "\ncompared with %s:\n", c.baseline)
+	printReport(c.env.stdout, r, false)
+	if err := g.check(r); err != nil {
+		fmt.Fprintf(c.env.stderr, "evalrec: %v\n", err)
+		return 1
+	}
+	return 0
 }
 
 func withoutJSONFlag(args []string) []string {

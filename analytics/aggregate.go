@@ -1,0 +1,217 @@
+package analytics
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"time"
+
+	"evalrec.dev/store"
+)
+
+// Bucket widths for trends.
+const (
+	Day  = "day"
+	Week = "week"
+)
+
+// TrendPoint is one bucket of a trend: the mean of a metric (or of the run
+// score) over the runs that started in it.
+type TrendPoint struct {
+	Start time.Time `json:"start"` // UTC; weeks start on Monday
+	Mean  float64   `json:"mean"`
+	Min   float64   `json:"min"`
+	Max   float64   `json:"max"`
+	Runs  int       `json:"runs"`
+}
+
+// Trend buckets runs by day or week and averages metric, or the run score
+// when metric is "" or "score". Runs without the metric are skipped. The
+// points are oldest first. This is the seed's $dateToString/$avg pipeline,
+// computed in Go because the embedded store has neither operator.
+func Trend(runs []store.EvaluationRun, metric, by string) []TrendPoint {
+	buckets := map[time.Time]*TrendPoint{}
+	for _, r := range runs {
+		v, ok := runValue(r, metric)
+		if !ok {
+			continue
+		}
+		start := bucketStart(r.StartedAt, by)
+		p := buckets[start]
+		if p == nil {
+			p = &TrendPoint{Start: start, Min: math.Inf(1), Max: math.Inf(-1)}
+			buckets[start] = p
+		}
+		p.Runs++
+		p.Mean += (v - p.Mean) / float64(p.Runs)
+		p.Min, p.Max = min(p.Min, v), max(p.Max, v)
+	}
+	out := make([]TrendPoint, 0, len(buckets))
+	for _, p := range buckets {
+		out = append(out, *p)
+	}
+	slices.SortFunc(out, func(a, b TrendPoint) int { return a.Start.Compare(b.Start) })
+	return out
+}
+
+func runValue(r store.EvaluationRun, metric string) (float64, bool) {
+	if metric == "" || metric == "score" {
+		if r.Score == nil {
+			return 0, false
+		}
+		return *r.Score, true
+	}
+	v, ok := r.Metrics[metric]
+	return v, ok
+}
+
+func bucketStart(t time.Time, by string) time.Time {
+	t = t.UTC()
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	if by != Week {
+		return day
+	}
+	offset := (int(day.Weekday()) + 6) % 7 // days since Monday
+	return day.AddDate(0, 0, -offset)
+}
+
+// TestAggregate summarises one test over many runs: the seed's "average
+// score per test across all runs".
+type TestAggregate struct {
+	TestID     string    `json:"test_id"`
+	TestName   string    `json:"test_name"`
+	Runs       int       `json:"runs"`
+	AvgScore   *float64  `json:"avg_score"`
+	MinScore   *float64  `json:"min_score"`
+	MaxScore   *float64  `json:"max_score"`
+	PassRate   float64   `json:"pass_rate"` // over runs that passed or failed
+	LastStatus string    `json:"last_status"`
+	LastRun    time.Time `json:"last_run"`
+}
+
+// TestAggregates summarises each test, highest average score first.
+func TestAggregates(tests []store.TestRun) []TestAggregate {
+	type acc struct {
+		TestAggregate
+		sum            float64
+		scored, judged int
+		passed         int
+	}
+	by := map[string]*acc{}
+	for _, t := range tests {
+		a := by[t.TestID]
+		if a == nil {
+			a = &acc{TestAggregate: TestAggregate{TestID: t.TestID}}
+			by[t.TestID] = a
+		}
+		a.Runs++
+		if !t.FinishedAt.Before(a.LastRun) {
+			a.LastRun, a.LastStatus, a.TestName = t.FinishedAt, t.Status, t.TestName
+		}
+		if t.Status == "passed" || t.Status == "failed" || t.Status == "incomplete" {
+			a.judged++
+			if t.Status == "passed" {
+				a.passed++
+			}
+		}
+		if t.Score != nil {
+			s := *t.Score
+			a.sum += s
+			a.scored++
+			if a.MinScore == nil || s < *a.MinScore {
+				a.MinScore = &s
+			}
+			if a.MaxScore == nil || s > *a.MaxScore {
+				a.MaxScore = &s
+			}
+		}
+	}
+	out := make([]TestAggregate, 0, len(by))
+	for _, a := range by {
+		if a.scored > 0 {
+			m := a.sum / float64(a.scored)
+			a.AvgScore = &m
+		}
+		if a.judged > 0 {
+			a.PassRate = float64(a.passed) / float64(a.judged)
+		}
+		out = append(out, a.TestAggregate)
+	}
+	slices.SortFunc(out, func(a, b TestAggregate) int {
+		as, bs := -1.0, -1.0
+		if a.AvgScore != nil {
+			as = *a.AvgScore
+		}
+		if b.AvgScore != nil {
+			bs = *b.AvgScore
+		}
+		return cmp.Or(cmp.Compare(bs, as), cmp.Compare(a.TestID, b.TestID))
+	})
+	return out
+}
+
+// ConfigGroup is one system configuration (system_info_hash) and how its
+// runs did: the seed's "compare configurations".
+type ConfigGroup struct {
+	SystemInfoHash  string             `json:"system_info_hash"`
+	Runs            int                `json:"runs"`
+	FirstSeen       time.Time          `json:"first_seen"`
+	LastSeen        time.Time          `json:"last_seen"`
+	MeanScore       *float64           `json:"mean_score"`
+	Metrics         map[string]float64 `json:"metrics"` // mean of each run metric
+	Environments    []string           `json:"environments"`
+	SystemUnderTest map[string]any     `json:"system_under_test"` // of the latest run
+	LatestRun       string             `json:"latest_run"`
+}
+
+// Configs groups runs by system_info_hash, most recently seen first.
+func Configs(runs []store.EvaluationRun) []ConfigGroup {
+	type acc struct {
+		ConfigGroup
+		scoreSum float64
+		scored   int
+		sums     map[string]float64
+		counts   map[string]int
+	}
+	by := map[string]*acc{}
+	for _, r := range runs {
+		a := by[r.SystemInfoHash]
+		if a == nil {
+			a = &acc{ConfigGroup: ConfigGroup{SystemInfoHash: r.SystemInfoHash, FirstSeen: r.StartedAt}, sums: map[string]float64{}, counts: map[string]int{}}
+			by[r.SystemInfoHash] = a
+		}
+		a.Runs++
+		if r.StartedAt.Before(a.FirstSeen) {
+			a.FirstSeen = r.StartedAt
+		}
+		if !r.StartedAt.Before(a.LastSeen) {
+			a.LastSeen, a.SystemUnderTest, a.LatestRun = r.StartedAt, r.System.SystemUnderTest, r.EvaluationRunID
+		}
+		if r.Score != nil {
+			a.scoreSum += *r.Score
+			a.scored++
+		}
+		for k, v := range r.Metrics {
+			a.sums[k] += v
+			a.counts[k]++
+		}
+		if !slices.Contains(a.Environments, r.Environment) {
+			a.Environments = append(a.Environments, r.Environment)
+		}
+	}
+	out := make([]ConfigGroup, 0, len(by))
+	for _, a := range by {
+		if a.scored > 0 {
+			m := a.scoreSum / float64(a.scored)
+			a.MeanScore = &m
+		}
+		a.Metrics = map[string]float64{}
+		for k, s := range a.sums {
+			a.Metrics[k] = s / float64(a.counts[k])
+		}
+		slices.Sort(a.Environments)
+		out = append(out, a.ConfigGroup)
+	}
+	slices.SortFunc(out, func(a, b ConfigGroup) int { return b.LastSeen.Compare(a.LastSeen) })
+	return out
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/analytics"
+)
+
+type flakyCmd struct {
+	env  *environment
+	fs   *flag.FlagSet
+	q    queryFlags
+	opt  analytics.FlakyOptions
+	runs int
+}
+
+func newFlakyCmd(env *environment) *flakyCmd {
+	c := &flakyCmd{env: env, fs: flag.NewFlagSet("flaky", flag.ContinueOnError)}
+	c.q.register(c.fs, 50)
+	c.fs.IntVar(&c.opt.Window, "window", 30, "judge each test's latest N results")
+	c.fs.IntVar(&c.opt.MinSamples, "min-samples", 5, "a verdict needs at least this many results")
+	c.fs.Float64Var(&c.opt.InfraFailureRatio, "infra", 0.8, "leave out runs where more than this share of tests failed")
+	c.fs.IntVar(&c.runs, "runs", 200, "read the latest N runs")
+	return c
+}
+
+func (c *flakyCmd) command() *ffcli.Command {
+	return &ffcli.Command{
+		Name:       "flaky",
+		ShortUsage: "evalrec flaky [-window 30] [-min-samples 5] [-infra 0.8] [-runs 200] [-since d] [-tag t] [-env e] [-branch b] [-json]",
+		ShortHelp:  "Find flaky and broken tests, per environment and configuration, by impact.",
+		LongHelp: `A test is flaky when it passed and failed on the same commit, or changed
+status at least twice with at least two failures in its window; broken when
+it started failing and kept failing (3 in a row). History is never pooled
+across environments or system hashes, and runs where most tests failed are
+left out as infrastructure failures.`,
+		FlagSet: c.fs, Exec: c.Run,
+	}
+}
+
+// Run prints flaky and broken tests, by impact.
+func (c *flakyCmd) Run(ctx context.Context, _ []string) error {
+	f, err := c.q.runFilter()
+	if err != nil {
+		return err
+	}
+	f.Limit = int64(c.runs)
+	conn, err := openStore(ctx, c.env)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	runs, err := conn.DB.Runs(ctx, f)
+	if err != nil {
+		return err
+	}
+	ids := make([]bson.ObjectID, len(runs))
+	for i, r := range runs {
+		ids[i] = r.ID
+	}
+	trs, err := conn.DB.TestRunsOfRuns(ctx, ids)
+	if err != nil {
+		return err
+	}
+	found := analytics.FindFlaky(runs, trs, c.opt)
+	if c.q.limit > 0 && len(found) > c.q.limit {
+		found = found[:c.q.limit]
+	}
+	if c.q.json {
+		return printJSON(c.env.stdout, map[string]any{"runs": len(runs), "tests": found})
+	}
+	if len(found) == 0 {
+		fmt.Fprintf(c.env.stdout, "no flaky or broken tests in the latest %d runs\n", len(runs))
+		return nil
+	}
+	p := newPainter(c.env.stdout)
+	w := table(c.env.stdout)
+	fmt.Fprintln(w, "TEST\tVERDICT\tIMPACT\tPASS RATE\tFLIP RATE\tSAME COMMIT\tSAMPLES\tLAST FAILURE\tENV\tCONFIG")
+	for _, h := range found {
+		same := "no"
+		if h.SameCommit {
+			same = "yes"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f%%\t%.2f\t%s\t%d\t%s\t%s\t%s\n", h.TestID, p.status(h.Verdict), h.Impact, 100*h.PassRate,
+			h.FlipRate, same, h.Samples, fmtTime(h.LastFailure), h.Environment, short(h.SystemInfoHash, 8))
+	}
+	return w.Flush()
+}

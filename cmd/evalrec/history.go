@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/store"
+)
+
+type historyCmd struct {
+	env *environment
+	fs  *flag.FlagSet
+	q   queryFlags
+}
+
+func newHistoryCmd(env *environment) *historyCmd {
+	c := &historyCmd{env: env, fs: flag.NewFlagSet("history", flag.ContinueOnError)}
+	c.q.register(c.fs, 20)
+	return c
+}
+
+func (c *historyCmd) command() *ffcli.Command {
+	return &ffcli.Command{
+		Name: "history", ShortUsage: "evalrec history [-limit N] [-since d] [-env e] [-branch b] [-json] TEST_ID",
+		ShortHelp: "Show how one test evolved: its recent results, score and metrics.", FlagSet: c.fs, Exec: c.Run,
+	}
+}
+
+// Run prints a test's history, newest first.
+func (c *historyCmd) Run(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return errors.New("history needs one TEST_ID (see evalrec tests)")
+	}
+	f, err := c.q.runFilter()
+	if err != nil {
+		return err
+	}
+	conn, err := openStore(ctx, c.env)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	trs, err := conn.DB.TestHistory(ctx, args[0], store.HistoryFilter{Environment: f.Environment, Branch: f.Branch, Since: f.Since, Limit: f.Limit})
+	if err != nil {
+		return err
+	}
+	if c.q.json {
+		return printJSON(c.env.stdout, bson.D{{Key: "test_id", Value: args[0]}, {Key: "history", Value: trs}})
+	}
+	if len(trs) == 0 {
+		return fmt.Errorf("no runs of test %q (evalrec tests lists the test IDs)", args[0])
+	}
+	scores := make([]float64, 0, len(trs))
+	for i := len(trs) - 1; i >= 0; i-- {
+		if trs[i].Score != nil {
+			scores = append(scores, *trs[i].Score)
+		}
+	}
+	fmt.Fprintf(c.env.stdout, "%s  %s\nscore, oldest to newest: %s\n\n", args[0], trs[0].TestName, sparkline(scores))
+	p := newPainter(c.env.stdout)
+	w := table(c.env.stdout)
+	metricKeys := map[string]bool{}
+	for _, t := range trs {
+		for k := range t.Metrics {
+			metricKeys[k] = true
+		}
+	}
+	keys := sortedMapKeys(metricKeys)
+	fmt.Fprint(w, "FINISHED\tSTATUS\tSCORE\tCOMMIT\tENV")
+	for _, k := range keys {
+		fmt.Fprintf(w, "\t%s", k)
+	}
+	fmt.Fprintln(w)
+	for _, t := range trs {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s", fmtTime(t.FinishedAt), p.status(t.Status), fmtScore(t.Score), short(deref(t.GitCommit), 7), t.Environment)
+		for _, k := range keys {
+			m, ok := t.Metrics[k]
+			switch {
+			case !ok:
+				fmt.Fprint(w, "\t")
+			case m.Value == nil:
+				fmt.Fprintf(w, "\t%s", m.NonFinite)
+			default:
+				fmt.Fprintf(w, "\t%.4g", *m.Value)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	return w.Flush()
+}

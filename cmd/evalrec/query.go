@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/internal/config"
+	"evalrec.dev/internal/logline"
+	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/store"
+)
+
+// queryFlags are the filters and output options every query command takes.
+type queryFlags struct {
+	limit  int
+	since  string
+	tags   string
+	env    string
+	branch string
+	json   bool
+}
+
+func (q *queryFlags) register(fs *flag.FlagSet, defaultLimit int) {
+	fs.IntVar(&q.limit, "limit", defaultLimit, "at most this many results")
+	fs.StringVar(&q.since, "since", "", "only since then: a duration (90d, 2w, 12h) or a date (2026-01-31)")
+	fs.StringVar(&q.tags, "tag", "", "only runs with these experiment tags (comma-separated; all must match)")
+	fs.StringVar(&q.env, "env", "", "only this environment")
+	fs.StringVar(&q.branch, "branch", "", "only this git branch")
+	fs.BoolVar(&q.json, "json", false, "print JSON instead of a table")
+}
+
+func (q *queryFlags) runFilter() (store.RunFilter, error) {
+	f := store.RunFilter{Tags: config.ParseTags(q.tags), Environment: q.env, Branch: q.branch, Limit: int64(q.limit)}
+	if q.since != "" {
+		t, err := parseSince(q.since, time.Now())
+		if err != nil {
+			return f, err
+		}
+		f.Since = t
+	}
+	return f, nil
+}
+
+// parseSince reads "90d", "2w", "12h" (before now) or a date.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	d, err := parseAge(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--since %q: want a duration such as 90d, 2w or 12h, or a date such as 2026-01-31", s)
+	}
+	return now.Add(-d), nil
+}
+
+// parseAge reads a duration with d (days) and w (weeks) besides Go's units.
+func parseAge(s string) (time.Duration, error) {
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			v, err := strconv.ParseFloat(n, 64)
+			if err != nil || v < 0 {
+				return 0, fmt.Errorf("bad duration %q", s)
+			}
+			return time.Duration(v * float64(unit)), nil
+		}
+	}
+	return time.ParseDuration(s)
+}
+
+// openStore opens the store for a query command. It also stores pending
+// spool files and settles runs whose writers died, so what the command shows
+// is current.
+func openStore(ctx context.Context, env *environment) (*storeconn.Conn, error) {
+	cfg, err := config.Load("")
+	if err != nil {
+		return nil, err
+	}
+	log := logline.New(env.stderr)
+	conn, err := storeconn.Open(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if rep, err := replaySpool(ctx, conn.DB, cfg); err == nil && rep.Files > 0 {
+		log.Info(fmt.Sprintf("stored %d spooled result files", rep.Files))
+	}
+	_, _ = conn.DB.ReapStale(ctx, time.Now(), 20)
+	return conn, nil
+}
+
+// table starts an aligned table on w.
+func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
+
+// printJSON prints v as indented JSON. Stored documents are printed as
+// relaxed MongoDB Extended JSON, with the stored field names; other values
+// with encoding/json.
+func printJSON(w io.Writer, v any) error {
+	switch v.(type) {
+	case bson.D:
+		b, err := bson.MarshalExtJSONIndent(v, false, false, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// painter colours text only when stdout is a terminal.
+type painter struct{ on bool }
+
+func newPainter(w io.Writer) painter {
+	f, ok := w.(*os.File)
+	return painter{on: ok && isatty.IsTerminal(f.Fd()) && os.Getenv("NO_COLOR") == ""}
+}
+
+func (p painter) color(code, s string) string {
+	if !p.on {
+		return s
+	}
+	return "\033[" + code + "m" + s + "\033[0m"
+}
+
+// status colours a status word: green for good, red for bad.
+func (p painter) status(s string) string {
+	switch s {
+	case "passed", "completed":
+		return p.color("32", s)
+	case "failed", "incomplete", "broken", "regression":
+		return p.color("31", s)
+	case "running", "flaky":
+		return p.color("33", s)
+	}
+	return s
+}
+
+// sparkline draws values as a line of block characters, lowest to highest.
+func sparkline(values []float64) string {
+	if len(values) == 0 {
+		return ""
+	}
+	const bars = "▁▂▃▄▅▆▇█"
+	lo, hi := values[0], values[0]
+	for _, v := range values {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	runes := []rune(bars)
+	var b strings.Builder
+	for _, v := range values {
+		i := len(runes) / 2
+		if hi > lo {
+			i = int((v - lo) / (hi - lo) * float64(len(runes)-1))
+		}
+		b.WriteRune(runes[i])
+	}
+	return b.String()
+}
+
+func fmtScore(s *float64) string {
+	if s == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f", *s)
+}
+
+func fmtTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04") }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func short(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/store"
+)
+
+type showCmd struct {
+	env    *environment
+	fs     *flag.FlagSet
+	json   bool
+	output bool
+}
+
+func newShowCmd(env *environment) *showCmd {
+	c := &showCmd{env: env, fs: flag.NewFlagSet("show", flag.ContinueOnError)}
+	c.fs.BoolVar(&c.json, "json", false, "print JSON: the run and its test runs as stored")
+	c.fs.BoolVar(&c.output, "output", false, "print the output of failed tests")
+	return c
+}
+
+func (c *showCmd) command() *ffcli.Command {
+	return &ffcli.Command{
+		Name: "show", ShortUsage: "evalrec show [-json] [-output] RUN",
+		ShortHelp: "Show one run: provenance, metrics and its tests.",
+		LongHelp:  "RUN is an evaluation_run_id, an ObjectID in hex, latest, latest~N, tag:NAME or branch:NAME.",
+		FlagSet:   c.fs, Exec: c.Run,
+	}
+}
+
+// Run shows a run.
+func (c *showCmd) Run(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return errors.New("show needs one RUN (an evaluation_run_id, an ObjectID, latest, latest~N, tag:NAME or branch:NAME)")
+	}
+	conn, err := openStore(ctx, c.env)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ref, err := conn.DB.ResolveRun(ctx, args[0], store.RunFilter{})
+	if err != nil {
+		return err
+	}
+	r, err := conn.DB.Run(ctx, ref.ID)
+	if err != nil {
+		return err
+	}
+	tests, err := conn.DB.TestRunsOf(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return printJSON(c.env.stdout, bson.D{{Key: "run", Value: r}, {Key: "tests", Value: tests}})
+	}
+	p := newPainter(c.env.stdout)
+	w := c.env.stdout
+	fmt.Fprintf(w, "run      %s (%s)\n", r.EvaluationRunID, r.ID.Hex())
+	fmt.Fprintf(w, "status   %s", p.status(r.Status))
+	if r.Error != "" {
+		fmt.Fprintf(w, ": %s", r.Error)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "started  %s", fmtTime(r.StartedAt))
+	if r.FinishedAt != nil {
+		fmt.Fprintf(w, ", took %s", r.FinishedAt.Sub(r.StartedAt).Round(1e7))
+	}
+	fmt.Fprintln(w)
+	dirty := ""
+	if r.GitDirty != nil && *r.GitDirty {
+		dirty = " (dirty)"
+	}
+	fmt.Fprintf(w, "git      %s %s%s\n", deref(r.GitBranch), short(deref(r.GitCommit), 12), dirty)
+	fmt.Fprintf(w, "env      %s  tags %s  source %s\n", r.Environment, joinTags(r.ExperimentTags), r.Source)
+	fmt.Fprintf(w, "config   %s  go %s %s/%s, %s\n", short(r.SystemInfoHash, 12), r.System.GoVersion, r.System.GOOS, r.System.GOARCH, r.System.Module)
+	if len(r.System.SystemUnderTest) > 0 {
+		keys := make([]string, 0, len(r.System.SystemUnderTest))
+		for k := range r.System.SystemUnderTest {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, r.System.SystemUnderTest[k]))
+		}
+		fmt.Fprintf(w, "system   %s\n", strings.Join(parts, " "))
+	}
+	fmt.Fprintf(w, "tests    %d passed, %d failed, %d skipped, %d incomplete\n", r.NumPassed, r.NumFailed, r.NumSkipped, r.NumIncomplete)
+	fmt.Fprintf(w, "score    %s\n", fmtScore(r.Score))
+	if len(r.MetricStats) > 0 {
+		t := table(w)
+		fmt.Fprintln(t, "\nMETRIC\tMEAN\tN\tMIN\tP50\tP90\tMAX")
+		for _, k := range sortedMapKeys(r.MetricStats) {
+			s := r.MetricStats[k]
+			fmt.Fprintf(t, "%s\t%.4g\t%d\t%.4g\t%.4g\t%.4g\t%.4g\n", k, s.Mean, s.N, s.Min, s.P50, s.P90, s.Max)
+		}
+		t.Flush()
+	}
+	t := table(w)
+	fmt.Fprintln(t, "\nTEST\tSTATUS\tSCORE\tMETHOD\tDURATION\tMETRICS")
+	for _, tr := range tests {
+		var ms []string
+		for _, k := range sortedMapKeys(tr.Metrics) {
+			if m := tr.Metrics[k]; m.Value != nil {
+				ms = append(ms, fmt.Sprintf("%s=%.4g", k, *m.Value))
+			} else {
+				ms = append(ms, fmt.Sprintf("%s=%s", k, m.NonFinite))
+			}
+		}
+		id := tr.TestID
+		if tr.Attempt > 1 {
+			id += fmt.Sprintf(" #%d", tr.Attempt)
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%.0fms\t%s\n", id, p.status(tr.Status), fmtScore(tr.Score), tr.ScoreMethod, tr.DurationMS, strings.Join(ms, " "))
+	}
+	t.Flush()
+	if c.output {
+		for _, tr := range tests {
+			if tr.Status == "failed" || tr.Status == "incomplete" {
+				out, _ := conn.DB.TestOutput(ctx, tr.TestRunID)
+				fmt.Fprintf(w, "\n--- %s (%s)\n%s", tr.TestID, tr.Status, indent(out))
+			}
+		}
+	}
+	return nil
+}
+
+func sortedMapKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

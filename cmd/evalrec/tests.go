@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/analytics"
+)
+
+type testsCmd struct {
+	env  *environment
+	fs   *flag.FlagSet
+	q    queryFlags
+	runs int
+}
+
+func newTestsCmd(env *environment) *testsCmd {
+	c := &testsCmd{env: env, fs: flag.NewFlagSet("tests", flag.ContinueOnError)}
+	c.q.register(c.fs, 50)
+	c.fs.IntVar(&c.runs, "runs", 100, "look at the tests of the latest N runs")
+	return c
+}
+
+func (c *testsCmd) command() *ffcli.Command {
+	return &ffcli.Command{
+		Name: "tests", ShortUsage: "evalrec tests [-runs N] [-limit N] [-since d] [-tag t] [-env e] [-branch b] [-json]",
+		ShortHelp: "Per-test aggregates: runs, average, min and max score, pass rate.", FlagSet: c.fs, Exec: c.Run,
+	}
+}
+
+// Run prints per-test aggregates over the latest runs.
+func (c *testsCmd) Run(ctx context.Context, _ []string) error {
+	f, err := c.q.runFilter()
+	if err != nil {
+		return err
+	}
+	f.Limit = int64(c.runs)
+	conn, err := openStore(ctx, c.env)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	runs, err := conn.DB.Runs(ctx, f)
+	if err != nil {
+		return err
+	}
+	ids := make([]bson.ObjectID, len(runs))
+	for i, r := range runs {
+		ids[i] = r.ID
+	}
+	trs, err := conn.DB.TestRunsOfRuns(ctx, ids)
+	if err != nil {
+		return err
+	}
+	aggs := analytics.TestAggregates(trs)
+	if c.q.limit > 0 && len(aggs) > c.q.limit {
+		aggs = aggs[:c.q.limit]
+	}
+	if c.q.json {
+		return printJSON(c.env.stdout, map[string]any{"runs": len(runs), "tests": aggs})
+	}
+	p := newPainter(c.env.stdout)
+	w := table(c.env.stdout)
+	fmt.Fprintf(c.env.stdout, "%d tests over the latest %d runs\n\n", len(aggs), len(runs))
+	fmt.Fprintln(w, "TEST\tRUNS\tAVG\tMIN\tMAX\tPASS RATE\tLAST")
+	for _, a := range aggs {
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%.0f%%\t%s\n", a.TestID, a.Runs, fmtScore(a.AvgScore), fmtScore(a.MinScore), fmtScore(a.MaxScore), 100*a.PassRate, p.status(a.LastStatus))
+	}
+	return w.Flush()
+}

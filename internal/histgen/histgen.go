@@ -1,0 +1,128 @@
+// Package histgen writes deterministic evaluation history into a store, for
+// tests and benchmarks of the queries. Its history holds known flaky tests,
+// a known regression and a configuration change, so tests can check that
+// the analysis finds exactly those.
+package histgen
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/provenance"
+	"evalrec.dev/result"
+	"evalrec.dev/scoring"
+	"evalrec.dev/store"
+)
+
+// The known history of Standard, run by run (0 is the oldest, one run a day,
+// the newest yesterday):
+//
+//   - runs 0–7 use configuration A (model v1), runs 8–23 configuration B
+//     (model v2): two system hashes;
+//   - stable-a and stable-e always pass, except in the infrastructure
+//     outages, runs 10 and 22, where every test fails;
+//   - flaky-b fails in runs 9, 12, 16 and 21 of configuration B; runs 16
+//     and 17 are on the same commit, where it failed and then passed;
+//   - broken-c passes until run 19 and fails from run 20 on;
+//   - regress-d's WER is about 0.10 until run 13 and about 0.30 from run 14;
+//     runs 8–13 are tagged "baseline" and runs 14–19 "candidate".
+//
+// So flaky detection must report exactly flaky-b (flaky) and broken-c
+// (broken), both in configuration B, and comparing tag:baseline with
+// tag:candidate (six runs a side) must find regress-d's WER and score.
+const Runs = 24
+
+// Tests of Standard.
+var Tests = []string{"stable-a", "flaky-b", "broken-c", "regress-d", "stable-e"}
+
+// Standard writes the known history into db and returns its runs, oldest
+// first.
+func Standard(ctx context.Context, db *store.DB, now time.Time) ([]store.EvaluationRun, error) {
+	var out []store.EvaluationRun
+	for i := range Runs {
+		r, err := writeRun(ctx, db, i, now)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, *r)
+	}
+	return out, nil
+}
+
+func status(test string, i int) result.Status {
+	if i == 10 || i == 22 {
+		return result.Failed // an infrastructure outage
+	}
+	switch test {
+	case "flaky-b":
+		if i == 9 || i == 12 || i == 16 || i == 21 {
+			return result.Failed
+		}
+	case "broken-c":
+		if i >= 20 {
+			return result.Failed
+		}
+	}
+	return result.Passed
+}
+
+// noise is a deterministic wobble in [−0.01, 0.01].
+func noise(i, salt int) float64 { return float64((i*7+salt*13)%21-10) / 1000 }
+
+var werDef = scoring.Definition{Name: "wer", Unit: "ratio", Direction: scoring.LowerIsBetter, Threshold: scoring.Threshold(0.35)}
+
+func writeRun(ctx context.Context, db *store.DB, i int, now time.Time) (*store.EvaluationRun, error) {
+	model := "v1"
+	if i >= 8 {
+		model = "v2"
+	}
+	commit := fmt.Sprintf("%040d", i)
+	if i == 17 {
+		commit = fmt.Sprintf("%040d", 16) // rerun of run 16's commit
+	}
+	branch := "main"
+	var tags []string
+	switch {
+	case i >= 8 && i <= 13:
+		tags = []string{"baseline"}
+	case i >= 14 && i <= 19:
+		tags = []string{"candidate"}
+	}
+	started := now.Add(-time.Duration(Runs-i)*24*time.Hour - time.Hour).UTC().Truncate(time.Second)
+	inv := provenance.Invocation{Key: fmt.Sprintf("histgen/%d", i), Started: started}
+	sys := provenance.System{GoVersion: "go1.26", GOOS: "linux", GOARCH: "amd64", Module: "example.com/evals",
+		SystemUnderTest: map[string]any{"model": model}}
+	git := provenance.Git{Commit: &commit, Branch: &branch}
+	run := store.EvaluationRun{
+		ID: bson.ObjectID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
+		GitCommit: &commit, GitBranch: &branch, Environment: "dev", ExperimentTags: append([]string{}, tags...),
+		System: sys, SystemInfoHash: sys.Hash(), Status: store.StatusRunning, Source: "histgen",
+	}
+	sess := store.Open(ctx, store.SessionConfig{DB: db, Run: run, WriteTimeout: time.Minute, FlushInterval: time.Hour})
+	part := run.ID.Hex() + "/example.com/evals"
+	sess.BeginPart(part, "example.com/evals", nil)
+	for k, id := range Tests {
+		t := &result.Test{Package: "example.com/evals", Name: "TestEval/" + id, TestID: id, TestName: id,
+			Status: status(id, i), Started: started.Add(time.Duration(k) * time.Second), Finished: started.Add(time.Duration(k+1) * time.Second)}
+		if id == "regress-d" || id == "stable-a" {
+			wer := 0.10 + noise(i, k)
+			if id == "regress-d" && i >= 14 {
+				wer = 0.30 + noise(i, k)
+			}
+			m := result.Metric{Key: "wer", Result: werDef.Evaluate(wer)}
+			t.Metrics = []result.Metric{m}
+			s, _, _ := scoring.Default.Score(scoring.Average, []scoring.Result{m.Result})
+			t.Score, t.ScoreMethod = &s, scoring.Average
+		}
+		sess.Add(part, t)
+	}
+	sess.EndPart(part, store.PartEnd{Status: store.StatusCompleted})
+	final, err := sess.Close()
+	if err != nil {
+		return nil, fmt.Errorf("run %d: %w", i, err)
+	}
+	return final, nil
+}
