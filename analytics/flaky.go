@@ -61,7 +61,7 @@ type TestHealth struct {
 	Failed         int       `json:"failed"` // failed or incomplete
 	PassRate       float64   `json:"pass_rate"`
 	Flips          int       `json:"flips"`
-	FlipRate       float64   `json:"flip_rate"` // flips / (samples − 1)
+	FlipRate       float64   `json:"flip_rate"`   // flips / (samples − 1)
 	SameCommit     bool      `json:"same_commit"` // passed and failed on one commit
 	FirstSeen      time.Time `json:"first_seen"`
 	LastSeen       time.Time `json:"last_seen"`
