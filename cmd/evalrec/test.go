@@ -121,6 +121,17 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		}
 	}
 
+	// The baseline is resolved before the run is stored, so that "latest"
+	// means the latest run before this one.
+	baseline := ""
+	if c.baseline != "" && db != nil {
+		r, err := db.ResolveRun(ctx, c.baseline, store.RunFilter{})
+		if err != nil {
+			return fmt.Errorf("-baseline %s: %w", c.baseline, err)
+		}
+		baseline = r.ID.Hex()
+	}
+
 	inv := provenance.CurrentInvocation(cfg.RunID)
 	args := append([]string{"test", "-json"}, withoutJSONFlag(c.goArgs)...)
 	cmd := exec.Command("go", args...)
@@ -167,7 +178,7 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	}
 	c.printSummary(ctx, db, where, res, time.Since(start))
 	if code == 0 && c.baseline != "" {
-		code = c.gate(ctx, db, res, g)
+		code = c.gate(ctx, db, baseline, res, g)
 	}
 	if code != 0 {
 		return exitError{code}
@@ -177,12 +188,12 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 
 // gate compares the stored run with the baseline and returns 1 when the
 // gate fails.
-func (c *testCmd) gate(ctx context.Context, db *store.DB, res *pipeline.Result, g gate) int {
-	if db == nil || res == nil || res.Run == nil || res.StorageErr != nil {
+func (c *testCmd) gate(ctx context.Context, db *store.DB, baseline string, res *pipeline.Result, g gate) int {
+	if db == nil || baseline == "" || res == nil || res.Run == nil || res.StorageErr != nil {
 		fmt.Fprintf(c.env.stderr, "evalrec: cannot compare with %s: the run was not stored\n", c.baseline)
 		return 1
 	}
-	r, err := compareRefs(ctx, db, c.baseline, res.Run.ID.Hex(), 1, compare.Options{})
+	r, err := compareRefs(ctx, db, baseline, res.Run.ID.Hex(), 1, compare.Options{})
 	if err != nil {
 		fmt.Fprintf(c.env.stderr, "evalrec: comparing with %s: %v\n", c.baseline, err)
 		return 1
