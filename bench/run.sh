@@ -7,7 +7,8 @@
 #
 # Figures: Record on the test goroutine; a 2,000-test suite with recording on
 # vs off; parsing vs gotestsum on the same stream; ingest vs a raw unordered
-# InsertMany; peak RSS while ingesting a large stream.
+# InsertMany; query latency at growing sizes; peak RSS while ingesting a
+# large stream.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -18,7 +19,7 @@ PARSE_MB=${PARSE_MB:-120}
 ROUNDS=${ROUNDS:-3}
 
 echo "== building"
-go build -o "$work/bin/" ./cmd/evalrec ./cmd/gojson2mongo ./bench/genstream ./bench/measure ./bench/gensuite
+go build -o "$work/bin/" ./cmd/evalrec ./cmd/gojson2mongo ./bench/genstream ./bench/measure ./bench/gensuite ./bench/queries
 go build -o "$work/bin/gotestsum" gotest.tools/gotestsum
 bin=$work/bin
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -59,14 +60,19 @@ m_ours=$(printf '%s\n' "${ours[@]}" | median); m_theirs=$(printf '%s\n' "${their
 awk -v a="$m_theirs" -v b="$m_ours" -v mb="$mb" -v ev="$events" 'BEGIN {
   printf "gotestsum %.2f s (%.0f MB/s, %.0f events/s); gojson2mongo %.2f s (%.0f MB/s, %.0f events/s): %.2fx gotestsum speed\n",
     a, mb/a, ev/a, b, mb/b, ev/b, a/b }'
-echo "(gojson2mongo --dry-run also builds and prints every document; parsing alone, in-process:)"
-go test -run '^$' -bench 'BenchmarkIngest$' -benchtime=5x ./ingest/ | grep '^Benchmark'
+echo "(gojson2mongo --dry-run also builds and prints every document; parsing alone, in-process, same stream:)"
+go test -run '^$' -bench 'BenchmarkIngest$|BenchmarkGotestsumScan' -benchtime=5x ./ingest/ | tee "$work/parse.txt" | grep '^Benchmark'
+awk '/BenchmarkIngest-/ {a=$3} /BenchmarkGotestsumScan/ {b=$3} END {printf "ingest parser: %.2fx gotestsum'"'"'s testjson.ScanTestOutput (target: faster)\n", b/a}' "$work/parse.txt"
 
 echo
 echo "== ingest vs raw InsertMany of the same 10,000 test documents (embedded store)"
 go test -run '^$' -bench 'BenchmarkStoreStream|BenchmarkRawInsertMany' -benchtime=3x -count=1 ./internal/pipeline/ \
   | tee "$work/ingest.txt" | grep '^Benchmark'
 awk '/BenchmarkStoreStream/ {s=$3} /BenchmarkRawInsertMany/ {r=$3} END {printf "ingest / raw InsertMany = %.2f (%+.0f%% overhead; target: at most 25%%)\n", s/r, (s/r-1)*100}' "$work/ingest.txt"
+
+echo
+echo "== query latency on the embedded store (median of 3; QUERY_SIZES=10000,100000,1000000 for more)"
+"$bin/queries" -sizes "${QUERY_SIZES:-10000,100000}"
 
 echo
 echo "== memory: peak RSS ingesting a ${BIG_MB} MB stream of mostly passing tests (--dry-run)"

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
@@ -125,4 +126,58 @@ func writeRun(ctx context.Context, db *store.DB, i int, now time.Time) (*store.E
 		return nil, fmt.Errorf("run %d: %w", i, err)
 	}
 	return final, nil
+}
+
+// Bulk writes runs runs of testsPerRun tests each, straight into the
+// collections with unordered InsertMany, for query benchmarks at sizes the
+// writer would take long to produce. One test in ten is flaky.
+func Bulk(ctx context.Context, db *store.DB, runs, testsPerRun int, now time.Time) error {
+	branch, env := "main", "dev"
+	sys := provenance.System{GoVersion: "go1.26", Module: "example.com/bulk", SystemUnderTest: map[string]any{"model": "v2"}}
+	hash := sys.Hash()
+	docs := make([]any, 0, 1000)
+	flush := func(coll string) error {
+		if len(docs) == 0 {
+			return nil
+		}
+		_, err := db.Database().Collection(coll).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		docs = docs[:0]
+		return err
+	}
+	for i := range runs {
+		commit := fmt.Sprintf("%040d", i)
+		started := now.Add(-time.Duration(runs-i) * time.Hour).UTC().Truncate(time.Second)
+		inv := provenance.Invocation{Key: fmt.Sprintf("bulk/%d", i), Started: started}
+		git := provenance.Git{Commit: &commit, Branch: &branch}
+		score := 90.0
+		finished := started.Add(time.Minute)
+		run := store.EvaluationRun{ID: bson.ObjectID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
+			FinishedAt: &finished, GitCommit: &commit, GitBranch: &branch, Environment: env, ExperimentTags: []string{},
+			System: sys, SystemInfoHash: hash, Metrics: map[string]float64{"wer": 0.1}, NumTests: testsPerRun,
+			NumPassed: testsPerRun, Status: store.StatusCompleted, Score: &score, Source: "bulk"}
+		if _, err := db.Database().Collection(store.RunsCollection).InsertOne(ctx, run); err != nil {
+			return err
+		}
+		rc := store.RunContext{ID: run.ID, EvaluationRunID: run.EvaluationRunID, Environment: env, GitCommit: &commit, GitBranch: &branch}
+		for k := range testsPerRun {
+			st := result.Passed
+			if k%10 == 3 && (i+k)%4 == 0 {
+				st = result.Failed
+			}
+			t := &result.Test{Package: "example.com/bulk", Name: fmt.Sprintf("TestCase%04d", k), Status: st,
+				Started: started, Finished: finished}
+			m := result.Metric{Key: "wer", Result: werDef.Evaluate(0.1 + noise(i, k))}
+			t.Metrics = []result.Metric{m}
+			s := m.Score
+			t.Score, t.ScoreMethod = &s, scoring.Average
+			t.Complete()
+			docs = append(docs, store.NewTestRun(rc, t))
+			if len(docs) == cap(docs) {
+				if err := flush(store.TestsCollection); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush(store.TestsCollection)
 }
