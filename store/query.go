@@ -161,6 +161,15 @@ func (d *DB) TestHistory(ctx context.Context, testID string, f HistoryFilter) ([
 	return out, err
 }
 
+// IDs returns the runs' _ids.
+func IDs(runs []EvaluationRun) []bson.ObjectID {
+	ids := make([]bson.ObjectID, len(runs))
+	for i, r := range runs {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
 // TestRunsOfRuns returns the test runs of the given runs, without output.
 func (d *DB) TestRunsOfRuns(ctx context.Context, ids []bson.ObjectID) ([]TestRun, error) {
 	if len(ids) == 0 {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"evalrec.dev/internal/logline"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 )
@@ -417,7 +417,7 @@ func (s *Session) startSpooling(cause error, when string) {
 	if when != "" {
 		what = fmt.Sprintf("lost MongoDB %s: %v", when, cause)
 	}
-	s.log.Warn(fmt.Sprintf("%s: results spooled to %s; run `evalrec replay`", what, relPath(s.cfg.SpoolDir)))
+	s.log.Warn(fmt.Sprintf("%s: results spooled to %s; run `evalrec replay`", what, logline.RelPath(s.cfg.SpoolDir)))
 }
 
 func (s *Session) spoolOps(ops []op) {
@@ -437,17 +437,6 @@ func (s *Session) recordFailure(err error) {
 	if s.failure == nil {
 		s.failure = err
 	}
-}
-
-func relPath(p string) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return p
-	}
-	if r, err := filepath.Rel(wd, p); err == nil && len(r) < len(p) {
-		return r
-	}
-	return p
 }
 
 // valuesOp writes a part's values. It is queued before the part's counts, so

@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/analytics"
 	"evalrec.dev/compare"
 	"evalrec.dev/internal/embedded"
@@ -74,7 +72,7 @@ func measure(testRuns, perRun, rounds int) error {
 		if err != nil {
 			return err
 		}
-		trs, err := db.TestRunsOfRuns(ctx, ids(rs))
+		trs, err := db.TestRunsOfRuns(ctx, store.IDs(rs))
 		if err != nil {
 			return err
 		}
@@ -90,11 +88,11 @@ func measure(testRuns, perRun, rounds int) error {
 		if err != nil {
 			return err
 		}
-		bt, err := db.TestRunsOfRuns(ctx, ids(base))
+		bt, err := db.TestRunsOfRuns(ctx, store.IDs(base))
 		if err != nil {
 			return err
 		}
-		ct, err := db.TestRunsOfRuns(ctx, ids(cand))
+		ct, err := db.TestRunsOfRuns(ctx, store.IDs(cand))
 		if err != nil {
 			return err
 		}
@@ -103,14 +101,6 @@ func measure(testRuns, perRun, rounds int) error {
 	})
 	fmt.Printf("%-10d %-10d %-12s %-12s %-12s %-12s\n", testRuns, runs, load.Round(time.Millisecond), history, flaky, cmp)
 	return nil
-}
-
-func ids(rs []store.EvaluationRun) []bson.ObjectID {
-	out := make([]bson.ObjectID, len(rs))
-	for i, r := range rs {
-		out[i] = r.ID
-	}
-	return out
 }
 
 func timeIt(rounds int, f func() error) string {

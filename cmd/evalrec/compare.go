@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/compare"
 	"evalrec.dev/store"
@@ -137,11 +136,7 @@ func compareRefs(ctx context.Context, db *store.DB, base, cand string, n int, op
 		if err != nil {
 			return nil, nil, err
 		}
-		ids := make([]bson.ObjectID, len(runs))
-		for i, r := range runs {
-			ids[i] = r.ID
-		}
-		trs, err := db.TestRunsOfRuns(ctx, ids)
+		trs, err := db.TestRunsOfRuns(ctx, store.IDs(runs))
 		return runs, trs, err
 	}
 	br, bt, err := side(base)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/analytics"
 )
@@ -55,15 +54,7 @@ func (c *flakyCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	defer conn.Close()
-	runs, err := conn.DB.Runs(ctx, f)
-	if err != nil {
-		return err
-	}
-	ids := make([]bson.ObjectID, len(runs))
-	for i, r := range runs {
-		ids[i] = r.ID
-	}
-	trs, err := conn.DB.TestRunsOfRuns(ctx, ids)
+	runs, trs, err := runsWithTests(ctx, conn.DB, f)
 	if err != nil {
 		return err
 	}

@@ -6,10 +6,6 @@ import (
 	"fmt"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
-
-	"evalrec.dev/internal/config"
-	"evalrec.dev/internal/logline"
-	"evalrec.dev/internal/storeconn"
 )
 
 type indexesCmd struct {
@@ -33,11 +29,7 @@ func (c *indexesCmd) command() *ffcli.Command {
 
 // Run re-creates the indexes.
 func (c *indexesCmd) Run(ctx context.Context, _ []string) error {
-	cfg, err := config.Load("")
-	if err != nil {
-		return err
-	}
-	conn, err := storeconn.Open(ctx, cfg, logline.New(c.env.stderr))
+	conn, err := openStore(ctx, c.env)
 	if err != nil {
 		return err
 	}

@@ -101,6 +101,16 @@ func openStore(ctx context.Context, env *environment) (*storeconn.Conn, error) {
 	return conn, nil
 }
 
+// runsWithTests returns the runs matching f and all their test runs.
+func runsWithTests(ctx context.Context, db *store.DB, f store.RunFilter) ([]store.EvaluationRun, []store.TestRun, error) {
+	runs, err := db.Runs(ctx, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	trs, err := db.TestRunsOfRuns(ctx, store.IDs(runs))
+	return runs, trs, err
+}
+
 // table starts an aligned table on w.
 func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
 

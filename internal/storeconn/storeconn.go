@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/embedded"
+	"evalrec.dev/internal/logline"
 	"evalrec.dev/store"
 )
 
@@ -75,18 +75,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Conn, err
 		return nil, err
 	}
 	if log != nil {
-		log.Info(fmt.Sprintf("no MongoDB configured or at %s: using the embedded store in %s", cfg.URI, rel(dir)))
+		log.Info(fmt.Sprintf("no MongoDB configured or at %s: using the embedded store in %s", cfg.URI, logline.RelPath(dir)))
 	}
-	return &Conn{DB: db, Embedded: srv, Where: "embedded store in " + rel(dir)}, nil
-}
-
-func rel(p string) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return p
-	}
-	if r, err := filepath.Rel(wd, p); err == nil && len(r) < len(p) {
-		return r
-	}
-	return p
+	return &Conn{DB: db, Embedded: srv, Where: "embedded store in " + logline.RelPath(dir)}, nil
 }
