@@ -107,3 +107,13 @@ func TestScoreDrop(t *testing.T) {
 	assert.Equal(t, 15.0, d)
 	assert.False(t, math.IsNaN(d))
 }
+
+func TestMannWhitneyKnownValue(t *testing.T) {
+	// Four samples a side, fully separated: the exact two-sided p-value is
+	// 2 / C(8,4) = 2/70.
+	r := Sides(nil, nil, side("t", 0.10, 0.11, 0.12, 0.13), side("t", 0.20, 0.21, 0.22, 0.23), Options{})
+	f := find(r, "t", "wer")
+	require.NotNil(t, f.P)
+	assert.InDelta(t, 2.0/70, *f.P, 1e-9)
+	assert.False(t, f.Significant, "two comparisons (wer and score): Holm needs p <= 0.025")
+}

@@ -9,12 +9,15 @@ import (
 )
 
 type indexesCmd struct {
-	env *environment
-	fs  *flag.FlagSet
+	env  *environment
+	fs   *flag.FlagSet
+	json bool
 }
 
 func newIndexesCmd(env *environment) *indexesCmd {
-	return &indexesCmd{env: env, fs: flag.NewFlagSet("indexes", flag.ContinueOnError)}
+	c := &indexesCmd{env: env, fs: flag.NewFlagSet("indexes", flag.ContinueOnError)}
+	c.fs.BoolVar(&c.json, "json", false, "print JSON")
+	return c
 }
 
 func (c *indexesCmd) command() *ffcli.Command {
@@ -36,6 +39,9 @@ func (c *indexesCmd) Run(ctx context.Context, _ []string) error {
 	defer conn.Close()
 	if err := conn.DB.RecreateIndexes(ctx); err != nil {
 		return err
+	}
+	if c.json {
+		return printJSON(c.env.stdout, map[string]any{"recreated": true, "database": conn.DB.Name(), "store": conn.Where})
 	}
 	fmt.Fprintf(c.env.stdout, "indexes re-created in %s (database %s)\n", conn.Where, conn.DB.Name())
 	return nil

@@ -15,12 +15,14 @@ type pruneCmd struct {
 	fs        *flag.FlagSet
 	olderThan string
 	dryRun    bool
+	json      bool
 }
 
 func newPruneCmd(env *environment) *pruneCmd {
 	c := &pruneCmd{env: env, fs: flag.NewFlagSet("prune", flag.ContinueOnError)}
 	c.fs.StringVar(&c.olderThan, "older-than", "", "delete runs that started longer ago than this (90d, 2w, 36h)")
 	c.fs.BoolVar(&c.dryRun, "dry-run", false, "only count what would be deleted")
+	c.fs.BoolVar(&c.json, "json", false, "print JSON")
 	return c
 }
 
@@ -47,6 +49,10 @@ func (c *pruneCmd) Run(ctx context.Context, _ []string) error {
 	defer conn.Close()
 	cutoff := time.Now().Add(-age)
 	rep, err := conn.DB.Prune(ctx, cutoff, c.dryRun)
+	if c.json {
+		return errors.Join(err, printJSON(c.env.stdout, map[string]any{"dry_run": c.dryRun, "cutoff": cutoff,
+			"runs": rep.Runs, "test_runs": rep.TestRuns, "parts": rep.Parts}))
+	}
 	verb := "deleted"
 	if c.dryRun {
 		verb = "would delete"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
@@ -14,14 +15,16 @@ import (
 )
 
 type replayCmd struct {
-	env *environment
-	fs  *flag.FlagSet
-	dir string
+	env  *environment
+	fs   *flag.FlagSet
+	dir  string
+	json bool
 }
 
 func newReplayCmd(env *environment) *replayCmd {
 	c := &replayCmd{env: env, fs: flag.NewFlagSet("replay", flag.ContinueOnError)}
 	c.fs.StringVar(&c.dir, "spool", "", "spool directory (default: EVALREC_SPOOL_DIR)")
+	c.fs.BoolVar(&c.json, "json", false, "print JSON")
 	return c
 }
 
@@ -50,6 +53,14 @@ func (c *replayCmd) Run(ctx context.Context, _ []string) error {
 	}
 	defer conn.Close()
 	rep, err := replaySpool(ctx, conn.DB, cfg)
+	if c.json {
+		rejected := make([]string, len(rep.Rejected))
+		for i, e := range rep.Rejected {
+			rejected[i] = e.Error()
+		}
+		return errors.Join(err, printJSON(c.env.stdout, map[string]any{"files": rep.Files, "inserted": rep.Inserted,
+			"already_stored": rep.Duplicates, "rejected": rejected, "skipped": rep.Skipped}))
+	}
 	fmt.Fprintf(c.env.stdout, "replayed %d spool files into %s: %d documents stored, %d already there\n",
 		rep.Files, conn.Where, rep.Inserted, rep.Duplicates)
 	for _, e := range rep.Rejected {
