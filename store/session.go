@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/provenance"
@@ -160,12 +161,16 @@ func (s *Session) createRun(ctx context.Context) error {
 		}
 		var existing EvaluationRun
 		err := s.db.findOne(ctx, s.db.runs(), bson.D{{Key: "_id", Value: s.cfg.Run.ID}}, &existing)
-		if err == nil {
+		switch {
+		case err == nil:
 			// Joined: take the creator's ID (it may have been lengthened).
 			s.cfg.Run.EvaluationRunID = existing.EvaluationRunID
 			s.setRunContext()
 			return nil
+		case !errors.Is(err, mongo.ErrNoDocuments):
+			return err
 		}
+		// Another run has this evaluation_run_id: lengthen ours.
 		s.cfg.Run.EvaluationRunID += "-" + s.cfg.Run.ID.Hex()[8:16]
 		s.setRunContext()
 	}
