@@ -30,21 +30,31 @@ echo "== Record on the test goroutine (go test -bench)"
 go test -run '^$' -bench 'BenchmarkRecord' -benchtime=20000x ./evalrec/ | grep '^Benchmark'
 
 echo
-echo "== suite overhead: 2,000 tests (2 ms of work each, 4 packages), recording off vs on (embedded store)"
-"$bin/gensuite" -dir "$work/suite" -repo "$repo" -tests 2000 -packages 4 -work 2ms
 port=$((20000 + RANDOM % 20000))
 "$bin/evalrec" serve -addr "127.0.0.1:$port" -data "$work/data" 2>/dev/null &
 sleep 1
-(cd "$work/suite" && GOFLAGS=-mod=mod go test -count=1 ./... >/dev/null)  # build once, outside the timing
-off=(); on=()
-for _ in $(seq "$ROUNDS"); do
-  off+=("$(cd "$work/suite" && MONGODB_ENABLED=false "$bin/measure" go test -count=1 ./... | field wall)")
-  on+=("$(cd "$work/suite" && MONGODB_ENABLED=true MONGODB_CONNECTION_STRING="mongodb://127.0.0.1:$port/" \
-    MONGODB_DATABASE=bench "$bin/measure" go test -count=1 ./... | field wall)")
-done
-m_off=$(printf '%s\n' "${off[@]}" | median); m_on=$(printf '%s\n' "${on[@]}" | median)
-echo "off: ${off[*]} s   on: ${on[*]} s"
-awk -v a="$m_off" -v b="$m_on" 'BEGIN {printf "median off %.3f s, on %.3f s: recording adds %+.1f%% (target: at most 5%%)\n", a, b, (b/a-1)*100}'
+# suite KIND: times the generated 2,000-test suite with recording off and on,
+# alternating, and prints the medians and their ratio.
+suite() {
+  local kind=$1 dir="$work/suite-$1"
+  echo "== suite overhead: 2,000 tests (2 ms of $kind per test, 4 packages), recording off vs on (embedded store)"
+  "$bin/gensuite" -dir "$dir" -repo "$repo" -tests 2000 -packages 4 -work 2ms -kind "$kind"
+  (cd "$dir" && GOFLAGS=-mod=mod go test -count=1 ./... >/dev/null)  # build once, outside the timing
+  local off=() on=()
+  for _ in $(seq "$ROUNDS"); do
+    off+=("$(cd "$dir" && MONGODB_ENABLED=false "$bin/measure" go test -count=1 ./... | field wall)")
+    on+=("$(cd "$dir" && MONGODB_ENABLED=true MONGODB_CONNECTION_STRING="mongodb://127.0.0.1:$port/" \
+      MONGODB_DATABASE="bench_$kind" "$bin/measure" go test -count=1 ./... | field wall)")
+  done
+  local m_off m_on
+  m_off=$(printf '%s\n' "${off[@]}" | median); m_on=$(printf '%s\n' "${on[@]}" | median)
+  echo "off: ${off[*]} s   on: ${on[*]} s"
+  awk -v a="$m_off" -v b="$m_on" 'BEGIN {printf "median off %.3f s, on %.3f s: recording adds %+.1f%% (target: at most 5%%)\n", a, b, (b/a-1)*100}'
+}
+echo
+suite spin
+echo
+suite sleep
 
 echo
 echo "== parsing: gojson2mongo --dry-run vs gotestsum, same ${PARSE_MB} MB stream"

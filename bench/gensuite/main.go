@@ -16,7 +16,8 @@ func main() {
 	repo := flag.String("repo", "", "path of the evalrec checkout")
 	tests := flag.Int("tests", 2000, "number of tests")
 	pkgs := flag.Int("packages", 4, "number of packages")
-	work := flag.String("work", "2ms", "CPU work per test")
+	work := flag.String("work", "2ms", "work per test")
+	kind := flag.String("kind", "spin", "spin: CPU work; sleep: waiting, as a suite that calls a model or service does")
 	flag.Parse()
 	if *dir == "" || *repo == "" {
 		fmt.Fprintln(os.Stderr, "usage: gensuite -dir DIR -repo REPO")
@@ -40,8 +41,13 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(evalrec.Main(m)) }
 
-// spin does CPU work for d, standing in for evaluating one scenario.
+// spin does CPU work for d, or waits for d, standing in for evaluating one
+// scenario.
 func spin(d time.Duration) float64 {
+	if %q == "sleep" {
+		time.Sleep(d)
+		return 0
+	}
 	x, end := 0.0, time.Now().Add(d)
 	for time.Now().Before(end) {
 		for i := range 1000 {
@@ -61,7 +67,7 @@ func TestCases(t *testing.T) {
 		})
 	}
 }
-`, name, *work, *tests / *pkgs))
+`, name, *kind, *work, *tests / *pkgs))
 	}
 }
 
