@@ -134,19 +134,13 @@ func (d *DB) readValues(ctx context.Context, parts []Part) error {
 // reapDeadParts marks running parts whose writer is gone as failed, in the
 // database and in parts.
 func (d *DB) reapDeadParts(ctx context.Context, parts []Part, now time.Time) error {
-	host, _ := os.Hostname()
 	for i := range parts {
 		p := &parts[i]
 		if p.Status != StatusRunning {
 			continue
 		}
-		var why string
-		switch {
-		case p.Host == host && p.PID > 0 && p.PID != os.Getpid() && !provenance.ProcessAlive(p.PID):
-			why = "exited"
-		case now.Sub(p.HeartbeatAt) > StaleAfter:
-			why = "stopped sending heartbeats"
-		default:
+		why := deadReason(*p, now)
+		if why == "" {
 			continue
 		}
 		p.Status = StatusFailed
@@ -163,6 +157,22 @@ func (d *DB) reapDeadParts(ctx context.Context, parts []Part, now time.Time) err
 	}
 	return nil
 }
+
+// deadReason says why a running part's writer is taken for dead, or "" when
+// it is alive: on this host and its process is gone, or no heartbeat for
+// StaleAfter.
+func deadReason(p Part, now time.Time) string {
+	host, _ := os.Hostname()
+	switch {
+	case p.Host == host && p.PID > 0 && p.PID != os.Getpid() && !provenance.ProcessAlive(p.PID):
+		return "exited"
+	case now.Sub(p.HeartbeatAt) > StaleAfter:
+		return "stopped sending heartbeats"
+	}
+	return ""
+}
+
+func dead(p Part, now time.Time) bool { return deadReason(p, now) != "" }
 
 func fingerprint(parts []Part) string {
 	var b strings.Builder

@@ -268,7 +268,7 @@ func (s *Session) Close() (*EvaluationRun, error) {
 	}
 	if s.db != nil && !s.Spooled() {
 		var err error
-		run, err = s.db.Finalize(context.Background(), s.rc.ID, time.Now())
+		run, err = s.finalize()
 		if err != nil {
 			s.startSpooling(err, "finalizing the run")
 		}
@@ -287,6 +287,34 @@ func (s *Session) Close() (*EvaluationRun, error) {
 		_ = s.db.Close()
 	}
 	return run, s.Err()
+}
+
+// finalize finalizes the run unless another part of it is still alive, in
+// which case that part will. This is safe: every part writes its end before
+// it reads the others, so the last part to write its end sees every other
+// end and finalizes. Parts whose process is gone (same host) or whose
+// heartbeat is stale do not count as alive, so a killed binary never stops
+// the others from finalizing. The run returned is then as created.
+func (s *Session) finalize() (*EvaluationRun, error) {
+	ctx := context.Background()
+	parts, err := s.db.readParts(ctx, s.rc.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	s.mu.Lock()
+	mine := make(map[string]bool, len(s.parts))
+	for id := range s.parts {
+		mine[id] = true
+	}
+	s.mu.Unlock()
+	for _, p := range parts {
+		if !mine[p.ID] && p.Status == StatusRunning && !dead(p, now) {
+			run := s.cfg.Run
+			return &run, nil
+		}
+	}
+	return s.db.Finalize(ctx, s.rc.ID, now)
 }
 
 // Err returns the first storage failure, or nil.
