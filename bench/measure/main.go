@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command measure runs a command with its stdout discarded and prints, on
 // one line, its wall time in seconds and its peak resident set in MB:
 //
