@@ -257,6 +257,9 @@ func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, 
 		fmt.Fprintf(w, "\nevalrec: go test produced no test events; nothing stored\n")
 		return
 	}
+	if res.Stats.AttrErrors > 0 {
+		fmt.Fprintf(c.env.stderr, "evalrec: %d evalrec attributes on the stream could not be read and were ignored\n", res.Stats.AttrErrors)
+	}
 	if res.Stats.BadLines > 0 {
 		fmt.Fprintf(c.env.stderr, "evalrec: %d lines of go test output were not test2json events (first: %v)\n",
 			res.Stats.BadLines, res.Stats.FirstBad[0])

@@ -228,6 +228,9 @@ func (c *converter) stream(name string, r io.Reader) int {
 	if res.Stats.BadLines > 0 {
 		fmt.Fprintf(c.stderr, "gojson2mongo: %s: %d lines were not test2json events (first: %v)\n", name, res.Stats.BadLines, res.Stats.FirstBad[0])
 	}
+	if res.Stats.AttrErrors > 0 {
+		fmt.Fprintf(c.stderr, "gojson2mongo: %s: %d evalrec attributes could not be read and were ignored\n", name, res.Stats.AttrErrors)
+	}
 	if res.Run == nil {
 		fmt.Fprintf(c.stderr, "gojson2mongo: %s held no test events; is it go test -json output?\n", name)
 		return exitBadInput
