@@ -17,6 +17,9 @@ type MetricDelta struct {
 	Name       string
 	Base, Cand float64
 	Direction  scoring.Direction
+	// DirectionKnown is false when no test document said which way the
+	// metric improves; Improvement then assumes higher is better.
+	DirectionKnown bool
 }
 
 // Delta is Cand − Base.
@@ -89,7 +92,8 @@ func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun)
 		if !ok {
 			continue
 		}
-		d.Metrics = append(d.Metrics, MetricDelta{Name: name, Base: b, Cand: c, Direction: dirs[name]})
+		dir, known := dirs[name]
+		d.Metrics = append(d.Metrics, MetricDelta{Name: name, Base: b, Cand: c, Direction: dir, DirectionKnown: known})
 	}
 	slices.SortFunc(d.Metrics, func(a, b MetricDelta) int {
 		return cmp.Or(cmp.Compare(b.Relative(), a.Relative()), cmp.Compare(a.Name, b.Name))

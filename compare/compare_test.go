@@ -33,6 +33,7 @@ func TestRuns(t *testing.T) {
 		assert.InDelta(t, -0.05, d.Metrics[0].Improvement(), 1e-9, "a higher WER is worse")
 		assert.InDelta(t, 0.01, d.Metrics[1].Improvement(), 1e-9)
 	}
+	assert.True(t, d.Metrics[0].DirectionKnown)
 	assert.Equal(t, []string{"fresh"}, d.NewTests)
 	assert.Equal(t, []string{"old"}, d.RemovedTests)
 	assert.Equal(t, []string{"c"}, d.Fixed)
@@ -41,5 +42,14 @@ func TestRuns(t *testing.T) {
 		assert.Equal(t, "c", d.Tests[0].TestID)
 		assert.Equal(t, 100.0, d.Tests[0].ScoreDelta())
 		assert.Equal(t, -20.0, d.Tests[1].ScoreDelta())
+	}
+}
+
+func TestRunsWithoutTestsDoesNotGuessDirections(t *testing.T) {
+	base := &store.EvaluationRun{Metrics: map[string]float64{"wer": 0.2}}
+	cand := &store.EvaluationRun{Metrics: map[string]float64{"wer": 0.3}}
+	d := Runs(base, cand, nil, nil)
+	if assert.Len(t, d.Metrics, 1) {
+		assert.False(t, d.Metrics[0].DirectionKnown)
 	}
 }

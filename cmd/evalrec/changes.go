@@ -23,11 +23,15 @@ func printChanges(w io.Writer, d compare.Diff) {
 			continue
 		}
 		shown++
-		verdict := "better"
-		if m.Improvement() < 0 {
-			verdict = "worse"
+		verdict := ""
+		switch {
+		case !m.DirectionKnown:
+		case m.Improvement() < 0:
+			verdict = ", worse"
+		default:
+			verdict = ", better"
 		}
-		fmt.Fprintf(w, "  metric %-16s %.4g → %.4g (%+.4g, %s)\n", m.Name, m.Base, m.Cand, m.Delta(), verdict)
+		fmt.Fprintf(w, "  metric %-16s %.4g → %.4g (%+.4g%s)\n", m.Name, m.Base, m.Cand, m.Delta(), verdict)
 	}
 	for i, t := range d.Tests {
 		if i == maxChanges {
