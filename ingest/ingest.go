@@ -183,14 +183,23 @@ func (in *Ingester) Event(ev *Event) {
 		if t == nil {
 			t = in.lateTest(p, ev)
 		}
-		st := map[string]result.Status{"pass": result.Passed, "fail": result.Failed, "skip": result.Skipped}[ev.Action]
-		in.finishTest(p, t, st, ev)
+		in.finishTest(p, t, testStatus(ev.Action), ev)
 	case "bench":
 		// A benchmark that logged: its results arrive as package output.
 		delete(p.tests, ev.Test)
 	default:
 		// pause, cont, and actions added after this was written.
 	}
+}
+
+func testStatus(action string) result.Status {
+	switch action {
+	case "fail":
+		return result.Failed
+	case "skip":
+		return result.Skipped
+	}
+	return result.Passed
 }
 
 // lateTest starts a test seen without its run event (a stream that began
@@ -276,7 +285,13 @@ func (in *Ingester) packageEvent(p *pkgState, ev *Event) {
 	case "output":
 		in.packageOutput(p, ev.Output)
 	case "pass", "fail", "skip":
-		status := map[string]string{"pass": PackagePassed, "fail": PackageFailed, "skip": PackageSkipped}[ev.Action]
+		status := PackagePassed
+		switch ev.Action {
+		case "fail":
+			status = PackageFailed
+		case "skip":
+			status = PackageSkipped
+		}
 		if ev.FailedBuild != "" {
 			status = PackageBuildFailed
 			// Several packages may name the same failed build (go test
