@@ -99,6 +99,10 @@ func (g gate) check(r compare.Report) error {
 
 // Run compares and applies the gate.
 func (c *compareCmd) Run(ctx context.Context, args []string) error {
+	args, err := positional(c.fs, args)
+	if err != nil {
+		return err
+	}
 	if len(args) != 2 {
 		return errors.New("compare needs BASE and CANDIDATE run references")
 	}

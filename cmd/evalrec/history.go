@@ -33,6 +33,10 @@ func (c *historyCmd) command() *ffcli.Command {
 
 // Run prints a test's history, newest first.
 func (c *historyCmd) Run(ctx context.Context, args []string) error {
+	args, err := positional(c.fs, args)
+	if err != nil {
+		return err
+	}
 	if len(args) != 1 {
 		return errors.New("history needs one TEST_ID (see evalrec tests)")
 	}

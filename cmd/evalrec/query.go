@@ -101,6 +101,24 @@ func openStore(ctx context.Context, env *environment) (*storeconn.Conn, error) {
 	return conn, nil
 }
 
+// positional returns the positional arguments of a command whose flags may
+// also come after them (evalrec compare A B -n 6): the flag package stops at
+// the first positional argument, so parse again after each one.
+func positional(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	return pos, nil
+}
+
 // runsWithTests returns the runs matching f and all their test runs.
 func runsWithTests(ctx context.Context, db *store.DB, f store.RunFilter) ([]store.EvaluationRun, []store.TestRun, error) {
 	runs, err := db.Runs(ctx, f)

@@ -39,6 +39,10 @@ func (c *showCmd) command() *ffcli.Command {
 
 // Run shows a run.
 func (c *showCmd) Run(ctx context.Context, args []string) error {
+	args, err := positional(c.fs, args)
+	if err != nil {
+		return err
+	}
 	if len(args) != 1 {
 		return errors.New("show needs one RUN (an evaluation_run_id, an ObjectID, latest, latest~N, tag:NAME or branch:NAME)")
 	}
