@@ -5,6 +5,7 @@ package compare
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"slices"
 
@@ -101,7 +102,7 @@ func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun)
 
 	bt, ct := latest(baseTests), latest(candTests)
 	d.NewTests, d.RemovedTests, d.NewlyFailing, d.Fixed = statusChanges(bt, ct)
-	for _, id := range sortedKeys(ct) {
+	for _, id := range slices.Sorted(maps.Keys(ct)) {
 		c := ct[id]
 		b, ok := bt[id]
 		if !ok {
@@ -121,7 +122,7 @@ func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun)
 // statusChanges lists the tests only in cand, only in base, passing in base
 // but failing in cand, and the reverse.
 func statusChanges(bt, ct map[string]store.TestRun) (added, removed, broke, fixed []string) {
-	for _, id := range sortedKeys(ct) {
+	for _, id := range slices.Sorted(maps.Keys(ct)) {
 		c := ct[id]
 		b, ok := bt[id]
 		switch {
@@ -133,7 +134,7 @@ func statusChanges(bt, ct map[string]store.TestRun) (added, removed, broke, fixe
 			fixed = append(fixed, id)
 		}
 	}
-	for _, id := range sortedKeys(bt) {
+	for _, id := range slices.Sorted(maps.Keys(bt)) {
 		if _, ok := ct[id]; !ok {
 			removed = append(removed, id)
 		}
@@ -166,13 +167,4 @@ func latest(ts []store.TestRun) map[string]store.TestRun {
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

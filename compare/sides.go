@@ -3,6 +3,7 @@ package compare
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -117,7 +118,7 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 		r.Warnings = append(r.Warnings, fmt.Sprintf("dataset inconsistency: the sides differ in their test set (%d new, %d removed)",
 			len(r.NewTests), len(r.RemovedTests)))
 	}
-	for _, id := range sortedKeys(ct) {
+	for _, id := range slices.Sorted(maps.Keys(ct)) {
 		if b, ok := bt[id]; ok && b.ScoreMethod != ct[id].ScoreMethod {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("scoring inconsistency: %s is scored by %s in base and %s in candidate",
 				id, b.ScoreMethod, ct[id].ScoreMethod))
@@ -125,13 +126,13 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 	}
 
 	var tested []int
-	for _, id := range sortedKeys(cs) {
+	for _, id := range slices.Sorted(maps.Keys(cs)) {
 		b, ok := bs[id]
 		if !ok {
 			continue
 		}
 		c := cs[id]
-		for _, metric := range sortedKeys(c.values) {
+		for _, metric := range slices.Sorted(maps.Keys(c.values)) {
 			bv, ok := b.values[metric]
 			if !ok {
 				continue

@@ -115,7 +115,7 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 		GitBranch:       git.Branch,
 		GitDirty:        git.Dirty,
 		Environment:     cfg.Environment,
-		ExperimentTags:  nonNilTags(cfg.ExperimentTags),
+		ExperimentTags:  cfg.ExperimentTags,
 		System:          sys,
 		SystemInfoHash:  sys.Hash(),
 		Metrics:         map[string]float64{},
@@ -183,11 +183,4 @@ func packagePath() string {
 		return "unknown"
 	}
 	return strings.TrimSuffix(bi.Path, ".test")
-}
-
-func nonNilTags(t []string) []string {
-	if t == nil {
-		return []string{}
-	}
-	return t
 }

@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -406,7 +408,7 @@ func (p *pkgState) nextBenchAttempt(name string) int {
 
 // Close ends the stream: packages that never ended are incomplete.
 func (in *Ingester) Close() {
-	for _, name := range sortedKeys(in.pkgs) {
+	for _, name := range slices.Sorted(maps.Keys(in.pkgs)) {
 		p := in.pkgs[name]
 		p.Status = PackageIncomplete
 		in.endPackage(p, PackageIncomplete, nil)

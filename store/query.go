@@ -170,7 +170,8 @@ func IDs(runs []EvaluationRun) []bson.ObjectID {
 	return ids
 }
 
-// TestRunsOfRuns returns the test runs of the given runs, without output.
+// TestRunsOfRuns returns the test runs of the given runs, without output,
+// sorted by test_run_id.
 func (d *DB) TestRunsOfRuns(ctx context.Context, ids []bson.ObjectID) ([]TestRun, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -178,7 +179,7 @@ func (d *DB) TestRunsOfRuns(ctx context.Context, ids []bson.ObjectID) ([]TestRun
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	cur, err := d.tests().Find(cctx, bson.D{{Key: "evaluation_run_id", Value: bson.D{{Key: "$in", Value: ids}}}},
-		options.Find().SetProjection(bson.D{{Key: "output", Value: 0}}))
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "output", Value: 0}}))
 	if err != nil {
 		return nil, err
 	}

@@ -53,14 +53,5 @@ func (d *DB) PreviousComparable(ctx context.Context, r *EvaluationRun) (*Evaluat
 // TestRunsOf returns the test runs of one evaluation run, sorted by
 // test_run_id.
 func (d *DB) TestRunsOf(ctx context.Context, runID bson.ObjectID) ([]TestRun, error) {
-	cctx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
-	cur, err := d.tests().Find(cctx, bson.D{{Key: "evaluation_run_id", Value: runID}},
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "output", Value: 0}}))
-	if err != nil {
-		return nil, err
-	}
-	var out []TestRun
-	err = cur.All(cctx, &out)
-	return out, err
+	return d.TestRunsOfRuns(ctx, []bson.ObjectID{runID})
 }

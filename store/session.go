@@ -103,6 +103,9 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 	}
 	s.drained = sync.NewCond(&s.mu)
 	s.reapCtx, s.endReap = context.WithCancel(context.Background())
+	if s.cfg.Run.ExperimentTags == nil {
+		s.cfg.Run.ExperimentTags = []string{} // stored as [], never null, as the seed's queries expect
+	}
 	s.setRunContext()
 
 	if cfg.DryRun != nil {

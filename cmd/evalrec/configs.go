@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -56,7 +57,7 @@ func (c *configsCmd) Run(ctx context.Context, _ []string) error {
 			metrics[k] = true
 		}
 	}
-	keys := sortedMapKeys(metrics)
+	keys := slices.Sorted(maps.Keys(metrics))
 	w := table(c.env.stdout)
 	fmt.Fprint(w, "CONFIG\tRUNS\tLAST SEEN\tSCORE")
 	for _, k := range keys {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -74,7 +76,7 @@ func (c *historyCmd) Run(ctx context.Context, args []string) error {
 			metricKeys[k] = true
 		}
 	}
-	keys := sortedMapKeys(metricKeys)
+	keys := slices.Sorted(maps.Keys(metricKeys))
 	fmt.Fprint(w, "FINISHED\tSTATUS\tSCORE\tCOMMIT\tENV")
 	for _, k := range keys {
 		fmt.Fprintf(w, "\t%s", k)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -103,7 +104,7 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 	if len(r.MetricStats) > 0 {
 		t := table(w)
 		fmt.Fprintln(t, "\nMETRIC\tMEAN\tN\tMIN\tP50\tP90\tMAX")
-		for _, k := range sortedMapKeys(r.MetricStats) {
+		for _, k := range slices.Sorted(maps.Keys(r.MetricStats)) {
 			s := r.MetricStats[k]
 			fmt.Fprintf(t, "%s\t%.4g\t%d\t%.4g\t%.4g\t%.4g\t%.4g\n", k, s.Mean, s.N, s.Min, s.P50, s.P90, s.Max)
 		}
@@ -113,7 +114,7 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 	fmt.Fprintln(t, "\nTEST\tSTATUS\tSCORE\tMETHOD\tDURATION\tMETRICS")
 	for _, tr := range tests {
 		var ms []string
-		for _, k := range sortedMapKeys(tr.Metrics) {
+		for _, k := range slices.Sorted(maps.Keys(tr.Metrics)) {
 			if m := tr.Metrics[k]; m.Value != nil {
 				ms = append(ms, fmt.Sprintf("%s=%.4g", k, *m.Value))
 			} else {
@@ -136,13 +137,4 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
-}
-
-func sortedMapKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -134,7 +134,7 @@ func (s *sink) open(at time.Time) {
 		GitBranch:       s.opts.Git.Branch,
 		GitDirty:        s.opts.Git.Dirty,
 		Environment:     cfg.Environment,
-		ExperimentTags:  append([]string{}, cfg.ExperimentTags...),
+		ExperimentTags:  cfg.ExperimentTags,
 		System:          sys,
 		SystemInfoHash:  sys.Hash(),
 		Metrics:         map[string]float64{},
