@@ -108,4 +108,7 @@ require (
 	modernc.org/token v1.1.0 // indirect
 )
 
-tool gotest.tools/gotestsum
+tool (
+	golang.org/x/perf/cmd/benchstat
+	gotest.tools/gotestsum
+)

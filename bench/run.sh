@@ -17,6 +17,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 BIG_MB=${BIG_MB:-1000}
 PARSE_MB=${PARSE_MB:-120}
 ROUNDS=${ROUNDS:-3}
+SUITE_ROUNDS=${SUITE_ROUNDS:-10}
 
 echo "== building"
 go build -o "$work/bin/" ./cmd/evalrec ./cmd/gojson2mongo ./bench/genstream ./bench/measure ./bench/gensuite ./bench/queries
@@ -33,23 +34,35 @@ echo
 port=$((20000 + RANDOM % 20000))
 "$bin/evalrec" serve -addr "127.0.0.1:$port" -data "$work/data" 2>/dev/null &
 sleep 1
-# suite KIND: times the generated 2,000-test suite with recording off and on,
-# alternating, and prints the medians and their ratio.
+# suite KIND: runs the generated 2,000-test suite with recording off and on,
+# alternating which goes first, ROUNDS times each, and compares them with
+# benchstat. Two figures per run: the wall time of `go test ./...`, and the
+# time spent in the test binaries (the sum of the per-package times go test
+# prints), which leaves out the go command's own work and so varies less.
 suite() {
-  local kind=$1 dir="$work/suite-$1"
-  echo "== suite overhead: 2,000 tests (2 ms of $kind per test, 4 packages), recording off vs on (embedded store)"
+  local kind=$1 dir="$work/suite-$1" out="$work/suite-$1.txt"
+  echo "== suite overhead: 2,000 tests (2 ms of $kind per test, 4 packages), recording off vs on (embedded store), $SUITE_ROUNDS rounds"
   "$bin/gensuite" -dir "$dir" -repo "$repo" -tests 2000 -packages 4 -work 2ms -kind "$kind"
   (cd "$dir" && GOFLAGS=-mod=mod go test -count=1 ./... >/dev/null)  # build once, outside the timing
-  local off=() on=()
-  for _ in $(seq "$ROUNDS"); do
-    off+=("$(cd "$dir" && MONGODB_ENABLED=false "$bin/measure" go test -count=1 ./... | field wall)")
-    on+=("$(cd "$dir" && MONGODB_ENABLED=true MONGODB_CONNECTION_STRING="mongodb://127.0.0.1:$port/" \
-      MONGODB_DATABASE="bench_$kind" "$bin/measure" go test -count=1 ./... | field wall)")
+  : > "$out"
+  for i in $(seq "$SUITE_ROUNDS"); do
+    local order="off on"
+    if (( i % 2 == 0 )); then order="on off"; fi
+    for rec in $order; do
+      local enabled=false
+      if [[ $rec == on ]]; then enabled=true; fi
+      local t0 t1
+      t0=$(date +%s%N)
+      (cd "$dir" && MONGODB_ENABLED=$enabled MONGODB_CONNECTION_STRING="mongodb://127.0.0.1:$port/" \
+        MONGODB_DATABASE="bench_$kind" go test -count=1 ./... > "$work/suite-out.txt" 2>&1)
+      t1=$(date +%s%N)
+      awk -v kind="$kind" -v rec="$rec" -v wall=$((t1 - t0)) '
+        /^ok / {sub(/s$/, "", $3); pkgs += $3}
+        END {printf "BenchmarkSuite/kind=%s/recording=%s 1 %.0f ns/op %.0f test-binary-ns/op\n", kind, rec, wall, pkgs * 1e9}' \
+        "$work/suite-out.txt" >> "$out"
+    done
   done
-  local m_off m_on
-  m_off=$(printf '%s\n' "${off[@]}" | median); m_on=$(printf '%s\n' "${on[@]}" | median)
-  echo "off: ${off[*]} s   on: ${on[*]} s"
-  awk -v a="$m_off" -v b="$m_on" 'BEGIN {printf "median off %.3f s, on %.3f s: recording adds %+.1f%% (target: at most 5%%)\n", a, b, (b/a-1)*100}'
+  go tool benchstat -col /recording "$out" | sed -n '/^ *│/,$p'
 }
 echo
 suite spin

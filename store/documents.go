@@ -100,7 +100,7 @@ func (s *Values) Add(t *result.Test) {
 			continue
 		}
 		if s.MetricValues == nil {
-			s.MetricValues = map[string][]float64{}
+			s.MetricValues = map[string]Floats{}
 		}
 		s.MetricValues[m.Key] = append(s.MetricValues[m.Key], m.Value)
 	}
@@ -120,7 +120,7 @@ func (s Values) clone() Values {
 	c.MetricScores = slices.Clone(s.MetricScores)
 	c.StatusScores = slices.Clone(s.StatusScores)
 	if s.MetricValues != nil {
-		c.MetricValues = make(map[string][]float64, len(s.MetricValues))
+		c.MetricValues = make(map[string]Floats, len(s.MetricValues))
 		for k, v := range s.MetricValues {
 			c.MetricValues[k] = slices.Clone(v)
 		}

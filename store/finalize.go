@@ -42,15 +42,24 @@ const opTimeout = 10 * time.Second
 // for StaleAfter) are marked failed first, so a killed binary does not leave
 // its run running for ever.
 func (d *DB) Finalize(ctx context.Context, runID bson.ObjectID, now time.Time) (*EvaluationRun, error) {
+	return d.finalize(ctx, runID, now, nil)
+}
+
+// finalize is Finalize starting from parts, the run's parts as the caller
+// just read them, when it has them: each read of the parts is a full scan
+// of their collection on FerretDB.
+func (d *DB) finalize(ctx context.Context, runID bson.ObjectID, now time.Time, parts []Part) (*EvaluationRun, error) {
 	var run EvaluationRun
 	if err := d.findOne(ctx, d.runs(), bson.D{{Key: "_id", Value: runID}}, &run); err != nil {
 		return nil, fmt.Errorf("reading run %s: %w", runID.Hex(), err)
 	}
 	last := "\x00" // matches no real fingerprint, so the first pass writes
 	for range 8 {
-		parts, err := d.readParts(ctx, runID)
-		if err != nil {
-			return nil, err
+		if parts == nil {
+			var err error
+			if parts, err = d.readParts(ctx, runID); err != nil {
+				return nil, err
+			}
 		}
 		if err := d.reapDeadParts(ctx, parts, now); err != nil {
 			return nil, err
@@ -84,11 +93,12 @@ func (d *DB) Finalize(ctx context.Context, runID bson.ObjectID, now time.Time) (
 			{Key: "system_info_hash", Value: run.SystemInfoHash},
 		}
 		cctx, cancel := context.WithTimeout(ctx, opTimeout)
-		_, err = d.runs().UpdateOne(cctx, bson.D{{Key: "_id", Value: runID}}, bson.D{{Key: "$set", Value: set}})
+		_, err := d.runs().UpdateOne(cctx, bson.D{{Key: "_id", Value: runID}}, bson.D{{Key: "$set", Value: set}})
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("writing totals of run %s: %w", run.EvaluationRunID, err)
 		}
+		parts = nil
 	}
 	return &run, nil
 }

@@ -150,10 +150,10 @@ type PartValues struct {
 
 // Values are the metric values and test scores of a part.
 type Values struct {
-	MetricValues map[string][]float64 `bson:"metric_values"`
+	MetricValues map[string]Floats `bson:"metric_values"`
 	// MetricScores are the scores of tests that reported metrics;
 	// StatusScores those of tests scored by their status alone. A run's score
 	// is the mean of MetricScores, or of StatusScores when there are none.
-	MetricScores []float64 `bson:"metric_scores"`
-	StatusScores []float64 `bson:"status_scores"`
+	MetricScores Floats `bson:"metric_scores"`
+	StatusScores Floats `bson:"status_scores"`
 }

@@ -328,6 +328,91 @@ func TestAKilledWritersRunIsMarkedFailed(t *testing.T) {
 	assert.Equal(t, 3, got.NumTests, "what the dead binary flushed still counts")
 }
 
+func TestPartsRepeatOnlyDependenciesTheRunLacks(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	run := newRun("deps")
+	run.System.Dependencies = []provenance.Module{{Path: "dep.io/a", Version: "v1"}}
+	same := run.System.Dependencies
+	more := []provenance.Module{{Path: "dep.io/a", Version: "v1"}, {Path: "dep.io/b", Version: "v2"}}
+
+	first := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil)) // creates the run
+	first.BeginPart("same", "m/same", same)
+	second := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil)) // joins it
+	second.BeginPart("more", "m/more", more)
+	for _, sess := range []*store.Session{first, second} {
+		for _, id := range []string{"same", "more"} {
+			sess.EndPart(id, store.PartEnd{Status: store.StatusCompleted})
+		}
+		_, err := sess.Close()
+		require.NoError(t, err)
+	}
+
+	parts := s.DB.Database().Collection(store.PartsCollection)
+	var p store.Part
+	require.NoError(t, parts.FindOne(ctx, bson.D{{Key: "_id", Value: "same"}}).Decode(&p))
+	assert.Empty(t, p.Dependencies, "a part whose dependencies are the run's does not repeat them")
+	require.NoError(t, parts.FindOne(ctx, bson.D{{Key: "_id", Value: "more"}}).Decode(&p))
+	assert.Equal(t, more, p.Dependencies)
+	got := getRun(t, s.DB, run.ID)
+	assert.Equal(t, more, got.System.Dependencies, "the run lists every part's dependencies")
+}
+
+func TestOnlyTheRunsCreatorReapsEarlierRuns(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	stale := func(key string) store.EvaluationRun {
+		r := newRun(key)
+		r.StartedAt = time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+		_, err := s.DB.Database().Collection(store.RunsCollection).InsertOne(ctx, r)
+		require.NoError(t, err)
+		return r
+	}
+	// during runs a session of run, adding one test so that its loop
+	// flushes (and, when it created the run, reaps), and calls check before
+	// closing it.
+	during := func(run store.EvaluationRun, check func()) {
+		sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
+		sess.BeginPart(run.EvaluationRunID+"/p", "m/p", nil)
+		sess.Add(run.EvaluationRunID+"/p", werTest("m/p", "TestA", 0.1, result.Passed))
+		check()
+		sess.EndPart(run.EvaluationRunID+"/p", store.PartEnd{Status: store.StatusCompleted})
+		_, err := sess.Close()
+		require.NoError(t, err)
+	}
+	status := func(r store.EvaluationRun) string { return getRun(t, s.DB, r.ID).Status }
+
+	joined := newRun("joined")
+	_, err := s.DB.Database().Collection(store.RunsCollection).InsertOne(ctx, joined)
+	require.NoError(t, err)
+	old := stale("old")
+	during(joined, func() {
+		require.Eventually(t, func() bool { return countTests(t, s.DB, joined.ID) == 1 }, 10*time.Second, 10*time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // time to reap, were it going to
+	})
+	assert.Equal(t, store.StatusRunning, status(old), "a writer that joined its run leaves earlier runs alone")
+
+	during(newRun("created"), func() {
+		assert.Eventually(t, func() bool { return status(old) == store.StatusFailed }, 10*time.Second, 10*time.Millisecond,
+			"the writer that created its run settles earlier runs left running")
+	})
+}
+
+func TestAFewResultsAreWrittenWithoutWaitingForTheInterval(t *testing.T) {
+	s := storetest.New(t)
+	run := newRun("soon")
+	cfg := cfgFor(s, run, t.TempDir(), nil)
+	cfg.FlushInterval = time.Hour
+	sess := store.Open(context.Background(), cfg)
+	sess.BeginPart("p", "m/p", nil)
+	sess.Add("p", werTest("m/p", "TestA", 0.1, result.Passed))
+	assert.Eventually(t, func() bool { return countTests(t, s.DB, run.ID) == 1 }, 10*time.Second, 10*time.Millisecond,
+		"one buffered result is written long before the hourly flush")
+	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+	_, err := sess.Close()
+	require.NoError(t, err)
+}
+
 func TestStaleRunsAreReaped(t *testing.T) {
 	s := storetest.New(t)
 	ctx := context.Background()
