@@ -62,6 +62,7 @@ type Session struct {
 	mu      sync.Mutex
 	drained *sync.Cond // signalled when a flush takes the queue
 	queue   []op
+	waiting bool // the loop was told (on soon) that results wait in queue
 	parts   map[string]*Part
 	spool   *spoolFile
 	failure error // first storage failure, for strict mode
@@ -77,7 +78,7 @@ type Session struct {
 
 	flushMu sync.Mutex
 	kick    chan struct{} // flush now
-	soon    chan struct{} // a result arrived in an empty buffer: flush within flushDelay
+	soon    chan struct{} // results wait in the buffer: flush within flushDelay
 	stop    chan struct{}
 	done    chan struct{}
 	reapCtx context.Context
@@ -242,11 +243,13 @@ func (s *Session) Add(partID string, t *result.Test) {
 	}
 	s.queue = append(s.queue, op{Kind: opInsert, Coll: TestsCollection, Doc: doc})
 	n := len(s.queue)
+	tell := !s.waiting
+	s.waiting = true
 	s.mu.Unlock()
 	switch {
 	case n >= flushAt:
 		s.wake()
-	case n == 1:
+	case tell:
 		select {
 		case s.soon <- struct{}{}:
 		default:
@@ -449,6 +452,7 @@ func (s *Session) flush() {
 	s.mu.Lock()
 	ops := s.queue
 	s.queue = nil
+	s.waiting = false
 	spooling := s.spool != nil
 	s.drained.Broadcast()
 	s.mu.Unlock()
