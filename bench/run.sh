@@ -2,11 +2,12 @@
 # Benchmarks for evalrec, each printed as a ratio against a baseline measured
 # in the same run on the same machine. Usage:
 #
-#   bench/run.sh            # everything (about 5 minutes)
+#   bench/run.sh            # everything (about 15 minutes)
 #   BIG_MB=200 bench/run.sh # a smaller memory stream than the default 1000 MB
 #
 # Figures: Record on the test goroutine; a 2,000-test suite with recording on
-# vs off; parsing vs gotestsum on the same stream; ingest vs a raw unordered
+# vs off, with the embedded store sharing the cores and on a core of its own;
+# parsing vs gotestsum on the same stream; ingest vs a raw unordered
 # InsertMany; query latency at growing sizes; peak RSS while ingesting a
 # large stream.
 set -euo pipefail
@@ -34,15 +35,17 @@ echo
 port=$((20000 + RANDOM % 20000))
 "$bin/evalrec" serve -addr "127.0.0.1:$port" -data "$work/data" 2>/dev/null &
 sleep 1
-# suite KIND: runs the generated 2,000-test suite with recording off and on,
-# alternating which goes first, ROUNDS times each, and compares them with
-# benchstat. Two figures per run: the wall time of `go test ./...`, and the
-# time spent in the test binaries (the sum of the per-package times go test
-# prints), which leaves out the go command's own work and so varies less.
+# suite KIND PORT [RUNNER...]: runs the generated 2,000-test suite with
+# recording off and on, alternating which goes first, SUITE_ROUNDS times each,
+# storing into the embedded store at PORT, and compares them with benchstat.
+# RUNNER prefixes the go command (taskset, to keep it off the store's core).
+# Two figures per run: the wall time of `go test ./...`, and the time spent
+# in the test binaries (the sum of the per-package times go test prints),
+# which leaves out the go command's own work and so varies less.
 suite() {
-  local kind=$1 dir="$work/suite-$1" out="$work/suite-$1.txt"
-  echo "== suite overhead: 2,000 tests (2 ms of $kind per test, 4 packages), recording off vs on (embedded store), $SUITE_ROUNDS rounds"
-  "$bin/gensuite" -dir "$dir" -repo "$repo" -tests 2000 -packages 4 -work 2ms -kind "$kind"
+  local kind=$1 port=$2 runner=("${@:3}")
+  local dir="$work/suite-$kind" out="$work/suite-$kind-$port.txt"
+  [[ -d $dir ]] || "$bin/gensuite" -dir "$dir" -repo "$repo" -tests 2000 -packages 4 -work 2ms -kind "$kind"
   (cd "$dir" && GOFLAGS=-mod=mod go test -count=1 ./... >/dev/null)  # build once, outside the timing
   : > "$out"
   for i in $(seq "$SUITE_ROUNDS"); do
@@ -53,7 +56,7 @@ suite() {
       if [[ $rec == on ]]; then enabled=true; fi
       local t0 t1
       t0=$(date +%s%N)
-      (cd "$dir" && MONGODB_ENABLED=$enabled MONGODB_CONNECTION_STRING="mongodb://127.0.0.1:$port/" \
+      (cd "$dir" && "${runner[@]}" env MONGODB_ENABLED=$enabled MONGODB_CONNECTION_STRING="mongodb://127.0.0.1:$port/" \
         MONGODB_DATABASE="bench_$kind" go test -count=1 ./... > "$work/suite-out.txt" 2>&1)
       t1=$(date +%s%N)
       awk -v kind="$kind" -v rec="$rec" -v wall=$((t1 - t0)) '
@@ -64,19 +67,34 @@ suite() {
   done
   go tool benchstat -col /recording "$out" | sed -n '/^ *│/,$p'
   # The cost per test, from the medians of the test-binary times, and the
-  # shortest test this suite could have for recording to stay within 5%.
+  # shortest test that would keep recording within 5% in a suite of this
+  # shape (500 tests per package).
   awk '{split($1, f, "recording="); print f[2], $5}' "$out" | sort -k1,1 -k2n | awk '
     {v[$1, ++n[$1]] = $2}
     END {
       for (r in n) m[r] = (n[r] % 2) ? v[r, (n[r] + 1) / 2] : (v[r, n[r] / 2] + v[r, n[r] / 2 + 1]) / 2
       per = (m["on"] - m["off"]) / 2000 / 1e6
-      printf "recording costs %.3f ms per test in the test binaries; it stays within 5%% for tests of at least %.1f ms\n", per, per / 0.05
+      printf "recording costs %.3f ms per test in the test binaries; within 5%% for tests of at least %.1f ms\n", per, per / 0.05
     }'
 }
-echo
-suite spin
-echo
-suite sleep
+for kind in spin sleep; do
+  echo
+  echo "== suite overhead: 2,000 tests (2 ms of $kind per test, 4 packages), recording off vs on, $SUITE_ROUNDS rounds; the embedded store shares both cores with the tests"
+  suite "$kind" "$port"
+done
+if command -v taskset >/dev/null && (( $(nproc) >= 2 )); then
+  # The store on a core of its own, the suite on the other: what the test
+  # machine pays when the server's work happens elsewhere (MongoDB on its
+  # own host, without the network's latency).
+  pport=$((port + 1))
+  taskset -c 1 "$bin/evalrec" serve -addr "127.0.0.1:$pport" -data "$work/data-pinned" 2>/dev/null &
+  sleep 1
+  for kind in spin sleep; do
+    echo
+    echo "== suite overhead as above, 2 ms of $kind per test; the store on CPU 1, the suite (one package at a time) on CPU 0"
+    suite "$kind" "$pport" taskset -c 0
+  done
+fi
 
 echo
 echo "== parsing: gojson2mongo --dry-run vs gotestsum, same ${PARSE_MB} MB stream"
