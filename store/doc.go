@@ -27,7 +27,7 @@ const (
 	// is done.
 	PartsCollection = "evaluation_run_parts"
 	// PartValuesCollection holds each part's metric values and scores,
-	// under the part's _id.
+	// under the part's _id, packed as binary (see Floats).
 	PartValuesCollection = "evaluation_run_part_values"
 )
 
