@@ -28,8 +28,9 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
 echo
-echo "== Record on the test goroutine (go test -bench)"
+echo "== Record on the test goroutine (go test -bench); then with -v, which also encodes and prints the attributes, as under go test -json"
 go test -run '^$' -bench 'BenchmarkRecord' -benchtime=20000x ./evalrec/ | grep '^Benchmark'
+go test -v -run '^$' -bench 'BenchmarkRecord' -benchtime=20000x ./evalrec/ | grep '^Benchmark.*ns/op'
 
 echo
 port=$((20000 + RANDOM % 20000))

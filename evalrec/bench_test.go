@@ -18,8 +18,9 @@ var benchOptions = []evalrec.Option{
 }
 
 // BenchmarkRecord is the cost of one Record call on the test goroutine with
-// nothing stored in-process (the wrapper and converter case: attributes
-// only).
+// nothing stored in-process. Run it with -v to include encoding and printing
+// the attributes, as under go test -json (the wrapper and converter case);
+// without -v testing drops attributes, and Record does not encode them.
 func BenchmarkRecord(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {

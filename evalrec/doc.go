@@ -38,9 +38,11 @@
 //
 // # Attributes
 //
-// Record always emits its data with t.Attr under the "evalrec." prefix (see
+// Record emits its data with t.Attr under the "evalrec." prefix (see
 // package evalrec.dev/result for the convention), so a go test -json stream
 // carries the metrics, scores and IDs even when nothing is stored in-process.
+// testing prints attributes only in verbose mode (-v, and -json, which
+// implies it), so Record encodes them only then.
 //
 // # Metric names and values
 //

@@ -38,7 +38,13 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	tr := &st.test
-	attrs := make([]result.Attr, 0, len(names)+6)
+	// testing prints attributes only in verbose mode (which go test -json
+	// implies) and drops them otherwise, so they are encoded only then.
+	emit := testing.Verbose()
+	var attrs []result.Attr
+	if emit {
+		attrs = make([]result.Attr, 0, len(names)+6)
+	}
 	for _, name := range names {
 		key, changed := result.MetricKey(name)
 		if changed {
@@ -46,23 +52,33 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 		}
 		m := result.Metric{Key: key, Result: definition(&o, name).Evaluate(metrics[name])}
 		tr.SetMetric(m)
-		attrs = append(attrs, result.MetricAttr(m))
+		if emit {
+			attrs = append(attrs, result.MetricAttr(m))
+		}
 	}
 	if o.testID != "" {
 		tr.TestID = o.testID
-		attrs = append(attrs, result.Attr{Key: result.AttrTestID, Value: result.OneLine(o.testID)})
+		if emit {
+			attrs = append(attrs, result.Attr{Key: result.AttrTestID, Value: result.OneLine(o.testID)})
+		}
 	}
 	if o.testName != "" {
 		tr.TestName = o.testName
-		attrs = append(attrs, result.Attr{Key: result.AttrTestName, Value: result.OneLine(o.testName)})
+		if emit {
+			attrs = append(attrs, result.Attr{Key: result.AttrTestName, Value: result.OneLine(o.testName)})
+		}
 	}
 	if len(o.tags) > 0 {
 		tr.Tags = result.MergeSet(tr.Tags, o.tags)
-		attrs = append(attrs, result.ListAttr(result.AttrTags, tr.Tags))
+		if emit {
+			attrs = append(attrs, result.ListAttr(result.AttrTags, tr.Tags))
+		}
 	}
 	if len(o.participants) > 0 {
 		tr.Participants = result.MergeSet(tr.Participants, o.participants)
-		attrs = append(attrs, result.ListAttr(result.AttrParticipants, tr.Participants))
+		if emit {
+			attrs = append(attrs, result.ListAttr(result.AttrParticipants, tr.Participants))
+		}
 	}
 	if o.method != "" {
 		tr.ScoreMethod = o.method
@@ -82,7 +98,9 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 			tr.Score = nil
 		case ok:
 			tr.Score = &score
-			attrs = append(attrs, result.ScoreAttrs(score, tr.ScoreMethod)...)
+			if emit {
+				attrs = append(attrs, result.ScoreAttrs(score, tr.ScoreMethod)...)
+			}
 		default:
 			tr.Score = nil
 		}

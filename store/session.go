@@ -166,10 +166,11 @@ func (s *Session) setRunContext() {
 // createRun inserts the run document, or joins the run another writer of the
 // same invocation created. In the unlikely case that another run already has
 // this evaluation_run_id, it lengthens the ID with more of the ObjectID.
+//
+// The unique index that detects such a run is in place from the store's
+// first run on: the writer that creates a run ensures the indexes next, in
+// the background (see loop), so that no test binary waits for them.
 func (s *Session) createRun(ctx context.Context) error {
-	if err := s.db.EnsureIndexes(ctx); err != nil {
-		return err
-	}
 	for attempt := 0; attempt < 2; attempt++ {
 		var st applyStats
 		if _, err := s.db.apply(ctx, s.cfg.WriteTimeout, []op{{Kind: opInsert, Coll: RunsCollection, Doc: s.cfg.Run}}, &st); err != nil {
@@ -391,6 +392,11 @@ func (s *Session) wake() {
 
 func (s *Session) loop() {
 	defer close(s.done)
+	if s.created && s.cfg.DryRun == nil && !s.Spooled() {
+		if err := s.db.EnsureIndexes(context.Background()); err != nil {
+			s.log.Warn(fmt.Sprintf("%v; results are stored, but queries may be slow: run `evalrec indexes`", err))
+		}
+	}
 	t := time.NewTicker(s.cfg.FlushInterval)
 	defer t.Stop()
 	delay := time.NewTimer(flushDelay)

@@ -451,6 +451,31 @@ func TestIndexesAreIdempotentAndRecreatable(t *testing.T) {
 	assert.True(t, names["test_id_1_finished_at_1"])
 }
 
+func TestTheRunsCreatorEnsuresTheIndexes(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	require.NoError(t, s.DB.Database().Drop(ctx)) // a store with no indexes yet
+	run := newRun("indexes")
+	sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
+	sess.BeginPart("p", "m/p", nil)
+	sess.Add("p", werTest("m/p", "TestA", 0.1, result.Passed))
+	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+	_, err := sess.Close()
+	require.NoError(t, err)
+
+	for coll, want := range map[string]string{store.RunsCollection: "evaluation_run_id_1", store.TestsCollection: "test_id_1_finished_at_1"} {
+		cur, err := s.DB.Database().Collection(coll).Indexes().List(ctx)
+		require.NoError(t, err)
+		var idx []bson.M
+		require.NoError(t, cur.All(ctx, &idx))
+		var names []string
+		for _, i := range idx {
+			names = append(names, i["name"].(string))
+		}
+		assert.Contains(t, names, want, "indexes on %s after the first run", coll)
+	}
+}
+
 func TestDescribe(t *testing.T) {
 	st := store.Describe([]float64{5, 1, 4, 2, 3})
 	assert.Equal(t, store.MetricStats{N: 5, Mean: 3, Min: 1, Max: 5, P50: 3, P90: 4.6}, st)
