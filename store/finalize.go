@@ -16,7 +16,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"golang.org/x/sync/errgroup"
 
 	"evalrec.dev/provenance"
 )
@@ -124,29 +123,22 @@ func (d *DB) readParts(ctx context.Context, runID bson.ObjectID) ([]Part, error)
 	return parts, nil
 }
 
-// readValues fills each part's Values, reading them by _id: the one filter
-// FerretDB v1 hands to SQLite rather than decoding every document in Go. Up
-// to 8 lookups run at once: each is a round trip, and a run of many packages
-// has as many parts.
+// readValues fills each part's Values, reading them by _id: the one lookup
+// FerretDB does not answer with a scan.
 func (d *DB) readValues(ctx context.Context, parts []Part) error {
-	var g errgroup.Group
-	g.SetLimit(8)
 	for i := range parts {
-		g.Go(func() error {
-			var v PartValues
-			err := d.findOne(ctx, d.db.Collection(PartValuesCollection), bson.D{{Key: "_id", Value: parts[i].ID}}, &v)
-			switch {
-			case errors.Is(err, mongo.ErrNoDocuments):
-				// Written by an older writer, or not yet: counts only.
-			case err != nil:
-				return fmt.Errorf("reading values of part %s: %w", parts[i].ID, err)
-			default:
-				parts[i].Values = v.Values
-			}
-			return nil
-		})
+		var v PartValues
+		err := d.findOne(ctx, d.db.Collection(PartValuesCollection), bson.D{{Key: "_id", Value: parts[i].ID}}, &v)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			// Written by an older writer, or not yet: counts only.
+		case err != nil:
+			return fmt.Errorf("reading values of part %s: %w", parts[i].ID, err)
+		default:
+			parts[i].Values = v.Values
+		}
 	}
-	return g.Wait()
+	return nil
 }
 
 // reapDeadParts marks running parts whose writer is gone as failed, in the
