@@ -178,6 +178,8 @@ func TestConcurrentPartsFinalizeToExactTotals(t *testing.T) {
 	assert.Equal(t, parts*4, got.NumFailed)
 	assert.Equal(t, parts*36, got.NumPassed)
 	assert.Equal(t, int64(parts*perPart), countTests(t, s.DB, run.ID))
+	assert.Equal(t, parts*perPart, got.MetricStats["wer"].N, "every part's values are read")
+	assert.InDelta(t, 0.195, got.Metrics["wer"], 1e-9, "mean of i/100 for i in 0..39, in every part")
 }
 
 func TestUnreachableServerSpoolsAndReplayStoresOnce(t *testing.T) {
