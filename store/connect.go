@@ -95,7 +95,7 @@ func (d *DB) Close() error {
 	return d.client.Disconnect(ctx)
 }
 
-// Index specifications: the seed's, plus the parts' lookup key.
+// Index specifications: the seed's, plus the parts' lookup keys.
 var indexes = map[string][]mongo.IndexModel{
 	RunsCollection: {
 		{Keys: bson.D{{Key: "started_at", Value: 1}}},
@@ -115,6 +115,9 @@ var indexes = map[string][]mongo.IndexModel{
 		{Keys: bson.D{{Key: "evaluation_run_id", Value: 1}}},
 	},
 	PartValuesCollection: {
+		{Keys: bson.D{{Key: "evaluation_run_id", Value: 1}}},
+	},
+	PartsArchiveCollection: {
 		{Keys: bson.D{{Key: "evaluation_run_id", Value: 1}}},
 	},
 }

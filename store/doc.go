@@ -29,6 +29,11 @@ const (
 	// PartValuesCollection holds each part's metric values and scores,
 	// under the part's _id, packed as binary (see Floats).
 	PartValuesCollection = "evaluation_run_part_values"
+	// PartsArchiveCollection holds the parts, with their values, of runs
+	// that settled more than ArchiveAfter ago; ArchivedRunsCollection marks
+	// those runs. See DB.ArchiveSettled.
+	PartsArchiveCollection = "evaluation_run_parts_archive"
+	ArchivedRunsCollection = "evaluation_runs_archived"
 )
 
 // Run statuses.

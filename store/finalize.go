@@ -55,11 +55,16 @@ func (d *DB) finalize(ctx context.Context, runID bson.ObjectID, now time.Time, p
 	}
 	last := "\x00" // matches no real fingerprint, so the first pass writes
 	for range 8 {
+		var err error
 		if parts == nil {
-			var err error
 			if parts, err = d.readParts(ctx, runID); err != nil {
 				return nil, err
 			}
+		}
+		// After the live parts: a part moves to the archive before it
+		// leaves the live collection, so it is seen in one or the other.
+		if parts, err = d.withArchived(ctx, runID, parts); err != nil {
+			return nil, err
 		}
 		if err := d.reapDeadParts(ctx, parts, now); err != nil {
 			return nil, err
@@ -93,7 +98,7 @@ func (d *DB) finalize(ctx context.Context, runID bson.ObjectID, now time.Time, p
 			{Key: "system_info_hash", Value: run.SystemInfoHash},
 		}
 		cctx, cancel := context.WithTimeout(ctx, opTimeout)
-		_, err := d.runs().UpdateOne(cctx, bson.D{{Key: "_id", Value: runID}}, bson.D{{Key: "$set", Value: set}})
+		_, err = d.runs().UpdateOne(cctx, bson.D{{Key: "_id", Value: runID}}, bson.D{{Key: "$set", Value: set}})
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("writing totals of run %s: %w", run.EvaluationRunID, err)

@@ -238,6 +238,12 @@ func (d *DB) Prune(ctx context.Context, cutoff time.Time, dryRun bool) (PruneRep
 			_, err = d.db.Collection(PartValuesCollection).DeleteMany(cctx, in)
 		}
 		if err == nil {
+			_, err = d.db.Collection(PartsArchiveCollection).DeleteMany(cctx, in)
+		}
+		if err == nil {
+			_, err = d.db.Collection(ArchivedRunsCollection).DeleteMany(cctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: batch}}}})
+		}
+		if err == nil {
 			var p *mongo.DeleteResult
 			p, err = d.parts().DeleteMany(cctx, in)
 			if p != nil {

@@ -426,6 +426,7 @@ func (s *Session) loop() {
 			// that created this run rather than by every package's.
 			reaped = true
 			_, _ = s.db.ReapStale(s.reapCtx, time.Now(), 20, s.rc.ID)
+			_, _ = s.db.ArchiveSettled(s.reapCtx, time.Now(), 50)
 		}
 	}
 }

@@ -415,6 +415,87 @@ func TestAFewResultsAreWrittenWithoutWaitingForTheInterval(t *testing.T) {
 	require.NoError(t, err)
 }
 
+func TestSettledPartsMoveToTheArchiveAndStillCount(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	run := newRun("archive")
+	sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
+	for p := range 2 {
+		id, pkg := fmt.Sprintf("part-%d", p), fmt.Sprintf("m/p%d", p)
+		sess.BeginPart(id, pkg, nil)
+		sess.Add(id, werTest(pkg, "TestA", 0.2, result.Passed))
+		sess.Add(id, werTest(pkg, "TestB", 0.4, result.Failed))
+		sess.EndPart(id, store.PartEnd{Status: store.StatusCompleted})
+	}
+	_, err := sess.Close()
+	require.NoError(t, err)
+	before := getRun(t, s.DB, run.ID)
+	count := func(coll string) int64 {
+		n, err := s.DB.Database().Collection(coll).CountDocuments(ctx, bson.D{{Key: "evaluation_run_id", Value: run.ID}})
+		require.NoError(t, err)
+		return n
+	}
+
+	n, err := s.DB.ArchiveSettled(ctx, time.Now(), 10)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n, "a run that ended just now may still be joined: not archived")
+
+	later := time.Now().Add(store.ArchiveAfter + time.Minute)
+	n, err = s.DB.ArchiveSettled(ctx, later, 10)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Equal(t, int64(0), count(store.PartsCollection), "the live parts are gone")
+	assert.Equal(t, int64(0), count(store.PartValuesCollection))
+	assert.Equal(t, int64(2), count(store.PartsArchiveCollection))
+	n, err = s.DB.ArchiveSettled(ctx, later, 10)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n, "archiving again finds nothing to move")
+
+	// Finalizing again (a spool replayed late) counts the archived parts,
+	// their values included, and a new live part once each.
+	after, err := s.DB.Finalize(ctx, run.ID, later)
+	require.NoError(t, err)
+	assert.Equal(t, before.NumTests, after.NumTests)
+	assert.Equal(t, before.MetricStats, after.MetricStats)
+	assert.Equal(t, before.Score, after.Score)
+
+	late := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
+	late.BeginPart("part-late", "m/late", nil)
+	late.Add("part-late", werTest("m/late", "TestC", 0.6, result.Passed))
+	late.EndPart("part-late", store.PartEnd{Status: store.StatusCompleted})
+	_, err = late.Close()
+	require.NoError(t, err)
+	got := getRun(t, s.DB, run.ID)
+	assert.Equal(t, 5, got.NumTests)
+	assert.Equal(t, 5, got.MetricStats["wer"].N)
+	assert.InDelta(t, (0.2+0.4+0.2+0.4+0.6)/5, got.Metrics["wer"], 1e-9)
+
+	rep, err := s.DB.Prune(ctx, time.Now().Add(time.Hour), false)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), rep.Runs)
+	assert.Equal(t, int64(0), count(store.PartsArchiveCollection), "prune clears the archive")
+}
+
+func TestARunWithAPartStillRunningIsNotArchived(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	run := newRun("unsettled")
+	sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
+	sess.BeginPart("done", "m/done", nil)
+	sess.EndPart("done", store.PartEnd{Status: store.StatusCompleted})
+	sess.BeginPart("busy", "m/busy", nil)
+	require.Eventually(t, func() bool {
+		n, err := s.DB.Database().Collection(store.PartsCollection).CountDocuments(ctx, bson.D{{Key: "_id", Value: "busy"}})
+		return err == nil && n == 1
+	}, 10*time.Second, 10*time.Millisecond)
+	n, err := s.DB.ArchiveSettled(ctx, time.Now().Add(2*store.ArchiveAfter), 10)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n)
+	sess.EndPart("busy", store.PartEnd{Status: store.StatusCompleted})
+	_, err = sess.Close()
+	require.NoError(t, err)
+}
+
 func TestStaleRunsAreReaped(t *testing.T) {
 	s := storetest.New(t)
 	ctx := context.Background()
