@@ -454,3 +454,32 @@ func TestPrints(t *testing.T) {
 		})
 	}
 }
+
+func TestRecordWorksOutsideGoTest(t *testing.T) {
+	// testing.Benchmark from a plain program: the testing flags are never
+	// parsed, and testing.Verbose would panic.
+	dir := module(t, map[string]string{"main.go": `package main
+
+import (
+	"fmt"
+	"testing"
+
+	"evalrec.dev/evalrec"
+)
+
+func main() {
+	r := testing.Benchmark(func(b *testing.B) {
+		for b.Loop() {
+			evalrec.Record(b, evalrec.Metrics{"wer": 0.1})
+		}
+	})
+	fmt.Println("iterations:", r.N > 0)
+}
+`})
+	cmd := exec.Command("go", "run", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "iterations: true")
+}

@@ -1,6 +1,7 @@
 package evalrec
 
 import (
+	"flag"
 	"slices"
 	"sync"
 	"testing"
@@ -40,7 +41,9 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 	tr := &st.test
 	// testing prints attributes only in verbose mode (which go test -json
 	// implies) and drops them otherwise, so they are encoded only then.
-	emit := testing.Verbose()
+	// Verbose panics before flags are parsed (testing.Benchmark called from
+	// a plain program), when nothing is verbose either.
+	emit := flag.Parsed() && testing.Verbose()
 	var attrs []result.Attr
 	if emit {
 		attrs = make([]result.Attr, 0, len(names)+6)
