@@ -39,15 +39,7 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	tr := &st.test
-	// testing prints attributes only in verbose mode (which go test -json
-	// implies) and drops them otherwise, so they are encoded only then.
-	// Verbose panics before flags are parsed (testing.Benchmark called from
-	// a plain program), when nothing is verbose either.
-	emit := flag.Parsed() && testing.Verbose()
-	var attrs []result.Attr
-	if emit {
-		attrs = make([]result.Attr, 0, len(names)+6)
-	}
+	recorded := make([]result.Metric, 0, len(names))
 	for _, name := range names {
 		key, changed := result.MetricKey(name)
 		if changed {
@@ -55,33 +47,19 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 		}
 		m := result.Metric{Key: key, Result: definition(&o, name).Evaluate(metrics[name])}
 		tr.SetMetric(m)
-		if emit {
-			attrs = append(attrs, result.MetricAttr(m))
-		}
+		recorded = append(recorded, m)
 	}
 	if o.testID != "" {
 		tr.TestID = o.testID
-		if emit {
-			attrs = append(attrs, result.Attr{Key: result.AttrTestID, Value: result.OneLine(o.testID)})
-		}
 	}
 	if o.testName != "" {
 		tr.TestName = o.testName
-		if emit {
-			attrs = append(attrs, result.Attr{Key: result.AttrTestName, Value: result.OneLine(o.testName)})
-		}
 	}
 	if len(o.tags) > 0 {
 		tr.Tags = result.MergeSet(tr.Tags, o.tags)
-		if emit {
-			attrs = append(attrs, result.ListAttr(result.AttrTags, tr.Tags))
-		}
 	}
 	if len(o.participants) > 0 {
 		tr.Participants = result.MergeSet(tr.Participants, o.participants)
-		if emit {
-			attrs = append(attrs, result.ListAttr(result.AttrParticipants, tr.Participants))
-		}
 	}
 	if o.method != "" {
 		tr.ScoreMethod = o.method
@@ -101,16 +79,45 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 			tr.Score = nil
 		case ok:
 			tr.Score = &score
-			if emit {
-				attrs = append(attrs, result.ScoreAttrs(score, tr.ScoreMethod)...)
-			}
 		default:
 			tr.Score = nil
 		}
 	}
-	for _, a := range attrs {
-		t.Attr(a.Key, a.Value)
+	// testing prints attributes only in verbose mode (which go test -json
+	// implies) and drops them otherwise, so they are encoded only then.
+	// Verbose panics before flags are parsed (testing.Benchmark called from
+	// a plain program), when nothing is verbose either.
+	if flag.Parsed() && testing.Verbose() {
+		for _, a := range callAttrs(tr, &o, recorded) {
+			t.Attr(a.Key, a.Value)
+		}
 	}
+}
+
+// callAttrs are the attributes one Record call emits: the metrics it
+// recorded and, as they stand after it, whatever its options set, and the
+// score.
+func callAttrs(tr *result.Test, o *recordOptions, recorded []result.Metric) []result.Attr {
+	attrs := make([]result.Attr, 0, len(recorded)+6)
+	for _, m := range recorded {
+		attrs = append(attrs, result.MetricAttr(m))
+	}
+	if o.testID != "" {
+		attrs = append(attrs, result.Attr{Key: result.AttrTestID, Value: result.OneLine(o.testID)})
+	}
+	if o.testName != "" {
+		attrs = append(attrs, result.Attr{Key: result.AttrTestName, Value: result.OneLine(o.testName)})
+	}
+	if len(o.tags) > 0 {
+		attrs = append(attrs, result.ListAttr(result.AttrTags, tr.Tags))
+	}
+	if len(o.participants) > 0 {
+		attrs = append(attrs, result.ListAttr(result.AttrParticipants, tr.Participants))
+	}
+	if tr.Score != nil {
+		attrs = append(attrs, result.ScoreAttrs(*tr.Score, tr.ScoreMethod)...)
+	}
+	return attrs
 }
 
 // states holds the accumulator of every test that has called Record and not

@@ -70,8 +70,7 @@ type Session struct {
 
 	// runDeps are the dependencies the stored run document lists, once it
 	// is known (created or joined); a part repeats only different ones.
-	runDeps      []provenance.Module
-	runDepsKnown bool
+	runDeps []provenance.Module
 	// created says this session inserted the run document (rather than
 	// joining it), and so is the one to settle earlier runs left running.
 	created bool
@@ -181,7 +180,7 @@ func (s *Session) createRun(ctx context.Context) error {
 		}
 		if st.Duplicates == 0 {
 			s.created = true
-			s.runDeps, s.runDepsKnown = s.cfg.Run.System.Dependencies, true
+			s.runDeps = s.cfg.Run.System.Dependencies
 			return nil
 		}
 		var existing EvaluationRun
@@ -191,7 +190,7 @@ func (s *Session) createRun(ctx context.Context) error {
 			// Joined: take the creator's ID (it may have been lengthened).
 			s.cfg.Run.EvaluationRunID = existing.EvaluationRunID
 			s.setRunContext()
-			s.runDeps, s.runDepsKnown = existing.System.Dependencies, true
+			s.runDeps = existing.System.Dependencies
 			return nil
 		case !errors.Is(err, mongo.ErrNoDocuments):
 			return err
@@ -210,8 +209,8 @@ func (s *Session) Run() RunContext { return s.rc }
 // are the part's dependencies; the part stores them only when the run does
 // not already list the same, which keeps parts small for FerretDB's scans.
 func (s *Session) BeginPart(id, pkg string, deps []provenance.Module) {
-	if s.runDepsKnown && slices.Equal(deps, s.runDeps) {
-		deps = nil
+	if slices.Equal(deps, s.runDeps) {
+		deps = nil // the same as the run's; or empty, where nil changes nothing
 	}
 	host, _ := os.Hostname()
 	now := time.Now().UTC().Truncate(time.Millisecond)
