@@ -9,6 +9,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"evalrec.dev/result"
 )
 
 // An op is one write, in the order it must be applied. The same ops are sent
@@ -20,6 +22,10 @@ type op struct {
 	ID   any           `bson:"id,omitempty"`  // opSet: the _id to update
 	Set  any           `bson:"set,omitempty"` // opSet: fields for $set
 	Run  bson.ObjectID `bson:"run,omitempty"` // opFinalize: the run
+
+	// test, until the session resolves it into Doc, is the result an
+	// opInsert of a test run stores.
+	test *result.Test
 }
 
 const (

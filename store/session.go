@@ -45,9 +45,9 @@ type SessionConfig struct {
 }
 
 // A Session is the single writer of one process to one evaluation run. It
-// never blocks the caller on the network: Add buffers, and a background
-// goroutine writes batches every FlushInterval (or sooner when a batch
-// fills). When the server cannot be reached at start, or fails mid-run, the
+// never blocks the caller on the network: a background goroutine connects,
+// creates or joins the run, and writes batches (within flushDelay of a
+// result, or at once when a batch fills), while Add buffers. When the server cannot be reached at start, or fails mid-run, the
 // session says so once and sends everything from then on to the spool;
 // [DB.Replay] stores it later. Nothing is lost and no caller sees an error
 // before Close.
@@ -103,9 +103,11 @@ const flushDelay = 50 * time.Millisecond
 // held, one being written and one filling.
 const maxQueue = 10000
 
-// Open starts a session. It connects (bounded by ConnectTimeout), creates the
-// indexes and the run document. It never fails: when storage is unavailable
-// the session spools, and [Session.Err] reports why.
+// Open starts a session and returns at once: the session's goroutine
+// connects (bounded by ConnectTimeout) and creates or joins the run document
+// while the caller goes on, so a test binary does not wait for the server
+// before its first test. Open never fails: when storage is unavailable the
+// session spools, and [Session.Err] reports why.
 func Open(ctx context.Context, cfg SessionConfig) *Session {
 	s := &Session{
 		cfg:   cfg,
@@ -125,33 +127,42 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 		s.cfg.Run.ExperimentTags = []string{} // stored as [], never null, as the seed's queries expect
 	}
 	s.setRunContext()
-
 	if cfg.DryRun != nil {
 		s.dry = bufio.NewWriterSize(cfg.DryRun, 1<<20)
-		go s.loop()
-		return s
 	}
-	s.db = cfg.DB
-	if cfg.Unavailable != nil {
-		s.startSpooling(cfg.Unavailable, "")
-	} else if s.db == nil {
-		db, err := Connect(ctx, cfg.URI, cfg.Database, cfg.ConnectTimeout)
-		if err != nil {
+	go s.loop(context.WithoutCancel(ctx))
+	return s
+}
+
+// open connects and creates or joins the run, or starts spooling. It runs
+// first on the session's goroutine, before any flush, so the run and the
+// run's ID are settled before the first document that repeats them is
+// built (see resolve).
+func (s *Session) open(ctx context.Context) {
+	if s.cfg.DryRun != nil {
+		return
+	}
+	db := s.cfg.DB
+	switch {
+	case s.cfg.Unavailable != nil:
+		s.startSpooling(s.cfg.Unavailable, "")
+	case db == nil:
+		var err error
+		if db, err = Connect(ctx, s.cfg.URI, s.cfg.Database, s.cfg.ConnectTimeout); err != nil {
 			s.startSpooling(err, "")
 		} else {
-			s.db, s.ownsDB = db, true
+			s.ownsDB = true
 		}
 	}
-	if s.db != nil {
+	s.db = db
+	if s.db != nil && !s.Spooled() {
 		if err := s.createRun(ctx); err != nil {
 			s.startSpooling(err, "")
 		}
 	}
-	if s.spool != nil {
+	if s.Spooled() {
 		s.spoolOps([]op{{Kind: opInsert, Coll: RunsCollection, Doc: s.cfg.Run}})
 	}
-	go s.loop()
-	return s
 }
 
 func (s *Session) setRunContext() {
@@ -202,16 +213,15 @@ func (s *Session) createRun(ctx context.Context) error {
 	return fmt.Errorf("evaluation_run_id %s is taken by another run", s.cfg.Run.EvaluationRunID)
 }
 
-// Run returns the context every test run of this session repeats.
+// Run returns the context every test run of this session repeats. Its
+// EvaluationRunID is final only once the run is created or joined in the
+// background: read it after Close.
 func (s *Session) Run() RunContext { return s.rc }
 
 // BeginPart registers a part of the run: a test binary or a package. deps
 // are the part's dependencies; the part stores them only when the run does
 // not already list the same, which keeps parts small for FerretDB's scans.
 func (s *Session) BeginPart(id, pkg string, deps []provenance.Module) {
-	if slices.Equal(deps, s.runDeps) {
-		deps = nil // the same as the run's; or empty, where nil changes nothing
-	}
 	host, _ := os.Hostname()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	p := &Part{
@@ -228,10 +238,10 @@ func (s *Session) BeginPart(id, pkg string, deps []provenance.Module) {
 }
 
 // Add records one finished test in a part. It completes t and returns at
-// once; the write happens in the background.
+// once; the document is built and written in the background (see resolve).
+// The caller must not change t afterwards.
 func (s *Session) Add(partID string, t *result.Test) {
 	t.Complete()
-	doc := NewTestRun(s.rc, t)
 	s.mu.Lock()
 	for len(s.queue) >= maxQueue && !s.closed {
 		s.wake()
@@ -241,7 +251,7 @@ func (s *Session) Add(partID string, t *result.Test) {
 		p.Summary.Add(t)
 		p.Values.Add(t)
 	}
-	s.queue = append(s.queue, op{Kind: opInsert, Coll: TestsCollection, Doc: doc})
+	s.queue = append(s.queue, op{Kind: opInsert, Coll: TestsCollection, test: t})
 	n := len(s.queue)
 	tell := !s.waiting
 	s.waiting = true
@@ -253,6 +263,25 @@ func (s *Session) Add(partID string, t *result.Test) {
 		select {
 		case s.soon <- struct{}{}:
 		default:
+		}
+	}
+}
+
+// resolve builds the documents that depend on the run as stored: test runs
+// repeat its ID (which joining may have lengthened), and a part omits
+// dependencies the run lists. It runs on the session's goroutine, after
+// open, so that Add and BeginPart need not wait for the server.
+func (s *Session) resolve(ops []op) {
+	for i := range ops {
+		o := &ops[i]
+		switch {
+		case o.test != nil:
+			o.Doc, o.test = NewTestRun(s.rc, o.test), nil
+		case o.Kind == opInsert && o.Coll == PartsCollection && s.runDeps != nil:
+			if p := o.Doc.(Part); slices.Equal(p.Dependencies, s.runDeps) {
+				p.Dependencies = nil
+				o.Doc = p
+			}
 		}
 	}
 }
@@ -389,8 +418,9 @@ func (s *Session) wake() {
 	}
 }
 
-func (s *Session) loop() {
+func (s *Session) loop(ctx context.Context) {
 	defer close(s.done)
+	s.open(ctx)
 	if s.created && s.cfg.DryRun == nil && !s.Spooled() {
 		if err := s.db.EnsureIndexes(context.Background()); err != nil {
 			s.log.Warn(fmt.Sprintf("%v; results are stored, but queries may be slow: run `evalrec indexes`", err))
@@ -465,6 +495,7 @@ func (s *Session) flush() {
 	if len(ops) == 0 {
 		return
 	}
+	s.resolve(ops)
 	if s.cfg.DryRun != nil {
 		s.writeDry(ops)
 		return

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -572,4 +574,69 @@ func asMap(d bson.D) map[string]any {
 		m[e.Key] = e.Value
 	}
 	return m
+}
+
+// heldProxy forwards connections to target, but only once release is
+// closed: until then the server looks silent, as a slow or distant one does.
+func heldProxy(t *testing.T, target string, release <-chan struct{}) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				<-release
+				up, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go func() {
+					io.Copy(up, c)
+					up.Close() // the client hung up: so does the server side
+				}()
+				io.Copy(c, up)
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+func TestOpenDoesNotWaitForTheServer(t *testing.T) {
+	if os.Getenv(storetest.EnvURI) != "" {
+		t.Skip("proxies the embedded server's single address")
+	}
+	s := storetest.New(t)
+	ctx := context.Background()
+	run := newRun("held")
+	// Another run already has this evaluation_run_id, so joining lengthens
+	// it: tests added before that must still carry the lengthened ID.
+	other := newRun("held")
+	other.ID = bson.NewObjectID()
+	_, err := s.DB.Database().Collection(store.RunsCollection).InsertOne(ctx, other)
+	require.NoError(t, err)
+
+	release := make(chan struct{})
+	cfg := cfgFor(s, run, t.TempDir(), nil)
+	cfg.URI = strings.Replace(s.URI, strings.TrimPrefix(strings.TrimSuffix(s.URI, "/"), "mongodb://"), heldProxy(t, strings.TrimPrefix(strings.TrimSuffix(s.URI, "/"), "mongodb://"), release), 1)
+	cfg.ConnectTimeout = time.Minute // were Open to wait, it would spool after this, and fail the checks below
+	sess := store.Open(ctx, cfg)
+	sess.BeginPart("p", "m/p", nil)
+	sess.Add("p", werTest("m/p", "TestA", 0.1, result.Passed))
+	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+	close(release) // only now does the server answer
+	got, err := sess.Close()
+	require.NoError(t, err)
+	assert.False(t, sess.Spooled())
+	assert.Equal(t, other.EvaluationRunID+"-"+run.ID.Hex()[8:16], got.EvaluationRunID)
+	var tr store.TestRun
+	require.NoError(t, s.DB.Database().Collection(store.TestsCollection).FindOne(ctx, bson.D{{Key: "evaluation_run_id", Value: run.ID}}).Decode(&tr))
+	assert.Equal(t, got.EvaluationRunID+"/m/p.TestA#1", tr.TestRunID)
+	assert.Equal(t, 1, getRun(t, s.DB, run.ID).NumTests)
 }
