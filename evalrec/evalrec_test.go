@@ -242,8 +242,9 @@ func TestOddNames(t *testing.T) {
 `,
 		"a/nan_test.go": "package a\n\nimport \"math\"\n\nfunc nanValue() float64 { return math.NaN() }\n",
 	})
-	out, code := goTest(t, dir, s.Env(), "-count=2", "./...")
+	out, code := goTest(t, dir, s.Env(), "-v", "-count=2", "./...")
 	require.Equal(t, 1, code, out)
+	assert.Contains(t, out, `a_test.go:25: evalrec: metric "lat.p99" is stored as "lat_p99"`, "Record's notes name the line that called it")
 
 	rs := runs(t, s.DB)
 	require.Len(t, rs, 1)

@@ -23,7 +23,8 @@ type testState struct {
 // the test over storage; an unknown score method is reported with t.Errorf,
 // because it is a mistake in the suite.
 func Record(t testing.TB, metrics Metrics, opts ...Option) {
-	t.Helper()
+	// t.Helper walks the stack; it is called only before Record reports
+	// something, which is all it affects.
 	var o recordOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -43,6 +44,7 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 	for _, name := range names {
 		key, changed := result.MetricKey(name)
 		if changed {
+			t.Helper()
 			t.Logf("evalrec: metric %q is stored as %q", name, key)
 		}
 		m := result.Metric{Key: key, Result: definition(&o, name).Evaluate(metrics[name])}
@@ -75,6 +77,7 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 		score, ok, err := scoring.Default.Score(tr.ScoreMethod, rs)
 		switch {
 		case err != nil:
+			t.Helper()
 			t.Errorf("evalrec: %v", err)
 			tr.Score = nil
 		case ok:
