@@ -91,7 +91,7 @@ func settled(parts []Part, now time.Time) bool {
 // archive copies a run's parts with their values to the archive, marks the
 // run, and then deletes the live copies.
 func (d *DB) archive(ctx context.Context, run bson.ObjectID, parts []Part) error {
-	if err := d.readValues(ctx, parts); err != nil {
+	if err := d.readValues(ctx, parts, nil); err != nil {
 		return err
 	}
 	docs := make([]any, len(parts))

@@ -42,13 +42,14 @@ const opTimeout = 10 * time.Second
 // for StaleAfter) are marked failed first, so a killed binary does not leave
 // its run running for ever.
 func (d *DB) Finalize(ctx context.Context, runID bson.ObjectID, now time.Time) (*EvaluationRun, error) {
-	return d.finalize(ctx, runID, now, nil)
+	return d.finalize(ctx, runID, now, nil, nil)
 }
 
 // finalize is Finalize starting from parts, the run's parts as the caller
 // just read them, when it has them: each read of the parts is a full scan
-// of their collection on FerretDB.
-func (d *DB) finalize(ctx context.Context, runID bson.ObjectID, now time.Time, parts []Part) (*EvaluationRun, error) {
+// of their collection on FerretDB. known holds the values of parts the
+// caller wrote itself and still has, which need not be read back.
+func (d *DB) finalize(ctx context.Context, runID bson.ObjectID, now time.Time, parts []Part, known map[string]Values) (*EvaluationRun, error) {
 	var run EvaluationRun
 	if err := d.findOne(ctx, d.runs(), bson.D{{Key: "_id", Value: runID}}, &run); err != nil {
 		return nil, fmt.Errorf("reading run %s: %w", runID.Hex(), err)
@@ -74,9 +75,10 @@ func (d *DB) finalize(ctx context.Context, runID bson.ObjectID, now time.Time, p
 		} else {
 			last = fp
 		}
-		if err := d.readValues(ctx, parts); err != nil {
+		if err := d.readValues(ctx, parts, known); err != nil {
 			return nil, err
 		}
+		stored := run.SystemInfoHash
 		totals(&run, parts, now)
 		set := bson.D{
 			{Key: "finished_at", Value: run.FinishedAt},
@@ -90,12 +92,19 @@ func (d *DB) finalize(ctx context.Context, runID bson.ObjectID, now time.Time, p
 			{Key: "status", Value: run.Status},
 			{Key: "score", Value: run.Score},
 			{Key: "error", Value: run.Error},
-			{Key: "system_information.dependencies", Value: run.System.Dependencies},
-			{Key: "system_information.system_under_test", Value: run.System.SystemUnderTest},
-			{Key: "system_information.module", Value: run.System.Module},
-			{Key: "system_information.module_version", Value: run.System.Version},
-			{Key: "system_information.go_version", Value: run.System.GoVersion},
-			{Key: "system_info_hash", Value: run.SystemInfoHash},
+		}
+		if run.SystemInfoHash != stored {
+			// The hash covers these fields: unchanged, they are not
+			// rewritten (the dependency list is the largest part of the
+			// run document).
+			set = append(set,
+				bson.E{Key: "system_information.dependencies", Value: run.System.Dependencies},
+				bson.E{Key: "system_information.system_under_test", Value: run.System.SystemUnderTest},
+				bson.E{Key: "system_information.module", Value: run.System.Module},
+				bson.E{Key: "system_information.module_version", Value: run.System.Version},
+				bson.E{Key: "system_information.go_version", Value: run.System.GoVersion},
+				bson.E{Key: "system_info_hash", Value: run.SystemInfoHash},
+			)
 		}
 		cctx, cancel := context.WithTimeout(ctx, opTimeout)
 		_, err = d.runs().UpdateOne(cctx, bson.D{{Key: "_id", Value: runID}}, bson.D{{Key: "$set", Value: set}})
@@ -130,8 +139,12 @@ func (d *DB) readParts(ctx context.Context, runID bson.ObjectID) ([]Part, error)
 
 // readValues fills each part's Values, reading them by _id: the one lookup
 // FerretDB does not answer with a scan.
-func (d *DB) readValues(ctx context.Context, parts []Part) error {
+func (d *DB) readValues(ctx context.Context, parts []Part, known map[string]Values) error {
 	for i := range parts {
+		if v, ok := known[parts[i].ID]; ok {
+			parts[i].Values = v
+			continue
+		}
 		var v PartValues
 		err := d.findOne(ctx, d.db.Collection(PartValuesCollection), bson.D{{Key: "_id", Value: parts[i].ID}}, &v)
 		switch {

@@ -370,18 +370,18 @@ func (s *Session) finalize() (*EvaluationRun, error) {
 	}
 	now := time.Now()
 	s.mu.Lock()
-	mine := make(map[string]bool, len(s.parts))
-	for id := range s.parts {
-		mine[id] = true
+	mine := make(map[string]Values, len(s.parts))
+	for id, p := range s.parts {
+		mine[id] = p.Values
 	}
 	s.mu.Unlock()
 	for _, p := range parts {
-		if !mine[p.ID] && p.Status == StatusRunning && !dead(p, now) {
+		if _, ok := mine[p.ID]; !ok && p.Status == StatusRunning && !dead(p, now) {
 			run := s.cfg.Run
 			return &run, nil
 		}
 	}
-	return s.db.finalize(ctx, s.rc.ID, now, parts)
+	return s.db.finalize(ctx, s.rc.ID, now, parts, mine)
 }
 
 // Err returns the first storage failure, or nil.
