@@ -47,10 +47,10 @@ type SessionConfig struct {
 // A Session is the single writer of one process to one evaluation run. It
 // never blocks the caller on the network: a background goroutine connects,
 // creates or joins the run, and writes batches (within flushDelay of a
-// result, or at once when a batch fills), while Add buffers. When the server cannot be reached at start, or fails mid-run, the
-// session says so once and sends everything from then on to the spool;
-// [DB.Replay] stores it later. Nothing is lost and no caller sees an error
-// before Close.
+// result, or at once when a batch fills), while Add buffers. When the server
+// cannot be reached at start, or fails mid-run, the session says so once and
+// sends everything from then on to the spool; [DB.Replay] stores it later.
+// Nothing is lost and no caller sees an error before Close.
 type Session struct {
 	cfg SessionConfig
 	log *slog.Logger
