@@ -53,9 +53,11 @@ func Main(m *testing.M, opts ...MainOption) int {
 	return r.Finish(m.Run())
 }
 
-// Start applies opts and, when storage is enabled, connects and creates (or
-// joins) the evaluation run. It never fails the suite: without storage it
-// returns a Recorder whose Finish only passes the exit code through.
+// Start applies opts and, when storage is enabled, starts the writer that
+// connects and creates (or joins) the evaluation run in the background, so
+// the first test need not wait for the server. It never fails the suite:
+// without storage it returns a Recorder whose Finish only passes the exit
+// code through.
 func Start(opts ...MainOption) *Recorder {
 	for _, o := range opts {
 		o()
