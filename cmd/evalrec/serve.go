@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"runtime/debug"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -45,6 +47,7 @@ func (c *serveCmd) Run(ctx context.Context, _ []string) error {
 	if c.dir == "" {
 		c.dir = storeconn.DataDir(cfg)
 	}
+	tuneGC(os.Getenv)
 	srv, err := embedded.Start(c.dir, c.addr)
 	if err != nil {
 		return err
@@ -52,4 +55,28 @@ func (c *serveCmd) Run(ctx context.Context, _ []string) error {
 	fmt.Fprintf(c.env.stderr, "evalrec: embedded store serving %s at %s (Ctrl-C to stop)\n", c.dir, srv.URI())
 	<-ctx.Done()
 	return srv.Close()
+}
+
+// The garbage collector settings of a process that only serves the embedded
+// store. FerretDB allocates a lot for every document it stores: at the
+// default GOGC=100, marking and sweeping took 14% of the store's CPU while
+// a 2,000-test suite recorded into it. With GOGC=400 the store spent
+// 350-373 ms of CPU per run of that suite instead of 466-500 ms (GOGC=800
+// saved no more), and its peak RSS was 58 MB instead of 44 MB. The soft
+// memory limit brings collection back to normal before a large query's heap
+// can grow fivefold.
+const (
+	serveGCPercent   = 400
+	serveMemoryLimit = 1 << 30
+)
+
+// tuneGC applies the store's collector settings, except where the user set
+// GOGC or GOMEMLIMIT, which win.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(serveMemoryLimit)
+	}
 }
