@@ -91,34 +91,39 @@ func settled(parts []Part, now time.Time) bool {
 // archive copies a run's parts with their values to the archive, marks the
 // run, and then deletes the live copies.
 func (d *DB) archive(ctx context.Context, run bson.ObjectID, parts []Part) error {
+	if err := d.moveToArchive(ctx, run, parts); err != nil {
+		return fmt.Errorf("archiving the parts of run %s: %w", run.Hex(), err)
+	}
+	return nil
+}
+
+func (d *DB) moveToArchive(ctx context.Context, run bson.ObjectID, parts []Part) error {
 	if err := d.readValues(ctx, parts, nil); err != nil {
 		return err
 	}
 	docs := make([]any, len(parts))
-	ids := make([]string, len(parts))
 	for i, p := range parts {
 		docs[i] = ArchivedPart{Part: p, Values: p.Values}
-		ids[i] = p.ID
 	}
 	var st applyStats
 	if err := d.insertMany(ctx, opTimeout, PartsArchiveCollection, docs, &st); err != nil {
-		return fmt.Errorf("archiving the parts of run %s: %w", run.Hex(), err)
+		return err
 	}
 	if err := d.insertMany(ctx, opTimeout, ArchivedRunsCollection, []any{archivedRun{ID: run}}, &st); err != nil {
-		return fmt.Errorf("archiving the parts of run %s: %w", run.Hex(), err)
+		return err
 	}
 	if len(st.Rejected) > 0 {
-		return fmt.Errorf("archiving the parts of run %s: %w", run.Hex(), errors.Join(st.Rejected...))
+		return errors.Join(st.Rejected...)
 	}
 	// One _id at a time: FerretDB hands a single-_id filter to SQLite, but
 	// decodes every document in Go for an $in.
-	for _, id := range ids {
+	for _, p := range parts {
 		for _, coll := range []string{PartValuesCollection, PartsCollection} {
 			cctx, cancel := context.WithTimeout(ctx, opTimeout)
-			_, err := d.db.Collection(coll).DeleteOne(cctx, bson.D{{Key: "_id", Value: id}})
+			_, err := d.db.Collection(coll).DeleteOne(cctx, bson.D{{Key: "_id", Value: p.ID}})
 			cancel()
 			if err != nil {
-				return fmt.Errorf("archiving the parts of run %s: %w", run.Hex(), err)
+				return err
 			}
 		}
 	}
