@@ -30,6 +30,9 @@ type capture struct {
 	w      *os.File
 	done   chan struct{}
 	submit func(*result.Test)
+	// early records a failed test before its report block is read, so
+	// that a binary dying in between (the test panicked) still has it.
+	early func(*result.Test)
 
 	mu      sync.Mutex
 	tails   map[string]*strings.Builder // by test name, tests that called Record
@@ -39,12 +42,12 @@ type capture struct {
 	ready   map[string][]string       // completed blocks waiting for their test
 }
 
-func startCapture(submit func(*result.Test)) *capture {
+func startCapture(submit, early func(*result.Test)) *capture {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil // no capture: failed tests are stored without output
 	}
-	c := &capture{orig: os.Stdout, w: w, done: make(chan struct{}), submit: submit,
+	c := &capture{orig: os.Stdout, w: w, done: make(chan struct{}), submit: submit, early: early,
 		tails: map[string]*strings.Builder{}, pending: map[string][]*result.Test{}, ready: map[string][]string{}}
 	os.Stdout = w
 	go c.copy(r)
@@ -81,6 +84,7 @@ func (c *capture) finish(t *result.Test) {
 		c.submit(t)
 		return
 	}
+	c.early(t)
 	c.pending[t.Name] = append(c.pending[t.Name], t)
 }
 

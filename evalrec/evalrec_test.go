@@ -248,7 +248,7 @@ func TestOddNames(t *testing.T) {
 	})
 	out, code := goTest(t, dir, s.Env(), "-v", "-count=2", "./...")
 	require.Equal(t, 1, code, out)
-	assert.Contains(t, out, `a_test.go:25: evalrec: metric "lat.p99" is stored as "lat_p99"`, "Record's notes name the line that called it")
+	assert.Contains(t, out, `a_test.go:25: evalrec: metric "lat.p99" is stored as "lat%2Ep99"`, "Record's notes name the line that called it")
 
 	rs := runs(t, s.DB)
 	require.Len(t, rs, 1)
@@ -274,8 +274,8 @@ func TestOddNames(t *testing.T) {
 
 	odd := testRuns(t, s.DB, bson.D{{Key: "go_test", Value: "TestOddNames"}})
 	require.Len(t, odd, 2)
-	assert.Contains(t, odd[0].Metrics, "lat_p99")
-	assert.Contains(t, odd[0].Metrics, "_where")
+	assert.Contains(t, odd[0].Metrics, "lat%2Ep99")
+	assert.Contains(t, odd[0].Metrics, "%24where")
 	assert.Nil(t, odd[0].Metrics["nan"].Value)
 	assert.Equal(t, "NaN", odd[0].Metrics["nan"].NonFinite)
 }
@@ -401,7 +401,7 @@ func TestUnreachableServerSpoolsAndStrictModeFails(t *testing.T) {
 	require.Len(t, files, 1)
 
 	s := storetest.New(t)
-	rep, err := s.DB.Replay(context.Background(), spool, 5*time.Second)
+	rep, err := s.DB.Replay(context.Background(), spool, store.ReplayOptions{Force: true})
 	require.NoError(t, err)
 	assert.Empty(t, rep.Rejected)
 	r := runs(t, s.DB)

@@ -3,6 +3,7 @@ package evalrec
 import (
 	"flag"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,15 +14,19 @@ import (
 
 // testState accumulates what one test recorded.
 type testState struct {
-	mu    sync.Mutex
-	test  result.Test
-	start time.Time
+	mu      sync.Mutex
+	test    result.Test // everything but the metrics and the score
+	metrics map[string]result.Metric
+	start   time.Time
 }
 
 // Record reports metrics for the running test and emits them as attributes.
 // See the package documentation for what repeated calls do. It never fails
-// the test over storage; an unknown score method is reported with t.Errorf,
-// because it is a mistake in the suite.
+// the test over storage; an unknown score method is reported with t.Errorf
+// when the test ends, because it is a mistake in the suite.
+//
+// Each call costs time in the number of metrics it is given, not in those
+// recorded before: the score is computed once, when the test ends.
 func Record(t testing.TB, metrics Metrics, opts ...Option) {
 	// t.Helper walks the stack; it is called only before Record reports
 	// something, which is all it affects.
@@ -48,14 +53,14 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 			t.Logf("evalrec: metric %q is stored as %q", name, key)
 		}
 		m := result.Metric{Key: key, Result: definition(&o, name).Evaluate(metrics[name])}
-		tr.SetMetric(m)
+		st.metrics[key] = m
 		recorded = append(recorded, m)
 	}
 	if o.testID != "" {
-		tr.TestID = o.testID
+		tr.TestID = result.OneLine(o.testID)
 	}
 	if o.testName != "" {
-		tr.TestName = o.testName
+		tr.TestName = result.OneLine(o.testName)
 	}
 	if len(o.tags) > 0 {
 		tr.Tags = result.MergeSet(tr.Tags, o.tags)
@@ -66,59 +71,46 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 	if o.method != "" {
 		tr.ScoreMethod = o.method
 	}
-	if tr.ScoreMethod == "" {
-		tr.ScoreMethod = defaultMethod()
+	if verbose() {
+		emit(t, callAttrs(tr, &o, recorded))
 	}
-	if len(tr.Metrics) > 0 {
-		rs := make([]scoring.Result, len(tr.Metrics))
-		for i, m := range tr.Metrics {
-			rs[i] = m.Result
-		}
-		score, ok, err := scoring.Default.Score(tr.ScoreMethod, rs)
-		switch {
-		case err != nil:
-			t.Helper()
-			t.Errorf("evalrec: %v", err)
-			tr.Score = nil
-		case ok:
-			tr.Score = &score
-		default:
-			tr.Score = nil
-		}
-	}
-	// testing prints attributes only in verbose mode (which go test -json
-	// implies) and drops them otherwise, so they are encoded only then.
-	// Verbose panics before flags are parsed (testing.Benchmark called from
-	// a plain program), when nothing is verbose either.
-	if flag.Parsed() && testing.Verbose() {
-		for _, a := range callAttrs(tr, &o, recorded) {
-			t.Attr(a.Key, a.Value)
+}
+
+// verbose reports whether testing prints attributes: only in verbose mode
+// (which go test -json implies) does it, and otherwise it drops them, so
+// they are encoded only then. Verbose panics before flags are parsed
+// (testing.Benchmark called from a plain program), when nothing is verbose
+// either.
+func verbose() bool { return flag.Parsed() && testing.Verbose() }
+
+// emit passes attributes to testing, each cut to fit test2json's line
+// limit.
+func emit(t testing.TB, attrs []result.Attr) {
+	for _, a := range attrs {
+		for _, piece := range result.SplitAttr(t.Name(), a) {
+			t.Attr(piece.Key, piece.Value)
 		}
 	}
 }
 
 // callAttrs are the attributes one Record call emits: the metrics it
-// recorded and, as they stand after it, whatever its options set, and the
-// score.
+// recorded and, as they stand after it, whatever its options set.
 func callAttrs(tr *result.Test, o *recordOptions, recorded []result.Metric) []result.Attr {
-	attrs := make([]result.Attr, 0, len(recorded)+6)
+	attrs := make([]result.Attr, 0, len(recorded)+4)
 	for _, m := range recorded {
 		attrs = append(attrs, result.MetricAttr(m))
 	}
 	if o.testID != "" {
-		attrs = append(attrs, result.Attr{Key: result.AttrTestID, Value: result.OneLine(o.testID)})
+		attrs = append(attrs, result.Attr{Key: result.AttrTestID, Value: tr.TestID})
 	}
 	if o.testName != "" {
-		attrs = append(attrs, result.Attr{Key: result.AttrTestName, Value: result.OneLine(o.testName)})
+		attrs = append(attrs, result.Attr{Key: result.AttrTestName, Value: tr.TestName})
 	}
 	if len(o.tags) > 0 {
 		attrs = append(attrs, result.ListAttr(result.AttrTags, tr.Tags))
 	}
 	if len(o.participants) > 0 {
 		attrs = append(attrs, result.ListAttr(result.AttrParticipants, tr.Participants))
-	}
-	if tr.Score != nil {
-		attrs = append(attrs, result.ScoreAttrs(*tr.Score, tr.ScoreMethod)...)
 	}
 	return attrs
 }
@@ -134,7 +126,7 @@ func stateFor(t testing.TB) *testState {
 	if v, ok := states.Load(t); ok {
 		return v.(*testState)
 	}
-	st := &testState{start: time.Now()}
+	st := &testState{start: time.Now(), metrics: map[string]result.Metric{}}
 	if s, ok := testStart(t); ok {
 		st.start = s
 	}
@@ -146,23 +138,55 @@ func stateFor(t testing.TB) *testState {
 	}
 	t.Cleanup(func() {
 		states.Delete(t)
+		tr := st.finish(t)
 		if r := active.Load(); r != nil {
-			r.finishTest(t, st)
+			r.finishTest(t, st.start, tr)
 		}
 	})
 	return st
 }
 
+// finish scores the test once, over every metric it recorded, emits the
+// score, and returns the test as recorded. It runs from t.Cleanup.
+func (st *testState) finish(t testing.TB) result.Test {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	tr := st.test
+	tr.Metrics = make([]result.Metric, 0, len(st.metrics))
+	for _, m := range st.metrics {
+		tr.Metrics = append(tr.Metrics, m)
+	}
+	slices.SortFunc(tr.Metrics, func(a, b result.Metric) int { return strings.Compare(a.Key, b.Key) })
+	if tr.ScoreMethod == "" {
+		tr.ScoreMethod = defaultMethod()
+	}
+	if len(tr.Metrics) == 0 {
+		return tr
+	}
+	rs := make([]scoring.Result, len(tr.Metrics))
+	for i, m := range tr.Metrics {
+		rs[i] = m.Result
+	}
+	score, ok, err := scoring.Default.Score(tr.ScoreMethod, rs)
+	switch {
+	case err != nil:
+		t.Errorf("evalrec: %v", err)
+	case ok:
+		tr.Score = &score
+		if verbose() {
+			emit(t, result.ScoreAttrs(score, tr.ScoreMethod))
+		}
+	}
+	return tr
+}
+
 // finishTest stores the test with its final status. It runs from t.Cleanup,
 // after the test and its subtests have finished.
-func (r *Recorder) finishTest(t testing.TB, st *testState) {
-	st.mu.Lock()
-	tr := st.test
-	st.mu.Unlock()
+func (r *Recorder) finishTest(t testing.TB, start time.Time, tr result.Test) {
 	tr.Package = r.pkg
 	tr.Name = t.Name()
 	tr.Attempt = r.nextAttempt(tr.Name)
-	tr.Started = st.start
+	tr.Started = start
 	tr.Finished = time.Now()
 	switch {
 	case t.Skipped():

@@ -62,7 +62,7 @@ func Start(opts ...MainOption) *Recorder {
 	for _, o := range opts {
 		o()
 	}
-	log := logline.New(Stderr)
+	log := logger()
 	cfg, err := config.Load("")
 	if err != nil {
 		log.Error(err.Error() + "; storage disabled")
@@ -80,6 +80,28 @@ func Start(opts ...MainOption) *Recorder {
 		return nil
 	}
 	return startRecorder(cfg, log)
+}
+
+// logger returns the recorder's logger: notes go to the binary's stderr,
+// which go test shows with -v, and warnings to the go command's stderr,
+// which a plain go test shows too.
+func logger() *slog.Logger {
+	if Stderr != io.Writer(os.Stderr) {
+		return logline.New(Stderr)
+	}
+	return logline.WithAlerts(Stderr, goStderr{})
+}
+
+// goStderr writes to the standard error of the go command that started the
+// binary, or to the binary's own when there is none to reach.
+type goStderr struct{}
+
+func (goStderr) Write(p []byte) (int, error) {
+	if f, ok := provenance.GoCommandStderr(); ok {
+		defer f.Close()
+		return f.Write(p)
+	}
+	return os.Stderr.Write(p)
 }
 
 // announceSystem prints this binary's system snapshot (module, Go version,
@@ -138,7 +160,9 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 	host, _ := os.Hostname()
 	r.partID = fmt.Sprintf("%s/%s/%s/%d", run.ID.Hex(), r.pkg, host, os.Getpid())
 	r.session.BeginPart(r.partID, r.pkg, sys.Dependencies)
-	r.capture = startCapture(func(t *result.Test) { r.session.Add(r.partID, t) })
+	r.capture = startCapture(
+		func(t *result.Test) { r.session.Add(r.partID, t) },
+		func(t *result.Test) { r.session.Provisional(r.partID, t) })
 	active.Store(r)
 	return r
 }

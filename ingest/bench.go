@@ -1,8 +1,9 @@
 package ingest
 
 import (
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,11 +79,11 @@ func benchDirection(unit string) scoring.Direction {
 	return scoring.LowerIsBetter
 }
 
-func sortedTests(m map[string]*testState) []*testState {
-	out := make([]*testState, 0, len(m))
-	for _, t := range m {
-		out = append(out, t)
+// openTests lists the open attempts by name, oldest first within a name.
+func openTests(m map[string][]*testState) []*testState {
+	var out []*testState
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[name]...)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
-	"time"
 
 	"gotest.tools/gotestsum/testjson"
 
@@ -13,9 +12,9 @@ import (
 
 type discard struct{ n int }
 
-func (d *discard) BeginPackage(string, time.Time) {}
-func (d *discard) Test(*result.Test)              { d.n++ }
-func (d *discard) EndPackage(*Package)            {}
+func (d *discard) BeginPackage(*Package) {}
+func (d *discard) Test(*result.Test)     { d.n++ }
+func (d *discard) EndPackage(*Package)   {}
 
 func benchStream() []byte {
 	var b bytes.Buffer

@@ -20,14 +20,20 @@ const (
 	PackageIncomplete  = "incomplete" // the stream ended before the package did
 )
 
-// Package is one package of the stream, reported when it ends.
+// Package is one lifetime of a package in the stream. A stream may run a
+// package more than once: gotestsum --rerun-fails appends the reruns, and
+// saved streams are concatenated. Each lifetime is reported on its own, and
+// a test's attempts are numbered across all of them, so no execution
+// shadows another.
 type Package struct {
-	Name    string
-	Status  string
-	Elapsed time.Duration
-	Started time.Time
-	Ended   time.Time
-	Cached  bool
+	Name string
+	// Occurrence numbers the package's lifetimes in the stream, from 1.
+	Occurrence int
+	Status     string
+	Elapsed    time.Duration
+	Started    time.Time
+	Ended      time.Time
+	Cached     bool
 	// Output is the tail of the package-level output (outside any test), and
 	// for a build failure, the build output.
 	Output string
@@ -40,6 +46,14 @@ type Package struct {
 	// System is what the test binary announced about itself (evalrec.Main
 	// does in -json mode): module, dependencies, system under test.
 	System *provenance.System
+	// Interleaved says the package's events went back in time, which one
+	// go test process never does: two streams were mixed line by line, and
+	// which test an event belongs to can no longer be told. Every execution
+	// is still reported.
+	Interleaved bool
+	// UncachedOut counts tests handed on before the package ended and so
+	// before it was known to be cached (see [Ingester.Release]).
+	UncachedOut int
 }
 
 // Broken reports whether the package itself broke, as opposed to having
@@ -56,10 +70,12 @@ func (p *Package) FailedWithoutTest() bool {
 	return p.Status == PackageFailed && p.Failed == 0 && p.Incomplete == 0
 }
 
-// A Sink receives what the Ingester finds, in stream order. A package's tests
-// come between its BeginPackage and EndPackage.
+// A Sink receives what the Ingester finds, in stream order. A package
+// lifetime's tests come between its BeginPackage and EndPackage, and
+// lifetimes of the same package never overlap. BeginPackage's argument
+// holds the name, occurrence and start only.
 type Sink interface {
-	BeginPackage(name string, at time.Time)
+	BeginPackage(p *Package)
 	Test(t *result.Test)
 	EndPackage(p *Package)
 }
@@ -68,10 +84,17 @@ type Sink interface {
 type Stats struct {
 	Events     int
 	Tests      int
-	Packages   int
+	Packages   int // package lifetimes
 	BadLines   int
 	FirstBad   []*LineError // the first few, for the report
 	AttrErrors int
+	// LateAttrs counts attributes that arrived after their test had ended
+	// (a goroutine that outlived its test called Record): they are ignored.
+	LateAttrs int
+	// Rerun counts package lifetimes after a package's first.
+	Rerun int
+	// Interleaved counts package lifetimes whose events went back in time.
+	Interleaved int
 }
 
 const keepBadLines = 5
@@ -85,31 +108,45 @@ type Ingester struct {
 	pkgs   map[string]*pkgState
 	builds map[string]*tail // build output by ImportPath
 	first  time.Time
+	// attempts numbers the executions of each test, per package, across
+	// the package's lifetimes; lifetimes counts those. They grow with the
+	// distinct tests of the stream, not with its length.
+	attempts  map[string]map[string]int
+	lifetimes map[string]int
+	// Now is the wall clock that times how long finished tests are held;
+	// see [Ingester.Release].
+	Now func() time.Time
 }
 
 type pkgState struct {
 	Package
-	tests     map[string]*testState
+	// open holds the attempts that have begun and not ended, oldest first:
+	// a terminal event ends the oldest. One go test process never runs two
+	// attempts of a test at once; a mixed stream does.
+	open map[string][]*testState
+	// ended holds tests that ended in this lifetime and have not run
+	// again: an attribute for one of them arrived too late.
+	ended     map[string]bool
 	done      []*result.Test // finished, held until the package ends
-	streaming bool           // done overflowed: tests go out as they end
-	// attempts numbers the runs of each test. It lives with the package:
-	// every -count iteration runs within one package's lifetime, and memory
-	// must not grow with the stream.
-	attempts  map[string]int
+	heldAt    time.Time      // wall clock when done last became non-empty
+	streaming bool           // tests go out as they end
 	out       tail
 	line      strings.Builder // package output not yet ended by a newline
 	benchText strings.Builder
 	lastTime  time.Time
+	backwards int // events earlier than the one before
 }
 
 type testState struct {
 	result.Test
-	out tail
+	out    tail
+	chunks *result.Chunks // attributes split across several attr events
 }
 
 // New returns an Ingester reporting to sink.
 func New(sink Sink) *Ingester {
-	return &Ingester{sink: sink, pkgs: map[string]*pkgState{}, builds: map[string]*tail{}}
+	return &Ingester{sink: sink, pkgs: map[string]*pkgState{}, builds: map[string]*tail{},
+		attempts: map[string]map[string]int{}, lifetimes: map[string]int{}, Now: time.Now}
 }
 
 // FirstTime is the time of the first timed event, or zero.
@@ -140,33 +177,32 @@ func (in *Ingester) Event(ev *Event) {
 		return
 	case "build-fail":
 		return // the package's fail event, with FailedBuild, follows
+	case "start":
+		if p := in.pkgs[ev.Package]; p != nil && p.begun() {
+			// A package starts again before it ended: the stream was cut
+			// and another appended. What was open never ended.
+			p.Status = PackageIncomplete
+			in.endPackage(p, PackageIncomplete, nil)
+		}
 	}
 	// An event with no Package is valid: go tool test2json run without -p
 	// writes none. Such tests belong to the package named "".
 	p := in.pkg(ev)
-	if ev.Time != nil {
-		p.lastTime = *ev.Time
-	}
+	p.clock(ev.Time)
 	if ev.Test == "" {
 		in.packageEvent(p, ev)
 		return
 	}
-	t := p.tests[ev.Test]
+	t := p.oldest(ev.Test)
 	switch ev.Action {
 	case "run":
-		if t != nil {
-			// A run without an end for the previous attempt: close it.
-			in.finishTest(p, t, result.Incomplete, ev)
-		}
-		p.attempts[ev.Test]++
-		t = &testState{Test: result.Test{Package: ev.Package, Name: ev.Test, Attempt: p.attempts[ev.Test]}}
-		if ev.Time != nil {
-			t.Started = *ev.Time
-		}
-		p.tests[ev.Test] = t
+		t = in.newAttempt(p, ev)
 	case "output":
 		if t == nil {
-			t = in.lateTest(p, ev)
+			if p.ended[ev.Test] {
+				return // a framing line testing prints after the end
+			}
+			t = in.newAttempt(p, ev)
 		}
 		t.out.WriteString(ev.Output)
 		if strings.HasPrefix(ev.Test, "Benchmark") {
@@ -176,21 +212,39 @@ func (in *Ingester) Event(ev *Event) {
 		}
 	case "attr":
 		if t == nil {
-			t = in.lateTest(p, ev)
+			if p.ended[ev.Test] {
+				in.Stats.LateAttrs++
+				return
+			}
+			t = in.newAttempt(p, ev)
 		}
-		if err := t.ApplyAttr(ev.Key, ev.Value); err != nil {
-			in.Stats.AttrErrors++
-		}
+		in.attr(t, ev.Key, ev.Value)
 	case "pass", "fail", "skip":
 		if t == nil {
-			t = in.lateTest(p, ev)
+			t = in.newAttempt(p, ev)
 		}
 		in.finishTest(p, t, testStatus(ev.Action), ev)
 	case "bench":
 		// A benchmark that logged: its results arrive as package output.
-		delete(p.tests, ev.Test)
+		if t != nil {
+			p.close(t)
+		}
 	default:
 		// pause, cont, and actions added after this was written.
+	}
+}
+
+// attr folds one attribute into t, joining one split across several.
+func (in *Ingester) attr(t *testState, key, value string) {
+	if t.chunks == nil {
+		t.chunks = &result.Chunks{}
+	}
+	key, value, ok := t.chunks.Add(key, value)
+	if !ok {
+		return // more pieces to come
+	}
+	if err := t.ApplyAttr(key, value); err != nil {
+		in.Stats.AttrErrors++
 	}
 }
 
@@ -204,34 +258,95 @@ func testStatus(action string) result.Status {
 	return result.Passed
 }
 
-// lateTest starts a test seen without its run event (a stream that began
-// mid-test, or a cut-and-joined file).
-func (in *Ingester) lateTest(p *pkgState, ev *Event) *testState {
-	p.attempts[ev.Test]++
-	t := &testState{Test: result.Test{Package: ev.Package, Name: ev.Test, Attempt: p.attempts[ev.Test]}}
+// newAttempt starts an execution of ev.Test: on its run event, or on the
+// first event seen of it (a stream that began mid-test, or one whose run
+// events are missing).
+func (in *Ingester) newAttempt(p *pkgState, ev *Event) *testState {
+	n := in.attempts[p.Name]
+	n[ev.Test]++
+	t := &testState{Test: result.Test{Package: ev.Package, Name: ev.Test, Attempt: n[ev.Test]}}
 	if ev.Time != nil {
 		t.Started = *ev.Time
 	}
-	p.tests[ev.Test] = t
+	p.open[ev.Test] = append(p.open[ev.Test], t)
+	delete(p.ended, ev.Test)
 	return t
+}
+
+// oldest returns the oldest open attempt of name, or nil.
+func (p *pkgState) oldest(name string) *testState {
+	if q := p.open[name]; len(q) > 0 {
+		return q[0]
+	}
+	return nil
+}
+
+// close removes t from the open attempts.
+func (p *pkgState) close(t *testState) {
+	q := p.open[t.Name]
+	for i, o := range q {
+		if o == t {
+			q = append(q[:i:i], q[i+1:]...)
+			break
+		}
+	}
+	if len(q) == 0 {
+		delete(p.open, t.Name)
+		p.ended[t.Name] = true
+	} else {
+		p.open[t.Name] = q
+	}
+}
+
+// begun reports whether anything happened in this lifetime beyond its
+// start event.
+func (p *pkgState) begun() bool {
+	return len(p.open) > 0 || len(p.ended) > 0 || len(p.done) > 0 || p.out.Len() > 0
+}
+
+// clock follows the package's event times. One go test process stamps a
+// package's events in order; events that go back in time more than once
+// come from two streams mixed together.
+func (p *pkgState) clock(t *time.Time) {
+	if t == nil {
+		return
+	}
+	if t.Before(p.lastTime) {
+		p.backwards++
+		if p.backwards == 2 {
+			p.Interleaved = true
+		}
+	}
+	if t.After(p.lastTime) {
+		p.lastTime = *t
+	}
 }
 
 func (in *Ingester) pkg(ev *Event) *pkgState {
 	p := in.pkgs[ev.Package]
 	if p == nil {
-		p = &pkgState{Package: Package{Name: ev.Package}, tests: map[string]*testState{}, attempts: map[string]int{}}
+		in.lifetimes[ev.Package]++
+		p = &pkgState{Package: Package{Name: ev.Package, Occurrence: in.lifetimes[ev.Package]},
+			open: map[string][]*testState{}, ended: map[string]bool{}}
 		if ev.Time != nil {
 			p.Started = *ev.Time
 		}
+		if in.attempts[ev.Package] == nil {
+			in.attempts[ev.Package] = map[string]int{}
+		}
 		in.pkgs[ev.Package] = p
 		in.Stats.Packages++
-		in.sink.BeginPackage(ev.Package, p.Started)
+		if p.Occurrence > 1 {
+			in.Stats.Rerun++
+		}
+		begin := Package{Name: p.Name, Occurrence: p.Occurrence, Started: p.Started}
+		in.sink.BeginPackage(&begin)
 	}
 	return p
 }
 
 func (in *Ingester) finishTest(p *pkgState, t *testState, st result.Status, ev *Event) {
-	delete(p.tests, t.Name)
+	p.close(t)
 	t.Status = st
 	if ev != nil && ev.Time != nil {
 		t.Finished = *ev.Time
@@ -253,6 +368,9 @@ func (in *Ingester) finishTest(p *pkgState, t *testState, st result.Status, ev *
 			p.Panic = t.Name + ": " + l
 		}
 	}
+	if t.chunks != nil && t.chunks.Pending() > 0 {
+		in.Stats.AttrErrors += t.chunks.Pending() // a split attribute never completed
+	}
 	in.emit(p, &t.Test)
 }
 
@@ -261,9 +379,19 @@ func (in *Ingester) finishTest(p *pkgState, t *testState, st result.Status, ev *
 // this bound tests go out as they end, without the cached flag.
 const maxHeld = 10000
 
+// MaxHold is how long a finished test may wait for its package to end
+// before [Ingester.Release] hands it on. A cached package replays in one
+// burst and ends well within it, so its tests go out flagged; a package
+// that is really running hands its tests on within MaxHold, so a killed
+// reader loses at most that much.
+const MaxHold = 500 * time.Millisecond
+
 func (in *Ingester) emit(p *pkgState, t *result.Test) {
 	in.Stats.Tests++
 	if !p.streaming && len(p.done) < maxHeld {
+		if len(p.done) == 0 {
+			p.heldAt = in.Now()
+		}
 		p.done = append(p.done, t)
 		return
 	}
@@ -271,7 +399,24 @@ func (in *Ingester) emit(p *pkgState, t *result.Test) {
 		p.streaming = true
 		in.release(p)
 	}
+	p.UncachedOut++
 	in.sink.Test(t)
+}
+
+// Release hands on the finished tests that a running package has held for
+// MaxHold or longer, and from then on that package's tests as they end. A
+// reader that follows a live stream calls it every so often, from the same
+// goroutine as Event or under the same lock.
+func (in *Ingester) Release() {
+	now := in.Now()
+	for _, name := range slices.Sorted(maps.Keys(in.pkgs)) {
+		p := in.pkgs[name]
+		if len(p.done) > 0 && now.Sub(p.heldAt) >= MaxHold {
+			p.streaming = true
+			p.UncachedOut += len(p.done)
+			in.release(p)
+		}
+	}
 }
 
 func (in *Ingester) release(p *pkgState) {
@@ -366,16 +511,19 @@ func (in *Ingester) endPackage(p *pkgState, status string, ev *Event) {
 	for _, b := range parseBenchmarks(p.Name, p.benchText.String(), p.Ended) {
 		// A benchmark's run event leaves an entry that never gets a pass
 		// event (golang/go#61767); its result line, or a parent's, ends it.
-		for name := range p.tests {
+		for name, q := range p.open {
 			if name == b.Name || strings.HasPrefix(b.Name, name+"/") {
-				delete(p.tests, name)
+				for _, t := range q {
+					p.close(t)
+				}
 			}
 		}
-		b.Attempt = p.nextBenchAttempt(b.Name)
+		b.Attempt = in.nextBenchAttempt(p.Name, b.Name)
 		in.emit(p, b)
 	}
-	for _, t := range sortedTests(p.tests) {
+	for _, t := range openTests(p.open) {
 		if strings.HasPrefix(t.Name, "Benchmark") && status == PackagePassed {
+			p.close(t)
 			continue // a benchmark with no result line that did not fail
 		}
 		p.Incomplete++
@@ -394,16 +542,20 @@ func (in *Ingester) endPackage(p *pkgState, status string, ev *Event) {
 	if p.Output == "" && (status == PackageFailed || p.Incomplete > 0) {
 		p.Output = p.out.String()
 	}
+	if p.Interleaved {
+		in.Stats.Interleaved++
+	}
 	in.release(p)
 	in.sink.EndPackage(&p.Package)
 }
 
 // nextBenchAttempt numbers benchmark samples. They have their own counter:
 // a benchmark's run event is not one per sample.
-func (p *pkgState) nextBenchAttempt(name string) int {
+func (in *Ingester) nextBenchAttempt(pkg, name string) int {
+	n := in.attempts[pkg]
 	k := "\x00bench\x00" + name
-	p.attempts[k]++
-	return p.attempts[k]
+	n[k]++
+	return n[k]
 }
 
 // Close ends the stream: packages that never ended are incomplete.

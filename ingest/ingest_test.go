@@ -21,17 +21,19 @@ import (
 type collect struct {
 	begun []string
 	tests []*result.Test
-	pkgs  map[string]*Package
+	pkgs  map[string]*Package // the last lifetime of each
+	ended []*Package          // every lifetime, in order
 }
 
-func (c *collect) BeginPackage(name string, _ time.Time) { c.begun = append(c.begun, name) }
-func (c *collect) Test(t *result.Test)                   { cp := *t; c.tests = append(c.tests, &cp) }
+func (c *collect) BeginPackage(p *Package) { c.begun = append(c.begun, p.Name) }
+func (c *collect) Test(t *result.Test)     { cp := *t; c.tests = append(c.tests, &cp) }
 func (c *collect) EndPackage(p *Package) {
 	if c.pkgs == nil {
 		c.pkgs = map[string]*Package{}
 	}
 	cp := *p
 	c.pkgs[p.Name] = &cp
+	c.ended = append(c.ended, &cp)
 }
 
 func (c *collect) find(pkg, name string) []*result.Test {

@@ -61,6 +61,7 @@ type Reader struct {
 	br      *bufio.Reader
 	line    int
 	buf     []byte
+	raw     []byte
 	ev      Event
 	lineErr *LineError
 	err     error
@@ -97,6 +98,7 @@ func (r *Reader) Scan() bool {
 			continue
 		}
 		r.ev = Event{}
+		r.raw = trimmed
 		if trimmed[0] != '{' {
 			r.lineErr = &LineError{Line: r.line, Text: clip(trimmed), Err: fmt.Errorf("not JSON")}
 			return true
@@ -147,6 +149,13 @@ func (r *Reader) Event() *Event {
 	}
 	return &r.ev
 }
+
+// Raw returns the bytes of the last line read, without surrounding space.
+// They are valid until the next Scan.
+func (r *Reader) Raw() []byte { return r.raw }
+
+// Line is the number of the last line read, from 1.
+func (r *Reader) Line() int { return r.line }
 
 // LineError returns why the last line was not an event, or nil.
 func (r *Reader) LineError() *LineError { return r.lineErr }

@@ -15,23 +15,25 @@ import (
 // `go test ./...` join one evaluation run without talking to each other.
 type Invocation struct {
 	// Key is unique to the invocation: the go command's process ID and start
-	// time on this host, or an explicit run ID.
+	// time on this host, the wrapper's, or a hash of the stream that the
+	// converter reads.
 	Key string
-	// Started is when the invocation began: the go command's start time.
+	// Started is when the invocation began, to the millisecond: the go
+	// command's start time.
 	Started time.Time
-	// Explicit is the run ID given by the user (EVALREC_RUN_ID), if any.
+	// Explicit is the run ID given by the user (EVALREC_RUN_ID), if any. It
+	// names the run, and the key still tells invocations apart: a second
+	// invocation with the same explicit ID is a run of its own, never merged
+	// into the first (see [Invocation.ObjectID]).
 	Explicit string
 }
 
-// CurrentInvocation identifies the invocation this process belongs to. When
-// explicitID is set, it alone decides. Otherwise, when the parent process is
-// the go command, the invocation is the parent's; else this process is an
-// invocation of its own (a test binary run directly).
+// CurrentInvocation identifies the invocation this process belongs to: when
+// the parent process is the go command, the parent's; else this process is
+// an invocation of its own (a test binary run directly, or the wrapper).
+// explicitID, when set, names the run.
 func CurrentInvocation(explicitID string) Invocation {
 	host, _ := os.Hostname()
-	if explicitID != "" {
-		return Invocation{Key: "explicit:" + explicitID, Started: time.Now().UTC(), Explicit: explicitID}
-	}
 	pid := os.Getpid()
 	if ppid := os.Getppid(); isGoCommand(ppid) {
 		pid = ppid
@@ -43,21 +45,38 @@ func CurrentInvocation(explicitID string) Invocation {
 		started = time.Now()
 	}
 	return Invocation{
-		Key:     fmt.Sprintf("%s/%d/%d", host, pid, started.UnixNano()),
-		Started: started.UTC().Truncate(time.Second),
+		Key:      fmt.Sprintf("%s/%d/%d", host, pid, started.UnixNano()),
+		Started:  started.UTC().Truncate(time.Millisecond),
+		Explicit: explicitID,
 	}
 }
 
-// Fingerprint is 8 bytes derived from the key.
+// StreamInvocation identifies a saved or piped go test -json stream by its
+// first event line, which holds the package and the time to the
+// nanosecond: ingesting the same bytes again finds the same run, and two
+// different streams never share one. started is the first event's time.
+func StreamInvocation(firstLine []byte, started time.Time, explicitID string) Invocation {
+	sum := sha256.Sum256(firstLine)
+	return Invocation{
+		Key:      fmt.Sprintf("stream/%x", sum[:16]),
+		Started:  started.UTC().Truncate(time.Millisecond),
+		Explicit: explicitID,
+	}
+}
+
+// Fingerprint is 8 bytes derived from the key and the explicit run ID.
 func (inv Invocation) Fingerprint() [8]byte {
-	sum := sha256.Sum256([]byte(inv.Key))
+	sum := sha256.Sum256([]byte(inv.Explicit + "\x00" + inv.Key))
 	var f [8]byte
 	copy(f[:], sum[:8])
 	return f
 }
 
 // ObjectID returns the 12 bytes of the evaluation run's ObjectID: the start
-// time in seconds, as MongoDB's own IDs begin, then the fingerprint.
+// time in seconds, as MongoDB's own IDs begin, then the fingerprint. Every
+// binary of one invocation computes the same ObjectID and joins one run; a
+// different invocation computes another, so it cannot join by accident even
+// with the same explicit run ID.
 func (inv Invocation) ObjectID() [12]byte {
 	var id [12]byte
 	binary.BigEndian.PutUint32(id[:4], uint32(inv.Started.Unix()))

@@ -70,3 +70,20 @@ func ProcessAlive(pid int) bool {
 	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
 	return err == nil
 }
+
+// GoCommandStderr opens the standard error of the go command that started
+// this process, when it did. go test shows a test binary's output only when
+// its package fails (or with -v), so a warning that must be seen in a plain
+// `go test ./...` goes there: the go command's own stderr is the terminal
+// or the CI log. The caller closes the file.
+func GoCommandStderr() (*os.File, bool) {
+	ppid := os.Getppid()
+	if !isGoCommand(ppid) {
+		return nil, false
+	}
+	f, err := os.OpenFile("/proc/"+strconv.Itoa(ppid)+"/fd/2", os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil, false
+	}
+	return f, true
+}

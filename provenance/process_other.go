@@ -25,3 +25,6 @@ func ProcessAlive(pid int) bool {
 	}
 	return p.Signal(syscall.Signal(0)) == nil
 }
+
+// GoCommandStderr is only known on Linux, through /proc.
+func GoCommandStderr() (*os.File, bool) { return nil, false }

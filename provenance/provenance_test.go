@@ -128,5 +128,28 @@ func TestCurrentInvocationIsStableWithinAProcessTree(t *testing.T) {
 	a, b := CurrentInvocation(""), CurrentInvocation("")
 	assert.Equal(t, a, b)
 	assert.NotEmpty(t, a.Key)
-	assert.Equal(t, "explicit:x", CurrentInvocation("x").Key)
+	x := CurrentInvocation("x")
+	assert.Equal(t, a.Key, x.Key, "an explicit run ID names the run; the key is still the invocation's")
+	assert.Equal(t, "x", x.Explicit)
+	assert.NotEqual(t, a.ObjectID(), x.ObjectID())
+}
+
+func TestAnExplicitRunIDUsedByTwoInvocationsNamesTwoRuns(t *testing.T) {
+	at := time.Date(2026, 11, 30, 1, 2, 3, 456e6, time.UTC)
+	first := Invocation{Key: "host/10/1", Started: at, Explicit: "nightly-9"}
+	again := Invocation{Key: "host/10/1", Started: at, Explicit: "nightly-9"}
+	other := Invocation{Key: "host/20/2", Started: at, Explicit: "nightly-9"}
+	assert.Equal(t, first.ObjectID(), again.ObjectID(), "every binary of one invocation joins one run")
+	assert.NotEqual(t, first.ObjectID(), other.ObjectID(), "another invocation never joins it by accident")
+	assert.Equal(t, "nightly-9", other.RunID(Git{}), "both ask for the name; the store keeps the second apart")
+}
+
+func TestAStreamIsKnownByItsFirstLine(t *testing.T) {
+	at := time.Date(2026, 11, 30, 1, 2, 3, 456789e3, time.UTC)
+	line := []byte(`{"Time":"2026-11-30T01:02:03.456789Z","Action":"start","Package":"example.com/a"}`)
+	a := StreamInvocation(line, at, "")
+	assert.Equal(t, a, StreamInvocation(line, at, ""), "the same bytes find the same run")
+	other := StreamInvocation([]byte(`{"Time":"2026-11-30T01:02:03.456789Z","Action":"start","Package":"example.com/b"}`), at, "")
+	assert.NotEqual(t, a.ObjectID(), other.ObjectID(), "another module's stream, started at the same instant, is another run")
+	assert.Equal(t, at.Truncate(time.Millisecond), a.Started, "started_at keeps milliseconds")
 }

@@ -150,36 +150,14 @@ func (s System) Hash() string {
 	return hex.EncodeToString(sum[:])
 }
 
+// maskSecrets copies the declared system under test with every secret
+// masked, whatever Go types it holds (see redact.Value).
 func maskSecrets(m map[string]any) map[string]any {
 	if m == nil {
 		return map[string]any{}
 	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		switch {
-		case redact.IsSecretKey(k):
-			out[k] = redact.Mask
-		default:
-			out[k] = maskValue(v)
-		}
-	}
+	out, _ := redact.Value(m).(map[string]any)
 	return out
-}
-
-func maskValue(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		return maskSecrets(v)
-	case string:
-		return redact.URIsIn(v)
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = maskValue(e)
-		}
-		return out
-	}
-	return v
 }
 
 func cpuModel() string {

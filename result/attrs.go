@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"evalrec.dev/scoring"
 )
@@ -160,6 +162,9 @@ func (t *Test) ApplyAttr(key, value string) error {
 		if err != nil {
 			return fmt.Errorf("attribute %s: %w", key, err)
 		}
+		// The key is rebuilt from the name: a hand-written attribute
+		// may name the metric with characters a key cannot hold.
+		m.Key, _ = MetricKey(m.Name)
 		t.SetMetric(m)
 	}
 	return nil
@@ -217,3 +222,82 @@ func decodeMetric(key, value string) (Metric, error) {
 // mode only, to announce its system snapshot: the prefix, then the JSON of a
 // provenance.System (hostname left out).
 const SystemLinePrefix = "evalrec: system under test: "
+
+// AttrLineLimit is the longest framing line test2json recognises (its input
+// buffer, including the ^V marker and the newline). An === ATTR line that
+// is longer reaches the stream as plain output, and the attribute is lost;
+// [SplitAttr] keeps evalrec's attributes under it.
+const AttrLineLimit = 4096
+
+// minPiece is the smallest piece SplitAttr cuts, whatever the budget.
+const minPiece = 256
+
+// SplitAttr returns a as it is when its framing line, for a test called
+// testName, fits within AttrLineLimit, or else cut into pieces that do:
+// KEY#1/N … KEY#N/N, each holding a slice of the value. [Chunks] joins them
+// again. Pieces never split a UTF-8 sequence, nor end in a space, which
+// could be trimmed.
+func SplitAttr(testName string, a Attr) []Attr {
+	const frame = len("\x16=== ATTR  ") + 2 /* spaces */ + 1 /* newline */ + len("#999/999") + 16 /* margin */
+	budget := max(AttrLineLimit-frame-len(testName)-len(a.Key), minPiece)
+	if len(a.Value) <= budget || !strings.HasPrefix(a.Key, AttrPrefix) {
+		return []Attr{a}
+	}
+	var pieces []string
+	for v := a.Value; v != ""; {
+		n := min(budget, len(v))
+		for n < len(v) && n > 1 && (!utf8.RuneStart(v[n]) || v[n-1] == ' ') {
+			n--
+		}
+		pieces = append(pieces, v[:n])
+		v = v[n:]
+	}
+	out := make([]Attr, len(pieces))
+	for i, p := range pieces {
+		out[i] = Attr{fmt.Sprintf("%s#%d/%d", a.Key, i+1, len(pieces)), p}
+	}
+	return out
+}
+
+var pieceKey = regexp.MustCompile(`^(` + regexp.QuoteMeta(AttrPrefix) + `.+)#(\d+)/(\d+)$`)
+
+// Chunks joins attributes that [SplitAttr] cut into pieces. The zero value
+// is ready to use; keep one per test.
+type Chunks struct {
+	parts map[string][]string
+}
+
+// Add takes one attribute. It returns the attribute to apply and true when
+// key is whole or its last missing piece arrived, and false while pieces are
+// missing.
+func (c *Chunks) Add(key, value string) (string, string, bool) {
+	m := pieceKey.FindStringSubmatch(key)
+	if m == nil {
+		return key, value, true
+	}
+	i, _ := strconv.Atoi(m[2])
+	n, _ := strconv.Atoi(m[3])
+	if n < 1 || n > 100000 || i < 1 || i > n {
+		return key, value, true // not one of ours: keep it as it is
+	}
+	if c.parts == nil {
+		c.parts = map[string][]string{}
+	}
+	base := m[1]
+	ps := c.parts[base]
+	if len(ps) != n {
+		ps = make([]string, n) // a new series replaces an unfinished one
+	}
+	ps[i-1] = value
+	c.parts[base] = ps
+	for _, p := range ps {
+		if p == "" {
+			return "", "", false
+		}
+	}
+	delete(c.parts, base)
+	return base, strings.Join(ps, ""), true
+}
+
+// Pending counts attributes with pieces still missing.
+func (c *Chunks) Pending() int { return len(c.parts) }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"evalrec.dev/internal/redact"
 	"evalrec.dev/scoring"
 )
 
@@ -74,10 +75,18 @@ func RunID(evalRunID, pkg, name string, attempt int) string {
 	return evalRunID + "/" + pkg + "." + name + "#" + strconv.Itoa(attempt)
 }
 
-// Complete fills the fields every source derives the same way: the default
-// test ID and name, the score of a test without metrics, and sorted, unique
-// tags and participants. It is idempotent.
+// Complete fills the fields every source derives the same way: one-line
+// test IDs and names, the default test ID and name, the score of a test
+// without metrics, sorted, unique tags and participants, and output and
+// attributes with their secrets masked. It is idempotent.
 func (t *Test) Complete() {
+	// IDs and names are one line, however they were given: the converter
+	// reads them from attributes, which cannot hold a newline.
+	t.TestID, t.TestName = strings.TrimSpace(OneLine(t.TestID)), strings.TrimSpace(OneLine(t.TestName))
+	// A failing test may print a connection string; an attribute may hold
+	// a key. Neither is stored in clear.
+	t.Output = redact.Text(t.Output)
+	t.Attrs = redact.Attributes(t.Attrs)
 	if t.TestID == "" {
 		t.TestID = DefaultTestID(t.Package, t.Name)
 	}

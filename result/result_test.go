@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,14 +19,17 @@ func TestMetricKey(t *testing.T) {
 		changed  bool
 	}{
 		{"wer", "wer", false},
-		{"latency.p99", "latency_p99", true},
-		{"$where", "_where", true},
+		{"latency.p99", "latency%2Ep99", true},
+		{"$where", "%24where", true},
 		{"a$b", "a$b", false},
-		{"two words", "two_words", true},
-		{"tab\there", "tab_here", true},
-		{"", "_", true},
-		{"bad\xffutf8", "bad_utf8", true},
+		{"two words", "two%20words", true},
+		{"tab\there", "tab%09here", true},
+		{"", "%empty", true},
+		{"bad\xffutf8", "bad%FFutf8", true},
 		{"über", "über", false},
+		{"100%", "100%25", true},
+		{"a_b_c", "a_b_c", false},
+		{"a.b.c", "a%2Eb%2Ec", true},
 	}
 	for _, tt := range tests {
 		got, changed := MetricKey(tt.in)
@@ -38,6 +42,17 @@ func TestMetricKey(t *testing.T) {
 	assert.Len(t, k1, MaxKeyLen)
 	k2, _ := MetricKey(long + "y")
 	assert.NotEqual(t, k1, k2, "long names that differ only past the cut must stay distinct")
+
+	// Names that used to collide stay apart.
+	seen := map[string]string{}
+	for _, name := range []string{"$", ".", "", "_", "a.b.c", "a_b_c", "a b c", "%", "%empty", "%24", "~", "a\x00", "a%00"} {
+		k, _ := MetricKey(name)
+		assert.NotContains(t, seen, k, "%q and %q", name, seen[k])
+		seen[k] = name
+		assert.NotContains(t, k, ".")
+		assert.False(t, strings.HasPrefix(k, "$"))
+		assert.False(t, strings.ContainsFunc(k, unicode.IsSpace))
+	}
 }
 
 func TestAttrsRoundTrip(t *testing.T) {
@@ -68,7 +83,7 @@ func TestAttrsRoundTrip(t *testing.T) {
 
 	require.Len(t, got.Metrics, 3)
 	m := got.Metrics[0]
-	assert.Equal(t, "latency_p99", m.Key)
+	assert.Equal(t, "latency%2Ep99", m.Key)
 	assert.Equal(t, "latency.p99", m.Name)
 	assert.Equal(t, 120.0, m.Value)
 	assert.Equal(t, "ms", m.Unit)
@@ -130,4 +145,19 @@ func TestComplete(t *testing.T) {
 	withMetrics.Complete()
 	assert.Nil(t, withMetrics.Score, "a test with metrics is scored by its calculator, never by status")
 	assert.Equal(t, "a", withMetrics.Metrics[0].Key)
+}
+
+func TestAHandWrittenMetricAttributeGetsASafeKey(t *testing.T) {
+	var tr Test
+	require.NoError(t, tr.ApplyAttr("evalrec.metric.lat.p99", `{"value":12,"direction":"lower","score":50}`))
+	require.Len(t, tr.Metrics, 1)
+	assert.Equal(t, "lat%2Ep99", tr.Metrics[0].Key)
+	assert.Equal(t, "lat.p99", tr.Metrics[0].Name)
+}
+
+func TestTestIDsAreOneLineInEveryMode(t *testing.T) {
+	tr := Test{Package: "p", Name: "TestX", TestID: " scenario\n42 ", TestName: "first\r\nsecond", Status: Passed}
+	tr.Complete()
+	assert.Equal(t, "scenario 42", tr.TestID)
+	assert.Equal(t, "first second", tr.TestName)
 }

@@ -24,8 +24,9 @@ type op struct {
 	Run  bson.ObjectID `bson:"run,omitempty"` // opFinalize: the run
 
 	// test, until the session resolves it into Doc, is the result an
-	// opInsert of a test run stores.
-	test *result.Test
+	// opInsert of a test run stores; journaled says it is in the journal.
+	test      *result.Test
+	journaled bool
 }
 
 const (

@@ -19,6 +19,7 @@ type DB struct {
 	client   *mongo.Client
 	db       *mongo.Database
 	redacted string
+	label    string
 }
 
 // Connect reaches the server at uri and checks it with a ping, all within
@@ -41,7 +42,7 @@ func Connect(ctx context.Context, uri, database string, timeout time.Duration) (
 		_ = client.Disconnect(dctx)
 		return nil, &ConnectError{URI: redacted, Cause: reason(err)}
 	}
-	return &DB{client: client, db: client.Database(database), redacted: redacted}, nil
+	return &DB{client: client, db: client.Database(database), redacted: redacted, label: redacted}, nil
 }
 
 // ConnectError says the server could not be reached, in one line.
@@ -77,6 +78,16 @@ func reason(err error) string {
 
 // URI is the connection string with credentials masked.
 func (d *DB) URI() string { return d.redacted }
+
+// Label names the store for spool files and messages: the redacted URI,
+// unless [DB.SetLabel] gave another name (the embedded store's directory,
+// whose URI changes with every start).
+func (d *DB) Label() string { return d.label }
+
+// SetLabel sets what [DB.Label] returns.
+func (d *DB) SetLabel(l string) { d.label = l }
+
+func labelFor(uri string) string { return redact.URI(uri) }
 
 // Name is the database name.
 func (d *DB) Name() string { return d.db.Name() }

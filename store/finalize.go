@@ -18,6 +18,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"evalrec.dev/provenance"
+	"evalrec.dev/result"
 )
 
 // StaleAfter is how long a part may go without a heartbeat before its writer
@@ -78,8 +79,16 @@ func (d *DB) finalize(ctx context.Context, runID bson.ObjectID, now time.Time, p
 		if err := d.readValues(ctx, parts, known); err != nil {
 			return nil, err
 		}
+		// A part whose writer died counted what it queued, not what
+		// reached the store: count the stored test runs instead.
+		var counted *Tally
+		if slices.ContainsFunc(parts, func(p Part) bool { return p.Reaped }) {
+			if counted, err = d.tally(ctx, runID); err != nil {
+				return nil, err
+			}
+		}
 		stored := run.SystemInfoHash
-		totals(&run, parts, now)
+		totals(&run, parts, now, counted)
 		set := bson.D{
 			{Key: "finished_at", Value: run.FinishedAt},
 			{Key: "metrics", Value: run.Metrics},
@@ -172,13 +181,14 @@ func (d *DB) reapDeadParts(ctx context.Context, parts []Part, now time.Time) err
 		if why == "" {
 			continue
 		}
-		p.Status = StatusFailed
-		p.Error = fmt.Sprintf("test binary for %s %s without finishing (killed, -timeout panic or os.Exit); results flushed before then are kept", p.Package, why)
+		p.Status, p.Reaped = StatusFailed, true
+		p.Error = fmt.Sprintf("test binary for %s %s without finishing (killed, -timeout panic or os.Exit); results stored before then are kept", p.Package, why)
 		finished := p.HeartbeatAt
 		p.FinishedAt = &finished
 		cctx, cancel := context.WithTimeout(ctx, opTimeout)
 		_, err := d.parts().UpdateOne(cctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "status", Value: StatusRunning}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: p.Status}, {Key: "error", Value: p.Error}, {Key: "finished_at", Value: p.FinishedAt}}}})
+			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: p.Status}, {Key: "error", Value: p.Error},
+				{Key: "finished_at", Value: p.FinishedAt}, {Key: "reaped", Value: true}}}})
 		cancel()
 		if err != nil {
 			return fmt.Errorf("marking part %s failed: %w", p.ID, err)
@@ -214,9 +224,71 @@ func fingerprint(parts []Part) string {
 	return b.String()
 }
 
-// totals computes a run's fields from its parts. It is a pure function of the
-// parts (and of now, only for a run that has no parts at all).
-func totals(run *EvaluationRun, parts []Part, now time.Time) {
+// A Tally is what a run's stored test runs add up to.
+type Tally struct {
+	Counts
+	Values
+}
+
+// tally counts the stored test runs of a run. Parts say the same at less
+// cost while their writers live; after a writer died, only the stored test
+// runs say what reached the store.
+func (d *DB) tally(ctx context.Context, runID bson.ObjectID) (*Tally, error) {
+	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	cur, err := d.tests().Find(cctx, bson.D{{Key: "evaluation_run_id", Value: runID}},
+		options.Find().SetProjection(bson.D{{Key: "status", Value: 1}, {Key: "score", Value: 1}, {Key: "metrics", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("counting the test runs of run %s: %w", runID.Hex(), err)
+	}
+	defer cur.Close(cctx)
+	t := &Tally{}
+	for cur.Next(cctx) {
+		var tr TestRun
+		if err := cur.Decode(&tr); err != nil {
+			return nil, err
+		}
+		t.addStored(&tr)
+	}
+	return t, cur.Err()
+}
+
+// addStored counts one stored test run, as Counts.Add and Values.Add count
+// the result it came from.
+func (t *Tally) addStored(tr *TestRun) {
+	t.NumTests++
+	switch result.Status(tr.Status) {
+	case result.Passed:
+		t.NumPassed++
+	case result.Failed:
+		t.NumFailed++
+	case result.Skipped:
+		t.NumSkipped++
+	case result.Incomplete:
+		t.NumIncomplete++
+	}
+	for k, m := range tr.Metrics {
+		if m.Value == nil {
+			continue
+		}
+		if t.MetricValues == nil {
+			t.MetricValues = map[string]Floats{}
+		}
+		t.MetricValues[k] = append(t.MetricValues[k], *m.Value)
+	}
+	if tr.Score != nil {
+		if len(tr.Metrics) > 0 {
+			t.MetricScores = append(t.MetricScores, *tr.Score)
+		} else {
+			t.StatusScores = append(t.StatusScores, *tr.Score)
+		}
+	}
+}
+
+// totals computes a run's fields from its parts, and its counts and values
+// from counted instead when given. It is a pure function of its arguments
+// (and of now, only for a run that has no parts at all).
+func totals(run *EvaluationRun, parts []Part, now time.Time, counted *Tally) {
 	var sum Counts
 	var scores Values
 	values := map[string][]float64{}
@@ -259,6 +331,13 @@ func totals(run *EvaluationRun, parts []Part, now time.Time) {
 			if run.System.Module == "" {
 				run.System.Module, run.System.Version, run.System.GoVersion = a.Module, a.Version, a.GoVersion
 			}
+		}
+	}
+	if counted != nil {
+		sum, scores = counted.Counts, Values{MetricScores: counted.MetricScores, StatusScores: counted.StatusScores}
+		values = map[string][]float64{}
+		for k, v := range counted.MetricValues {
+			values[k] = v
 		}
 	}
 	run.NumTests, run.NumPassed, run.NumFailed = sum.NumTests, sum.NumPassed, sum.NumFailed

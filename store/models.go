@@ -10,85 +10,85 @@ import (
 
 // EvaluationRun is one go test invocation, as stored in evaluation_runs.
 type EvaluationRun struct {
-	ID              bson.ObjectID          `bson:"_id"`
-	EvaluationRunID string                 `bson:"evaluation_run_id"`
-	StartedAt       time.Time              `bson:"started_at"`
-	FinishedAt      *time.Time             `bson:"finished_at"`
-	GitCommit       *string                `bson:"git_commit"`
-	GitBranch       *string                `bson:"git_branch"`
-	GitDirty        *bool                  `bson:"git_dirty"`
-	Environment     string                 `bson:"environment"`
-	ExperimentTags  []string               `bson:"experiment_tags"`
-	System          provenance.System      `bson:"system_information"`
-	SystemInfoHash  string                 `bson:"system_info_hash"`
-	Metrics         map[string]float64     `bson:"metrics"`
-	MetricStats     map[string]MetricStats `bson:"metric_stats"`
-	NumTests        int                    `bson:"num_tests"`
-	NumPassed       int                    `bson:"num_passed"`
-	NumFailed       int                    `bson:"num_failed"`
-	NumSkipped      int                    `bson:"num_skipped"`
-	NumIncomplete   int                    `bson:"num_incomplete"`
-	Status          string                 `bson:"status"`
-	Score           *float64               `bson:"score"`
-	Error           string                 `bson:"error,omitempty"`
+	ID              bson.ObjectID          `bson:"_id" json:"_id"`
+	EvaluationRunID string                 `bson:"evaluation_run_id" json:"evaluation_run_id"`
+	StartedAt       time.Time              `bson:"started_at" json:"started_at"`
+	FinishedAt      *time.Time             `bson:"finished_at" json:"finished_at"`
+	GitCommit       *string                `bson:"git_commit" json:"git_commit"`
+	GitBranch       *string                `bson:"git_branch" json:"git_branch"`
+	GitDirty        *bool                  `bson:"git_dirty" json:"git_dirty"`
+	Environment     string                 `bson:"environment" json:"environment"`
+	ExperimentTags  []string               `bson:"experiment_tags" json:"experiment_tags"`
+	System          provenance.System      `bson:"system_information" json:"system_information"`
+	SystemInfoHash  string                 `bson:"system_info_hash" json:"system_info_hash"`
+	Metrics         map[string]float64     `bson:"metrics" json:"metrics"`
+	MetricStats     map[string]MetricStats `bson:"metric_stats" json:"metric_stats"`
+	NumTests        int                    `bson:"num_tests" json:"num_tests"`
+	NumPassed       int                    `bson:"num_passed" json:"num_passed"`
+	NumFailed       int                    `bson:"num_failed" json:"num_failed"`
+	NumSkipped      int                    `bson:"num_skipped" json:"num_skipped"`
+	NumIncomplete   int                    `bson:"num_incomplete" json:"num_incomplete"`
+	Status          string                 `bson:"status" json:"status"`
+	Score           *float64               `bson:"score" json:"score"`
+	Error           string                 `bson:"error,omitempty" json:"error,omitempty"`
 	// Source is how the run was recorded: "testmain", "converter" or "wrapper".
-	Source string `bson:"source"`
+	Source string `bson:"source" json:"source"`
 }
 
 // MetricStats summarises one metric over the tests of a run.
 type MetricStats struct {
-	N    int     `bson:"n"`
-	Mean float64 `bson:"mean"`
-	Min  float64 `bson:"min"`
-	Max  float64 `bson:"max"`
-	P50  float64 `bson:"p50"`
-	P90  float64 `bson:"p90"`
+	N    int     `bson:"n" json:"n"`
+	Mean float64 `bson:"mean" json:"mean"`
+	Min  float64 `bson:"min" json:"min"`
+	Max  float64 `bson:"max" json:"max"`
+	P50  float64 `bson:"p50" json:"p50"`
+	P90  float64 `bson:"p90" json:"p90"`
 }
 
 // TestRun is one test execution, as stored in test_runs. Its _id is the
 // test_run_id, so storing it twice is a duplicate-key no-op.
 type TestRun struct {
-	ID              string               `bson:"_id"`
-	EvaluationRunID bson.ObjectID        `bson:"evaluation_run_id"`
-	TestRunID       string               `bson:"test_run_id"`
-	TestID          string               `bson:"test_id"`
-	TestName        string               `bson:"test_name"`
-	Package         string               `bson:"package"`
-	GoTest          string               `bson:"go_test"`
-	Attempt         int                  `bson:"attempt"`
-	StartedAt       *time.Time           `bson:"started_at"`
-	FinishedAt      time.Time            `bson:"finished_at"`
-	DurationMS      float64              `bson:"duration_ms"`
-	Status          string               `bson:"status"`
-	Passed          bool                 `bson:"passed"`
-	Metrics         map[string]MetricDoc `bson:"metrics"`
-	Score           *float64             `bson:"score"`
-	ScoreMethod     string               `bson:"score_method"`
-	Tags            []string             `bson:"tags"`
-	Participants    []string             `bson:"participants"`
-	Attributes      map[string]string    `bson:"attributes,omitempty"`
-	Output          string               `bson:"output,omitempty"`
-	Cached          bool                 `bson:"cached,omitempty"`
+	ID              string               `bson:"_id" json:"_id"`
+	EvaluationRunID bson.ObjectID        `bson:"evaluation_run_id" json:"evaluation_run_id"`
+	TestRunID       string               `bson:"test_run_id" json:"test_run_id"`
+	TestID          string               `bson:"test_id" json:"test_id"`
+	TestName        string               `bson:"test_name" json:"test_name"`
+	Package         string               `bson:"package" json:"package"`
+	GoTest          string               `bson:"go_test" json:"go_test"`
+	Attempt         int                  `bson:"attempt" json:"attempt"`
+	StartedAt       *time.Time           `bson:"started_at" json:"started_at"`
+	FinishedAt      time.Time            `bson:"finished_at" json:"finished_at"`
+	DurationMS      float64              `bson:"duration_ms" json:"duration_ms"`
+	Status          string               `bson:"status" json:"status"`
+	Passed          bool                 `bson:"passed" json:"passed"`
+	Metrics         map[string]MetricDoc `bson:"metrics" json:"metrics"`
+	Score           *float64             `bson:"score" json:"score"`
+	ScoreMethod     string               `bson:"score_method" json:"score_method"`
+	Tags            []string             `bson:"tags" json:"tags"`
+	Participants    []string             `bson:"participants" json:"participants"`
+	Attributes      map[string]string    `bson:"attributes,omitempty" json:"attributes,omitempty"`
+	Output          string               `bson:"output,omitempty" json:"output,omitempty"`
+	Cached          bool                 `bson:"cached,omitempty" json:"cached,omitempty"`
 	// Environment and the git fields repeat the run's, so per-test history
 	// can be read and filtered without a join. The system hash is not
 	// repeated: it is final only when the run is.
-	Environment string  `bson:"environment"`
-	GitCommit   *string `bson:"git_commit"`
-	GitBranch   *string `bson:"git_branch"`
+	Environment string  `bson:"environment" json:"environment"`
+	GitCommit   *string `bson:"git_commit" json:"git_commit"`
+	GitBranch   *string `bson:"git_branch" json:"git_branch"`
 }
 
 // MetricDoc is one metric of a test. The seed reads metrics.<name>.score.
 type MetricDoc struct {
-	Value *float64 `bson:"value"` // null when the value was NaN or ±Inf
+	Value *float64 `bson:"value" json:"value"` // null when the value was NaN or ±Inf
 	// NonFinite says what a null value was: "NaN", "+Inf" or "-Inf".
-	NonFinite string   `bson:"nonfinite,omitempty"`
-	Name      string   `bson:"name,omitempty"` // the user's name, when the key differs
-	Unit      string   `bson:"unit,omitempty"`
-	Direction string   `bson:"direction"`
-	Threshold *float64 `bson:"threshold,omitempty"`
-	Weight    float64  `bson:"weight,omitempty"`
-	Score     float64  `bson:"score"`
-	Passed    *bool    `bson:"passed,omitempty"`
+	NonFinite string   `bson:"nonfinite,omitempty" json:"nonfinite,omitempty"`
+	Name      string   `bson:"name,omitempty" json:"name,omitempty"` // the user's name, when the key differs
+	Unit      string   `bson:"unit,omitempty" json:"unit,omitempty"`
+	Direction string   `bson:"direction" json:"direction"`
+	Threshold *float64 `bson:"threshold,omitempty" json:"threshold,omitempty"`
+	Weight    float64  `bson:"weight,omitempty" json:"weight,omitempty"`
+	Score     float64  `bson:"score" json:"score"`
+	Passed    *bool    `bson:"passed,omitempty" json:"passed,omitempty"`
 }
 
 // Part is the record one writer keeps of its share of a run: one test binary
@@ -96,64 +96,71 @@ type MetricDoc struct {
 // so plain $set updates are safe on FerretDB; a run's totals are computed from
 // its parts.
 type Part struct {
-	ID              string        `bson:"_id"`
-	EvaluationRunID bson.ObjectID `bson:"evaluation_run_id"`
-	Package         string        `bson:"package"`
-	Host            string        `bson:"host"`
-	PID             int           `bson:"pid"`
-	StartedAt       time.Time     `bson:"started_at"`
-	HeartbeatAt     time.Time     `bson:"heartbeat_at"`
-	FinishedAt      *time.Time    `bson:"finished_at"`
-	Status          string        `bson:"status"`
-	ExitCode        *int          `bson:"exit_code"`
-	Error           string        `bson:"error,omitempty"`
-	Summary         Counts        `bson:"summary"`
+	ID              string        `bson:"_id" json:"_id"`
+	EvaluationRunID bson.ObjectID `bson:"evaluation_run_id" json:"evaluation_run_id"`
+	Package         string        `bson:"package" json:"package"`
+	Host            string        `bson:"host" json:"host"`
+	PID             int           `bson:"pid" json:"pid"`
+	StartedAt       time.Time     `bson:"started_at" json:"started_at"`
+	HeartbeatAt     time.Time     `bson:"heartbeat_at" json:"heartbeat_at"`
+	FinishedAt      *time.Time    `bson:"finished_at" json:"finished_at"`
+	Status          string        `bson:"status" json:"status"`
+	ExitCode        *int          `bson:"exit_code" json:"exit_code"`
+	Error           string        `bson:"error,omitempty" json:"error,omitempty"`
+	Summary         Counts        `bson:"summary" json:"summary"`
 	// Values are stored apart, in PartValuesCollection, so that the parts
 	// collection stays light: FerretDB scans a whole collection for any
 	// filter but _id, and finalization filters parts by run.
-	Values Values `bson:"-"`
+	Values Values `bson:"-" json:"-"`
 	// Dependencies of this binary, merged into the run's system information.
-	Dependencies []provenance.Module `bson:"dependencies,omitempty"`
+	Dependencies []provenance.Module `bson:"dependencies,omitempty" json:"dependencies,omitempty"`
 	// System is what the test binary announced about itself on the stream
 	// (converter and wrapper). Finalization fills the run's system
 	// information from it where the writer could not know.
-	System *provenance.System `bson:"system,omitempty"`
-	Cached bool               `bson:"cached,omitempty"`
+	System *provenance.System `bson:"system,omitempty" json:"system,omitempty"`
+	Cached bool               `bson:"cached,omitempty" json:"cached,omitempty"`
+	// Reaped marks a part that another writer found dead and failed: its
+	// counts are those its writer had queued, so the run counts its stored
+	// test runs instead.
+	Reaped bool `bson:"reaped,omitempty" json:"reaped,omitempty"`
 }
 
 // PartEnd is how a part ended.
 type PartEnd struct {
-	Status   string // StatusCompleted, or StatusFailed when it broke
-	ExitCode *int
-	Error    string
+	Status   string `json:"status"` // StatusCompleted, or StatusFailed when it broke
+	ExitCode *int   `json:"exit_code,omitempty"`
+	Error    string `json:"error,omitempty"`
 	// System is what the test binary announced about itself, if anything.
-	System *provenance.System
-	Cached bool
+	System *provenance.System `json:"system,omitempty"`
+	Cached bool               `json:"cached,omitempty"`
+	// At is when the part ended, as its source tells it (the stream's own
+	// time); zero means now.
+	At time.Time `json:"at"`
 }
 
 // Counts are a part's test counts, stored on the part.
 type Counts struct {
-	NumTests      int `bson:"num_tests"`
-	NumPassed     int `bson:"num_passed"`
-	NumFailed     int `bson:"num_failed"`
-	NumSkipped    int `bson:"num_skipped"`
-	NumIncomplete int `bson:"num_incomplete"`
+	NumTests      int `bson:"num_tests" json:"num_tests"`
+	NumPassed     int `bson:"num_passed" json:"num_passed"`
+	NumFailed     int `bson:"num_failed" json:"num_failed"`
+	NumSkipped    int `bson:"num_skipped" json:"num_skipped"`
+	NumIncomplete int `bson:"num_incomplete" json:"num_incomplete"`
 }
 
 // PartValues holds the values a part contributes to its run's statistics.
 // Its _id is the part's, so finalization reads it by _id.
 type PartValues struct {
-	ID              string        `bson:"_id"`
-	EvaluationRunID bson.ObjectID `bson:"evaluation_run_id"`
+	ID              string        `bson:"_id" json:"_id"`
+	EvaluationRunID bson.ObjectID `bson:"evaluation_run_id" json:"evaluation_run_id"`
 	Values          `bson:",inline"`
 }
 
 // Values are the metric values and test scores of a part.
 type Values struct {
-	MetricValues map[string]Floats `bson:"metric_values"`
+	MetricValues map[string]Floats `bson:"metric_values" json:"metric_values"`
 	// MetricScores are the scores of tests that reported metrics;
 	// StatusScores those of tests scored by their status alone. A run's score
 	// is the mean of MetricScores, or of StatusScores when there are none.
-	MetricScores Floats `bson:"metric_scores"`
-	StatusScores Floats `bson:"status_scores"`
+	MetricScores Floats `bson:"metric_scores" json:"metric_scores"`
+	StatusScores Floats `bson:"status_scores" json:"status_scores"`
 }

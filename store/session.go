@@ -17,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"evalrec.dev/internal/logline"
+	"evalrec.dev/internal/redact"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 )
@@ -26,31 +27,46 @@ type SessionConfig struct {
 	URI, Database  string
 	ConnectTimeout time.Duration // reaching the server at start
 	WriteTimeout   time.Duration // each batch
-	FlushInterval  time.Duration // how often buffered results are written
-	SpoolDir       string        // where results go when the server is away
+	FlushInterval  time.Duration // how often running parts beat their heartbeat
+	// SpoolDir holds the session's journal, which becomes the spool when
+	// the store fails. Empty: no journal.
+	SpoolDir string
 	// Run is the evaluation run to create, or to join when another writer
-	// created it first. ID and EvaluationRunID must be set.
+	// of the same invocation created it first. ID and EvaluationRunID must
+	// be set.
 	Run    EvaluationRun
 	Logger *slog.Logger
 	// DB, when set, is used instead of connecting to URI; the session then
 	// leaves it open on Close.
 	DB *DB
 	// Unavailable, when set, says the server was already found unreachable:
-	// the session spools from the start without trying again.
+	// the session keeps everything in its journal without trying again.
 	Unavailable error
 	// DryRun, when set, receives every document the session would store, as
 	// JSON lines (relaxed Extended JSON), and nothing is stored or spooled.
 	// The run document comes last, with its final totals.
 	DryRun io.Writer
+	// BufferJournal buffers the journal's writes, for a source that can
+	// simply be read again (a saved file): a crash then loses the journal's
+	// tail, which reading the source again restores, and each result costs
+	// no system call.
+	BufferJournal bool
+
+	// replay is set when the session replays a journal: it writes none of
+	// its own, takes parts as recorded, and leaves other runs alone.
+	replay bool
 }
 
 // A Session is the single writer of one process to one evaluation run. It
 // never blocks the caller on the network: a background goroutine connects,
 // creates or joins the run, and writes batches (within flushDelay of a
-// result, or at once when a batch fills), while Add buffers. When the server
-// cannot be reached at start, or fails mid-run, the session says so once and
-// sends everything from then on to the spool; [DB.Replay] stores it later.
-// Nothing is lost and no caller sees an error before Close.
+// result, or at once when a batch fills), while Add buffers.
+//
+// Everything a session is given goes first to its journal (see journal.go),
+// synchronously, so a process that dies loses nothing it recorded. When the
+// store cannot be reached at start, or fails mid-run, the session says so
+// once, stops writing to it, and keeps the journal as the spool. No caller
+// sees an error before Close.
 type Session struct {
 	cfg SessionConfig
 	log *slog.Logger
@@ -58,15 +74,18 @@ type Session struct {
 
 	db     *DB
 	ownsDB bool
+	jn     *journal // nil: no journal (turned off, or it could not be created)
+	jnErr  error    // why there is no journal
 
 	mu      sync.Mutex
 	drained *sync.Cond // signalled when a flush takes the queue
 	queue   []op
 	waiting bool // the loop was told (on soon) that results wait in queue
 	parts   map[string]*Part
-	spool   *spoolFile
-	failure error // first storage failure, for strict mode
-	lost    int   // ops that could be neither stored nor spooled
+	failure error  // first storage failure; from then on nothing is sent
+	lost    int    // results neither stored nor in the journal
+	spooled string // the sealed journal, once Close made it the spool
+	notes   []string
 
 	// runDeps are the dependencies the stored run document lists, once it
 	// is known (created or joined); a part repeats only different ones.
@@ -107,7 +126,7 @@ const maxQueue = 10000
 // connects (bounded by ConnectTimeout) and creates or joins the run document
 // while the caller goes on, so a test binary does not wait for the server
 // before its first test. Open never fails: when storage is unavailable the
-// session spools, and [Session.Err] reports why.
+// session keeps its journal as the spool, and [Session.Err] reports why.
 func Open(ctx context.Context, cfg SessionConfig) *Session {
 	s := &Session{
 		cfg:   cfg,
@@ -127,17 +146,31 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 		s.cfg.Run.ExperimentTags = []string{} // stored as [], never null, as the seed's queries expect
 	}
 	s.setRunContext()
-	if cfg.DryRun != nil {
+	switch {
+	case cfg.DryRun != nil:
 		s.dry = bufio.NewWriterSize(cfg.DryRun, 1<<20)
+	case cfg.replay:
+	case cfg.SpoolDir == "":
+		s.jnErr = errors.New("no spool directory")
+	default:
+		s.jn, s.jnErr = createJournal(cfg.SpoolDir, s.target(), s.cfg.Run, cfg.BufferJournal)
 	}
 	go s.loop(context.WithoutCancel(ctx))
 	return s
 }
 
-// open connects and creates or joins the run, or starts spooling. It runs
-// first on the session's goroutine, before any flush, so the run and the
-// run's ID are settled before the first document that repeats them is
-// built (see resolve).
+// target names the store for the journal.
+func (s *Session) target() Target {
+	if s.cfg.DB != nil {
+		return Target{Store: s.cfg.DB.Label(), Database: s.cfg.DB.Name()}
+	}
+	return Target{Store: labelFor(s.cfg.URI), Database: s.cfg.Database}
+}
+
+// open connects and creates or joins the run. It runs first on the
+// session's goroutine, before any flush, so the run and the run's ID are
+// settled before the first document that repeats them is built (see
+// resolve).
 func (s *Session) open(ctx context.Context) {
 	if s.cfg.DryRun != nil {
 		return
@@ -145,23 +178,19 @@ func (s *Session) open(ctx context.Context) {
 	db := s.cfg.DB
 	switch {
 	case s.cfg.Unavailable != nil:
-		s.startSpooling(s.cfg.Unavailable, "")
+		s.fail(s.cfg.Unavailable, "")
+		return
 	case db == nil:
 		var err error
 		if db, err = Connect(ctx, s.cfg.URI, s.cfg.Database, s.cfg.ConnectTimeout); err != nil {
-			s.startSpooling(err, "")
-		} else {
-			s.ownsDB = true
+			s.fail(err, "")
+			return
 		}
+		s.ownsDB = true
 	}
 	s.db = db
-	if s.db != nil && !s.Spooled() {
-		if err := s.createRun(ctx); err != nil {
-			s.startSpooling(err, "")
-		}
-	}
-	if s.Spooled() {
-		s.spoolOps([]op{{Kind: opInsert, Coll: RunsCollection, Doc: s.cfg.Run}})
+	if err := s.createRun(ctx); err != nil {
+		s.fail(err, "")
 	}
 }
 
@@ -174,13 +203,16 @@ func (s *Session) setRunContext() {
 }
 
 // createRun inserts the run document, or joins the run another writer of the
-// same invocation created. In the unlikely case that another run already has
-// this evaluation_run_id, it lengthens the ID with more of the ObjectID.
+// same invocation created. Writers of one invocation compute the same _id;
+// when a run of another invocation already has this evaluation_run_id (an
+// explicit run ID used twice), this run is stored under the ID lengthened
+// with part of its _id, and the session says so.
 //
 // The unique index that detects such a run is in place from the store's
 // first run on: the writer that creates a run ensures the indexes next, in
 // the background (see loop), so that no test binary waits for them.
 func (s *Session) createRun(ctx context.Context) error {
+	asked := s.cfg.Run.EvaluationRunID
 	for attempt := 0; attempt < 2; attempt++ {
 		var st applyStats
 		if _, err := s.db.apply(ctx, s.cfg.WriteTimeout, []op{{Kind: opInsert, Coll: RunsCollection, Doc: s.cfg.Run}}, &st); err != nil {
@@ -192,6 +224,9 @@ func (s *Session) createRun(ctx context.Context) error {
 		if st.Duplicates == 0 {
 			s.created = true
 			s.runDeps = s.cfg.Run.System.Dependencies
+			if s.cfg.Run.EvaluationRunID != asked && !s.cfg.replay {
+				s.note(fmt.Sprintf("run ID %s is taken by an earlier run of another invocation; this run is stored as %s", asked, s.cfg.Run.EvaluationRunID))
+			}
 			return nil
 		}
 		var existing EvaluationRun
@@ -199,9 +234,7 @@ func (s *Session) createRun(ctx context.Context) error {
 		switch {
 		case err == nil:
 			// Joined: take the creator's ID (it may have been lengthened).
-			s.cfg.Run.EvaluationRunID = existing.EvaluationRunID
-			s.setRunContext()
-			s.runDeps = existing.System.Dependencies
+			s.joined(existing)
 			return nil
 		case !errors.Is(err, mongo.ErrNoDocuments):
 			return err
@@ -213,6 +246,39 @@ func (s *Session) createRun(ctx context.Context) error {
 	return fmt.Errorf("evaluation_run_id %s is taken by another run", s.cfg.Run.EvaluationRunID)
 }
 
+// joined adopts the stored run, and says so when it was stored with other
+// settings: ingesting a stream again with other tags changes nothing.
+func (s *Session) joined(existing EvaluationRun) {
+	mine := s.cfg.Run
+	s.cfg.Run.EvaluationRunID = existing.EvaluationRunID
+	s.setRunContext()
+	s.runDeps = existing.System.Dependencies
+	if s.cfg.replay {
+		return
+	}
+	if mine.Environment != existing.Environment || !slices.Equal(result.MergeSet(nil, mine.ExperimentTags), result.MergeSet(nil, existing.ExperimentTags)) {
+		s.note(fmt.Sprintf("run %s was stored before from the same invocation with environment %q and tags %v; it keeps those (this one asked for %q and %v), and results already stored are not changed",
+			existing.EvaluationRunID, existing.Environment, existing.ExperimentTags, mine.Environment, mine.ExperimentTags))
+	}
+}
+
+// note says something once, on the session's logger, and keeps it for
+// [Session.Notes].
+func (s *Session) note(msg string) {
+	s.mu.Lock()
+	s.notes = append(s.notes, msg)
+	s.mu.Unlock()
+	s.log.Warn(msg)
+}
+
+// Notes returns what the session said about the run itself (a lengthened
+// run ID, a run joined with other settings).
+func (s *Session) Notes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.notes)
+}
+
 // Run returns the context every test run of this session repeats. Its
 // EvaluationRunID is final only once the run is created or joined in the
 // background: read it after Close.
@@ -222,26 +288,40 @@ func (s *Session) Run() RunContext { return s.rc }
 // are the part's dependencies; the part stores them only when the run does
 // not already list the same, which keeps parts small for FerretDB's scans.
 func (s *Session) BeginPart(id, pkg string, deps []provenance.Module) {
+	s.BeginPartAt(id, pkg, deps, time.Time{})
+}
+
+// BeginPartAt is BeginPart for a part that started at a known time (the
+// stream's own); zero means now.
+func (s *Session) BeginPartAt(id, pkg string, deps []provenance.Module, at time.Time) {
 	host, _ := os.Hostname()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	p := &Part{
-		ID: id, EvaluationRunID: s.rc.ID, Package: pkg, Host: host, PID: os.Getpid(),
-		StartedAt: now, HeartbeatAt: now, Status: StatusRunning, Dependencies: deps,
+	if at.IsZero() {
+		at = now
 	}
+	s.beginPart(&Part{
+		ID: id, EvaluationRunID: s.rc.ID, Package: pkg, Host: host, PID: os.Getpid(),
+		StartedAt: at.UTC().Truncate(time.Millisecond), HeartbeatAt: now, Status: StatusRunning, Dependencies: deps,
+	})
+}
+
+func (s *Session) beginPart(p *Part) {
+	s.jn.write(journalRecord{Begin: p})
 	s.mu.Lock()
-	s.parts[id] = p
+	s.parts[p.ID] = p
 	s.queue = append(s.queue,
-		op{Kind: opInsert, Coll: PartValuesCollection, Doc: PartValues{ID: id, EvaluationRunID: s.rc.ID}},
+		op{Kind: opInsert, Coll: PartValuesCollection, Doc: PartValues{ID: p.ID, EvaluationRunID: s.rc.ID}},
 		op{Kind: opInsert, Coll: PartsCollection, Doc: *p})
 	s.mu.Unlock()
 	s.wake()
 }
 
-// Add records one finished test in a part. It completes t and returns at
-// once; the document is built and written in the background (see resolve).
-// The caller must not change t afterwards.
+// Add records one finished test in a part. It completes t, writes it to
+// the journal and returns; the document is built and stored in the
+// background (see resolve). The caller must not change t afterwards.
 func (s *Session) Add(partID string, t *result.Test) {
 	t.Complete()
+	journaled := s.jn.write(journalRecord{Test: newJournalTest(partID, t, false)})
 	s.mu.Lock()
 	for len(s.queue) >= maxQueue && !s.closed {
 		s.wake()
@@ -251,7 +331,7 @@ func (s *Session) Add(partID string, t *result.Test) {
 		p.Summary.Add(t)
 		p.Values.Add(t)
 	}
-	s.queue = append(s.queue, op{Kind: opInsert, Coll: TestsCollection, test: t})
+	s.queue = append(s.queue, op{Kind: opInsert, Coll: TestsCollection, test: t, journaled: journaled})
 	n := len(s.queue)
 	tell := !s.waiting
 	s.waiting = true
@@ -265,6 +345,16 @@ func (s *Session) Add(partID string, t *result.Test) {
 		default:
 		}
 	}
+}
+
+// Provisional writes a finished test to the journal only, before all of it
+// is known: a failed test whose output testing has not printed yet. Should
+// the process die before the test is added, replay stores this record; once
+// it is added, the added one counts.
+func (s *Session) Provisional(partID string, t *result.Test) {
+	c := *t
+	c.Complete()
+	s.jn.write(journalRecord{Test: newJournalTest(partID, &c, true)})
 }
 
 // resolve builds the documents that depend on the run as stored: test runs
@@ -288,14 +378,20 @@ func (s *Session) resolve(ops []op) {
 
 // EndPart closes a part.
 func (s *Session) EndPart(partID string, end PartEnd) {
+	end.Error = redact.Text(end.Error) // quotes the package's output
+	s.jn.write(journalRecord{End: &journalEnd{Part: partID, PartEnd: end}})
 	now := time.Now().UTC().Truncate(time.Millisecond)
+	finished := now
+	if !end.At.IsZero() {
+		finished = end.At.UTC().Truncate(time.Millisecond)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.parts[partID]
 	if p == nil {
 		return
 	}
-	p.Status, p.ExitCode, p.Error, p.FinishedAt, p.HeartbeatAt = end.Status, end.ExitCode, end.Error, &now, now
+	p.Status, p.ExitCode, p.Error, p.FinishedAt, p.HeartbeatAt = end.Status, end.ExitCode, end.Error, &finished, now
 	p.Cached, p.System = end.Cached, end.System
 	set := bson.D{
 		{Key: "status", Value: p.Status},
@@ -314,7 +410,7 @@ func (s *Session) EndPart(partID string, end PartEnd) {
 
 // Close writes everything buffered, finalizes the run and disconnects. It
 // returns the first storage failure, if any (the results are then in the
-// spool), so strict mode can fail the suite.
+// spool, or counted as lost), so strict mode can fail the suite.
 func (s *Session) Close() (*EvaluationRun, error) {
 	s.mu.Lock()
 	if s.closed {
@@ -329,31 +425,66 @@ func (s *Session) Close() (*EvaluationRun, error) {
 	<-s.done
 	s.flush()
 
-	var run *EvaluationRun
 	if s.cfg.DryRun != nil {
 		return s.closeDry(), nil
 	}
-	if s.db != nil && !s.Spooled() {
+	var run *EvaluationRun
+	if s.Err() == nil {
+		if !s.cfg.replay && s.cfg.SpoolDir != "" {
+			// A binary of this run that died left its journal: store what
+			// it recorded before the run's totals are computed.
+			s.replayRun()
+		}
 		var err error
-		run, err = s.finalize()
-		if err != nil {
-			s.startSpooling(err, "finalizing the run")
+		if run, err = s.finalize(); err != nil {
+			s.fail(err, "finalizing the run")
 		}
 	}
-	if s.Spooled() {
-		s.spoolOps([]op{{Kind: opFinalize, Run: s.rc.ID}})
-	}
-	s.mu.Lock()
-	if s.spool != nil && s.spool.f != nil {
-		if err := s.spool.close(); err != nil {
-			s.recordFailure(fmt.Errorf("closing spool file: %w", err))
-		}
-	}
-	s.mu.Unlock()
+	s.closeJournal()
 	if s.db != nil && s.ownsDB {
 		_ = s.db.Close()
 	}
 	return run, s.Err()
+}
+
+// replayRun replays the journals of this run whose writers died.
+func (s *Session) replayRun() {
+	rep, err := s.db.replay(context.Background(), s.cfg.SpoolDir, s.cfg.WriteTimeout, s.rc.ID.Hex()+".")
+	if err != nil {
+		s.log.Warn(fmt.Sprintf("recovering results of this run from %s: %v", logline.RelPath(s.cfg.SpoolDir), err))
+	}
+	if rep.Files > 0 {
+		s.log.Info(fmt.Sprintf("recovered %d results of %d test binaries of this run that died (%s)", rep.Tests, rep.Files, strings.Join(rep.Recovered, "; ")))
+	}
+}
+
+// closeJournal removes the journal when everything is stored, and otherwise
+// keeps it as the spool and says what was kept and what was lost.
+func (s *Session) closeJournal() {
+	failed := s.Err() != nil
+	if s.jn == nil {
+		if failed && s.lost > 0 {
+			s.log.Error(fmt.Sprintf("%d results could not be stored or spooled (%v): they are lost", s.lost, s.jnErr))
+		}
+		return
+	}
+	if !failed {
+		s.jn.remove()
+		return
+	}
+	path, err := s.jn.seal()
+	jerr := s.jn.failed()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil && jerr == nil {
+		s.spooled = path
+	}
+	switch {
+	case s.lost > 0:
+		s.log.Error(fmt.Sprintf("%d results could not be stored or spooled (%v); the %s holds the rest", s.lost, errors.Join(jerr, err), logline.RelPath(path)))
+	case err != nil:
+		s.log.Error(fmt.Sprintf("closing spool file %s: %v", logline.RelPath(path), err))
+	}
 }
 
 // finalize finalizes the run unless another part of it is still alive, in
@@ -394,21 +525,28 @@ func (s *Session) Err() error {
 	return s.failure
 }
 
-// Spooled reports whether results are going to the spool.
+// Spooled reports whether the store failed, so that results are kept for
+// replay (or lost, when the journal failed too).
 func (s *Session) Spooled() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.spool != nil
+	return s.failure != nil
 }
 
-// SpoolPath is the spool file in use, or "".
+// SpoolPath is the spool file that holds this session's results for
+// replay, once Close has sealed it, or "" when there is none: everything
+// was stored, or the spool could not be written.
 func (s *Session) SpoolPath() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.spool == nil {
-		return ""
-	}
-	return s.spool.path
+	return s.spooled
+}
+
+// Lost counts the results that were neither stored nor spooled.
+func (s *Session) Lost() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lost
 }
 
 func (s *Session) wake() {
@@ -421,7 +559,7 @@ func (s *Session) wake() {
 func (s *Session) loop(ctx context.Context) {
 	defer close(s.done)
 	s.open(ctx)
-	if s.created && s.cfg.DryRun == nil && !s.Spooled() {
+	if s.created && !s.cfg.replay && !s.Spooled() {
 		if err := s.db.EnsureIndexes(context.Background()); err != nil {
 			s.log.Warn(fmt.Sprintf("%v; results are stored, but queries may be slow: run `evalrec indexes`", err))
 		}
@@ -449,7 +587,7 @@ func (s *Session) loop(ctx context.Context) {
 			s.heartbeat()
 		}
 		s.flush()
-		if !reaped && s.created && s.cfg.DryRun == nil && !s.Spooled() {
+		if !reaped && s.created && !s.cfg.replay && !s.Spooled() {
 			// Runs left "running" by killed binaries of earlier invocations
 			// are settled here, off the test goroutine, by the one writer
 			// that created this run rather than by every package's.
@@ -463,8 +601,8 @@ func (s *Session) loop(ctx context.Context) {
 func (s *Session) heartbeat() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.spool != nil || s.cfg.DryRun != nil {
-		return // a spooled heartbeat would say nothing when replayed
+	if s.failure != nil || s.cfg.DryRun != nil {
+		return
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	for _, p := range s.parts {
@@ -481,7 +619,9 @@ func (s *Session) heartbeat() {
 	}
 }
 
-// flush writes the queue to the server, or to the spool once spooling.
+// flush writes the queue to the store. Once the store has failed it writes
+// nothing: the journal holds every result, and results that are not in it
+// are counted as lost.
 func (s *Session) flush() {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
@@ -489,69 +629,72 @@ func (s *Session) flush() {
 	ops := s.queue
 	s.queue = nil
 	s.waiting = false
-	spooling := s.spool != nil
+	failed := s.failure != nil
 	s.drained.Broadcast()
 	s.mu.Unlock()
 	if len(ops) == 0 {
 		return
 	}
-	s.resolve(ops)
 	if s.cfg.DryRun != nil {
+		s.resolve(ops)
 		s.writeDry(ops)
 		return
 	}
-	if spooling {
-		s.spoolOps(ops)
+	if failed {
+		s.drop(ops)
 		return
 	}
+	s.resolve(ops)
 	var st applyStats
 	done, err := s.db.apply(context.Background(), s.cfg.WriteTimeout, ops, &st)
 	if len(st.Rejected) > 0 {
-		err := errors.Join(st.Rejected...)
 		s.log.Warn(fmt.Sprintf("MongoDB rejected %d writes: %v", len(st.Rejected), st.Rejected[0]))
 		s.mu.Lock()
-		s.recordFailure(err)
+		s.recordFailure(errors.Join(st.Rejected...))
 		s.mu.Unlock()
 	}
 	if err != nil {
-		s.startSpooling(err, "mid-run")
-		s.spoolOps(ops[done:])
+		s.fail(err, "mid-run")
+		s.drop(ops[done:])
 	}
 }
 
-// startSpooling switches the session to the spool and says so, once.
-func (s *Session) startSpooling(cause error, when string) {
+// drop gives up sending ops to the store: those not in the journal are
+// lost.
+func (s *Session) drop(ops []op) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.spool != nil {
+	for _, o := range ops {
+		if o.Kind == opInsert && o.Coll == TestsCollection && !o.journaled {
+			s.lost++
+		}
+	}
+}
+
+// fail records a storage failure and switches the session to its journal,
+// saying so once.
+func (s *Session) fail(cause error, when string) {
+	s.mu.Lock()
+	if s.failure != nil {
+		s.mu.Unlock()
 		return
 	}
 	s.recordFailure(cause)
-	sp, err := createSpool(s.cfg.SpoolDir, s.cfg.Run.EvaluationRunID)
-	if err != nil {
-		s.log.Error(fmt.Sprintf("%v, and cannot spool to %s (%v): results of this run are lost", cause, s.cfg.SpoolDir, err))
-		s.spool = &spoolFile{} // a sink that counts losses; see spoolOps
-		return
-	}
-	s.spool = sp
+	s.mu.Unlock()
+
 	what := cause.Error()
 	if when != "" {
 		what = fmt.Sprintf("lost MongoDB %s: %v", when, cause)
 	}
-	s.log.Warn(fmt.Sprintf("%s: results spooled to %s; run `evalrec replay`", what, logline.RelPath(s.cfg.SpoolDir)))
-}
-
-func (s *Session) spoolOps(ops []op) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.spool == nil || s.spool.f == nil {
-		s.lost += len(ops)
+	if s.jn != nil && s.jn.failed() == nil {
+		s.log.Warn(fmt.Sprintf("%s: results spooled to %s; run `evalrec replay`", what, logline.RelPath(s.cfg.SpoolDir)))
 		return
 	}
-	if err := s.spool.write(ops); err != nil {
-		s.lost += len(ops)
-		s.log.Error(fmt.Sprintf("writing spool %s: %v", s.spool.path, err))
+	why := s.jnErr
+	if s.jn != nil {
+		why = s.jn.failed()
 	}
+	s.log.Error(fmt.Sprintf("%s, and cannot spool to %s (%v): results not yet stored are lost", what, logline.RelPath(s.cfg.SpoolDir), why))
 }
 
 func (s *Session) recordFailure(err error) {
@@ -592,7 +735,7 @@ func (s *Session) closeDry() *EvaluationRun {
 	s.mu.Unlock()
 	slices.SortFunc(parts, func(a, b Part) int { return strings.Compare(a.ID, b.ID) })
 	run := s.cfg.Run
-	totals(&run, parts, time.Now())
+	totals(&run, parts, time.Now(), nil)
 	for _, p := range parts {
 		s.printDry(PartsCollection, p)
 		s.printDry(PartValuesCollection, PartValues{ID: p.ID, EvaluationRunID: p.EvaluationRunID, Values: p.Values})

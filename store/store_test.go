@@ -139,13 +139,13 @@ func TestSessionStoresARunWithExactTotals(t *testing.T) {
 	for _, e := range metrics {
 		keys[e.Key] = e.Value.(bson.D)
 	}
-	assert.Contains(t, keys, "lat_p99")
-	assert.Contains(t, keys, "_bad")
-	assert.Contains(t, keys, "_")
+	assert.Contains(t, keys, "lat%2Ep99")
+	assert.Contains(t, keys, "%24bad")
+	assert.Contains(t, keys, "%empty")
 	nan := asMap(keys["nan"])
 	assert.Nil(t, nan["value"])
 	assert.Equal(t, "NaN", nan["nonfinite"])
-	assert.Equal(t, "lat.p99", asMap(keys["lat_p99"])["name"])
+	assert.Equal(t, "lat.p99", asMap(keys["lat%2Ep99"])["name"])
 }
 
 func TestConcurrentPartsFinalizeToExactTotals(t *testing.T) {
@@ -220,9 +220,15 @@ func TestUnreachableServerSpoolsAndReplayStoresOnce(t *testing.T) {
 	assert.Contains(t, files[0], ".jsonl")
 
 	s := storetest.New(t)
-	rep, err := s.DB.Replay(context.Background(), spool, 5*time.Second)
+	rep, err := s.DB.Replay(context.Background(), spool, store.ReplayOptions{})
+	require.NoError(t, err)
+	assert.Zero(t, rep.Files, "the spool was meant for database x at 127.0.0.1:1")
+	require.Len(t, rep.Elsewhere, 1)
+	assert.Contains(t, rep.Elsewhere[0], "database x at mongodb://evalrec:xxxxx@127.0.0.1:1/")
+	rep, err = s.DB.Replay(context.Background(), spool, store.ReplayOptions{Force: true})
 	require.NoError(t, err)
 	assert.Equal(t, 1, rep.Files)
+	assert.Equal(t, 5, rep.Tests)
 	assert.Empty(t, rep.Rejected)
 	got := getRun(t, s.DB, run.ID)
 	assert.Equal(t, store.StatusCompleted, got.Status)
@@ -233,10 +239,11 @@ func TestUnreachableServerSpoolsAndReplayStoresOnce(t *testing.T) {
 	files, _ = store.PendingSpool(spool)
 	assert.Empty(t, files)
 	require.NoError(t, os.WriteFile(filepath.Join(spool, "again.1.1.jsonl"), content, 0o600))
-	rep, err = s.DB.Replay(context.Background(), spool, 5*time.Second)
+	rep, err = s.DB.Replay(context.Background(), spool, store.ReplayOptions{Force: true})
 	require.NoError(t, err)
-	assert.Equal(t, 0, rep.Inserted)
-	assert.Equal(t, 8, rep.Duplicates, "run, part, part values and 5 tests were all there already")
+	assert.Equal(t, 1, rep.Files)
+	got = getRun(t, s.DB, run.ID)
+	assert.Equal(t, 5, got.NumTests)
 	assert.Equal(t, int64(5), countTests(t, s.DB, run.ID))
 }
 
@@ -280,7 +287,7 @@ func TestServerDyingMidRunSpoolsTheRest(t *testing.T) {
 	db, err := store.Connect(context.Background(), srv2.URI(), "dying", 5*time.Second)
 	require.NoError(t, err)
 	defer db.Close()
-	_, err = db.Replay(context.Background(), spool, 5*time.Second)
+	_, err = db.Replay(context.Background(), spool, store.ReplayOptions{Force: true})
 	require.NoError(t, err)
 	got := getRun(t, db, run.ID)
 	assert.Equal(t, store.StatusCompleted, got.Status)
@@ -314,9 +321,17 @@ func TestAKilledWritersRunIsMarkedFailed(t *testing.T) {
 	_, err = s.DB.Database().Collection(store.PartsCollection).InsertOne(ctx, store.Part{
 		ID: "dead", EvaluationRunID: run.ID, Package: "m/dead", Host: host, PID: deadPID,
 		StartedAt: now, HeartbeatAt: now, Status: store.StatusRunning,
-		Summary: store.Counts{NumTests: 2, NumPassed: 2},
+		// Its last heartbeat counted one test that never reached the store.
+		Summary: store.Counts{NumTests: 3, NumPassed: 3},
 	})
 	require.NoError(t, err)
+	rc := store.RunContext{ID: run.ID, EvaluationRunID: run.EvaluationRunID, Environment: run.Environment}
+	for _, name := range []string{"TestStored1", "TestStored2"} {
+		tr := werTest("m/dead", name, 0.1, result.Passed)
+		tr.Complete()
+		_, err = s.DB.Database().Collection(store.TestsCollection).InsertOne(ctx, store.NewTestRun(rc, tr))
+		require.NoError(t, err)
+	}
 
 	// Another binary of the same run finishes normally and finalizes.
 	sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
@@ -329,7 +344,8 @@ func TestAKilledWritersRunIsMarkedFailed(t *testing.T) {
 	got := getRun(t, s.DB, run.ID)
 	assert.Equal(t, store.StatusFailed, got.Status)
 	assert.Contains(t, got.Error, "m/dead")
-	assert.Equal(t, 3, got.NumTests, "what the dead binary flushed still counts")
+	assert.Equal(t, 3, got.NumTests, "what the dead binary stored still counts, and only that")
+	assert.Equal(t, int64(got.NumTests), countTests(t, s.DB, run.ID))
 }
 
 func TestPartsRepeatOnlyDependenciesTheRunLacks(t *testing.T) {

@@ -75,5 +75,5 @@ func (c *replayCmd) Run(ctx context.Context, _ []string) error {
 // replaySpool stores pending spool files; every command that opens the
 // store calls it, so spooled results land at the next chance.
 func replaySpool(ctx context.Context, db *store.DB, cfg *config.Config) (store.ReplayReport, error) {
-	return db.Replay(ctx, cfg.SpoolDir, cfg.WriteTimeout)
+	return db.Replay(ctx, cfg.SpoolDir, store.ReplayOptions{Timeout: cfg.WriteTimeout})
 }

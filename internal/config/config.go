@@ -20,8 +20,10 @@ import (
 
 // Config holds every setting. The seed's five variables come first; the
 // EVALREC_* ones are evalrec's own.
+//
+// An empty variable means its default, as an unset one does.
 type Config struct {
-	Enabled        bool    `env:"MONGODB_ENABLED, default=false"`
+	Enabled        Flag    `env:"MONGODB_ENABLED, default=false"`
 	URI            string  `env:"MONGODB_CONNECTION_STRING, default=mongodb://localhost:27017"`
 	Database       string  `env:"MONGODB_DATABASE, default=vt_metrics"`
 	Environment    string  `env:"ENVIRONMENT, default=dev"`
@@ -41,13 +43,13 @@ type Config struct {
 	// resolved against the module root.
 	SpoolDir string `env:"EVALREC_SPOOL_DIR, default=.evalrec/spool"`
 	// Strict makes a storage failure fail the suite.
-	Strict bool `env:"EVALREC_STRICT, default=false"`
+	Strict Flag `env:"EVALREC_STRICT, default=false"`
 	// RunID names the evaluation run explicitly, for example from CI. All
 	// test binaries that see the same RunID join the same run.
 	RunID string `env:"EVALREC_RUN_ID"`
 	// Wrapped is set by `evalrec test` for the test processes it runs: they
 	// emit attributes only and leave storage to the wrapper.
-	Wrapped bool `env:"EVALREC_WRAPPED, default=false"`
+	Wrapped Flag `env:"EVALREC_WRAPPED, default=false"`
 
 	// ModuleRoot is the directory holding go.mod, found by walking up from the
 	// working directory; empty when there is none.
@@ -57,6 +59,28 @@ type Config struct {
 	// URISet reports whether MONGODB_CONNECTION_STRING was set (in the
 	// environment or .env) rather than defaulted.
 	URISet bool
+}
+
+// Flag is a boolean setting. It takes the usual spellings, in any case:
+// true/false, 1/0, yes/no, y/n, on/off, enabled/disabled.
+type Flag bool
+
+// EnvDecode implements envconfig.Decoder.
+func (f *Flag) EnvDecode(s string) error {
+	v, err := ParseFlag(s)
+	*f = Flag(v)
+	return err
+}
+
+// ParseFlag reads a boolean setting; see [Flag].
+func ParseFlag(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "y", "on", "enabled", "enable":
+		return true, nil
+	case "false", "0", "no", "n", "off", "disabled", "disable", "":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false (yes/no, on/off and 1/0 work too)", s)
 }
 
 // TagList is a comma-separated list: entries are trimmed and empty ones dropped.
@@ -96,14 +120,14 @@ func LoadWith(dir string, env envconfig.Lookuper) (*Config, error) {
 		}
 	}
 	c := &Config{ModuleRoot: findUp(dir, "go.mod")}
-	lookup := env
+	var lookup envconfig.Lookuper = emptyIsUnset{env}
 	if f := findEnvFile(dir, c.ModuleRoot); f != "" {
 		vals, err := godotenv.Read(f)
 		if err != nil {
 			return nil, fmt.Errorf("config: reading %s: %w", f, err)
 		}
 		c.EnvFile = f
-		lookup = envconfig.MultiLookuper(env, envconfig.MapLookuper(vals))
+		lookup = emptyIsUnset{envconfig.MultiLookuper(env, envconfig.MapLookuper(vals))}
 	}
 	_, c.URISet = lookup.Lookup("MONGODB_CONNECTION_STRING")
 	if err := envconfig.ProcessWith(context.Background(), &envconfig.Config{Target: c, Lookuper: lookup}); err != nil {
@@ -122,21 +146,41 @@ func LoadWith(dir string, env envconfig.Lookuper) (*Config, error) {
 	return c, nil
 }
 
+// emptyIsUnset makes an empty variable mean its default: ENVIRONMENT= or
+// EVALREC_SPOOL_DIR= in a .env file is a blank left to fill, not a value.
+type emptyIsUnset struct{ envconfig.Lookuper }
+
+func (l emptyIsUnset) Lookup(key string) (string, bool) {
+	v, ok := l.Lookuper.Lookup(key)
+	if strings.TrimSpace(v) == "" {
+		return "", false
+	}
+	return v, ok
+}
+
+// durationBounds are the values each duration setting accepts: shorter
+// timeouts fail every write, and a shorter flush interval spins.
+var durationBounds = []struct {
+	name     string
+	get      func(*Config) time.Duration
+	min, max time.Duration
+}{
+	{"EVALREC_CONNECT_TIMEOUT", func(c *Config) time.Duration { return c.ConnectTimeout }, 10 * time.Millisecond, 10 * time.Minute},
+	{"EVALREC_WRITE_TIMEOUT", func(c *Config) time.Duration { return c.WriteTimeout }, 10 * time.Millisecond, 10 * time.Minute},
+	{"EVALREC_FLUSH_INTERVAL", func(c *Config) time.Duration { return c.FlushInterval }, 10 * time.Millisecond, time.Hour},
+}
+
 func (c *Config) validate() error {
 	var errs []error
-	for name, d := range map[string]time.Duration{
-		"EVALREC_CONNECT_TIMEOUT": c.ConnectTimeout,
-		"EVALREC_WRITE_TIMEOUT":   c.WriteTimeout,
-		"EVALREC_FLUSH_INTERVAL":  c.FlushInterval,
-	} {
-		if d <= 0 {
-			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 3s, got %s", name, d))
+	for _, b := range durationBounds {
+		if d := b.get(c); d < b.min || d > b.max {
+			errs = append(errs, fmt.Errorf("%s=%s is out of range: use a duration from %s to %s, such as 3s", b.name, d, b.min, b.max))
 		}
 	}
 	if !validDatabaseName(c.Database) {
 		errs = append(errs, fmt.Errorf("MONGODB_DATABASE %q: use 1 to 63 letters, digits, '_' or '-'", c.Database))
 	}
-	if c.Enabled && !strings.HasPrefix(c.URI, "mongodb://") && !strings.HasPrefix(c.URI, "mongodb+srv://") {
+	if bool(c.Enabled) && !strings.HasPrefix(c.URI, "mongodb://") && !strings.HasPrefix(c.URI, "mongodb+srv://") {
 		errs = append(errs, fmt.Errorf("MONGODB_CONNECTION_STRING must start with mongodb:// or mongodb+srv://, got %q", redact.URI(c.URI)))
 	}
 	return errors.Join(errs...)

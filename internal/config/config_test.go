@@ -20,13 +20,13 @@ func write(t *testing.T, path, content string) {
 func TestDefaults(t *testing.T) {
 	c, err := LoadWith(t.TempDir(), envconfig.MapLookuper(nil))
 	require.NoError(t, err)
-	assert.False(t, c.Enabled)
+	assert.False(t, bool(c.Enabled))
 	assert.Equal(t, "mongodb://localhost:27017", c.URI)
 	assert.Equal(t, "vt_metrics", c.Database)
 	assert.Equal(t, "dev", c.Environment)
 	assert.Empty(t, c.ExperimentTags)
 	assert.Equal(t, 3*time.Second, c.ConnectTimeout)
-	assert.False(t, c.Strict)
+	assert.False(t, bool(c.Strict))
 }
 
 func TestExperimentTagsAreTrimmedAndEmptyOnesDropped(t *testing.T) {
@@ -44,7 +44,7 @@ func TestDotEnvIsFoundUpToTheModuleRootAndTheEnvironmentWins(t *testing.T) {
 
 	c, err := LoadWith(pkg, envconfig.MapLookuper(map[string]string{"ENVIRONMENT": "prod"}))
 	require.NoError(t, err)
-	assert.True(t, c.Enabled, "from .env")
+	assert.True(t, bool(c.Enabled), "from .env")
 	assert.Equal(t, "prod", c.Environment, "the real environment wins over .env")
 	assert.Equal(t, "from_file", c.Database)
 	assert.Equal(t, root, c.ModuleRoot)
@@ -59,7 +59,7 @@ func TestDotEnvAboveTheModuleRootIsIgnored(t *testing.T) {
 	write(t, filepath.Join(root, "go.mod"), "module m\n")
 	c, err := LoadWith(root, envconfig.MapLookuper(nil))
 	require.NoError(t, err)
-	assert.False(t, c.Enabled)
+	assert.False(t, bool(c.Enabled))
 	assert.Empty(t, c.EnvFile)
 }
 

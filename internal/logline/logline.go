@@ -16,13 +16,21 @@ import (
 // New returns a logger that writes "evalrec: msg key=value…" lines to w.
 // Debug records are dropped.
 func New(w io.Writer) *slog.Logger {
-	return slog.New(&handler{w: w, mu: &sync.Mutex{}})
+	return slog.New(&handler{w: w, alerts: w, mu: &sync.Mutex{}})
+}
+
+// WithAlerts is New, with warnings and errors going to alerts instead of w:
+// a test binary's notes go to its own output, which go test shows only with
+// -v, and its warnings to where they are always seen.
+func WithAlerts(w, alerts io.Writer) *slog.Logger {
+	return slog.New(&handler{w: w, alerts: alerts, mu: &sync.Mutex{}})
 }
 
 type handler struct {
-	w     io.Writer
-	mu    *sync.Mutex
-	attrs []slog.Attr
+	w      io.Writer
+	alerts io.Writer
+	mu     *sync.Mutex
+	attrs  []slog.Attr
 }
 
 func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
@@ -43,14 +51,18 @@ func (h *handler) Handle(_ context.Context, r slog.Record) error {
 	}
 	r.Attrs(write)
 	b.WriteByte('\n')
+	w := h.w
+	if r.Level >= slog.LevelWarn {
+		w = h.alerts
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	_, err := io.WriteString(h.w, b.String())
+	_, err := io.WriteString(w, b.String())
 	return err
 }
 
 func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &handler{w: h.w, mu: h.mu, attrs: append(h.attrs[:len(h.attrs):len(h.attrs)], as...)}
+	return &handler{w: h.w, alerts: h.alerts, mu: h.mu, attrs: append(h.attrs[:len(h.attrs):len(h.attrs)], as...)}
 }
 
 func (h *handler) WithGroup(string) slog.Handler { return h }

@@ -101,9 +101,9 @@ func fresh(b *testing.B, s *storetest.Store, i int) *store.DB {
 
 type collectTests []*result.Test
 
-func (c *collectTests) BeginPackage(string, time.Time) {}
-func (c *collectTests) Test(t *result.Test)            { cp := *t; *c = append(*c, &cp) }
-func (c *collectTests) EndPackage(*ingest.Package)     {}
+func (c *collectTests) BeginPackage(*ingest.Package) {}
+func (c *collectTests) Test(t *result.Test)          { cp := *t; *c = append(*c, &cp) }
+func (c *collectTests) EndPackage(*ingest.Package)   {}
 
 func documents(b *testing.B, data []byte) []any {
 	var c collectTests

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -26,8 +27,8 @@ type Options struct {
 	// Source is stored in the run: "converter" or "wrapper".
 	Source string
 	// Invocation identifies the run. When nil, it is derived from the
-	// stream (its first timestamp and package), so ingesting the same
-	// stream twice finds the same run and stores nothing new.
+	// stream's first event line, so ingesting the same stream again finds
+	// the same run and stores nothing new, and no other stream finds it.
 	Invocation *provenance.Invocation
 	Git        provenance.Git
 	Logger     *slog.Logger
@@ -39,6 +40,15 @@ type Options struct {
 	Unavailable error
 	// DryRun, when set, receives the documents instead of the database.
 	DryRun io.Writer
+	// Live says the stream comes from tests running now (a pipe, or the
+	// wrapper's go test): finished tests are handed on within
+	// ingest.MaxHold, so a killed reader loses at most that much. A saved
+	// file is read without that, and its journal is buffered (reading the
+	// file again is its recovery).
+	Live bool
+	// Stopped, when set, says why the stream was cut short on purpose
+	// (interrupted by a signal), or "" when it was not.
+	Stopped func() string
 	// OnPackage, when set, is called as each package ends.
 	OnPackage func(p *ingest.Package, tests PackageCounts)
 	// OnFailure, when set, is called for each failed or incomplete test,
@@ -58,6 +68,9 @@ type Result struct {
 	Broken     []*ingest.Package // build failures, panics, timeouts, cut streams
 	StorageErr error             // results were spooled, or lost
 	SpoolPath  string
+	// Notes are what the session said about the run itself: a run joined
+	// with other settings, a run ID that was taken.
+	Notes []string
 }
 
 // Ingest reads the stream to its end and stores it. It returns an error only
@@ -69,22 +82,57 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	if opts.Tee != nil {
 		r = io.TeeReader(r, opts.Tee)
 	}
-	s := &sink{opts: opts, counts: map[string]*PackageCounts{}}
+	s := &sink{opts: opts, counts: map[string]*PackageCounts{}, current: map[string]string{}}
 	in := ingest.New(s)
 	s.in = in
 	rd := ingest.NewReader(r)
+
+	// The ingester is not safe for concurrent use: the release ticker and
+	// the reading loop take turns under mu.
+	var mu sync.Mutex
+	stopTicker := func() {}
+	if opts.Live {
+		done := make(chan struct{})
+		ticked := make(chan struct{})
+		go func() {
+			defer close(ticked)
+			t := time.NewTicker(ingest.MaxHold / 4)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					mu.Lock()
+					in.Release()
+					mu.Unlock()
+				}
+			}
+		}()
+		stopTicker = func() { close(done); <-ticked }
+	}
 	for rd.Scan() {
+		mu.Lock()
 		if ev := rd.Event(); ev != nil {
+			if s.firstLine == nil {
+				s.firstLine = append([]byte(nil), rd.Raw()...)
+			}
 			in.Event(ev)
 		} else {
 			in.BadLine(rd.LineError())
 		}
+		mu.Unlock()
+	}
+	stopTicker()
+	if opts.Stopped != nil {
+		s.stopped = opts.Stopped()
 	}
 	in.Close()
 	res := &Result{Stats: in.Stats, Broken: s.broken}
 	if s.session != nil {
 		run, err := s.session.Close()
 		res.Run, res.StorageErr, res.SpoolPath = run, err, s.session.SpoolPath()
+		res.Notes = s.session.Notes()
 		if run == nil && err != nil {
 			// Spooled: report the run as it was going to be stored.
 			r := s.session.Run()
@@ -97,10 +145,15 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 // sink turns ingest's callbacks into session calls. The session opens on
 // the first package, when the stream's start time is known.
 type sink struct {
-	opts    Options
-	in      *ingest.Ingester
-	session *store.Session
-	counts  map[string]*PackageCounts
+	opts      Options
+	in        *ingest.Ingester
+	session   *store.Session
+	firstLine []byte
+	stopped   string
+	// current is the part of each package's lifetime in progress: a
+	// package that the stream runs again gets a part per lifetime.
+	current map[string]string
+	counts  map[string]*PackageCounts // by part
 	broken  []*ingest.Package
 }
 
@@ -112,14 +165,11 @@ func (s *sink) open(at time.Time) {
 		if first.IsZero() {
 			first = at
 		}
-		inv = &provenance.Invocation{
-			Key:     "stream/" + first.UTC().Format(time.RFC3339Nano),
-			Started: first.UTC().Truncate(time.Second),
+		if first.IsZero() {
+			first = time.Now() // a stream without times: go tool test2json without -t
 		}
-		if cfg.RunID != "" {
-			x := provenance.CurrentInvocation(cfg.RunID)
-			inv = &x
-		}
+		x := provenance.StreamInvocation(s.firstLine, first, cfg.RunID)
+		inv = &x
 	}
 	sys := provenance.Snapshot(nil)
 	// This binary's build information says nothing about the suite; the
@@ -144,26 +194,34 @@ func (s *sink) open(at time.Time) {
 	s.session = store.Open(context.Background(), store.SessionConfig{
 		URI: cfg.URI, Database: cfg.Database,
 		ConnectTimeout: cfg.ConnectTimeout, WriteTimeout: cfg.WriteTimeout, FlushInterval: cfg.FlushInterval,
-		SpoolDir: cfg.SpoolDir, Run: run, Logger: s.opts.Logger, DB: s.opts.DB, DryRun: s.opts.DryRun, Unavailable: s.opts.Unavailable,
+		SpoolDir: cfg.SpoolDir, Run: run, Logger: s.opts.Logger, DB: s.opts.DB, DryRun: s.opts.DryRun,
+		Unavailable: s.opts.Unavailable, BufferJournal: !s.opts.Live,
 	})
 }
 
-func (s *sink) partID(pkg string) string { return s.session.Run().ID.Hex() + "/" + pkg }
-
-func (s *sink) BeginPackage(name string, at time.Time) {
-	if s.session == nil {
-		s.open(at)
+// partID names a package lifetime's part: the first lifetime's is
+// RUN/PACKAGE, later ones add #N.
+func (s *sink) partID(pkg string, occurrence int) string {
+	id := s.session.Run().ID.Hex() + "/" + pkg
+	if occurrence > 1 {
+		id += fmt.Sprintf("#%d", occurrence)
 	}
-	s.counts[name] = &PackageCounts{}
-	s.session.BeginPart(s.partID(name), name, nil)
+	return id
+}
+
+func (s *sink) BeginPackage(p *ingest.Package) {
+	if s.session == nil {
+		s.open(p.Started)
+	}
+	id := s.partID(p.Name, p.Occurrence)
+	s.current[p.Name] = id
+	s.counts[id] = &PackageCounts{}
+	s.session.BeginPartAt(id, p.Name, nil, p.Started)
 }
 
 func (s *sink) Test(t *result.Test) {
-	c := s.counts[t.Package]
-	if c == nil {
-		c = &PackageCounts{}
-		s.counts[t.Package] = c
-	}
+	id := s.current[t.Package]
+	c := s.counts[id]
 	switch t.Status {
 	case result.Passed:
 		c.Passed++
@@ -177,27 +235,32 @@ func (s *sink) Test(t *result.Test) {
 	if (t.Status == result.Failed || t.Status == result.Incomplete) && s.opts.OnFailure != nil {
 		s.opts.OnFailure(t.Package, t.Name, t.Output)
 	}
-	s.session.Add(s.partID(t.Package), t)
+	s.session.Add(id, t)
 }
 
 func (s *sink) EndPackage(p *ingest.Package) {
-	end := store.PartEnd{Status: store.StatusCompleted, System: p.System, Cached: p.Cached}
-	if p.Broken() {
+	id := s.current[p.Name]
+	end := store.PartEnd{Status: store.StatusCompleted, System: p.System, Cached: p.Cached, At: p.Ended}
+	if p.Broken() || p.Interleaved {
 		end.Status = store.StatusFailed
-		end.Error = brokenReason(p)
+		end.Error = s.brokenReason(p)
 		s.broken = append(s.broken, p)
 	}
-	s.session.EndPart(s.partID(p.Name), end)
+	s.session.EndPart(id, end)
 	if s.opts.OnPackage != nil {
-		s.opts.OnPackage(p, *s.counts[p.Name])
+		s.opts.OnPackage(p, *s.counts[id])
 	}
 }
 
 // brokenReason says in one line why a package broke.
-func brokenReason(p *ingest.Package) string {
+func (s *sink) brokenReason(p *ingest.Package) string {
 	switch {
+	case p.Interleaved:
+		return fmt.Sprintf("%s: the stream mixes two go test runs of this package line by line (its times go backwards): every test result is stored, but which run each belongs to cannot be told; ingest each stream on its own", p.Name)
 	case p.Status == ingest.PackageBuildFailed:
 		return fmt.Sprintf("%s: build failed: %s", p.Name, firstLine(p.Output, "# "))
+	case p.Status == ingest.PackageIncomplete && s.stopped != "":
+		return fmt.Sprintf("%s: %s before the package ended", p.Name, s.stopped)
 	case p.Status == ingest.PackageIncomplete:
 		return fmt.Sprintf("%s: the stream ended before the package did", p.Name)
 	case p.Panic != "":

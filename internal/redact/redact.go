@@ -1,10 +1,24 @@
-// Package redact keeps credentials out of everything evalrec prints or stores.
+// Package redact keeps credentials out of everything evalrec prints or
+// stores: connection strings, error messages, the declared system under
+// test, test attributes and the output of failed tests.
+//
+// It masks by key name (a key whose words name a secret: password, token,
+// api_key, client_secret, aws_access_key_id, …) and by the shape of a value
+// (user:password@host with or without a scheme, secret URI options,
+// "Bearer …", --api-key=… and --password X, KEY=value, and the token formats
+// of the common providers). Values that are not secrets, such as a model
+// name or max_tokens, pass unchanged.
 package redact
 
 import (
 	"regexp"
 	"strings"
 )
+
+// Mask is what a secret is replaced with.
+const Mask = "xxxxx"
+
+const mask = Mask
 
 // Secret URI options, matched case-insensitively.
 var secretOptions = []string{
@@ -14,15 +28,13 @@ var secretOptions = []string{
 	"authMechanismProperties",
 }
 
-const mask = "xxxxx"
-
-// URI masks the password and secret options of a MongoDB connection
-// string. It works on the text alone: it never parses with the driver, which
-// would do DNS lookups for mongodb+srv.
+// URI masks the password and secret options of a connection string. It
+// works on the text alone: it never parses with the driver, which would do
+// DNS lookups for mongodb+srv. A string without "://" is masked as text.
 func URI(uri string) string {
 	scheme, rest, ok := strings.Cut(uri, "://")
 	if !ok {
-		return uri
+		return Text(uri)
 	}
 	// The authority ends at the first "/" or "?" after the last "@", because
 	// a password may itself contain "/", "?" or "@".
@@ -55,7 +67,7 @@ func redactQuery(q string) string {
 			continue
 		}
 		for _, s := range secretOptions {
-			if strings.EqualFold(k, s) {
+			if strings.EqualFold(k, s) || IsSecretKey(k) {
 				parts[i] = k + "=" + mask
 			}
 		}
@@ -63,19 +75,73 @@ func redactQuery(q string) string {
 	return strings.Join(parts, "&")
 }
 
-var uriInText = regexp.MustCompile(`mongodb(\+srv)?://[^\s"']+`)
+var (
+	// A URL of any scheme, up to the end of the token.
+	urlInText = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]+`)
+	// user:password@host without a scheme (or with a mangled one).
+	userinfo = regexp.MustCompile(`(^|[^\w.+-])([\w.+-]+):([^\s@"'/]+)@([\w.-]+)`)
+	// Authorization: Basic …, Bearer …
+	authHeader = regexp.MustCompile(`(?i)(\bauthorization\s*[:=]\s*"?)([A-Za-z]+\s+)?([^\s"',;]+)`)
+	bearer     = regexp.MustCompile(`(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{6,})`)
+	// --flag=value, --flag value, -flag value.
+	flagValue = regexp.MustCompile(`(^|\s)(--?)([A-Za-z][\w.-]*)(=|\s+)([^\s"']+)`)
+	// KEY=value, key: value and "key": "value" with a secret key.
+	assignment = regexp.MustCompile(`(^|[\s,;{(&?])["']?([A-Za-z_][\w.-]*)["']?(\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"')}]+)`)
+	// Token formats of the common providers, and PEM private keys.
+	tokens = regexp.MustCompile(strings.Join([]string{
+		`\bsk-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_-]{20,}`, // OpenAI, Anthropic
+		`\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}`,            // Stripe
+		`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`,                     // AWS access key ID
+		`\bgh[pousr]_[A-Za-z0-9]{30,}`,                      // GitHub
+		`\bgithub_pat_[A-Za-z0-9_]{30,}`,                    // GitHub fine-grained
+		`\bglpat-[A-Za-z0-9_-]{20,}`,                        // GitLab
+		`\bxox[abprs]-[A-Za-z0-9-]{10,}`,                    // Slack
+		`\bAIza[0-9A-Za-z_-]{35}`,                           // Google
+		`\bhf_[A-Za-z0-9]{30,}`,                             // Hugging Face
+		`\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}`, // JWT
+		`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`,
+	}, "|"))
+)
 
-// URIsIn masks every MongoDB connection string found in s, for error
-// messages that may quote one.
-func URIsIn(s string) string {
-	return uriInText.ReplaceAllStringFunc(s, URI)
+// Text masks every secret found in free text: connection strings of any
+// scheme, user:password@host, authorization headers, secret flags and
+// assignments, and known token formats.
+func Text(s string) string {
+	if s == "" {
+		return s
+	}
+	s = tokens.ReplaceAllString(s, mask)
+	s = urlInText.ReplaceAllStringFunc(s, URI)
+	s = userinfo.ReplaceAllStringFunc(s, func(m string) string {
+		g := userinfo.FindStringSubmatch(m)
+		if g[3] == mask {
+			return m
+		}
+		return g[1] + g[2] + ":" + mask + "@" + g[4]
+	})
+	s = authHeader.ReplaceAllString(s, "${1}${2}"+mask)
+	s = bearer.ReplaceAllString(s, "${1}${2}"+mask)
+	s = flagValue.ReplaceAllStringFunc(s, func(m string) string {
+		g := flagValue.FindStringSubmatch(m)
+		if !IsSecretKey(g[3]) {
+			return m
+		}
+		return g[1] + g[2] + g[3] + g[4] + mask
+	})
+	s = assignment.ReplaceAllStringFunc(s, func(m string) string {
+		g := assignment.FindStringSubmatch(m)
+		if !IsSecretKey(g[2]) || strings.EqualFold(g[2], "authorization") || strings.Trim(g[4], `"'`) == mask {
+			return m
+		}
+		quote := ""
+		if q := g[4][:1]; q == `"` || q == `'` {
+			quote = q
+		}
+		return strings.TrimSuffix(m, g[4]) + quote + mask + quote
+	})
+	return s
 }
 
-var secretKey = regexp.MustCompile(`(?i)(passw(or)?d|^pass$|secret|token|api[_-]?key|credential|private[_-]?key)`)
-
-// IsSecretKey reports whether a configuration key names a secret, so its
-// value must not be stored.
-func IsSecretKey(k string) bool { return secretKey.MatchString(k) }
-
-// Mask is what a secret is replaced with.
-const Mask = mask
+// URIsIn masks every secret found in s; it is [Text], kept for callers that
+// quote a connection string in a message.
+func URIsIn(s string) string { return Text(s) }

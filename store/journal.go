@@ -1,0 +1,240 @@
+package store
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+	json "github.com/goccy/go-json"
+
+	"evalrec.dev/result"
+)
+
+// The journal is the durable record of one session. Every call that adds to
+// what the session stores (the run, each part's start and end, each test) is
+// appended to it before the call returns, one line of JSON per call, with a
+// single write: a test binary that panics, calls os.Exit or is killed right
+// after keeps everything it recorded, because the kernel has it.
+//
+// While its writer lives the file is named RUN.PID.NANOS.jsonl.part and the
+// writer holds a lock on it. When everything reached the store the writer
+// removes it. When the store failed, the writer renames it to .jsonl: it is
+// then the spool, which `evalrec replay` (and every evalrec command) stores
+// later. A .part file whose lock is free was left by a writer that died;
+// replaying it stores what the writer could not, and ends its parts as
+// failed. Replay goes through a [Session] like the one that wrote the file,
+// so run creation, joining and finalization are the same code.
+const (
+	journalExt     = ".jsonl"
+	journalPartExt = ".jsonl.part"
+	journalVersion = 1
+)
+
+// journalHeader is a journal's first line.
+type journalHeader struct {
+	Version int           `json:"v"`
+	Target  Target        `json:"target"`
+	Run     EvaluationRun `json:"run"`
+}
+
+// Target names the store a journal was meant for. It never holds a
+// password.
+type Target struct {
+	Store    string `json:"store"` // a redacted URI, or "embedded:DIR"
+	Database string `json:"database"`
+}
+
+func (t Target) String() string {
+	return fmt.Sprintf("database %s at %s", t.Database, strings.TrimPrefix(t.Store, "embedded:"))
+}
+
+// journalRecord is every line after the header: exactly one field is set.
+type journalRecord struct {
+	Begin *Part         `json:"begin,omitempty"`
+	Test  *journalTest  `json:"test,omitempty"`
+	End   *journalEnd   `json:"end,omitempty"`
+	Cache *journalCache `json:"cached,omitempty"`
+}
+
+type journalEnd struct {
+	Part string `json:"part"`
+	PartEnd
+}
+
+type journalCache struct {
+	Part string `json:"part"`
+}
+
+// journalTest is a result as the session received it, before it became a
+// document: replay builds the document again for the run as stored then.
+// Metrics are in their attribute encoding, which keeps NaN and ±Inf.
+type journalTest struct {
+	Part string `json:"part"`
+	// Provisional marks a failed test recorded before its output was
+	// known; a later record of the same execution replaces it.
+	Provisional  bool              `json:"provisional,omitempty"`
+	Package      string            `json:"package"`
+	Name         string            `json:"name"`
+	Attempt      int               `json:"attempt"`
+	TestID       string            `json:"test_id"`
+	TestName     string            `json:"test_name"`
+	Status       result.Status     `json:"status"`
+	Started      time.Time         `json:"started"`
+	Finished     time.Time         `json:"finished"`
+	Duration     time.Duration     `json:"duration_ns"`
+	Metrics      []string          `json:"metrics,omitempty"`
+	Score        *float64          `json:"score"`
+	ScoreMethod  string            `json:"score_method,omitempty"`
+	Tags         []string          `json:"tags,omitempty"`
+	Participants []string          `json:"participants,omitempty"`
+	Attrs        map[string]string `json:"attrs,omitempty"`
+	Output       string            `json:"output,omitempty"`
+	Cached       bool              `json:"cached,omitempty"`
+}
+
+func newJournalTest(part string, t *result.Test, provisional bool) *journalTest {
+	jt := &journalTest{
+		Part: part, Provisional: provisional,
+		Package: t.Package, Name: t.Name, Attempt: t.Attempt, TestID: t.TestID, TestName: t.TestName,
+		Status: t.Status, Started: t.Started, Finished: t.Finished, Duration: t.Duration,
+		Score: finiteOrNil(t.Score), ScoreMethod: t.ScoreMethod, Tags: t.Tags, Participants: t.Participants,
+		Attrs: t.Attrs, Output: t.Output, Cached: t.Cached,
+	}
+	for _, m := range t.Metrics {
+		a := result.MetricAttr(m)
+		jt.Metrics = append(jt.Metrics, a.Key+" "+a.Value)
+	}
+	return jt
+}
+
+func (jt *journalTest) result() (*result.Test, error) {
+	t := &result.Test{
+		Package: jt.Package, Name: jt.Name, Attempt: jt.Attempt, TestID: jt.TestID, TestName: jt.TestName,
+		Status: jt.Status, Started: jt.Started, Finished: jt.Finished, Duration: jt.Duration,
+		Score: jt.Score, ScoreMethod: jt.ScoreMethod, Tags: jt.Tags, Participants: jt.Participants,
+		Attrs: jt.Attrs, Output: jt.Output, Cached: jt.Cached,
+	}
+	for _, m := range jt.Metrics {
+		k, v, _ := strings.Cut(m, " ")
+		if err := t.ApplyAttr(k, v); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// journal is an open journal file. Its methods are safe for concurrent use.
+type journal struct {
+	mu   sync.Mutex
+	f    *os.File
+	buf  *bufio.Writer // nil: every record is written at once
+	lock *flock.Flock
+	path string
+	err  error // the first failed write: the journal is incomplete from there
+}
+
+// createJournal starts a journal for the run in dir, with its header. A
+// buffered journal writes in blocks, and only sealing it makes it whole.
+func createJournal(dir string, target Target, run EvaluationRun, buffered bool) (*journal, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("%s.%d.%d%s", run.ID.Hex(), os.Getpid(), time.Now().UnixNano(), journalPartExt)
+	path := filepath.Join(dir, name)
+	// Lock as the file is created, so that a replay never takes a journal
+	// whose writer is just starting for one whose writer died.
+	lock := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_EXCL|os.O_RDWR), flock.SetPermissions(0o600))
+	if ok, err := lock.TryLock(); !ok || err != nil {
+		return nil, errors.Join(errors.New("cannot create and lock a journal"), err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		lock.Unlock()
+		os.Remove(path)
+		return nil, err
+	}
+	j := &journal{f: f, lock: lock, path: path}
+	if buffered {
+		j.buf = bufio.NewWriterSize(f, 256<<10)
+	}
+	if !j.write(journalHeader{Version: journalVersion, Target: target, Run: run}) {
+		err := j.err
+		j.remove()
+		return nil, err
+	}
+	return j, nil
+}
+
+// write appends one record and reports whether it is in the journal. After
+// a failed write (a full disk, say) nothing more is written: a record after
+// a gap could not be trusted to replay in order.
+func (j *journal) write(rec any) bool {
+	if j == nil {
+		return false
+	}
+	b, err := json.Marshal(rec)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return false
+	}
+	if err == nil {
+		b = append(b, '\n')
+		if j.buf != nil {
+			_, err = j.buf.Write(b)
+		} else {
+			_, err = j.f.Write(b)
+		}
+	}
+	if err != nil {
+		j.err = err
+		return false
+	}
+	return true
+}
+
+// failed returns the first write error, or nil.
+func (j *journal) failed() error {
+	if j == nil {
+		return errors.New("no journal")
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err
+}
+
+// remove deletes the journal: everything in it is stored.
+func (j *journal) remove() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.f.Close()
+	os.Remove(j.path)
+	j.lock.Unlock()
+}
+
+// seal closes the journal as a spool file for replay, and returns its path.
+func (j *journal) seal() (string, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var err error
+	if j.buf != nil {
+		err = j.buf.Flush()
+	}
+	if err != nil && j.err == nil {
+		j.err = err
+	}
+	err = errors.Join(err, j.f.Sync(), j.f.Close())
+	final := strings.TrimSuffix(j.path, journalPartExt) + journalExt
+	if rerr := os.Rename(j.path, final); rerr != nil {
+		err = errors.Join(err, rerr)
+		final = j.path
+	}
+	j.lock.Unlock()
+	return final, err
+}
