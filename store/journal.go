@@ -142,15 +142,23 @@ type journal struct {
 // createJournal starts a journal for the run in dir, with its header. A
 // buffered journal writes in blocks, and only sealing it makes it whole.
 func createJournal(dir string, target Target, run EvaluationRun, buffered bool) (*journal, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
 	name := fmt.Sprintf("%s.%d.%d%s", run.ID.Hex(), os.Getpid(), time.Now().UnixNano(), journalPartExt)
 	path := filepath.Join(dir, name)
 	// Lock as the file is created, so that a replay never takes a journal
-	// whose writer is just starting for one whose writer died.
+	// whose writer is just starting for one whose writer died. Another
+	// writer may remove the empty directory in between: then try again.
 	lock := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_EXCL|os.O_RDWR), flock.SetPermissions(0o600))
-	if ok, err := lock.TryLock(); !ok || err != nil {
+	var ok bool
+	var err error
+	for range 3 {
+		if err = os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		if ok, err = lock.TryLock(); !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+	}
+	if !ok || err != nil {
 		return nil, errors.Join(errors.New("cannot create and lock a journal"), err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
@@ -209,13 +217,19 @@ func (j *journal) failed() error {
 	return j.err
 }
 
-// remove deletes the journal: everything in it is stored.
+// remove deletes the journal: everything in it is stored. It removes the
+// spool directory too, and an .evalrec directory above it, when they are
+// left empty, so that a suite storing into MongoDB leaves nothing behind.
 func (j *journal) remove() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.f.Close()
 	os.Remove(j.path)
 	j.lock.Unlock()
+	dir := filepath.Dir(j.path)
+	if os.Remove(dir) == nil && filepath.Base(filepath.Dir(dir)) == ".evalrec" {
+		os.Remove(filepath.Dir(dir))
+	}
 }
 
 // seal closes the journal as a spool file for replay, and returns its path.

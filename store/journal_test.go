@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/internal/testenv"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
@@ -29,6 +30,7 @@ func TestMain(m *testing.M) {
 		helper(mode)
 		return
 	}
+	testenv.Clean()
 	os.Exit(m.Run())
 }
 
@@ -211,7 +213,8 @@ func TestAnUnwritableSpoolIsNeverClaimed(t *testing.T) {
 	assert.Contains(t, err.Error(), "3 results could not be spooled either and are lost")
 	assert.Empty(t, sess.SpoolPath())
 	assert.NotContains(t, logs.String(), "run `evalrec replay`")
-	assert.Contains(t, logs.String(), "3 results could not be stored or spooled")
+	assert.Contains(t, logs.String(), "3 results of this run are lost: storing failed")
+	assert.Equal(t, 1, strings.Count(logs.String(), "level="), "one line: %s", logs.String())
 }
 
 func TestAJournalRecordsItsTargetWithoutThePassword(t *testing.T) {

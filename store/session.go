@@ -24,7 +24,10 @@ import (
 
 // SessionConfig configures a [Session].
 type SessionConfig struct {
-	URI, Database  string
+	URI, Database string
+	// Label names the store in the journal when there is no DB to ask
+	// (see [DB.Label]); empty means the redacted URI.
+	Label          string
 	ConnectTimeout time.Duration // reaching the server at start
 	WriteTimeout   time.Duration // each batch
 	FlushInterval  time.Duration // how often running parts beat their heartbeat
@@ -161,8 +164,11 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 
 // target names the store for the journal.
 func (s *Session) target() Target {
-	if s.cfg.DB != nil {
+	switch {
+	case s.cfg.DB != nil:
 		return Target{Store: s.cfg.DB.Label(), Database: s.cfg.DB.Name()}
+	case s.cfg.Label != "":
+		return Target{Store: s.cfg.Label, Database: s.cfg.Database}
 	}
 	return Target{Store: labelFor(s.cfg.URI), Database: s.cfg.Database}
 }
@@ -459,32 +465,36 @@ func (s *Session) replayRun() {
 }
 
 // closeJournal removes the journal when everything is stored, and otherwise
-// keeps it as the spool and says what was kept and what was lost.
+// keeps it as the spool and says, in one line, what was lost.
 func (s *Session) closeJournal() {
-	failed := s.Err() != nil
-	if s.jn == nil {
-		if failed && s.lost > 0 {
-			s.log.Error(fmt.Sprintf("%d results could not be stored or spooled (%v): they are lost", s.lost, s.jnErr))
+	failure := s.Err()
+	if failure == nil {
+		if s.jn != nil {
+			s.jn.remove()
 		}
 		return
 	}
-	if !failed {
-		s.jn.remove()
-		return
+	var why error
+	path := ""
+	if s.jn == nil {
+		why = s.jnErr
+	} else {
+		var err error
+		path, err = s.jn.seal()
+		why = errors.Join(s.jn.failed(), err)
 	}
-	path, err := s.jn.seal()
-	jerr := s.jn.failed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err == nil && jerr == nil {
+	if why == nil {
 		s.spooled = path
+		return
 	}
-	switch {
-	case s.lost > 0:
-		s.log.Error(fmt.Sprintf("%d results could not be stored or spooled (%v); the %s holds the rest", s.lost, errors.Join(jerr, err), logline.RelPath(path)))
-	case err != nil:
-		s.log.Error(fmt.Sprintf("closing spool file %s: %v", logline.RelPath(path), err))
+	spool := logline.RelPath(s.cfg.SpoolDir)
+	if path != "" {
+		spool = logline.RelPath(path)
 	}
+	s.log.Error(fmt.Sprintf("%d results of this run are lost: storing failed (%v), and so did spooling to %s (%v)",
+		s.lost, s.failure, spool, why))
 }
 
 // finalize finalizes the run unless another part of it is still alive, in
@@ -672,7 +682,7 @@ func (s *Session) drop(ops []op) {
 }
 
 // fail records a storage failure and switches the session to its journal,
-// saying so once.
+// saying so once. Without a journal, Close says what was lost.
 func (s *Session) fail(cause error, when string) {
 	s.mu.Lock()
 	if s.failure != nil {
@@ -681,20 +691,14 @@ func (s *Session) fail(cause error, when string) {
 	}
 	s.recordFailure(cause)
 	s.mu.Unlock()
-
+	if s.jn == nil || s.jn.failed() != nil {
+		return
+	}
 	what := cause.Error()
 	if when != "" {
 		what = fmt.Sprintf("lost MongoDB %s: %v", when, cause)
 	}
-	if s.jn != nil && s.jn.failed() == nil {
-		s.log.Warn(fmt.Sprintf("%s: results spooled to %s; run `evalrec replay`", what, logline.RelPath(s.cfg.SpoolDir)))
-		return
-	}
-	why := s.jnErr
-	if s.jn != nil {
-		why = s.jn.failed()
-	}
-	s.log.Error(fmt.Sprintf("%s, and cannot spool to %s (%v): results not yet stored are lost", what, logline.RelPath(s.cfg.SpoolDir), why))
+	s.log.Warn(fmt.Sprintf("%s: results spooled to %s; run `evalrec replay`", what, logline.RelPath(s.cfg.SpoolDir)))
 }
 
 func (s *Session) recordFailure(err error) {

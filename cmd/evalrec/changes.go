@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-)
 
-import "evalrec.dev/compare"
+	"evalrec.dev/compare"
+)
 
 // maxChanges is how many metric and test changes the summary lists.
 const maxChanges = 5

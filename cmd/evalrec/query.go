@@ -94,9 +94,8 @@ func openStore(ctx context.Context, env *environment) (*storeconn.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rep, err := replaySpool(ctx, conn.DB, cfg); err == nil && rep.Files > 0 {
-		log.Info(fmt.Sprintf("stored %d spooled result files", rep.Files))
-	}
+	rep, err := replaySpool(ctx, conn.DB, cfg)
+	reportReplay(log, rep, err)
 	_, _ = conn.DB.ReapStale(ctx, time.Now(), 20)
 	return conn, nil
 }

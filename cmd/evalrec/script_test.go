@@ -13,10 +13,16 @@ import (
 
 	"evalrec.dev/internal/embedded"
 	"evalrec.dev/internal/histgen"
+	"evalrec.dev/internal/testenv"
 	"evalrec.dev/store"
 )
 
 func TestMain(m *testing.M) {
+	// As a script's command (os.Args[0] is "evalrec"), the environment is
+	// the script's own; as the test binary, the user's is cleaned.
+	if filepath.Base(os.Args[0]) != "evalrec" {
+		testenv.Clean()
+	}
 	testscript.Main(m, map[string]func(){
 		"evalrec": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
 	})

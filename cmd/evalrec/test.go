@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"evalrec.dev/internal/pipeline"
 	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/provenance"
+	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
 
@@ -81,6 +81,13 @@ func (c *testCmd) splitArgs(args []string) []string {
 }
 
 // Run runs the suite. It returns exitError with go test's exit code.
+//
+// Storage never stops or fails the suite unless EVALREC_STRICT is set: when
+// the configuration is invalid or the store cannot be opened, go test runs
+// all the same, and one line says where the results went (the spool, or
+// nowhere). SIGINT and SIGTERM are passed on to go test and its test
+// binaries; what finished is stored, and the run is marked failed with the
+// reason.
 func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	log := logline.New(c.env.stderr)
 	g, err := parseGate(c.failOn)
@@ -90,9 +97,10 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	if c.failOn != "" && c.baseline == "" {
 		return errors.New("-fail-on needs -baseline")
 	}
-	cfg, err := config.Load("")
-	if err != nil {
-		return err
+	cfg, cfgErr := config.Load("")
+	if cfgErr != nil {
+		log.Error(fmt.Sprintf("%v; go test runs, and its results are not stored", cfgErr))
+		return c.runUnstored(ctx, strictFromEnv())
 	}
 	if c.envTag != "" {
 		cfg.Environment = c.envTag
@@ -106,19 +114,14 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	where := ""
 	conn, err := storeconn.Open(ctx, cfg, log)
 	if err != nil {
-		// A configured server that does not answer: the session spools and
-		// says so; the tests run regardless.
-		var ce *store.ConnectError
-		if !errors.As(err, &ce) {
-			return err
-		}
+		// The session keeps the results in its spool and says so; the
+		// tests run regardless.
 		unavailable = err
 	} else {
 		defer conn.Close()
 		db, where = conn.DB, conn.Where
-		if rep, err := replaySpool(ctx, db, cfg); err == nil && rep.Files > 0 {
-			log.Info(fmt.Sprintf("stored %d spooled result files from earlier runs", rep.Files))
-		}
+		rep, err := replaySpool(ctx, db, cfg)
+		reportReplay(log, rep, err)
 	}
 
 	// The baseline is resolved before the run is stored, so that "latest"
@@ -133,20 +136,17 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	}
 
 	inv := provenance.CurrentInvocation(cfg.RunID)
-	args := append([]string{"test", "-json"}, withoutJSONFlag(c.goArgs)...)
-	cmd := exec.Command("go", args...)
-	cmd.Env = append(os.Environ(), "EVALREC_WRAPPED=1")
-	cmd.Stderr = c.env.stderr
-	stdout, err := cmd.StdoutPipe()
+	gt, err := c.startGoTest()
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting go test: %w", err)
+	label := ""
+	if !cfg.URISet {
+		label = storeconn.EmbeddedLabel(cfg)
 	}
 	var failures []string
-	res, readErr := pipeline.Ingest(context.WithoutCancel(ctx), stdout, pipeline.Options{
+	res, readErr := pipeline.Ingest(context.WithoutCancel(ctx), gt.stdout, pipeline.Options{
 		Config:      cfg,
 		Source:      "wrapper",
 		Invocation:  &inv,
@@ -154,6 +154,9 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		Logger:      log,
 		DB:          db,
 		Unavailable: unavailable,
+		Label:       label,
+		Live:        true,
+		Stopped:     gt.stopped,
 		OnPackage: func(p *ingest.Package, n pipeline.PackageCounts) {
 			if !c.quiet {
 				c.printPackage(p, n)
@@ -163,12 +166,9 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 			failures = append(failures, fmt.Sprintf("--- %s %s\n%s", pkg, name, indent(output)))
 		},
 	})
-	waitErr := cmd.Wait()
-	code := 0
-	if ee := (*exec.ExitError)(nil); errors.As(waitErr, &ee) {
-		code = ee.ExitCode()
-	} else if waitErr != nil {
-		return fmt.Errorf("go test: %w", waitErr)
+	code, err := gt.wait()
+	if err != nil {
+		return err
 	}
 	if readErr != nil {
 		log.Error(fmt.Sprintf("reading go test output: %v", readErr))
@@ -176,7 +176,13 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	if !c.quiet && len(failures) > 0 {
 		fmt.Fprintf(c.env.stdout, "\nFailures:\n%s", strings.Join(failures, ""))
 	}
+	// A signal cancelled ctx; the summary is still printed.
+	ctx = context.WithoutCancel(ctx)
 	c.printSummary(ctx, db, where, res, time.Since(start))
+	if code == 0 && res != nil && res.StorageErr != nil && cfg.Strict {
+		log.Error(fmt.Sprintf("strict mode: storage failed: %v", res.StorageErr))
+		code = 1
+	}
 	if code == 0 && c.baseline != "" {
 		code = c.gate(ctx, db, baseline, res, g)
 	}
@@ -184,6 +190,54 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		return exitError{code}
 	}
 	return nil
+}
+
+// runUnstored runs go test with nothing stored, for a configuration that
+// cannot be read, and returns its exit code (1 in strict mode, where the
+// storage failure fails the suite).
+func (c *testCmd) runUnstored(ctx context.Context, strict bool) error {
+	gt, err := c.startGoTest()
+	if err != nil {
+		return err
+	}
+	in := ingest.New(printer{c})
+	rd := ingest.NewReader(gt.stdout)
+	for rd.Scan() {
+		if ev := rd.Event(); ev != nil {
+			in.Event(ev)
+		}
+	}
+	in.Close()
+	code, err := gt.wait()
+	if err != nil {
+		return err
+	}
+	if code == 0 && strict {
+		fmt.Fprintln(c.env.stderr, "evalrec: strict mode: the results were not stored")
+		code = 1
+	}
+	if code != 0 {
+		return exitError{code}
+	}
+	return nil
+}
+
+// printer prints packages as they end, for a run that stores nothing.
+type printer struct{ c *testCmd }
+
+func (printer) BeginPackage(*ingest.Package) {}
+func (printer) Test(*result.Test)            {}
+func (p printer) EndPackage(pkg *ingest.Package) {
+	if !p.c.quiet {
+		p.c.printPackage(pkg, pipeline.PackageCounts{Failed: pkg.Failed, Incomplete: pkg.Incomplete})
+	}
+}
+
+// strictFromEnv reads EVALREC_STRICT on its own, for when the rest of the
+// configuration cannot be read.
+func strictFromEnv() bool {
+	v, _ := config.ParseFlag(os.Getenv("EVALREC_STRICT"))
+	return v
 }
 
 // gate compares the stored run with the baseline and returns 1 when the
@@ -267,9 +321,15 @@ func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, 
 		fmt.Fprintf(c.env.stderr, "evalrec: %d lines of go test output were not test2json events (first: %v)\n",
 			res.Stats.BadLines, res.Stats.FirstBad[0])
 	}
+	pipeline.ReportStream(c.env.stderr, "evalrec: ", res.Stats)
 	r := res.Run
 	if res.StorageErr != nil {
-		fmt.Fprintf(w, "\nrun %s spooled to %s (%v); run `evalrec replay`\n", r.EvaluationRunID, res.SpoolPath, res.StorageErr)
+		if res.SpoolPath != "" {
+			fmt.Fprintf(w, "\nrun %s spooled to %s (%v); the next evalrec command stores it, or run `evalrec replay`\n",
+				r.EvaluationRunID, logline.RelPath(res.SpoolPath), res.StorageErr)
+		} else {
+			fmt.Fprintf(w, "\nrun %s was not stored: %v\n", r.EvaluationRunID, res.StorageErr)
+		}
 		return
 	}
 	fmt.Fprintf(w, "\nrun %s  %s  (%s, %.1fs)\n", r.EvaluationRunID, r.Status, where, took.Seconds())

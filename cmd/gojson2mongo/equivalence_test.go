@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/internal/testenv"
 	"evalrec.dev/store"
 )
 
@@ -30,7 +30,7 @@ func TestThreeWaysStoreEquivalentTestRuns(t *testing.T) {
 	goCmd := func(env []string, args ...string) []byte {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = repo
-		cmd.Env = append(append(os.Environ(), "GOFLAGS=-mod=mod"), env...)
+		cmd.Env = append(append(testenv.Environ(), "GOFLAGS=-mod=mod"), env...)
 		var out, errOut bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errOut
 		require.NoError(t, cmd.Run(), "go %v\n%s%s", args, out.String(), errOut.String())

@@ -124,16 +124,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cfg.RunID = o.runID
 	}
 	c := &converter{o: o, cfg: cfg, stdout: stdout, stderr: stderr, log: log, git: provenance.GitInfo(".", nil)}
+	if !cfg.URISet {
+		c.label = storeconn.EmbeddedLabel(cfg)
+	}
 	if !o.dryRun {
 		conn, err := storeconn.Open(context.Background(), cfg, log)
-		var ce *store.ConnectError
-		switch {
-		case errors.As(err, &ce):
+		if err != nil {
 			c.unavailable = err // the session spools and says so, once
-		case err != nil:
-			fmt.Fprintf(stderr, "gojson2mongo: %v\n", err)
-			return exitStorage
-		default:
+		} else {
 			defer conn.Close()
 			c.db = conn.DB
 		}
@@ -149,7 +147,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return code
 	default:
-		return c.stream("standard input", stdin)
+		return c.stream("standard input", stdin, true)
 	}
 }
 
@@ -162,6 +160,7 @@ type converter struct {
 	git         provenance.Git
 	db          *store.DB
 	unavailable error
+	label       string
 }
 
 func (c *converter) file(path string) int {
@@ -171,7 +170,7 @@ func (c *converter) file(path string) int {
 		return exitBadInput
 	}
 	defer f.Close()
-	return c.stream(path, f)
+	return c.stream(path, f, false)
 }
 
 // runCommand runs the command with its stdout as the stream, and returns the
@@ -189,7 +188,7 @@ func (c *converter) runCommand() int {
 		fmt.Fprintf(c.stderr, "gojson2mongo: %v\n", err)
 		return exitUsage
 	}
-	code := c.stream(c.o.command[0], out)
+	code := c.stream(c.o.command[0], out, true)
 	if err := cmd.Wait(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) && ee.ExitCode() > 0 {
@@ -201,8 +200,9 @@ func (c *converter) runCommand() int {
 	return code
 }
 
-// stream ingests one stream as one run.
-func (c *converter) stream(name string, r io.Reader) int {
+// stream ingests one stream as one run. live says it comes from tests
+// running now (standard input, or the command), rather than a saved file.
+func (c *converter) stream(name string, r io.Reader, live bool) int {
 	counter := &countingReader{r: r}
 	stop := c.progress(name, counter)
 	opts := pipeline.Options{
@@ -212,6 +212,8 @@ func (c *converter) stream(name string, r io.Reader) int {
 		Logger:      c.log,
 		DB:          c.db,
 		Unavailable: c.unavailable,
+		Label:       c.label,
+		Live:        live,
 	}
 	if c.o.tee {
 		opts.Tee = c.stdout
@@ -231,6 +233,7 @@ func (c *converter) stream(name string, r io.Reader) int {
 	if res.Stats.AttrErrors > 0 {
 		fmt.Fprintf(c.stderr, "gojson2mongo: %s: %d evalrec attributes could not be read and were ignored\n", name, res.Stats.AttrErrors)
 	}
+	pipeline.ReportStream(c.stderr, "gojson2mongo: "+name+": ", res.Stats)
 	if res.Run == nil {
 		fmt.Fprintf(c.stderr, "gojson2mongo: %s held no test events; is it go test -json output?\n", name)
 		return exitBadInput

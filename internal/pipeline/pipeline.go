@@ -35,9 +35,11 @@ type Options struct {
 	// DB is an open connection to use; when nil, the session connects to
 	// Config.URI (and spools if it cannot).
 	DB *store.DB
-	// Unavailable says the configured server did not answer: results go
-	// straight to the spool.
+	// Unavailable says the store could not be opened: results go straight
+	// to the spool, meant for the store Label names (see
+	// store.SessionConfig.Label).
 	Unavailable error
+	Label       string
 	// DryRun, when set, receives the documents instead of the database.
 	DryRun io.Writer
 	// Live says the stream comes from tests running now (a pipe, or the
@@ -124,9 +126,6 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		mu.Unlock()
 	}
 	stopTicker()
-	if opts.Stopped != nil {
-		s.stopped = opts.Stopped()
-	}
 	in.Close()
 	res := &Result{Stats: in.Stats, Broken: s.broken}
 	if s.session != nil {
@@ -149,7 +148,6 @@ type sink struct {
 	in        *ingest.Ingester
 	session   *store.Session
 	firstLine []byte
-	stopped   string
 	// current is the part of each package's lifetime in progress: a
 	// package that the stream runs again gets a part per lifetime.
 	current map[string]string
@@ -195,7 +193,7 @@ func (s *sink) open(at time.Time) {
 		URI: cfg.URI, Database: cfg.Database,
 		ConnectTimeout: cfg.ConnectTimeout, WriteTimeout: cfg.WriteTimeout, FlushInterval: cfg.FlushInterval,
 		SpoolDir: cfg.SpoolDir, Run: run, Logger: s.opts.Logger, DB: s.opts.DB, DryRun: s.opts.DryRun,
-		Unavailable: s.opts.Unavailable, BufferJournal: !s.opts.Live,
+		Unavailable: s.opts.Unavailable, Label: s.opts.Label, BufferJournal: !s.opts.Live,
 	})
 }
 
@@ -252,15 +250,28 @@ func (s *sink) EndPackage(p *ingest.Package) {
 	}
 }
 
-// brokenReason says in one line why a package broke.
+// brokenReason says in one line why a package broke, and first that the
+// run was interrupted, when it was.
 func (s *sink) brokenReason(p *ingest.Package) string {
+	stopped := ""
+	if s.opts.Stopped != nil {
+		stopped = s.opts.Stopped()
+	}
+	why := s.why(p, stopped)
+	if stopped != "" && p.Status != ingest.PackageIncomplete {
+		why = stopped + ": " + why
+	}
+	return why
+}
+
+func (s *sink) why(p *ingest.Package, stopped string) string {
 	switch {
 	case p.Interleaved:
 		return fmt.Sprintf("%s: the stream mixes two go test runs of this package line by line (its times go backwards): every test result is stored, but which run each belongs to cannot be told; ingest each stream on its own", p.Name)
 	case p.Status == ingest.PackageBuildFailed:
 		return fmt.Sprintf("%s: build failed: %s", p.Name, firstLine(p.Output, "# "))
-	case p.Status == ingest.PackageIncomplete && s.stopped != "":
-		return fmt.Sprintf("%s: %s before the package ended", p.Name, s.stopped)
+	case p.Status == ingest.PackageIncomplete && stopped != "":
+		return fmt.Sprintf("%s: %s before the package ended", p.Name, stopped)
 	case p.Status == ingest.PackageIncomplete:
 		return fmt.Sprintf("%s: the stream ended before the package did", p.Name)
 	case p.Panic != "":
@@ -293,4 +304,18 @@ func lastLine(s string) string {
 		}
 	}
 	return ""
+}
+
+// ReportStream says, in one line each, what in a stream was unusual: late
+// attributes, packages run more than once, streams mixed together.
+func ReportStream(w io.Writer, prefix string, st ingest.Stats) {
+	if st.LateAttrs > 0 {
+		fmt.Fprintf(w, "%s%d attributes arrived after their test had ended (Record called from a goroutine that outlived its test) and were ignored\n", prefix, st.LateAttrs)
+	}
+	if st.Rerun > 0 {
+		fmt.Fprintf(w, "%sthe stream runs packages more than once (%d times more: reruns or concatenated streams); each execution is stored, as a further attempt of its test\n", prefix, st.Rerun)
+	}
+	if st.Interleaved > 0 {
+		fmt.Fprintf(w, "%s%d packages mix two go test runs line by line (their times go backwards); every result is stored, the run is marked failed: ingest each stream on its own\n", prefix, st.Interleaved)
+	}
 }

@@ -1,6 +1,5 @@
 // Package storeconn finds the store for evalrec's commands: the configured
-// MongoDB, else a server at the default address, else the embedded store in
-// the module's .evalrec directory.
+// MongoDB, else the embedded store in the module's .evalrec directory.
 package storeconn
 
 import (
@@ -35,9 +34,6 @@ func (c *Conn) Close() error {
 	return err
 }
 
-// probeTimeout bounds the check for a server at the default address.
-const probeTimeout = 700 * time.Millisecond
-
 // DataDir is where the embedded store keeps its files.
 func DataDir(cfg *config.Config) string {
 	root := cfg.ModuleRoot
@@ -47,18 +43,26 @@ func DataDir(cfg *config.Config) string {
 	return filepath.Join(root, ".evalrec", "data")
 }
 
+// EmbeddedLabel names the embedded store of cfg's module in spool files:
+// its absolute directory, which stays the same from run to run.
+func EmbeddedLabel(cfg *config.Config) string {
+	abs, err := filepath.Abs(DataDir(cfg))
+	if err != nil {
+		abs = DataDir(cfg)
+	}
+	return "embedded:" + abs
+}
+
 // Open connects to the store. With MONGODB_CONNECTION_STRING set, that server
-// must answer. Otherwise a server at the default address is used when one
-// answers, and else the embedded store is started, with a one-line notice.
+// must answer. Otherwise the embedded store is started, with a one-line
+// notice. Nothing else is tried: a MongoDB that happens to listen on this
+// machine is used only when it is configured.
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Conn, error) {
 	if cfg.URISet {
 		db, err := store.Connect(ctx, cfg.URI, cfg.Database, cfg.ConnectTimeout)
 		if err != nil {
 			return nil, err
 		}
-		return &Conn{DB: db, Where: db.URI()}, nil
-	}
-	if db, err := store.Connect(ctx, cfg.URI, cfg.Database, probeTimeout); err == nil {
 		return &Conn{DB: db, Where: db.URI()}, nil
 	}
 	dir := DataDir(cfg)
@@ -74,8 +78,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Conn, err
 		srv.Close()
 		return nil, err
 	}
+	db.SetLabel(EmbeddedLabel(cfg))
 	if log != nil {
-		log.Info(fmt.Sprintf("no MongoDB configured or at %s: using the embedded store in %s", cfg.URI, logline.RelPath(dir)))
+		log.Info(fmt.Sprintf("no MongoDB configured: using the embedded store in %s", logline.RelPath(dir)))
 	}
 	return &Conn{DB: db, Embedded: srv, Where: "embedded store in " + logline.RelPath(dir)}, nil
 }

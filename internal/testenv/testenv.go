@@ -1,0 +1,45 @@
+// Package testenv keeps the project's tests out of the user's world: no
+// setting from the user's shell or .env points a test at the user's store.
+// Every test package that runs evalrec, in-process or as a command, calls
+// [Clean] from its TestMain, and commands it starts inherit the result.
+package testenv
+
+import (
+	"os"
+	"strings"
+)
+
+// kept are variables of evalrec's namespace that tests do read: the real
+// MongoDB the conformance tests run on, when one is given.
+var kept = map[string]bool{"EVALREC_TEST_MONGODB_URI": true}
+
+// Clean removes every setting that points evalrec somewhere: MONGODB_*,
+// EVALREC_* (except EVALREC_TEST_MONGODB_URI), ENVIRONMENT and
+// EXPERIMENT_TAGS.
+func Clean() {
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if isSetting(k) {
+			os.Unsetenv(k)
+		}
+	}
+}
+
+// Environ is os.Environ without those settings.
+func Environ() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !isSetting(k) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func isSetting(k string) bool {
+	if kept[k] {
+		return false
+	}
+	return strings.HasPrefix(k, "MONGODB_") || strings.HasPrefix(k, "EVALREC_") || k == "ENVIRONMENT" || k == "EXPERIMENT_TAGS"
+}

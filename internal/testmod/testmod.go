@@ -1,0 +1,119 @@
+// Package testmod writes Go modules that use this checkout of evalrec, runs
+// commands in them, and builds evalrec's commands, for the tests that run
+// real suites end to end.
+package testmod
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"evalrec.dev/internal/testenv"
+)
+
+// Repo is the root of this checkout.
+func Repo(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("cannot find the checkout")
+	}
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Write writes a module named example.com/gen that requires this checkout
+// of evalrec, with files (path → content) added, into a fresh directory.
+func Write(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	root := Repo(t)
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := map[string]string{
+		"go.mod": "module example.com/gen\n\ngo 1.25\n\nrequire evalrec.dev v0.0.0\n\nreplace evalrec.dev => " + root + "\n",
+		"go.sum": string(sum),
+	}
+	for k, v := range files {
+		all[k] = v
+	}
+	for name, content := range all {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// Env is a clean environment (see package testenv) for a command a test
+// runs, with env added.
+func Env(env ...string) []string {
+	return append(append(testenv.Environ(), "GOFLAGS=-mod=mod"), env...)
+}
+
+// Output is what a command printed and how it exited.
+type Output struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// Combined is stdout followed by stderr.
+func (o Output) Combined() string { return o.Stdout + o.Stderr }
+
+// Run runs name with args in dir, with env added to a clean environment.
+func Run(t testing.TB, dir string, env []string, name string, args ...string) Output {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = Env(env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	o := Output{Stdout: out.String(), Stderr: errOut.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		o.Code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("running %s: %v", name, err)
+	}
+	return o
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// Bin builds evalrec and gojson2mongo from this checkout, once per test
+// binary, and returns the directory that holds them.
+func Bin(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "evalrec-bin")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", binDir, "./cmd/evalrec", "./cmd/gojson2mongo")
+		cmd.Dir = Repo(t)
+		cmd.Env = Env()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building evalrec: %v", buildErr)
+	}
+	return binDir
+}
