@@ -1,6 +1,7 @@
 package evalrec_test
 
 import (
+	"fmt"
 	"io"
 	"testing"
 
@@ -50,4 +51,16 @@ func BenchmarkRecordStoring(b *testing.B) {
 	}
 	b.StopTimer()
 	r.Finish(0)
+}
+
+// BenchmarkRecordNewNames records a metric with a new name on every call,
+// all in one benchmark, so the metrics pile up as they would in one test.
+// Its cost per call stays flat from -benchtime=1000x to 10000x, where it
+// once grew with the number of metrics already recorded (10,000 calls took
+// 23.5 s).
+func BenchmarkRecordNewNames(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		evalrec.Record(b, evalrec.Metrics{fmt.Sprintf("m%06d", i): 0.5})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 
 	"evalrec.dev/evalrec"
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/scoring"
 	"evalrec.dev/store"
 )
 
@@ -494,4 +496,19 @@ func main() {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	assert.Contains(t, string(out), "iterations: true")
+}
+
+func TestRecordScoresOnceWhenTheTestEnds(t *testing.T) {
+	var calls atomic.Int64
+	scoring.Default.Register("counting", scoring.CalculatorFunc(func(rs []scoring.Result) (float64, bool) {
+		calls.Add(1)
+		return float64(len(rs)), true
+	}))
+	t.Run("many names", func(t *testing.T) {
+		for i := range 2000 {
+			evalrec.Record(t, evalrec.Metrics{fmt.Sprintf("m%04d", i): 0.5}, evalrec.ScoreMethod("counting"))
+		}
+		assert.Zero(t, calls.Load(), "no call scores: the score is computed when the test ends")
+	})
+	assert.Equal(t, int64(1), calls.Load(), "once, over all 2000 metrics")
 }

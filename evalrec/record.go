@@ -2,6 +2,7 @@ package evalrec
 
 import (
 	"flag"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -191,7 +192,7 @@ func (r *Recorder) finishTest(t testing.TB, start time.Time, tr result.Test) {
 	switch {
 	case t.Skipped():
 		tr.Status = result.Skipped
-	case t.Failed():
+	case t.Failed() || panicking():
 		tr.Status = result.Failed
 		r.recordedFailures.Add(1)
 	default:
@@ -202,6 +203,21 @@ func (r *Recorder) finishTest(t testing.TB, start time.Time, tr result.Test) {
 		return
 	}
 	r.session.Add(r.partID, &tr)
+}
+
+// panicking reports whether the test's goroutine is unwinding a panic
+// (os.Exit(0) in a test is one too). testing runs a test's cleanups before
+// it marks a panicking test failed, so Record's cleanup asks the stack: a
+// handful of frames up, runtime.gopanic is there.
+func panicking() bool {
+	var pcs [8]uintptr
+	n := runtime.Callers(3, pcs[:])
+	for _, pc := range pcs[:n] {
+		if f := runtime.FuncForPC(pc - 1); f != nil && f.Name() == "runtime.gopanic" {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Recorder) nextAttempt(name string) int {

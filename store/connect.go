@@ -29,7 +29,11 @@ func Connect(ctx context.Context, uri, database string, timeout time.Duration) (
 	opts := options.Client().ApplyURI(uri).
 		SetServerSelectionTimeout(timeout).
 		SetConnectTimeout(timeout).
-		SetAppName("evalrec")
+		SetAppName("evalrec").
+		// Nested documents (the system under test) decode as maps, as they
+		// were written, so that their canonical JSON, and the system hash,
+		// does not depend on the order the server kept.
+		SetBSONOptions(&options.BSONOptions{DefaultDocumentM: true})
 	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, &ConnectError{URI: redacted, Cause: reason(err)}

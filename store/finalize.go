@@ -430,7 +430,7 @@ func (d *DB) ReapStale(ctx context.Context, now time.Time, limit int64, except .
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$nin", Value: except}}})
 	}
 	cur, err := d.runs().Find(cctx, filter,
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetSort(bson.D{{Key: "started_at", Value: -1}}).SetLimit(limit))
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetSort(newestFirst).SetLimit(limit))
 	if err != nil {
 		return 0, err
 	}

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gofrs/flock"
 	json "github.com/goccy/go-json"
+	"github.com/gofrs/flock"
 
 	"evalrec.dev/result"
 )

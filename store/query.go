@@ -53,7 +53,7 @@ func (f RunFilter) filter() bson.D {
 func (d *DB) Runs(ctx context.Context, f RunFilter) ([]EvaluationRun, error) {
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	opts := options.Find().SetSort(bson.D{{Key: "started_at", Value: -1}}).
+	opts := options.Find().SetSort(newestFirst).
 		SetProjection(bson.D{{Key: "system_information.dependencies", Value: 0}})
 	if f.Limit > 0 {
 		opts.SetLimit(f.Limit)
@@ -66,6 +66,10 @@ func (d *DB) Runs(ctx context.Context, f RunFilter) ([]EvaluationRun, error) {
 	err = cur.All(cctx, &out)
 	return out, err
 }
+
+// newestFirst orders runs newest first; runs that started in the same
+// millisecond are ordered by _id, so that latest~N always names the same run.
+var newestFirst = bson.D{{Key: "started_at", Value: -1}, {Key: "_id", Value: -1}}
 
 // queryTimeout bounds read queries, which may scan on the embedded store.
 const queryTimeout = 2 * time.Minute
@@ -146,7 +150,7 @@ func (d *DB) TestHistory(ctx context.Context, testID string, f HistoryFilter) ([
 	if !f.Since.IsZero() {
 		q = append(q, bson.E{Key: "finished_at", Value: bson.D{{Key: "$gte", Value: f.Since}}})
 	}
-	opts := options.Find().SetSort(bson.D{{Key: "finished_at", Value: -1}}).SetProjection(bson.D{{Key: "output", Value: 0}})
+	opts := options.Find().SetSort(bson.D{{Key: "finished_at", Value: -1}, {Key: "_id", Value: -1}}).SetProjection(bson.D{{Key: "output", Value: 0}})
 	if f.Limit > 0 {
 		opts.SetLimit(f.Limit)
 	}

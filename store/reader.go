@@ -36,7 +36,7 @@ func (d *DB) PreviousComparable(ctx context.Context, r *EvaluationRun) (*Evaluat
 	}
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	cur, err := d.runs().Find(cctx, filter, options.Find().SetSort(bson.D{{Key: "started_at", Value: -1}}).SetLimit(1))
+	cur, err := d.runs().Find(cctx, filter, options.Find().SetSort(newestFirst).SetLimit(1))
 	if err != nil {
 		return nil, err
 	}

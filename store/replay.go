@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
 	json "github.com/goccy/go-json"
+	"github.com/gofrs/flock"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/provenance"

@@ -134,18 +134,14 @@ func TestSessionStoresARunWithExactTotals(t *testing.T) {
 		bson.D{{Key: "go_test", Value: "TestOdd"}}).Decode(&raw))
 	assert.IsType(t, bson.ObjectID{}, raw["evaluation_run_id"])
 	assert.IsType(t, bson.DateTime(0), raw["finished_at"])
-	metrics := raw["metrics"].(bson.D)
-	keys := map[string]bson.D{}
-	for _, e := range metrics {
-		keys[e.Key] = e.Value.(bson.D)
-	}
+	keys := raw["metrics"].(bson.M)
 	assert.Contains(t, keys, "lat%2Ep99")
 	assert.Contains(t, keys, "%24bad")
 	assert.Contains(t, keys, "%empty")
-	nan := asMap(keys["nan"])
+	nan := keys["nan"].(bson.M)
 	assert.Nil(t, nan["value"])
 	assert.Equal(t, "NaN", nan["nonfinite"])
-	assert.Equal(t, "lat.p99", asMap(keys["lat%2Ep99"])["name"])
+	assert.Equal(t, "lat.p99", keys["lat%2Ep99"].(bson.M)["name"])
 }
 
 func TestConcurrentPartsFinalizeToExactTotals(t *testing.T) {
@@ -582,14 +578,6 @@ func TestDescribe(t *testing.T) {
 	assert.Equal(t, store.MetricStats{N: 5, Mean: 3, Min: 1, Max: 5, P50: 3, P90: 4.6}, st)
 	assert.Equal(t, store.MetricStats{N: 1, Mean: 7, Min: 7, Max: 7, P50: 7, P90: 7}, store.Describe([]float64{7}))
 	assert.Equal(t, store.MetricStats{}, store.Describe(nil))
-}
-
-func asMap(d bson.D) map[string]any {
-	m := map[string]any{}
-	for _, e := range d {
-		m[e.Key] = e.Value
-	}
-	return m
 }
 
 // heldProxy forwards connections to target, but only once release is

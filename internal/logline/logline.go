@@ -67,14 +67,16 @@ func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h *handler) WithGroup(string) slog.Handler { return h }
 
-// RelPath shortens p relative to the working directory when that is shorter,
-// for messages people read.
+// RelPath shortens p relative to the working directory when that is shorter
+// and stays below it, for messages people read. A test binary runs in its
+// package's directory, which is not where its user stands: a path that
+// climbs out ("../.evalrec/spool") would mislead them, so it stays absolute.
 func RelPath(p string) string {
 	wd, err := os.Getwd()
 	if err != nil {
 		return p
 	}
-	if r, err := filepath.Rel(wd, p); err == nil && len(r) < len(p) {
+	if r, err := filepath.Rel(wd, p); err == nil && len(r) < len(p) && !strings.HasPrefix(r, "..") {
 		return r
 	}
 	return p

@@ -231,6 +231,7 @@ func (s *sink) Test(t *result.Test) {
 		c.Incomplete++
 	}
 	if (t.Status == result.Failed || t.Status == result.Incomplete) && s.opts.OnFailure != nil {
+		t.Complete() // masks secrets in the output before it is shown
 		s.opts.OnFailure(t.Package, t.Name, t.Output)
 	}
 	s.session.Add(id, t)

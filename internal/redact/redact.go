@@ -86,18 +86,20 @@ var (
 	// --flag=value, --flag value, -flag value.
 	flagValue = regexp.MustCompile(`(^|\s)(--?)([A-Za-z][\w.-]*)(=|\s+)([^\s"']+)`)
 	// KEY=value, key: value and "key": "value" with a secret key.
-	assignment = regexp.MustCompile(`(^|[\s,;{(&?])["']?([A-Za-z_][\w.-]*)["']?(\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&"')}]+)`)
+	assignment = regexp.MustCompile(`(^|[\s,;{(&?])["']?([A-Za-z_][\w.-]*)["']?([ \t]*[:=][ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s,;&"')}]+)`)
+	// An attribute as testing prints it: === ATTR  TestName key value.
+	attrLine = regexp.MustCompile(`(?m)^(\x16?=== ATTR  \S+ )(\S+)( )(.*)$`)
 	// Token formats of the common providers, and PEM private keys.
 	tokens = regexp.MustCompile(strings.Join([]string{
-		`\bsk-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_-]{20,}`, // OpenAI, Anthropic
-		`\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}`,            // Stripe
-		`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`,                     // AWS access key ID
-		`\bgh[pousr]_[A-Za-z0-9]{30,}`,                      // GitHub
-		`\bgithub_pat_[A-Za-z0-9_]{30,}`,                    // GitHub fine-grained
-		`\bglpat-[A-Za-z0-9_-]{20,}`,                        // GitLab
-		`\bxox[abprs]-[A-Za-z0-9-]{10,}`,                    // Slack
-		`\bAIza[0-9A-Za-z_-]{35}`,                           // Google
-		`\bhf_[A-Za-z0-9]{30,}`,                             // Hugging Face
+		`\bsk-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_-]{20,}`,              // OpenAI, Anthropic
+		`\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}`,                          // Stripe
+		`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`,                                   // AWS access key ID
+		`\bgh[pousr]_[A-Za-z0-9]{30,}`,                                    // GitHub
+		`\bgithub_pat_[A-Za-z0-9_]{30,}`,                                  // GitHub fine-grained
+		`\bglpat-[A-Za-z0-9_-]{20,}`,                                      // GitLab
+		`\bxox[abprs]-[A-Za-z0-9-]{10,}`,                                  // Slack
+		`\bAIza[0-9A-Za-z_-]{35}`,                                         // Google
+		`\bhf_[A-Za-z0-9]{30,}`,                                           // Hugging Face
 		`\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}`, // JWT
 		`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`,
 	}, "|"))
@@ -127,6 +129,13 @@ func Text(s string) string {
 			return m
 		}
 		return g[1] + g[2] + g[3] + g[4] + mask
+	})
+	s = attrLine.ReplaceAllStringFunc(s, func(m string) string {
+		g := attrLine.FindStringSubmatch(m)
+		if !IsSecretKey(g[2]) {
+			return m
+		}
+		return g[1] + g[2] + g[3] + mask
 	})
 	s = assignment.ReplaceAllStringFunc(s, func(m string) string {
 		g := assignment.FindStringSubmatch(m)

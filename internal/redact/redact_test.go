@@ -145,5 +145,8 @@ func TestTextKeepsOrdinaryMessages(t *testing.T) {
 		assert.Equal(t, s, Text(s))
 	}
 	assert.Equal(t, "run with --password=xxxxx now", Text("run with --password=hunter2 now"))
+	assert.Equal(t, "=== RUN   TestASecretThing\n=== ATTR  TestASecretThing token xxxxx\n=== ATTR  TestASecretThing model m1\n",
+		Text("=== RUN   TestASecretThing\n=== ATTR  TestASecretThing token hunter2\n=== ATTR  TestASecretThing model m1\n"),
+		"an attribute line is masked by its key; a name with Secret in it is no key")
 	assert.True(t, strings.HasPrefix(Text("Authorization: Bearer abc.def.ghi"), "Authorization: Bearer xxxxx"))
 }

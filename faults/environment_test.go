@@ -1,0 +1,51 @@
+package faults
+
+import (
+	"net"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"evalrec.dev/internal/testmod"
+)
+
+// TestTheProjectsTestsIgnoreTheUsersSettings runs the project's own end-to-end
+// tests with every setting of a user's shell pointing elsewhere: at a
+// server this test listens as, and at values that are invalid. They must
+// pass, and never connect to it.
+func TestTheProjectsTestsIgnoreTheUsersSettings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs other packages' tests")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	var connections atomic.Int64
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			connections.Add(1)
+			c.Close()
+		}
+	}()
+	hostile := []string{
+		"MONGODB_ENABLED=true",
+		"MONGODB_CONNECTION_STRING=mongodb://user:pw@" + l.Addr().String() + "/",
+		"MONGODB_DATABASE=users_own",
+		"ENVIRONMENT=prod",
+		"EXPERIMENT_TAGS=users-experiment",
+		"EVALREC_RUN_ID=users-run",
+		"EVALREC_FLUSH_INTERVAL=1ns",
+		"EVALREC_SPOOL_DIR=" + t.TempDir(),
+	}
+	out := testmod.Run(t, testmod.Repo(t), hostile, "go", "test", "-count=1",
+		"-run", "TestScripts/(history|wrapper|converter)$|TestThreeWaysStoreEquivalentTestRuns|TestExampleSuiteStoresACompleteRun",
+		"./cmd/evalrec", "./cmd/gojson2mongo", "./evalrec")
+	assert.Zero(t, out.Code, out.Combined())
+	assert.Zero(t, connections.Load(), "a test connected to the user's server")
+}

@@ -1,0 +1,146 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/internal/storetest"
+	"evalrec.dev/internal/testmod"
+	"evalrec.dev/store"
+)
+
+// secret appears in every secret of these tests, so that one search finds
+// any that leaked.
+const secret = "Hunter2Secret"
+
+func TestAConnectionStringWithoutASchemeNeverShowsItsPassword(t *testing.T) {
+	dir := testmod.Write(t, recorders("p", 2, ""))
+	bin := testmod.Bin(t)
+	stream := []byte(`{"Time":"2026-11-01T00:00:00Z","Action":"pass","Package":"p","Test":"TestA"}` + "\n")
+	for _, uri := range []string{"mongodb//admin:" + secret + "@host", "admin:" + secret + "@host", "mongodb://admin:" + secret + "@127.0.0.1:1/"} {
+		env := []string{"MONGODB_ENABLED=true", "MONGODB_CONNECTION_STRING=" + uri, "EVALREC_CONNECT_TIMEOUT=200ms"}
+		for name, out := range map[string]testmod.Output{
+			"testmain":  testmod.Run(t, dir, env, "go", "test", "-count=1", "-v", "./..."),
+			"wrapper":   testmod.Run(t, dir, env, filepath.Join(bin, "evalrec"), "test", "-count=1", "./..."),
+			"converter": runWithStdin(t, dir, env, stream, filepath.Join(bin, "gojson2mongo")),
+			"runs":      testmod.Run(t, dir, env, filepath.Join(bin, "evalrec"), "runs"),
+		} {
+			assert.NotContains(t, out.Combined(), secret, "%s with %s", name, uri)
+			assert.Contains(t, out.Combined(), "xxxxx", "%s with %s says what it could not use:\n%s", name, uri, out.Combined())
+		}
+		spool, _ := os.ReadDir(filepath.Join(dir, ".evalrec", "spool"))
+		for _, f := range spool {
+			b, _ := os.ReadFile(filepath.Join(dir, ".evalrec", "spool", f.Name()))
+			assert.NotContains(t, string(b), secret, f.Name())
+		}
+	}
+}
+
+func runWithStdin(t *testing.T, dir string, env []string, stdin []byte, name string, args ...string) testmod.Output {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "stdin")
+	require.NoError(t, os.WriteFile(path, stdin, 0o600))
+	return testmod.Run(t, dir, env, "sh", "-c", fmt.Sprintf("%q %s < %q", name, strings.Join(args, " "), path))
+}
+
+// sutSuite declares a system under test with secrets in many shapes, and
+// prints one to its output and puts one in an attribute.
+const sutSuite = `package s
+
+import (
+	"os"
+	"testing"
+
+	"evalrec.dev/evalrec"
+)
+
+type backend struct {
+	APIKey    string
+	OpenAIKey string ` + "`json:\"openai_key\"`" + `
+	Model     string
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(evalrec.Main(m, evalrec.SystemUnderTest(map[string]any{
+		"model":   "gpt-4o-mini",
+		"headers": map[string]string{"Authorization": "Bearer SECRET", "X-Api-Key": "SECRET"},
+		"backend": backend{APIKey: "SECRET", OpenAIKey: "SECRET", Model: "m1"},
+		"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+		"dsn":     "postgres://app:SECRET@db:5432/evals",
+		"webhook": "https://user:SECRET@hooks.example.com/x",
+		"args":    []string{"--api-key=SECRET", "--password", "SECRET", "--beam", "5"},
+	})))
+}
+
+func TestPrintsASecretAndFails(t *testing.T) {
+	evalrec.Record(t, evalrec.Metrics{"acc": 0.5})
+	t.Attr("token", "SECRET")
+	t.Log("connecting to mongodb://root:SECRET@10.0.0.1/prod")
+	t.Error("failed")
+}
+`
+
+func TestSecretsInTheSystemUnderTestOutputAndAttributesAreNeverStored(t *testing.T) {
+	dir := testmod.Write(t, map[string]string{"s/s_test.go": strings.ReplaceAll(sutSuite, "SECRET", secret)})
+	bin := testmod.Bin(t)
+	stores := map[string]*storetest.Store{"testmain": storetest.New(t), "converter": storetest.New(t), "wrapper": storetest.New(t)}
+
+	// What go test itself prints is the suite's business; what evalrec
+	// prints (the wrapper's failures and summary, the converter's notes)
+	// is masked.
+	testmod.Run(t, dir, append(storeEnv(stores["testmain"]), "MONGODB_ENABLED=true"), "go", "test", "-count=1", "./...")
+	wrapped := testmod.Run(t, dir, storeEnv(stores["wrapper"]), filepath.Join(bin, "evalrec"), "test", "-count=1", "./...")
+	assert.Contains(t, wrapped.Stdout, "connecting to mongodb://root:xxxxx@10.0.0.1/prod")
+	assert.NotContains(t, wrapped.Combined(), secret)
+	stream := testmod.Run(t, dir, nil, "go", "test", "-json", "-count=1", "./...")
+	assert.NotContains(t, announcement(stream.Stdout), secret, "the system line a test binary prints")
+	assert.NotContains(t, convert(t, stores["converter"], dir, []byte(stream.Stdout)).Combined(), secret)
+
+	for mode, s := range stores {
+		t.Run(mode, func(t *testing.T) {
+			docs := allDocuments(t, s.DB)
+			assert.NotContains(t, docs, secret)
+			assert.NotContains(t, docs, "AKIAIOSFODNN7EXAMPLE")
+			assert.Contains(t, docs, "gpt-4o-mini", "what is not a secret survives")
+			assert.Contains(t, docs, "connecting to mongodb://root:xxxxx@10.0.0.1/prod", "the output tail is kept, masked")
+		})
+	}
+	// TestMain mode has no stream: its system line is the in-process
+	// snapshot, the same masked one.
+	r := runs(t, stores["testmain"].DB)[0]
+	assert.Equal(t, r.SystemInfoHash, runs(t, stores["wrapper"].DB)[0].SystemInfoHash)
+}
+
+func announcement(stdout string) string {
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.Contains(l, "system under test") {
+			return l
+		}
+	}
+	return ""
+}
+
+// allDocuments is every document of the database, as text.
+func allDocuments(t *testing.T, db *store.DB) string {
+	t.Helper()
+	ctx := context.Background()
+	names, err := db.Database().ListCollectionNames(ctx, bson.D{})
+	require.NoError(t, err)
+	var b strings.Builder
+	for _, n := range names {
+		cur, err := db.Database().Collection(n).Find(ctx, bson.D{})
+		require.NoError(t, err)
+		var docs []bson.M
+		require.NoError(t, cur.All(ctx, &docs))
+		fmt.Fprintf(&b, "%s: %v\n", n, docs)
+	}
+	return b.String()
+}

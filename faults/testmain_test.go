@@ -1,0 +1,204 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"evalrec.dev/internal/storetest"
+	"evalrec.dev/internal/testmod"
+	"evalrec.dev/store"
+)
+
+const mainFile = `package %s
+
+import (
+	"os"
+	"testing"
+
+	"evalrec.dev/evalrec"
+)
+
+func TestMain(m *testing.M) { os.Exit(evalrec.Main(m)) }
+`
+
+// recorders is a package of n tests that record a metric, then the test
+// last, whose body is given (a panic, say).
+func recorders(pkg string, n int, last string) map[string]string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "package %s\n\nimport (\n\t\"os\"\n\t\"testing\"\n\n\t\"evalrec.dev/evalrec\"\n)\n\nvar _ = os.Exit\n", pkg)
+	for i := range n {
+		fmt.Fprintf(&b, "\nfunc TestRec%04d(t *testing.T) { evalrec.Record(t, evalrec.Metrics{\"acc\": 0.5}) }\n", i)
+	}
+	if last != "" {
+		fmt.Fprintf(&b, "\nfunc TestZLast(t *testing.T) {\n\tevalrec.Record(t, evalrec.Metrics{\"acc\": 0.1})\n\t%s\n}\n", last)
+	}
+	return map[string]string{
+		pkg + "/main_test.go": fmt.Sprintf(mainFile, pkg),
+		pkg + "/rec_test.go":  b.String(),
+	}
+}
+
+func merge(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// recover runs the next evalrec command, which stores what died.
+func recoverWith(t *testing.T, s *storetest.Store, dir string) testmod.Output {
+	t.Helper()
+	out := testmod.Run(t, dir, storeEnv(s), filepath.Join(testmod.Bin(t), "evalrec"), "runs")
+	require.Zero(t, out.Code, out.Combined())
+	return out
+}
+
+func TestACrashingTestBinaryKeepsWhatItRecorded(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		recorded int
+		last     string
+	}{
+		{"panic", 40, `panic("boom")`},
+		{"os.Exit(0)", 26, `os.Exit(0)`},
+		{"panic at once", 0, `panic("at once")`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := storetest.New(t)
+			dir := testmod.Write(t, recorders("p", c.recorded, c.last))
+			out := testmod.Run(t, dir, append(storeEnv(s), "MONGODB_ENABLED=true"), "go", "test", "-count=1", "./...")
+			require.NotZero(t, out.Code, out.Combined())
+			rec := recoverWith(t, s, dir)
+			assert.Contains(t, rec.Stderr, "journals of 1 runs that died")
+
+			rs := runs(t, s.DB)
+			require.Len(t, rs, 1)
+			r := rs[0]
+			assert.Equal(t, store.StatusFailed, r.Status)
+			assert.Contains(t, r.Error, "died without finishing")
+			trs := assertTotalsAreStored(t, s.DB, r)
+			assert.Len(t, trs, c.recorded+1, "every recorded test, and the one that crashed")
+			byName := map[string]store.TestRun{}
+			for _, tr := range trs {
+				byName[tr.GoTest] = tr
+			}
+			assert.Equal(t, "failed", byName["TestZLast"].Status, "the crashing test is stored, failed")
+			t.Logf("%s: %d of %d recorded results stored", c.name, len(trs), c.recorded+1)
+		})
+	}
+}
+
+func TestACrashAmongManyBinariesLeavesExactTotals(t *testing.T) {
+	s := storetest.New(t)
+	const per = 500
+	dir := testmod.Write(t, merge(recorders("a", per, ""), recorders("b", per/2, `panic("half way")`),
+		recorders("c", per, ""), recorders("d", per, "")))
+	out := testmod.Run(t, dir, append(storeEnv(s), "MONGODB_ENABLED=true"), "go", "test", "-count=1", "-p", "4", "./...")
+	require.NotZero(t, out.Code, out.Combined())
+	recoverWith(t, s, dir)
+	rs := runs(t, s.DB)
+	require.Len(t, rs, 1, "one invocation, one run")
+	trs := assertTotalsAreStored(t, s.DB, rs[0])
+	assert.Len(t, trs, 3*per+per/2+1)
+	assert.Equal(t, store.StatusFailed, rs[0].Status)
+	t.Logf("4 binaries, one panicking: %d of %d results stored, run says %d", len(trs), 3*per+per/2+1, rs[0].NumTests)
+}
+
+func TestAnExplicitRunIDNamesOneRunPerInvocation(t *testing.T) {
+	s := storetest.New(t)
+	files := map[string]string{}
+	for _, p := range []string{"p1", "p2", "p3", "p4", "p5"} {
+		files = merge(files, recorders(p, 100, ""))
+	}
+	dir := testmod.Write(t, files)
+	env := append(storeEnv(s), "MONGODB_ENABLED=true", "EVALREC_RUN_ID=nightly-9")
+	out := testmod.Run(t, dir, env, "go", "test", "-count=1", "-p", "1", "./...")
+	require.Zero(t, out.Code, out.Combined())
+	rs := runs(t, s.DB)
+	require.Len(t, rs, 1, "binaries that start in different seconds still join one run")
+	assert.Equal(t, "nightly-9", rs[0].EvaluationRunID)
+	assert.Equal(t, store.StatusCompleted, rs[0].Status)
+	assert.Len(t, assertTotalsAreStored(t, s.DB, rs[0]), 500)
+
+	// The same ID again, from the wrapper: another invocation, another run.
+	out = testmod.Run(t, dir, append(storeEnv(s), "EVALREC_RUN_ID=nightly-9"), filepath.Join(testmod.Bin(t), "evalrec"), "test", "-count=1", "./p1")
+	require.Zero(t, out.Code, out.Combined())
+	assert.Contains(t, out.Stderr, "run ID nightly-9 is taken by an earlier run of another invocation; this run is stored as nightly-9-")
+	rs = runs(t, s.DB)
+	require.Len(t, rs, 2)
+	assert.True(t, strings.HasPrefix(rs[1].EvaluationRunID, "nightly-9-"), rs[1].EvaluationRunID)
+	assert.Len(t, assertTotalsAreStored(t, s.DB, rs[1]), 100, "nothing of it dropped as already stored")
+	assert.Len(t, testRuns(t, s.DB, rs[0].ID), 500, "nothing merged into the first")
+}
+
+func TestRunsStartedInOneSecondSortByTheirMilliseconds(t *testing.T) {
+	s := storetest.New(t)
+	base := time.Date(2026, 11, 5, 10, 0, 0, 0, time.UTC)
+	for i, ms := range []int{300, 100, 200} {
+		stream := joinLines(genStream(fmt.Sprintf("example.com/gen/p%d", i), base.Add(time.Duration(ms)*time.Millisecond), 3))
+		out := convert(t, s, t.TempDir(), stream)
+		require.Zero(t, out.Code, out.Combined())
+	}
+	for ref, want := range map[string]int{"latest": 300, "latest~1": 200, "latest~2": 100} {
+		r, err := s.DB.ResolveRun(context.Background(), ref, store.RunFilter{})
+		require.NoError(t, err)
+		assert.Equal(t, base.Add(time.Duration(want)*time.Millisecond), r.StartedAt.UTC(), ref)
+	}
+}
+
+func TestAConfigurationProblemIsSeenInAPlainGoTest(t *testing.T) {
+	dir := testmod.Write(t, recorders("p", 3, ""))
+	out := testmod.Run(t, dir, []string{"MONGODB_ENABLED=sure"}, "go", "test", "-count=1", "./...")
+	require.Zero(t, out.Code, "a bad setting never fails the suite: %s", out.Combined())
+	assert.Contains(t, out.Combined(), `MONGODB_ENABLED: "sure" is not true or false`)
+	assert.Contains(t, out.Combined(), "ok  \texample.com/gen/p")
+
+	out = testmod.Run(t, dir, []string{"MONGODB_ENABLED=yes", "MONGODB_CONNECTION_STRING=mongodb://127.0.0.1:1/",
+		"EVALREC_CONNECT_TIMEOUT=200ms"}, "go", "test", "-count=1", "./...")
+	require.Zero(t, out.Code, out.Combined())
+	assert.Contains(t, out.Combined(), "cannot reach MongoDB at mongodb://127.0.0.1:1/ (connection refused): results spooled to "+filepath.Join(dir, ".evalrec", "spool"),
+		"yes enables storage, and the spool is announced without -v")
+}
+
+func TestABuildFailureFailsTheRunThatCanSeeIt(t *testing.T) {
+	files := merge(recorders("a", 3, ""), recorders("b", 3, ""), recorders("c", 3, ""),
+		map[string]string{"d/d_test.go": "package d\n\nimport \"testing\"\n\nfunc TestBroken(t *testing.T) { undefined() }\n"})
+	dir := testmod.Write(t, files)
+
+	// The wrapper and the converter read go test's stream, which reports
+	// the build failure.
+	sw := storetest.New(t)
+	out := testmod.Run(t, dir, storeEnv(sw), filepath.Join(testmod.Bin(t), "evalrec"), "test", "-count=1", "./...")
+	assert.Equal(t, 1, out.Code, "go test's own exit code: %s", out.Combined())
+	r := runs(t, sw.DB)[0]
+	assert.Equal(t, store.StatusFailed, r.Status)
+	assert.Contains(t, r.Error, "example.com/gen/d: build failed")
+	assert.Len(t, assertTotalsAreStored(t, sw.DB, r), 9)
+
+	sc := storetest.New(t)
+	stream := testmod.Run(t, dir, nil, "go", "test", "-json", "-count=1", "./...")
+	out = convert(t, sc, dir, []byte(stream.Stdout))
+	assert.Equal(t, 1, out.Code, out.Combined())
+	r = runs(t, sc.DB)[0]
+	assert.Equal(t, store.StatusFailed, r.Status)
+	assert.Contains(t, r.Error, "example.com/gen/d: build failed")
+
+	// TestMain mode: no binary of d ever runs, and nothing in the others
+	// can tell a build failure from a package go test served from its
+	// cache. The README says so, and recommends the wrapper.
+	sm := storetest.New(t)
+	out = testmod.Run(t, dir, append(storeEnv(sm), "MONGODB_ENABLED=true"), "go", "test", "-count=1", "./...")
+	assert.Equal(t, 1, out.Code, out.Combined())
+	r = runs(t, sm.DB)[0]
+	assert.Len(t, assertTotalsAreStored(t, sm.DB, r), 9, "what ran is stored")
+}
