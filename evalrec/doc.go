@@ -27,10 +27,9 @@
 //
 // Calls in one test accumulate: metrics with new names are added, a metric
 // with a name already recorded is replaced, tags and participants are merged,
-// and the last TestID, TestName and ScoreMethod win. The score is always
-// computed over all the metrics recorded so far, and the test is stored once,
-// when it ends (from t.Cleanup), with its final status: passed, failed or
-// skipped.
+// and the last TestID, TestName and ScoreMethod win. The score is computed
+// once, over all the metrics, when the test ends (from t.Cleanup), and the
+// test is stored then with its final status: passed, failed or skipped.
 //
 // Record is safe for parallel tests and subtests. Each iteration of
 // -count=N is stored as its own attempt of the same test; -shuffle changes
@@ -46,8 +45,15 @@
 //
 // # Metric names and values
 //
-// Names are mapped to safe keys ("." and a leading "$" become "_", among
-// others; see result.MetricKey) and the original name is kept beside the
-// value. NaN and ±Inf values are stored as null with a note of what they
-// were, score 0 and never pass.
+// Names are mapped to safe keys, one to one ("lat.p99" is stored as
+// "lat%2Ep99"; see result.MetricKey) and the original name is kept beside
+// the value. NaN and ±Inf values are stored as null with a note of what
+// they were, score 0 and never pass.
+//
+// # Crashes
+//
+// Every result is written to a journal before the test returns, so a test
+// that panics, calls os.Exit or is killed loses nothing it recorded: the
+// next binary of the run, or the next evalrec command, stores it. The test
+// that panicked is stored as failed.
 package evalrec

@@ -1,7 +1,7 @@
 // Package store is the only package that knows MongoDB. It defines the stored
-// documents, creates the indexes, writes results in idempotent batches (or to a
-// spool on disk when the server is away), finalizes evaluation runs, and
-// answers queries.
+// documents, creates the indexes, writes results in idempotent batches
+// (journaled on disk first, so that a writer that dies, or a server that is
+// away, loses nothing), finalizes evaluation runs, and answers queries.
 //
 // Every rule here holds on real MongoDB and on the embedded FerretDB v1 store:
 //
@@ -9,8 +9,9 @@
 //     means "already stored". There are no upserts and no transactions.
 //   - Run totals are never built with $inc, which FerretDB v1 loses under
 //     concurrency. Each test binary (or each package, for the converter) owns
-//     one part document; a run's totals are recomputed from its parts and
-//     written with a deterministic $set.
+//     one part document; a run's totals are recomputed from its parts, or
+//     from its stored test runs when a part's writer died, and written with a
+//     deterministic $set.
 //   - Aggregation sticks to $match, $group with $sum, $sort, $limit and
 //     $project. Means, percentiles and statistics are computed in Go.
 //   - NaN and ±Inf never reach the server (FerretDB drops the connection), and
