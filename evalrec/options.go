@@ -100,9 +100,11 @@ func SystemUnderTest(config map[string]any) MainOption {
 	}
 }
 
-func definition(o *recordOptions, name string) scoring.Definition {
+// definition returns the metric's definition, and whether the suite gave
+// one.
+func definition(o *recordOptions, name string) (scoring.Definition, bool) {
 	if d, ok := o.defs[name]; ok {
-		return d
+		return d, true
 	}
 	defaults.RLock()
 	d, ok := defaults.defs[name]
@@ -111,7 +113,7 @@ func definition(o *recordOptions, name string) scoring.Definition {
 		d = scoring.Definition{}
 	}
 	d.Name = name
-	return d
+	return d, ok
 }
 
 func defaultMethod() string {

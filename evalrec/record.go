@@ -53,7 +53,13 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 			t.Helper()
 			t.Logf("evalrec: metric %q is stored as %q", name, key)
 		}
-		m := result.Metric{Key: key, Result: definition(&o, name).Evaluate(metrics[name])}
+		def, defined := definition(&o, name)
+		m := result.Metric{Key: key, Result: def.Evaluate(metrics[name])}
+		m.Assumed = !defined
+		if v := metrics[name]; !defined && (v < 0 || v > 1) && warnOnce(name) {
+			t.Helper()
+			t.Logf("evalrec: metric %q is %g, outside [0, 1], with no definition: its score is %g; declare its range and direction with evalrec.MetricDefinitions", name, v, m.Score)
+		}
 		st.metrics[key] = m
 		recorded = append(recorded, m)
 	}
@@ -75,6 +81,14 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 	if verbose() {
 		emit(t, callAttrs(tr, &o, recorded))
 	}
+}
+
+// warned holds the metric names already warned about, once per process.
+var warned sync.Map
+
+func warnOnce(name string) bool {
+	_, loaded := warned.LoadOrStore(name, true)
+	return !loaded
 }
 
 // verbose reports whether testing prints attributes: only in verbose mode

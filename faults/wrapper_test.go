@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -78,7 +79,25 @@ type wrapperRun struct {
 	cmd                    *exec.Cmd
 	dir                    string
 	marks, release, blockd string
-	stdout, stderr         bytes.Buffer
+	stdout, stderr         syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer that a command writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func startWrapper(t *testing.T, n int, env ...string) *wrapperRun {
@@ -249,7 +268,7 @@ func TestStorageProblemsNeverFailTheSuite(t *testing.T) {
 		dir := testmod.Write(t, passingSuite)
 		serve := exec.Command(bin, "serve", "-addr", "127.0.0.1:0")
 		serve.Dir, serve.Env = dir, testmod.Env()
-		var serveErr bytes.Buffer
+		var serveErr syncBuffer
 		serve.Stderr = &serveErr
 		require.NoError(t, serve.Start())
 		require.Eventually(t, func() bool { return strings.Contains(serveErr.String(), "serving") }, 30*time.Second, 20*time.Millisecond)

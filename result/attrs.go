@@ -47,8 +47,9 @@ type attrMetric struct {
 	Direction string   `json:"direction"`
 	Threshold *float64 `json:"threshold,omitempty"`
 	Weight    float64  `json:"weight,omitempty"`
-	Score     float64  `json:"score"`
+	Score     *float64 `json:"score"`
 	Passed    *bool    `json:"passed,omitempty"`
+	Assumed   bool     `json:"assumed,omitempty"`
 }
 
 // Attr is one key/value pair for testing.T.Attr.
@@ -56,12 +57,14 @@ type Attr struct{ Key, Value string }
 
 // MetricAttr encodes one metric.
 func MetricAttr(m Metric) Attr {
+	score := m.Score
 	am := attrMetric{
 		Unit:      m.Unit,
 		Direction: m.Direction.String(),
 		Threshold: m.Threshold,
-		Score:     m.Score,
+		Score:     &score,
 		Passed:    m.Passed,
+		Assumed:   m.Assumed,
 	}
 	if m.Weight != 1 {
 		am.Weight = m.Weight
@@ -181,39 +184,55 @@ func (t *Test) SetMetric(m Metric) {
 	t.Metrics = append(t.Metrics, m)
 }
 
+// decodeMetric reads an evalrec.metric.<key> attribute: the JSON Record
+// writes, or, written by hand, a bare number, or JSON that leaves out the
+// score, which is then computed as scoring's default definition would.
 func decodeMetric(key, value string) (Metric, error) {
 	var am attrMetric
-	if err := json.Unmarshal([]byte(value), &am); err != nil {
-		return Metric{}, err
+	if v, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil {
+		am.Value, am.Assumed = &v, true
+	} else if err := json.Unmarshal([]byte(value), &am); err != nil {
+		return Metric{}, fmt.Errorf("want a number or evalrec's metric JSON: %w", err)
 	}
 	dir, err := scoring.ParseDirection(am.Direction)
 	if err != nil {
 		return Metric{}, err
 	}
+	name := key
+	if am.Name != "" {
+		name = am.Name
+	}
+	var v float64
+	switch {
+	case am.Value != nil:
+		v = *am.Value
+	case am.NonFinite == "+Inf":
+		v = math.Inf(1)
+	case am.NonFinite == "-Inf":
+		v = math.Inf(-1)
+	default:
+		v = math.NaN()
+	}
+	if am.Score == nil {
+		// Hand-written: score it as a definition of what it says would.
+		r := scoring.Definition{Name: name, Unit: am.Unit, Direction: dir, Threshold: am.Threshold, Weight: am.Weight}.Evaluate(v)
+		_, unitKnown := scoring.DirectionOfUnit(am.Unit)
+		r.Assumed = am.Direction == "" && !unitKnown
+		return Metric{Key: key, Result: r}, nil
+	}
 	m := Metric{Key: key, Result: scoring.Result{
-		Name:      key,
+		Name:      name,
+		Value:     v,
 		Unit:      am.Unit,
 		Direction: dir,
 		Threshold: am.Threshold,
 		Weight:    am.Weight,
-		Score:     am.Score,
+		Score:     *am.Score,
 		Passed:    am.Passed,
+		Assumed:   am.Assumed,
 	}}
-	if am.Name != "" {
-		m.Name = am.Name
-	}
 	if m.Weight == 0 {
 		m.Weight = 1
-	}
-	switch {
-	case am.Value != nil:
-		m.Value = *am.Value
-	case am.NonFinite == "+Inf":
-		m.Value = math.Inf(1)
-	case am.NonFinite == "-Inf":
-		m.Value = math.Inf(-1)
-	default:
-		m.Value = math.NaN()
 	}
 	return m, nil
 }

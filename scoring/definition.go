@@ -97,8 +97,14 @@ func (d Definition) Passed(v float64) (passed, ok bool) {
 	return v >= *d.Threshold, true
 }
 
-// Evaluate scores one value against the definition.
+// Evaluate scores one value against the definition. A definition whose
+// Direction is left at its zero value takes the direction its unit implies
+// (see [DirectionOfUnit]): a unit of ms is lower-is-better unless said
+// otherwise.
 func (d Definition) Evaluate(v float64) Result {
+	if du, ok := DirectionOfUnit(d.Unit); ok && d.Direction == HigherIsBetter {
+		d.Direction = du
+	}
 	r := Result{
 		Name:      d.Name,
 		Value:     v,
@@ -131,6 +137,10 @@ type Result struct {
 	Weight    float64
 	Score     float64 // 0–100
 	Passed    *bool   // nil when the metric has no threshold
+	// Assumed says no definition and no unit gave the direction: the
+	// metric was read as a higher-is-better fraction in [0, 1], the
+	// default, and summaries say its direction is unknown.
+	Assumed bool
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

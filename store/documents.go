@@ -60,6 +60,7 @@ func NewTestRun(rc RunContext, t *result.Test) TestRun {
 			Threshold: finiteOrNil(m.Threshold),
 			Score:     finiteOr0(m.Score),
 			Passed:    m.Passed,
+			Assumed:   m.Assumed,
 		}
 		if m.Weight != 1 {
 			md.Weight = finiteOr0(m.Weight)
@@ -104,19 +105,35 @@ func (s *Values) Add(t *result.Test) {
 		}
 		s.MetricValues[m.Key] = append(s.MetricValues[m.Key], m.Value)
 	}
-	if t.Score != nil && !math.IsNaN(*t.Score) {
-		if t.HasMetrics() {
-			s.MetricScores = append(s.MetricScores, *t.Score)
-		} else {
-			s.StatusScores = append(s.StatusScores, *t.Score)
-		}
+	if sc, ok := RunScore(t.Status, t.Score); ok {
+		s.Scores = append(s.Scores, sc)
 	}
+}
+
+// RunScore is what one test contributes to its run's score: its own score
+// when it passed, 0 when it failed or never finished, and nothing when it
+// was skipped (or has no score). So a failing test always lowers the run's
+// score, even when its metrics scored well. For example, four tests
+// scoring 90 (passed), 80 (passed), 95 (failed) and 100 (passed, no
+// metrics), and one skipped, make a run score of (90+80+0+100)/4 = 67.5.
+func RunScore(status result.Status, score *float64) (float64, bool) {
+	switch status {
+	case result.Failed, result.Incomplete:
+		return 0, true
+	case result.Skipped:
+		return 0, false
+	}
+	if score == nil || math.IsNaN(*score) || math.IsInf(*score, 0) {
+		return 0, false
+	}
+	return *score, true
 }
 
 // clone copies s deeply, so a queued op does not share its map and slices
 // with values that keep growing.
 func (s Values) clone() Values {
 	c := s
+	c.Scores = slices.Clone(s.Scores)
 	c.MetricScores = slices.Clone(s.MetricScores)
 	c.StatusScores = slices.Clone(s.StatusScores)
 	if s.MetricValues != nil {

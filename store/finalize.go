@@ -276,12 +276,8 @@ func (t *Tally) addStored(tr *TestRun) {
 		}
 		t.MetricValues[k] = append(t.MetricValues[k], *m.Value)
 	}
-	if tr.Score != nil {
-		if len(tr.Metrics) > 0 {
-			t.MetricScores = append(t.MetricScores, *tr.Score)
-		} else {
-			t.StatusScores = append(t.StatusScores, *tr.Score)
-		}
+	if sc, ok := RunScore(result.Status(tr.Status), tr.Score); ok {
+		t.Scores = append(t.Scores, sc)
 	}
 }
 
@@ -303,6 +299,7 @@ func totals(run *EvaluationRun, parts []Part, now time.Time, counted *Tally) {
 		sum.NumFailed += s.NumFailed
 		sum.NumSkipped += s.NumSkipped
 		sum.NumIncomplete += s.NumIncomplete
+		scores.Scores = append(scores.Scores, p.Values.Scores...)
 		scores.MetricScores = append(scores.MetricScores, p.Values.MetricScores...)
 		scores.StatusScores = append(scores.StatusScores, p.Values.StatusScores...)
 		for k, v := range p.Values.MetricValues {
@@ -334,7 +331,7 @@ func totals(run *EvaluationRun, parts []Part, now time.Time, counted *Tally) {
 		}
 	}
 	if counted != nil {
-		sum, scores = counted.Counts, Values{MetricScores: counted.MetricScores, StatusScores: counted.StatusScores}
+		sum, scores = counted.Counts, Values{Scores: counted.Scores}
 		values = map[string][]float64{}
 		for k, v := range counted.MetricValues {
 			values[k] = v
@@ -350,11 +347,15 @@ func totals(run *EvaluationRun, parts []Part, now time.Time, counted *Tally) {
 		run.MetricStats[k] = st
 	}
 	run.Score = nil
-	if s := scores.MetricScores; len(s) > 0 {
-		m := mean(s)
+	switch {
+	case len(scores.Scores) > 0:
+		m := mean(scores.Scores)
 		run.Score = &m
-	} else if s := scores.StatusScores; len(s) > 0 {
-		m := mean(s)
+	case len(scores.MetricScores) > 0: // parts written by an earlier version
+		m := mean(scores.MetricScores)
+		run.Score = &m
+	case len(scores.StatusScores) > 0:
+		m := mean(scores.StatusScores)
 		run.Score = &m
 	}
 	slices.Sort(errs)

@@ -11,24 +11,24 @@ import (
 func TestFloatsRoundTripAsOneBinaryValue(t *testing.T) {
 	in := Values{
 		MetricValues: map[string]Floats{"wer": {0.12, 0, -1.5, math.MaxFloat64, math.SmallestNonzeroFloat64}},
-		MetricScores: Floats{88, 100},
+		Scores:       Floats{88, 100},
 	}
 	b, err := bson.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw := bson.Raw(b)
-	if typ := raw.Lookup("metric_scores").Type; typ != bson.TypeBinary {
-		t.Errorf("metric_scores stored as %s, want binary", typ)
+	if typ := raw.Lookup("scores").Type; typ != bson.TypeBinary {
+		t.Errorf("scores stored as %s, want binary", typ)
 	}
-	if typ := raw.Lookup("status_scores").Type; typ != bson.TypeBinary {
-		t.Errorf("nil status_scores stored as %s, want an empty binary", typ)
+	if _, err := raw.LookupErr("status_scores"); err == nil {
+		t.Errorf("the old fields are left out when empty")
 	}
 	var out Values
 	if err := bson.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(out.MetricValues["wer"], in.MetricValues["wer"]) || !slices.Equal(out.MetricScores, in.MetricScores) || len(out.StatusScores) != 0 {
+	if !slices.Equal(out.MetricValues["wer"], in.MetricValues["wer"]) || !slices.Equal(out.Scores, in.Scores) || len(out.StatusScores) != 0 {
 		t.Errorf("round trip: got %+v, want %+v", out, in)
 	}
 }

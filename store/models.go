@@ -89,6 +89,9 @@ type MetricDoc struct {
 	Weight    float64  `bson:"weight,omitempty" json:"weight,omitempty"`
 	Score     float64  `bson:"score" json:"score"`
 	Passed    *bool    `bson:"passed,omitempty" json:"passed,omitempty"`
+	// Assumed says nothing gave the metric's direction (no definition, no
+	// telling unit): it was scored as a higher-is-better fraction.
+	Assumed bool `bson:"assumed,omitempty" json:"assumed,omitempty"`
 }
 
 // Part is the record one writer keeps of its share of a run: one test binary
@@ -158,9 +161,13 @@ type PartValues struct {
 // Values are the metric values and test scores of a part.
 type Values struct {
 	MetricValues map[string]Floats `bson:"metric_values" json:"metric_values"`
-	// MetricScores are the scores of tests that reported metrics;
-	// StatusScores those of tests scored by their status alone. A run's score
-	// is the mean of MetricScores, or of StatusScores when there are none.
-	MetricScores Floats `bson:"metric_scores" json:"metric_scores"`
-	StatusScores Floats `bson:"status_scores" json:"status_scores"`
+	// Scores hold, for each test that ran (skipped tests do not count), its
+	// score, or 0 when it failed or never finished: a run's score is their
+	// mean, so that a failing test always lowers it (see [RunScore]).
+	Scores Floats `bson:"scores" json:"scores"`
+	// MetricScores and StatusScores are how earlier versions kept the
+	// scores of tests with and without metrics; runs stored then are
+	// scored from them.
+	MetricScores Floats `bson:"metric_scores,omitempty" json:"metric_scores,omitempty"`
+	StatusScores Floats `bson:"status_scores,omitempty" json:"status_scores,omitempty"`
 }

@@ -713,8 +713,7 @@ func valuesOp(p *Part) op {
 	v := p.Values.clone()
 	return op{Kind: opSet, Coll: PartValuesCollection, ID: p.ID, Set: bson.D{
 		{Key: "metric_values", Value: v.MetricValues},
-		{Key: "metric_scores", Value: v.MetricScores},
-		{Key: "status_scores", Value: v.StatusScores},
+		{Key: "scores", Value: v.Scores},
 	}}
 }
 

@@ -124,7 +124,7 @@ func TestSessionStoresARunWithExactTotals(t *testing.T) {
 	assert.Equal(t, 2, got.MetricStats["wer"].N)
 	assert.InDelta(t, 0.1, got.MetricStats["wer"].Min, 1e-9)
 	require.NotNil(t, got.Score)
-	assert.InDelta(t, (90.0+50.0+50.0)/3, *got.Score, 1e-9, "mean of the scores of tests with metrics")
+	assert.InDelta(t, (90.0+0+50.0)/3, *got.Score, 1e-9, "mean of the scores of the tests that ran, a failed one counting 0")
 	assert.Equal(t, "v1", provenance.ModuleMap(got.System.Dependencies)["dep.io/x"], "part dependencies are merged, dotted paths and all")
 	require.NotNil(t, got.FinishedAt)
 
