@@ -99,9 +99,14 @@ func ScoreAttrs(score float64, method string) []Attr {
 	}
 }
 
+var newlines = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+
 // OneLine makes s usable as an attribute value.
 func OneLine(s string) string {
-	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return newlines.Replace(s)
 }
 
 // NonFinite returns "NaN", "+Inf" or "-Inf" for a non-finite v, else "".
