@@ -83,18 +83,19 @@ func (d Diff) ScoreDelta() (float64, bool) {
 	return *d.Cand.Score - *d.Base.Score, true
 }
 
-// Runs compares cand against base. A test is identified by its test_id; when
-// it ran several times in one run (-count=N), its last attempt counts.
+// Runs compares cand against base, on the packages cand ran. A test is
+// identified by its test_id; when it ran several times in one run
+// (-count=N), its last attempt counts.
 func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun) Diff {
 	d := Diff{Base: base, Cand: cand}
-	dirs := directions(candTests, baseTests)
+	baseTests = onPackagesOf(baseTests, candTests)
+	dirs, known := directions(candTests, baseTests)
 	for name, c := range cand.Metrics {
 		b, ok := base.Metrics[name]
 		if !ok {
 			continue
 		}
-		dir, known := dirs[name]
-		d.Metrics = append(d.Metrics, MetricDelta{Name: name, Base: b, Cand: c, Direction: dir, DirectionKnown: known})
+		d.Metrics = append(d.Metrics, MetricDelta{Name: name, Base: b, Cand: c, Direction: dirs[name], DirectionKnown: known[name]})
 	}
 	slices.SortFunc(d.Metrics, func(a, b MetricDelta) int {
 		return cmp.Or(cmp.Compare(b.Relative(), a.Relative()), cmp.Compare(a.Name, b.Name))
@@ -144,19 +145,21 @@ func statusChanges(bt, ct map[string]store.TestRun) (added, removed, broke, fixe
 
 func bad(status string) bool { return status == "failed" || status == "incomplete" }
 
-// directions reads each metric's direction from the test documents.
-func directions(sets ...[]store.TestRun) map[string]scoring.Direction {
-	out := map[string]scoring.Direction{}
+// directions reads each metric's direction from the test documents, and
+// whether a definition or unit gave it.
+func directions(sets ...[]store.TestRun) (map[string]scoring.Direction, map[string]bool) {
+	out, known := map[string]scoring.Direction{}, map[string]bool{}
 	for _, set := range sets {
 		for _, t := range set {
 			for k, m := range t.Metrics {
 				if _, ok := out[k]; !ok {
 					out[k], _ = scoring.ParseDirection(m.Direction)
+					known[k] = !m.Assumed
 				}
 			}
 		}
 	}
-	return out
+	return out, known
 }
 
 func latest(ts []store.TestRun) map[string]store.TestRun {

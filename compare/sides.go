@@ -7,7 +7,9 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 
+	"github.com/aclements/go-moremath/stats"
 	"golang.org/x/perf/benchmath"
 
 	"evalrec.dev/scoring"
@@ -19,11 +21,22 @@ type Options struct {
 	// Alpha is the family-wise significance level, after Holm–Bonferroni
 	// correction across every comparison made. Default 0.05.
 	Alpha float64
-	// Tolerance is the relative change, in the worse direction, that counts
-	// as a regression when a side has a single sample and no test is
-	// possible. Default 0.05 (5%).
+	// Test is "t", the default: a t-test whose variance is moderated across
+	// the suite (see moderated.go). "mannwhitney" is the first version's
+	// method, kept for comparison: a Mann–Whitney U test where both sides
+	// have two samples or more, and a fixed Tolerance otherwise.
+	Test string
+	// Tolerance is the relative change, in the worse direction, that the
+	// Mann–Whitney method counts as a regression when a side has a single
+	// sample. Default 0.05 (5%).
 	Tolerance float64
 }
+
+// Test methods.
+const (
+	ModeratedT  = "t"
+	MannWhitney = "mannwhitney"
+)
 
 func (o Options) withDefaults() Options {
 	if o.Alpha <= 0 {
@@ -31,6 +44,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Tolerance <= 0 {
 		o.Tolerance = 0.05
+	}
+	if o.Test == "" {
+		o.Test = ModeratedT
 	}
 	return o
 }
@@ -40,41 +56,66 @@ const (
 	Regression  = "regression"
 	Improvement = "improvement"
 	Unchanged   = "unchanged"
+	// TooFewRuns says the sides have too few samples for a change of five
+	// standard deviations to reach significance among this many
+	// comparisons: "unchanged" would claim more than is known.
+	TooFewRuns = "too few runs"
 )
-
-// ScoreMetric names a test's own score among its metrics in findings.
-const ScoreMetric = "score"
 
 // Finding compares one metric (or the score) of one test across the sides.
 type Finding struct {
-	TestID     string  `json:"test_id"`
-	Metric     string  `json:"metric"`
-	Direction  string  `json:"direction"`
-	BaseMedian float64 `json:"base_median"`
-	CandMedian float64 `json:"cand_median"`
-	N1         int     `json:"n_base"`
-	N2         int     `json:"n_cand"`
-	// P is the Mann–Whitney U p-value, or null when a side has a single
-	// sample. Significant is the verdict after Holm–Bonferroni.
+	TestID    string `json:"test_id"`
+	Metric    string `json:"metric"`
+	Direction string `json:"direction"`
+	// DirectionKnown is false for a metric nothing defined: it was read as
+	// higher-is-better.
+	DirectionKnown bool `json:"direction_known"`
+	// Base and Cand are the sides' means (medians for the Mann–Whitney
+	// method), and N1 and N2 their samples.
+	Base float64 `json:"base"`
+	Cand float64 `json:"cand"`
+	N1   int     `json:"n_base"`
+	N2   int     `json:"n_cand"`
+	// P is the test's p-value, or null when none was computed.
+	// Significant is the verdict after Holm–Bonferroni.
 	P           *float64 `json:"p"`
 	Significant bool     `json:"significant"`
 	Verdict     string   `json:"verdict"`
+	Note        string   `json:"note,omitempty"`
 }
 
-// Delta is CandMedian − BaseMedian.
-func (f Finding) Delta() float64 { return f.CandMedian - f.BaseMedian }
+// Delta is Cand − Base.
+func (f Finding) Delta() float64 { return f.Cand - f.Base }
 
 // Report is a statistical comparison of two sides, each one or more runs.
 type Report struct {
-	BaseRuns, CandRuns int
-	BaseScore          *float64 `json:"base_score"` // mean run score of the side
-	CandScore          *float64 `json:"cand_score"`
-	Findings           []Finding
-	NewTests           []string `json:"new_tests"`
-	RemovedTests       []string `json:"removed_tests"`
-	NewlyFailing       []string `json:"newly_failing"`
-	Fixed              []string `json:"fixed"`
-	Warnings           []string `json:"warnings"`
+	BaseRuns     int       `json:"base_runs"`
+	CandRuns     int       `json:"cand_runs"`
+	BaseScore    *float64  `json:"base_score"` // mean run score of the side
+	CandScore    *float64  `json:"cand_score"`
+	Method       string    `json:"method"`
+	Findings     []Finding `json:"findings"`
+	NewTests     []string  `json:"new_tests"`
+	RemovedTests []string  `json:"removed_tests"`
+	NewlyFailing []string  `json:"newly_failing"`
+	Fixed        []string  `json:"fixed"`
+	Warnings     []string  `json:"warnings"`
+	// NeedRuns is how many runs a side would need for a change of five
+	// standard deviations to show among this many comparisons, when it has
+	// fewer; 0 when it has enough.
+	NeedRuns int `json:"need_runs_per_side"`
+	// Cached counts test results go test served from its cache: copies of
+	// an earlier execution, left out of the samples.
+	Cached int `json:"cached_left_out"`
+}
+
+// OnCandidateTests drops what the base side has and the candidate did not
+// run, for a candidate that chose its tests (go test -run): those tests
+// are not gone.
+func (r Report) OnCandidateTests() Report {
+	r.RemovedTests = nil
+	r.Warnings = slices.DeleteFunc(slices.Clone(r.Warnings), func(w string) bool { return strings.HasPrefix(w, "dataset inconsistency") })
+	return r
 }
 
 // Regressions returns the findings judged regressions.
@@ -99,18 +140,31 @@ func (r Report) ScoreDrop() (float64, bool) {
 
 // Sides compares a candidate side against a base side. Each side is one or
 // more runs and their test runs; with -count=N, one run gives N samples per
-// test. Samples are the test's score and each metric's value.
+// test. The samples of a test are each of its metrics' values and, for a
+// test without metrics, its score. Results served from go test's cache are
+// left out: they repeat an earlier execution. The base side is read on the
+// packages the candidate ran, so that a run of some packages is not told
+// the others are gone.
 //
-// Where both sides have at least two samples, a Mann–Whitney U test
-// (benchmath.AssumeNothing: no assumption about the distribution, as
-// benchstat) gives a p-value, and Holm–Bonferroni keeps the family-wise
-// error at Alpha across all comparisons. Where a side has one sample, no
-// test is possible: a change in the worse direction larger than Tolerance
-// (relative) is reported as a regression, unmarked as significant.
+// The default method is a t-test on each test's metric with its variance
+// moderated across the suite (see moderated.go), and Holm–Bonferroni across
+// every comparison that carries evidence: sides that are identical
+// constants do not enter the family. A change between two constant sides
+// is certain, and reported so.
 func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun, opt Options) Report {
 	opt = opt.withDefaults()
-	r := Report{BaseRuns: len(baseRuns), CandRuns: len(candRuns),
+	r := Report{BaseRuns: len(baseRuns), CandRuns: len(candRuns), Method: opt.Test,
 		BaseScore: meanScore(baseRuns), CandScore: meanScore(candRuns)}
+	r.Warnings = sideWarnings(baseRuns, candRuns)
+	base = onPackagesOf(base, cand)
+	var cachedB, cachedC int
+	base, cachedB = withoutCached(base)
+	cand, cachedC = withoutCached(cand)
+	r.Cached = cachedB + cachedC
+	if r.Cached > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d test results were served from go test's cache and are left out: run with -count=1 for fresh samples", r.Cached))
+	}
+
 	bs, cs := samplesByTest(base), samplesByTest(cand)
 	bt, ct := latest(base), latest(cand)
 	r.NewTests, r.RemovedTests, r.NewlyFailing, r.Fixed = statusChanges(bt, ct)
@@ -125,7 +179,7 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 		}
 	}
 
-	var tested []int
+	var pairs []pair
 	for _, id := range slices.Sorted(maps.Keys(cs)) {
 		b, ok := bs[id]
 		if !ok {
@@ -133,31 +187,198 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 		}
 		c := cs[id]
 		for _, metric := range slices.Sorted(maps.Keys(c.values)) {
-			bv, ok := b.values[metric]
-			if !ok {
-				continue
+			if bv, ok := b.values[metric]; ok {
+				pairs = append(pairs, pair{id: id, metric: metric, dir: c.dirs[metric], known: !c.assumed[metric], b: bv, c: c.values[metric]})
 			}
-			dir := c.dirs[metric]
-			f := Finding{TestID: id, Metric: metric, Direction: dir.String(),
-				BaseMedian: median(bv), CandMedian: median(c.values[metric]), N1: len(bv), N2: len(c.values[metric])}
-			if f.N1 >= 2 && f.N2 >= 2 {
-				cmp := benchmath.AssumeNothing.Compare(
-					benchmath.NewSample(slices.Clone(bv), &benchmath.DefaultThresholds),
-					benchmath.NewSample(slices.Clone(c.values[metric]), &benchmath.DefaultThresholds))
-				p := cmp.P
-				f.P = &p
-				tested = append(tested, len(r.Findings))
-			} else {
-				f.Verdict = toleranceVerdict(f, dir, opt.Tolerance)
-			}
-			r.Findings = append(r.Findings, f)
 		}
 	}
-	holm(r.Findings, tested, opt.Alpha)
+	switch opt.Test {
+	case MannWhitney:
+		r.Findings = mannWhitney(pairs, opt)
+	default:
+		r.Findings, r.NeedRuns = moderatedT(pairs, opt.Alpha)
+	}
 	slices.SortStableFunc(r.Findings, func(a, b Finding) int {
 		return cmp.Compare(rank(a.Verdict), rank(b.Verdict))
 	})
 	return r
+}
+
+// pair is one test's metric on both sides.
+type pair struct {
+	id, metric string
+	dir        scoring.Direction
+	known      bool
+	b, c       []float64
+}
+
+func (p pair) finding() Finding {
+	return Finding{TestID: p.id, Metric: p.metric, Direction: p.dir.String(), DirectionKnown: p.known,
+		Base: mean(p.b), Cand: mean(p.c), N1: len(p.b), N2: len(p.c)}
+}
+
+// moderatedT runs the default method, and returns the findings and the
+// runs per side a 5σ change would need, when more than there are.
+func moderatedT(pairs []pair, alpha float64) ([]Finding, int) {
+	fs := make([]Finding, len(pairs))
+	s2 := make([]float64, len(pairs))
+	d := make([]float64, len(pairs))
+	groups := map[string][]int{}
+	for i, p := range pairs {
+		fs[i] = p.finding()
+		s2[i], d[i] = pooledVariance(p.b, p.c)
+		groups[p.metric] = append(groups[p.metric], i)
+	}
+	priors := map[string]prior{}
+	for metric, idx := range groups {
+		var gs, gd []float64
+		for _, i := range idx {
+			gs, gd = append(gs, s2[i]), append(gd, d[i])
+		}
+		priors[metric] = fitPrior(gs, gd)
+	}
+	var tested []int
+	var dfs []float64
+	worse := make([]float64, len(pairs)) // one-sided p-values of a change for the worse
+	better := make([]float64, len(pairs))
+	for i, p := range pairs {
+		f := &fs[i]
+		if f.Delta() == 0 {
+			f.Verdict = Unchanged // identical, or ties: no change to test
+			continue
+		}
+		v, df, ok := priors[p.metric].moderate(s2[i], d[i])
+		switch {
+		case !ok:
+			f.Verdict, f.Note = TooFewRuns, "one run a side and no other test to learn the noise from: need ≥ 2 runs on a side"
+		case v == 0:
+			// Constant sides that differ: a certain change.
+			f.Significant, f.Note = true, "both sides constant"
+			f.Verdict = worseOrBetter(f.Delta(), p.dir)
+		default:
+			t := f.Delta() / math.Sqrt(v*(1/float64(f.N1)+1/float64(f.N2)))
+			if p.dir == scoring.LowerIsBetter {
+				t = -t // positive: better
+			}
+			better[i], worse[i] = upperTail(t, df), upperTail(-t, df)
+			pv := min(better[i], worse[i])
+			f.P = &pv
+			tested = append(tested, i)
+			dfs = append(dfs, df)
+		}
+	}
+	for i := range tested {
+		fs[tested[i]].Verdict = Unchanged
+	}
+	// Regressions and improvements are two one-sided families over every
+	// tested comparison, each held at alpha by Holm's procedure: the gate's
+	// false alarms are false regressions.
+	for _, fam := range []struct {
+		p       []float64
+		verdict string
+	}{{worse, Regression}, {better, Improvement}} {
+		for _, i := range holmRejects(tested, fam.p, alpha) {
+			fs[i].Significant, fs[i].Verdict = true, fam.verdict
+		}
+	}
+	need := neededRuns(tested, dfs, fs, alpha)
+	if need > 0 {
+		for _, i := range tested {
+			if !fs[i].Significant {
+				fs[i].Verdict = TooFewRuns
+			}
+		}
+	}
+	return fs, need
+}
+
+// upperTail is P(T ≥ t) for t with df degrees of freedom.
+func upperTail(t, df float64) float64 {
+	if math.IsInf(df, 1) || df > 1e6 {
+		return stats.NormalDist{Mu: 0, Sigma: 1}.CDF(-t)
+	}
+	return stats.TDist{V: df}.CDF(-t)
+}
+
+// holmRejects applies Holm's step-down procedure to the p-values of the
+// tested indices and returns those it rejects.
+func holmRejects(tested []int, p []float64, alpha float64) []int {
+	sorted := slices.Clone(tested)
+	slices.SortStableFunc(sorted, func(a, b int) int { return cmp.Compare(p[a], p[b]) })
+	m := len(sorted)
+	var out []int
+	for i, idx := range sorted {
+		if p[idx] > alpha/float64(m-i) {
+			break
+		}
+		out = append(out, idx)
+	}
+	return out
+}
+
+// neededRuns is the fewest runs a side, equal on both, with which a change
+// of five standard deviations would reach Holm's first threshold among m
+// comparisons; 0 when the sides at hand already get there.
+func neededRuns(tested []int, dfs []float64, fs []Finding, alpha float64) int {
+	m := float64(len(tested))
+	if m == 0 {
+		return 0
+	}
+	first := alpha / m
+	enough := func(n1, n2 int, df float64) bool {
+		return upperTail(5/math.Sqrt(1/float64(n1)+1/float64(n2)), df) <= first
+	}
+	i := tested[0]
+	if enough(fs[i].N1, fs[i].N2, dfs[0]) {
+		return 0
+	}
+	extra := dfs[0] - float64(fs[i].N1+fs[i].N2-2) // what the prior adds
+	for n := 2; n <= 1000; n++ {
+		if enough(n, n, extra+float64(2*n-2)) {
+			return n
+		}
+	}
+	return 1000
+}
+
+// pooledVariance is the two samples' pooled variance and its degrees of
+// freedom, n1 + n2 − 2.
+func pooledVariance(a, b []float64) (float64, float64) {
+	var ss float64
+	for _, xs := range [][]float64{a, b} {
+		m := mean(xs)
+		for _, x := range xs {
+			ss += (x - m) * (x - m)
+		}
+	}
+	d := float64(len(a) + len(b) - 2)
+	if d <= 0 {
+		return 0, 0
+	}
+	return ss / d, d
+}
+
+// mannWhitney is the first version's method.
+func mannWhitney(pairs []pair, opt Options) []Finding {
+	fs := make([]Finding, len(pairs))
+	var tested []int
+	for i, p := range pairs {
+		f := p.finding()
+		f.Base, f.Cand = median(p.b), median(p.c)
+		if f.N1 >= 2 && f.N2 >= 2 {
+			c := benchmath.AssumeNothing.Compare(
+				benchmath.NewSample(slices.Clone(p.b), &benchmath.DefaultThresholds),
+				benchmath.NewSample(slices.Clone(p.c), &benchmath.DefaultThresholds))
+			pv := c.P
+			f.P = &pv
+			tested = append(tested, i)
+		} else {
+			f.Verdict = toleranceVerdict(f, p.dir, opt.Tolerance)
+		}
+		fs[i] = f
+	}
+	holm(fs, tested, opt.Alpha)
+	return fs
 }
 
 func rank(verdict string) int {
@@ -166,18 +387,22 @@ func rank(verdict string) int {
 		return 0
 	case Improvement:
 		return 1
+	case TooFewRuns:
+		return 2
 	}
-	return 2
+	return 3
 }
 
 // holm applies the Holm–Bonferroni step-down procedure to the tested
 // findings: sorted by p, the i-th smallest (0-based) of m is significant
-// when its p and every smaller one are at most alpha / (m − i).
+// when its p and every smaller one are at most alpha / (m − i). A
+// significant finding with no change (a tie) is still unchanged.
 func holm(fs []Finding, tested []int, alpha float64) {
-	sort.SliceStable(tested, func(a, b int) bool { return *fs[tested[a]].P < *fs[tested[b]].P })
-	m := len(tested)
+	sorted := slices.Clone(tested)
+	sort.SliceStable(sorted, func(a, b int) bool { return *fs[sorted[a]].P < *fs[sorted[b]].P })
+	m := len(sorted)
 	rejecting := true
-	for i, idx := range tested {
+	for i, idx := range sorted {
 		f := &fs[idx]
 		if rejecting && *f.P <= alpha/float64(m-i) {
 			f.Significant = true
@@ -185,7 +410,7 @@ func holm(fs []Finding, tested []int, alpha float64) {
 			rejecting = false
 		}
 		f.Verdict = Unchanged
-		if f.Significant {
+		if f.Significant && f.Delta() != 0 {
 			f.Verdict = worseOrBetter(f.Delta(), directionOf(f.Direction))
 		}
 	}
@@ -197,8 +422,8 @@ func toleranceVerdict(f Finding, dir scoring.Direction, tol float64) string {
 		return Unchanged
 	}
 	rel := math.Inf(1)
-	if f.BaseMedian != 0 {
-		rel = math.Abs(d / f.BaseMedian)
+	if f.Base != 0 {
+		rel = math.Abs(d / f.Base)
 	}
 	if rel <= tol {
 		return Unchanged
@@ -219,22 +444,24 @@ func directionOf(s string) scoring.Direction {
 }
 
 type testSamples struct {
-	values map[string][]float64
-	dirs   map[string]scoring.Direction
+	values  map[string][]float64
+	dirs    map[string]scoring.Direction
+	assumed map[string]bool
 }
 
-// samplesByTest collects, per test, the score and each metric's finite
-// values over every run and attempt.
+// samplesByTest collects, per test, each metric's finite values over every
+// run and attempt. Scores are not samples: a test's score follows from its
+// metrics, and the score of a test without metrics is its status, whose
+// changes are newly failing and fixed tests (and flakiness), not a drift
+// to test for.
 func samplesByTest(trs []store.TestRun) map[string]*testSamples {
 	out := map[string]*testSamples{}
 	for _, t := range trs {
 		s := out[t.TestID]
 		if s == nil {
-			s = &testSamples{values: map[string][]float64{}, dirs: map[string]scoring.Direction{ScoreMetric: scoring.HigherIsBetter}}
+			s = &testSamples{values: map[string][]float64{}, dirs: map[string]scoring.Direction{},
+				assumed: map[string]bool{}}
 			out[t.TestID] = s
-		}
-		if t.Score != nil {
-			s.values[ScoreMetric] = append(s.values[ScoreMetric], *t.Score)
 		}
 		for k, m := range t.Metrics {
 			if m.Value == nil {
@@ -242,9 +469,75 @@ func samplesByTest(trs []store.TestRun) map[string]*testSamples {
 			}
 			s.values[k] = append(s.values[k], *m.Value)
 			s.dirs[k] = directionOf(m.Direction)
+			s.assumed[k] = s.assumed[k] || m.Assumed
 		}
 	}
 	return out
+}
+
+// withoutCached drops the test runs go test served from its cache.
+func withoutCached(trs []store.TestRun) ([]store.TestRun, int) {
+	out := trs[:0:0]
+	for _, t := range trs {
+		if !t.Cached {
+			out = append(out, t)
+		}
+	}
+	return out, len(trs) - len(out)
+}
+
+// onPackagesOf keeps the base test runs of the packages the candidate ran.
+func onPackagesOf(base, cand []store.TestRun) []store.TestRun {
+	pkgs := map[string]bool{}
+	for _, t := range cand {
+		pkgs[t.Package] = true
+	}
+	if len(pkgs) == 0 {
+		return base
+	}
+	out := base[:0:0]
+	for _, t := range base {
+		if pkgs[t.Package] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// sideWarnings says when the sides differ in project, environment or
+// system: their results may differ for that reason alone.
+func sideWarnings(base, cand []store.EvaluationRun) []string {
+	var out []string
+	for _, field := range []struct {
+		name string
+		get  func(store.EvaluationRun) string
+	}{
+		{"project", func(r store.EvaluationRun) string { return r.Project }},
+		{"environment", func(r store.EvaluationRun) string { return r.Environment }},
+		{"system", func(r store.EvaluationRun) string { return short(r.SystemInfoHash) }},
+	} {
+		b, c := distinct(base, field.get), distinct(cand, field.get)
+		if !slices.Equal(b, c) {
+			out = append(out, fmt.Sprintf("the sides differ in %s: base %s, candidate %s", field.name, strings.Join(b, ", "), strings.Join(c, ", ")))
+		}
+	}
+	return out
+}
+
+func distinct(runs []store.EvaluationRun, get func(store.EvaluationRun) string) []string {
+	var out []string
+	for _, r := range runs {
+		out = append(out, get(r))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func short(h string) string {
+	if len(h) > 8 {
+		return h[:8]
+	}
+	return h
 }
 
 func meanScore(runs []store.EvaluationRun) *float64 {
@@ -261,6 +554,14 @@ func meanScore(runs []store.EvaluationRun) *float64 {
 	}
 	m := sum / float64(n)
 	return &m
+}
+
+func mean(vs []float64) float64 {
+	var s float64
+	for _, v := range vs {
+		s += v
+	}
+	return s / float64(len(vs))
 }
 
 func median(vs []float64) float64 {

@@ -131,6 +131,11 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 	inv := provenance.CurrentInvocation(cfg.RunID)
 	git := provenance.GitInfo(".", nil)
 	sys := provenance.Snapshot(sut)
+	_, project := provenance.ModuleRoot(".")
+	repository := ""
+	if git.Remote != nil {
+		repository = *git.Remote
+	}
 	run := store.EvaluationRun{
 		ID:              bson.ObjectID(inv.ObjectID()),
 		EvaluationRunID: inv.RunID(git),
@@ -145,6 +150,8 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 		Metrics:         map[string]float64{},
 		Status:          store.StatusRunning,
 		Source:          "testmain",
+		Project:         project,
+		Repository:      repository,
 	}
 	r := &Recorder{cfg: cfg, log: log, pkg: packagePath(), attempts: map[string]int{}}
 	r.session = store.Open(context.Background(), store.SessionConfig{

@@ -56,8 +56,10 @@ func parseBenchmarks(pkg, text string, at time.Time) []*result.Test {
 		for _, v := range res.Values {
 			key, _ := result.MetricKey(v.Unit)
 			def := scoring.Definition{Name: v.Unit, Unit: v.Unit, Direction: benchDirection(v.Unit)}
+			_, known := scoring.DirectionOfUnit(v.Unit)
 			m := result.Metric{Key: key, Result: def.Evaluate(v.Value)}
 			m.Score = 0 // a raw measurement has no 0–100 reading
+			m.Assumed = !known
 			t.Metrics = append(t.Metrics, m)
 			if v.Unit == "sec/op" {
 				t.Duration = time.Duration(v.Value * float64(res.Iters) * float64(time.Second))
@@ -71,10 +73,11 @@ func parseBenchmarks(pkg, text string, at time.Time) []*result.Test {
 }
 
 // benchDirection: throughput units (per second) are higher-is-better; costs
-// (time, bytes, allocations per op) are lower-is-better.
+// (time, bytes, allocations per op) are lower-is-better; a custom unit that
+// says neither is taken as a cost, as benchstat reads it.
 func benchDirection(unit string) scoring.Direction {
-	if strings.HasSuffix(unit, "/s") {
-		return scoring.HigherIsBetter
+	if d, ok := scoring.DirectionOfUnit(unit); ok {
+		return d
 	}
 	return scoring.LowerIsBetter
 }

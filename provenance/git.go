@@ -17,6 +17,9 @@ type Git struct {
 	Commit *string
 	Branch *string
 	Dirty  *bool
+	// Remote is the repository's URL (the origin remote's, else the
+	// first), with credentials dropped; see [RepositoryURL].
+	Remote *string
 }
 
 // Branch variables of CI systems, in the order tried on a detached HEAD.
@@ -50,6 +53,13 @@ func GitInfo(dir string, getenv func(string) string) Git {
 			}
 		}
 		g.Dirty = dirty(repo)
+		g.Remote = remoteURL(repo)
+	}
+	if g.Remote == nil {
+		// GitHub Actions names the repository even outside a checkout.
+		if server, name := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"); server != "" && name != "" {
+			g.Remote = ptr(RepositoryURL(strings.TrimSuffix(server, "/") + "/" + name))
+		}
 	}
 	if g.Commit == nil {
 		g.Commit = firstEnv(getenv, ciCommitVars)
@@ -82,6 +92,23 @@ func dirty(repo *git.Repository) *bool {
 	case <-time.After(dirtyCheckBudget):
 		return nil
 	}
+}
+
+func remoteURL(repo *git.Repository) *string {
+	remotes, err := repo.Remotes()
+	if err != nil || len(remotes) == 0 {
+		return nil
+	}
+	pick := remotes[0]
+	for _, r := range remotes {
+		if r.Config().Name == "origin" {
+			pick = r
+		}
+	}
+	if urls := pick.Config().URLs; len(urls) > 0 && urls[0] != "" {
+		return ptr(RepositoryURL(urls[0]))
+	}
+	return nil
 }
 
 func firstEnv(getenv func(string) string, names []string) *string {

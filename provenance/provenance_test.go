@@ -4,10 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/stretchr/testify/assert"
@@ -152,4 +154,41 @@ func TestAStreamIsKnownByItsFirstLine(t *testing.T) {
 	other := StreamInvocation([]byte(`{"Time":"2026-11-30T01:02:03.456789Z","Action":"start","Package":"example.com/b"}`), at, "")
 	assert.NotEqual(t, a.ObjectID(), other.ObjectID(), "another module's stream, started at the same instant, is another run")
 	assert.Equal(t, at.Truncate(time.Millisecond), a.Started, "started_at keeps milliseconds")
+}
+
+func TestRepositoryURLDropsCredentials(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://ghp_token123@github.com/org/repo.git":    "https://github.com/org/repo.git",
+		"https://user:hunter2@gitlab.example.com/g/r.git": "https://gitlab.example.com/g/r.git",
+		"git@github.com:org/repo.git":                     "git@github.com:org/repo.git",
+		"ssh://git@github.com/org/repo.git":               "ssh://git@github.com/org/repo.git",
+		"ssh://git:secret@host/org/repo.git":              "ssh://host/org/repo.git",
+		"https://github.com/org/repo":                     "https://github.com/org/repo",
+	} {
+		assert.Equal(t, want, RepositoryURL(in), in)
+	}
+}
+
+func TestGitInfoReadsTheRemote(t *testing.T) {
+	dir := t.TempDir()
+	repo, _ := commitFile(t, dir)
+	_, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://x-access-token:tok@github.com/org/repo.git"}})
+	require.NoError(t, err)
+	g := GitInfo(dir, noEnv)
+	require.NotNil(t, g.Remote)
+	assert.Equal(t, "https://github.com/org/repo.git", *g.Remote)
+}
+
+func TestModuleRootAndSnapshotOf(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/m\n\ngo 1.25\n\nrequire golang.org/x/mod v0.43.0\n"), 0o644))
+	sub := filepath.Join(dir, "a", "b")
+	require.NoError(t, os.MkdirAll(sub, 0o755))
+	root, path := ModuleRoot(sub)
+	assert.Equal(t, dir, root)
+	assert.Equal(t, "example.com/m", path)
+	s := SnapshotOf(sub)
+	assert.Equal(t, "example.com/m", s.Module)
+	assert.Equal(t, []Module{{"golang.org/x/mod", "v0.43.0"}}, s.Dependencies)
+	assert.True(t, strings.HasPrefix(s.GoVersion, "go1."), s.GoVersion)
 }

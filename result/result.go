@@ -102,6 +102,11 @@ func (t *Test) Complete() {
 	slices.SortFunc(t.Metrics, func(a, b Metric) int { return strings.Compare(a.Key, b.Key) })
 	t.Tags = sortedUnique(t.Tags)
 	t.Participants = sortedUnique(t.Participants)
+	if t.Score == nil && len(t.Metrics) > 0 {
+		// Metrics with no score (attributes written by hand, or a test
+		// binary that died before scoring): score them as Record would.
+		t.scoreMetrics()
+	}
 	if t.Score == nil && len(t.Metrics) == 0 {
 		var s float64
 		switch t.Status {
@@ -135,4 +140,25 @@ func sortedUnique(ss []string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// scoreMetrics computes the score of a test that has metrics and no score,
+// with its score method, or average when this process does not know it.
+func (t *Test) scoreMetrics() {
+	rs := make([]scoring.Result, len(t.Metrics))
+	for i, m := range t.Metrics {
+		rs[i] = m.Result
+	}
+	method := t.ScoreMethod
+	if method == "" {
+		method = scoring.Average
+	}
+	s, ok, err := scoring.Default.Score(method, rs)
+	if err != nil {
+		method = scoring.Average
+		s, ok, _ = scoring.Default.Score(method, rs)
+	}
+	if ok {
+		t.Score, t.ScoreMethod = &s, method
+	}
 }

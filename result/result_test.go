@@ -141,9 +141,10 @@ func TestComplete(t *testing.T) {
 	skipped.Complete()
 	assert.Nil(t, skipped.Score)
 
-	withMetrics := Test{Name: "T", Status: Failed, Metrics: []Metric{{Key: "b"}, {Key: "a"}}}
+	withMetrics := Test{Name: "T", Status: Failed, Metrics: []Metric{{Key: "b", Result: scoring.Result{Score: 40}}, {Key: "a", Result: scoring.Result{Score: 60}}}}
 	withMetrics.Complete()
-	assert.Nil(t, withMetrics.Score, "a test with metrics is scored by its calculator, never by status")
+	require.NotNil(t, withMetrics.Score)
+	assert.Equal(t, 50.0, *withMetrics.Score, "a test with metrics is scored by its calculator, never by status")
 	assert.Equal(t, "a", withMetrics.Metrics[0].Key)
 }
 
@@ -160,4 +161,18 @@ func TestTestIDsAreOneLineInEveryMode(t *testing.T) {
 	tr.Complete()
 	assert.Equal(t, "scenario 42", tr.TestID)
 	assert.Equal(t, "first second", tr.TestName)
+}
+
+func TestHandWrittenMetricsAreScored(t *testing.T) {
+	var tr Test
+	require.NoError(t, tr.ApplyAttr("evalrec.metric.wer", "0.093"))
+	require.NoError(t, tr.ApplyAttr("evalrec.metric.acc", `{"value":0.8}`))
+	tr.Status = Passed
+	tr.Complete()
+	require.NotNil(t, tr.Score, "no evalrec.score: computed from the metrics")
+	assert.InDelta(t, (9.3+80)/2, *tr.Score, 1e-9)
+	assert.Equal(t, scoring.Average, tr.ScoreMethod)
+	for _, m := range tr.Metrics {
+		assert.True(t, m.Assumed, "%s: nothing said which way it improves", m.Key)
+	}
 }

@@ -114,6 +114,7 @@ func (d *DB) Close() error {
 var indexes = map[string][]mongo.IndexModel{
 	RunsCollection: {
 		{Keys: bson.D{{Key: "started_at", Value: 1}}},
+		{Keys: bson.D{{Key: "project", Value: 1}, {Key: "started_at", Value: 1}}},
 		{Keys: bson.D{{Key: "evaluation_run_id", Value: 1}}, Options: options.Index().SetUnique(true)},
 		{Keys: bson.D{{Key: "system_info_hash", Value: 1}}},
 		{Keys: bson.D{{Key: "experiment_tags", Value: 1}}},

@@ -15,6 +15,7 @@ type RunContext struct {
 	ID              bson.ObjectID
 	EvaluationRunID string
 	Environment     string
+	Project         string
 	GitCommit       *string
 	GitBranch       *string
 }
@@ -46,6 +47,7 @@ func NewTestRun(rc RunContext, t *result.Test) TestRun {
 		Output:          t.Output,
 		Cached:          t.Cached,
 		Environment:     rc.Environment,
+		Project:         rc.Project,
 		GitCommit:       rc.GitCommit,
 		GitBranch:       rc.GitBranch,
 	}

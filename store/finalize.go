@@ -101,6 +101,8 @@ func (d *DB) finalize(ctx context.Context, runID bson.ObjectID, now time.Time, p
 			{Key: "status", Value: run.Status},
 			{Key: "score", Value: run.Score},
 			{Key: "error", Value: run.Error},
+			{Key: "packages", Value: run.Packages},
+			{Key: "project", Value: run.Project},
 		}
 		if run.SystemInfoHash != stored {
 			// The hash covers these fields: unchanged, they are not
@@ -362,6 +364,13 @@ func totals(run *EvaluationRun, parts []Part, now time.Time, counted *Tally) {
 	run.Error = strings.Join(slices.Compact(errs), "; ")
 	run.System.Dependencies = provenance.MergeModules(nil, deps)
 	run.SystemInfoHash = run.System.Hash()
+	run.Packages = packagesOf(parts)
+	if run.Project == "" {
+		run.Project = run.System.Module
+	}
+	if run.Project == "" {
+		run.Project = commonPath(run.Packages)
+	}
 	switch {
 	case running:
 		run.Status, run.FinishedAt = StatusRunning, nil
@@ -378,6 +387,34 @@ func totals(run *EvaluationRun, parts []Part, now time.Time, counted *Tally) {
 		}
 		run.FinishedAt = &finished
 	}
+}
+
+// packagesOf lists the packages of parts, sorted and unique.
+func packagesOf(parts []Part) []string {
+	out := make([]string, 0, len(parts))
+	for _, p := range parts {
+		out = append(out, p.Package)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// commonPath is the longest import-path prefix, by whole elements, that
+// every package shares: the project of a stream read outside its module.
+func commonPath(pkgs []string) string {
+	if len(pkgs) == 0 {
+		return ""
+	}
+	common := strings.Split(pkgs[0], "/")
+	for _, p := range pkgs[1:] {
+		parts := strings.Split(p, "/")
+		n := 0
+		for n < len(common) && n < len(parts) && common[n] == parts[n] {
+			n++
+		}
+		common = common[:n]
+	}
+	return strings.Join(common, "/")
 }
 
 // Describe summarises values: n, mean, min, max and the 50th and 90th

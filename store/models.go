@@ -33,6 +33,16 @@ type EvaluationRun struct {
 	Error           string                 `bson:"error,omitempty" json:"error,omitempty"`
 	// Source is how the run was recorded: "testmain", "converter" or "wrapper".
 	Source string `bson:"source" json:"source"`
+	// Project is the module path at the invocation's root (for the
+	// converter outside a module, the module the test binaries announced,
+	// else the common prefix of the packages), and Repository the git
+	// remote, without credentials. Every query is scoped to one project by
+	// default.
+	Project    string `bson:"project" json:"project"`
+	Repository string `bson:"repository,omitempty" json:"repository,omitempty"`
+	// Packages are the packages that ran, sorted: a run is compared with
+	// another on the packages both ran.
+	Packages []string `bson:"packages" json:"packages"`
 }
 
 // MetricStats summarises one metric over the tests of a run.
@@ -69,10 +79,11 @@ type TestRun struct {
 	Attributes      map[string]string    `bson:"attributes,omitempty" json:"attributes,omitempty"`
 	Output          string               `bson:"output,omitempty" json:"output,omitempty"`
 	Cached          bool                 `bson:"cached,omitempty" json:"cached,omitempty"`
-	// Environment and the git fields repeat the run's, so per-test history
-	// can be read and filtered without a join. The system hash is not
-	// repeated: it is final only when the run is.
+	// Environment, the project and the git fields repeat the run's, so
+	// per-test history can be read and filtered without a join. The system
+	// hash is not repeated: it is final only when the run is.
 	Environment string  `bson:"environment" json:"environment"`
+	Project     string  `bson:"project" json:"project"`
 	GitCommit   *string `bson:"git_commit" json:"git_commit"`
 	GitBranch   *string `bson:"git_branch" json:"git_branch"`
 }

@@ -16,6 +16,9 @@ import (
 
 // RunFilter selects evaluation runs. Zero fields do not filter.
 type RunFilter struct {
+	// Project scopes the runs to one project (a module path); empty means
+	// every project.
+	Project        string
 	Tags           []string // runs carrying all of these tags
 	Environment    string
 	Branch         string
@@ -29,6 +32,9 @@ func (f RunFilter) filter() bson.D {
 	q := bson.D{}
 	if len(f.Tags) > 0 {
 		q = append(q, bson.E{Key: "experiment_tags", Value: bson.D{{Key: "$all", Value: f.Tags}}})
+	}
+	if f.Project != "" {
+		q = append(q, bson.E{Key: "project", Value: inProject(f.Project)})
 	}
 	for k, v := range map[string]string{"environment": f.Environment, "git_branch": f.Branch, "status": f.Status, "system_info_hash": f.SystemInfoHash} {
 		if v != "" {
@@ -46,6 +52,13 @@ func (f RunFilter) filter() bson.D {
 		q = append(q, bson.E{Key: "started_at", Value: when})
 	}
 	return q
+}
+
+// inProject matches a project's documents, and those stored before
+// evalrec recorded projects, which belong to no project and so show in
+// every one.
+func inProject(p string) bson.D {
+	return bson.D{{Key: "$in", Value: bson.A{p, nil}}}
 }
 
 // Runs returns the runs matching f, newest first. The dependency list is
@@ -132,6 +145,7 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 
 // HistoryFilter narrows a test's history.
 type HistoryFilter struct {
+	Project     string // empty: every project
 	Environment string
 	Branch      string
 	Since       time.Time
@@ -141,6 +155,9 @@ type HistoryFilter struct {
 // TestHistory returns the runs of one test, newest first.
 func (d *DB) TestHistory(ctx context.Context, testID string, f HistoryFilter) ([]TestRun, error) {
 	q := bson.D{{Key: "test_id", Value: testID}}
+	if f.Project != "" {
+		q = append(q, bson.E{Key: "project", Value: inProject(f.Project)})
+	}
 	if f.Environment != "" {
 		q = append(q, bson.E{Key: "environment", Value: f.Environment})
 	}

@@ -22,17 +22,22 @@ func (d *DB) Run(ctx context.Context, id bson.ObjectID) (*EvaluationRun, error) 
 	return &r, err
 }
 
-// PreviousComparable returns the latest finished run before r with the same
-// branch, environment and system hash: the run whose results r should be
-// compared with. It returns ErrNotFound when there is none.
+// PreviousComparable returns the latest finished run before r of the same
+// project, branch, environment and system hash that ran at least one of r's
+// packages: the run whose results r should be compared with, on the
+// packages both ran. It returns ErrNotFound when there is none.
 func (d *DB) PreviousComparable(ctx context.Context, r *EvaluationRun) (*EvaluationRun, error) {
 	filter := bson.D{
 		{Key: "_id", Value: bson.D{{Key: "$ne", Value: r.ID}}},
+		{Key: "project", Value: r.Project},
 		{Key: "environment", Value: r.Environment},
 		{Key: "system_info_hash", Value: r.SystemInfoHash},
 		{Key: "git_branch", Value: r.GitBranch},
 		{Key: "status", Value: bson.D{{Key: "$ne", Value: StatusRunning}}},
 		{Key: "started_at", Value: bson.D{{Key: "$lte", Value: r.StartedAt}}},
+	}
+	if len(r.Packages) > 0 {
+		filter = append(filter, bson.E{Key: "packages", Value: bson.D{{Key: "$in", Value: r.Packages}}})
 	}
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()

@@ -148,6 +148,9 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 	if s.cfg.Run.ExperimentTags == nil {
 		s.cfg.Run.ExperimentTags = []string{} // stored as [], never null, as the seed's queries expect
 	}
+	if s.cfg.Run.Packages == nil {
+		s.cfg.Run.Packages = []string{}
+	}
 	s.setRunContext()
 	switch {
 	case cfg.DryRun != nil:
@@ -203,7 +206,7 @@ func (s *Session) open(ctx context.Context) {
 func (s *Session) setRunContext() {
 	r := s.cfg.Run
 	s.rc = RunContext{
-		ID: r.ID, EvaluationRunID: r.EvaluationRunID, Environment: r.Environment,
+		ID: r.ID, EvaluationRunID: r.EvaluationRunID, Environment: r.Environment, Project: r.Project,
 		GitCommit: r.GitCommit, GitBranch: r.GitBranch,
 	}
 }

@@ -644,3 +644,29 @@ func TestOpenDoesNotWaitForTheServer(t *testing.T) {
 	assert.Equal(t, got.EvaluationRunID+"/m/p.TestA#1", tr.TestRunID)
 	assert.Equal(t, 1, getRun(t, s.DB, run.ID).NumTests)
 }
+
+func TestAFailingTestAlwaysLowersTheRunScore(t *testing.T) {
+	// The README's worked example: 90 (passed), 80 (passed), 95 by its
+	// metrics but failed, 100 (passed, no metrics), one skipped.
+	s := storetest.New(t)
+	run := newRun("score")
+	sess := store.Open(context.Background(), cfgFor(s, run, t.TempDir(), nil))
+	sess.BeginPart("p", "m/a", nil)
+	scored := func(name string, score float64, st result.Status) *result.Test {
+		tr := werTest("m/a", name, 0.1, st)
+		tr.Score = &score
+		return tr
+	}
+	sess.Add("p", scored("TestA", 90, result.Passed))
+	sess.Add("p", scored("TestB", 80, result.Passed))
+	sess.Add("p", scored("TestC", 95, result.Failed))
+	sess.Add("p", &result.Test{Package: "m/a", Name: "TestD", Status: result.Passed, Finished: time.Now()})
+	sess.Add("p", &result.Test{Package: "m/a", Name: "TestE", Status: result.Skipped, Finished: time.Now()})
+	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+	_, err := sess.Close()
+	require.NoError(t, err)
+	got := getRun(t, s.DB, run.ID)
+	require.NotNil(t, got.Score)
+	assert.InDelta(t, 67.5, *got.Score, 1e-9)
+	assert.Less(t, *got.Score, 100.0)
+}

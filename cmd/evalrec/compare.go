@@ -16,9 +16,11 @@ import (
 )
 
 type compareCmd struct {
-	env    *environment
-	fs     *flag.FlagSet
-	n      int
+	env         *environment
+	fs          *flag.FlagSet
+	project     string
+	allProjects bool
+	n           int
 	opt    compare.Options
 	failOn string
 	json   bool
@@ -28,11 +30,13 @@ type compareCmd struct {
 func newCompareCmd(env *environment) *compareCmd {
 	c := &compareCmd{env: env, fs: flag.NewFlagSet("compare", flag.ContinueOnError)}
 	c.fs.IntVar(&c.n, "n", 1, "runs per side, for latest, tag: and branch: references (their newest N)")
-	c.fs.Float64Var(&c.opt.Alpha, "alpha", 0.05, "significance level after Holm-Bonferroni correction")
-	c.fs.Float64Var(&c.opt.Tolerance, "tolerance", 0.05, "relative change counted as a regression when a side has one sample")
+	c.fs.Float64Var(&c.opt.Alpha, "alpha", 0.05, "family-wise significance level (Holm-Bonferroni across all comparisons)")
+	c.fs.StringVar(&c.opt.Test, "test", compare.ModeratedT, "t: t-test with the variance moderated across the suite; mannwhitney: Mann-Whitney U, with -tolerance for single samples")
+	c.fs.Float64Var(&c.opt.Tolerance, "tolerance", 0.05, "with -test mannwhitney: relative change counted as a regression when a side has one sample")
 	c.fs.StringVar(&c.failOn, "fail-on", "", "exit 1 on: regression, new-failure, score-drop=N (comma-separated)")
 	c.fs.BoolVar(&c.json, "json", false, "print JSON")
 	c.fs.BoolVar(&c.all, "all", false, "list unchanged findings too")
+	registerProject(c.fs, &c.project, &c.allProjects)
 	return c
 }
 
@@ -89,7 +93,7 @@ func (g gate) check(r compare.Report) error {
 		why = append(why, fmt.Sprintf("newly failing: %s", strings.Join(r.NewlyFailing, ", ")))
 	}
 	if d, ok := r.ScoreDrop(); g.scoreDrop != nil && ok && d > *g.scoreDrop {
-		why = append(why, fmt.Sprintf("score dropped %.1f points (limit %g)", d, *g.scoreDrop))
+		why = append(why, fmt.Sprintf("score dropped %.2f points (limit %g)", d, *g.scoreDrop))
 	}
 	if len(why) == 0 {
 		return nil
@@ -115,7 +119,16 @@ func (c *compareCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	r, err := compareRefs(ctx, conn.DB, args[0], args[1], c.n, c.opt)
+	scope := store.RunFilter{Project: projectScope(c.project, c.allProjects)}
+	br, err := resolveSide(ctx, conn.DB, args[0], c.n, scope)
+	if err != nil {
+		return fmt.Errorf("base: %w", err)
+	}
+	cr, err := resolveSide(ctx, conn.DB, args[1], c.n, scope)
+	if err != nil {
+		return fmt.Errorf("candidate: %w", err)
+	}
+	r, err := compareSides(ctx, conn.DB, br, cr, c.opt)
 	if err != nil {
 		return err
 	}
@@ -133,23 +146,21 @@ func (c *compareCmd) Run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// compareRefs resolves both sides and compares them.
-func compareRefs(ctx context.Context, db *store.DB, base, cand string, n int, opt compare.Options) (compare.Report, error) {
-	side := func(ref string) ([]store.EvaluationRun, []store.TestRun, error) {
-		runs, err := db.ResolveRuns(ctx, ref, n, store.RunFilter{})
-		if err != nil {
-			return nil, nil, err
-		}
-		trs, err := db.TestRunsOfRuns(ctx, store.IDs(runs))
-		return runs, trs, err
-	}
-	br, bt, err := side(base)
+// resolveSide resolves a run reference to its runs: n of them for latest,
+// tag: and branch: references.
+func resolveSide(ctx context.Context, db *store.DB, ref string, n int, scope store.RunFilter) ([]store.EvaluationRun, error) {
+	return db.ResolveRuns(ctx, ref, n, scope)
+}
+
+// compareSides reads both sides' test runs and compares them.
+func compareSides(ctx context.Context, db *store.DB, br, cr []store.EvaluationRun, opt compare.Options) (compare.Report, error) {
+	bt, err := db.TestRunsOfRuns(ctx, store.IDs(br))
 	if err != nil {
-		return compare.Report{}, fmt.Errorf("base: %w", err)
+		return compare.Report{}, err
 	}
-	cr, ct, err := side(cand)
+	ct, err := db.TestRunsOfRuns(ctx, store.IDs(cr))
 	if err != nil {
-		return compare.Report{}, fmt.Errorf("candidate: %w", err)
+		return compare.Report{}, err
 	}
 	return compare.Sides(br, cr, bt, ct, opt), nil
 }
@@ -158,7 +169,7 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 	p := newPainter(w)
 	fmt.Fprintf(w, "base: %d run(s), score %s   candidate: %d run(s), score %s", r.BaseRuns, fmtScore(r.BaseScore), r.CandRuns, fmtScore(r.CandScore))
 	if d, ok := r.ScoreDrop(); ok {
-		fmt.Fprintf(w, "   score %+.1f", -d)
+		fmt.Fprintf(w, "   score %+.2f", 0-d) // never -0.00
 	}
 	fmt.Fprintln(w)
 	for _, warn := range r.Warnings {
@@ -166,9 +177,9 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 	}
 	t := table(w)
 	fmt.Fprintln(t, "\nTEST\tMETRIC\tBASE\tCANDIDATE\tDELTA\tP\tN\tVERDICT")
-	shown := 0
+	shown, unknown := 0, 0
 	for _, f := range r.Findings {
-		if f.Verdict == compare.Unchanged && !all {
+		if f.Verdict == compare.Unchanged && !all || f.Verdict == compare.TooFewRuns && r.NeedRuns > 0 && !all {
 			continue
 		}
 		shown++
@@ -179,11 +190,23 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 				pv += "*"
 			}
 		}
-		fmt.Fprintf(t, "%s\t%s\t%.4g\t%.4g\t%+.4g\t%s\t%d+%d\t%s\n", f.TestID, f.Metric, f.BaseMedian, f.CandMedian, f.Delta(), pv, f.N1, f.N2, p.status(f.Verdict))
+		verdict := p.status(f.Verdict)
+		if !f.DirectionKnown && (f.Verdict == compare.Regression || f.Verdict == compare.Improvement) {
+			verdict += " (direction unknown)"
+			unknown++
+		}
+		fmt.Fprintf(t, "%s\t%s\t%.4g\t%.4g\t%+.4g\t%s\t%d+%d\t%s\n", f.TestID, f.Metric, f.Base, f.Cand, f.Delta(), pv, f.N1, f.N2, verdict)
 	}
 	t.Flush()
-	if shown == 0 {
+	switch {
+	case r.NeedRuns > 0 && len(r.Regressions()) == 0:
+		fmt.Fprintf(w, "too few runs: need ≥ %d per side for a 5σ change to show among %d comparisons (base has %d, candidate %d)\n",
+			r.NeedRuns, len(r.Findings), r.BaseRuns, r.CandRuns)
+	case shown == 0:
 		fmt.Fprintf(w, "no significant changes in %d comparisons\n", len(r.Findings))
+	}
+	if unknown > 0 {
+		fmt.Fprintf(w, "direction unknown: no definition says which way those metrics improve, so higher was assumed; declare them with evalrec.MetricDefinitions\n")
 	}
 	list := func(label string, ids []string) {
 		if len(ids) > 0 {

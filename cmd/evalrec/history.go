@@ -51,7 +51,7 @@ func (c *historyCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	trs, err := conn.DB.TestHistory(ctx, args[0], store.HistoryFilter{Environment: f.Environment, Branch: f.Branch, Since: f.Since, Limit: f.Limit})
+	trs, err := conn.DB.TestHistory(ctx, args[0], store.HistoryFilter{Project: f.Project, Environment: f.Environment, Branch: f.Branch, Since: f.Since, Limit: f.Limit})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@
 //	evalrec runs | show RUN | history TEST | trend     recent runs, one run, one test, trends
 //	evalrec tests | configs | flaky                    per-test aggregates, configurations, flaky tests
 //	evalrec compare BASE CAND [-fail-on ...]           significance-tested comparison and CI gate
+//	evalrec changes [-since 7d] [-notify URL]          change points in every metric's history
 //	evalrec prune -older-than 90d [-dry-run]           retention
 //	evalrec serve                                      the embedded store at localhost:27017
 //	evalrec replay                                     store spooled results
@@ -56,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			newTestsCmd(env).command(),
 			newConfigsCmd(env).command(),
 			newFlakyCmd(env).command(),
+			newChangesCmd(env).command(),
 			newCompareCmd(env).command(),
 			newPruneCmd(env).command(),
 			newServeCmd(env).command(),

@@ -18,17 +18,20 @@ import (
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/provenance"
 	"evalrec.dev/store"
 )
 
 // queryFlags are the filters and output options every query command takes.
 type queryFlags struct {
-	limit  int
-	since  string
-	tags   string
-	env    string
-	branch string
-	json   bool
+	limit       int
+	since       string
+	tags        string
+	env         string
+	branch      string
+	project     string
+	allProjects bool
+	json        bool
 }
 
 func (q *queryFlags) register(fs *flag.FlagSet, defaultLimit int) {
@@ -37,11 +40,33 @@ func (q *queryFlags) register(fs *flag.FlagSet, defaultLimit int) {
 	fs.StringVar(&q.tags, "tag", "", "only runs with these experiment tags (comma-separated; all must match)")
 	fs.StringVar(&q.env, "env", "", "only this environment")
 	fs.StringVar(&q.branch, "branch", "", "only this git branch")
+	registerProject(fs, &q.project, &q.allProjects)
 	fs.BoolVar(&q.json, "json", false, "print JSON instead of a table")
 }
 
+// registerProject adds -project and -all-projects to fs.
+func registerProject(fs *flag.FlagSet, project *string, all *bool) {
+	fs.StringVar(project, "project", "", "only this project, a module path (default: the module of the working directory)")
+	fs.BoolVar(all, "all-projects", false, "every project on the store")
+}
+
+// projectScope is the project a command is scoped to: the one named, else
+// the module of the working directory; "" (every project) with
+// -all-projects, or outside a module.
+func projectScope(project string, all bool) string {
+	switch {
+	case all:
+		return ""
+	case project != "":
+		return project
+	}
+	_, path := provenance.ModuleRoot(".")
+	return path
+}
+
 func (q *queryFlags) runFilter() (store.RunFilter, error) {
-	f := store.RunFilter{Tags: config.ParseTags(q.tags), Environment: q.env, Branch: q.branch, Limit: int64(q.limit)}
+	f := store.RunFilter{Project: projectScope(q.project, q.allProjects),
+		Tags: config.ParseTags(q.tags), Environment: q.env, Branch: q.branch, Limit: int64(q.limit)}
 	if q.since != "" {
 		t, err := parseSince(q.since, time.Now())
 		if err != nil {
@@ -199,11 +224,18 @@ func sparkline(values []float64) string {
 	return b.String()
 }
 
+// fmtScore shows a score with two decimals, and never as 100.00 when it is
+// less: a run with a failure among thousands of tests must not look
+// perfect.
 func fmtScore(s *float64) string {
 	if s == nil {
 		return "–"
 	}
-	return fmt.Sprintf("%.1f", *s)
+	out := fmt.Sprintf("%.2f", *s)
+	if out == "100.00" && *s < 100 {
+		out = "99.99"
+	}
+	return out
 }
 
 func fmtTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04") }

@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +54,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"webhook": webhook},
 		Setup: func(env *testscript.Env) error {
 			for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOTOOLCHAIN", "GONOSUMDB", "GOSUMDB"} {
 				if v := goEnv(t, k); v != "" {
@@ -63,16 +69,55 @@ func TestScripts(t *testing.T) {
 					return err
 				}
 			}
-			gomod := filepath.Join(env.WorkDir, "go.mod")
-			if b, err := os.ReadFile(gomod); err == nil {
+			// Every module of the script (at the top, or in a directory of
+			// its own) uses this checkout.
+			mods, _ := filepath.Glob(filepath.Join(env.WorkDir, "go.mod"))
+			sub, _ := filepath.Glob(filepath.Join(env.WorkDir, "*", "go.mod"))
+			for _, gomod := range append(mods, sub...) {
+				b, err := os.ReadFile(gomod)
+				if err != nil {
+					return err
+				}
 				if err := os.WriteFile(gomod, []byte(strings.ReplaceAll(string(b), "REPO", repo)), 0o644); err != nil {
 					return err
 				}
-				return os.WriteFile(filepath.Join(env.WorkDir, "go.sum"), sum, 0o644)
+				if err := os.WriteFile(filepath.Join(filepath.Dir(gomod), "go.sum"), sum, 0o644); err != nil {
+					return err
+				}
 			}
 			return nil
 		},
 	})
+}
+
+// webhook starts a receiver for -notify on loopback, for the rest of the
+// script: it sets $WEBHOOK to its address and appends each body it gets,
+// one per line, to $WORK/webhook.jsonl. "webhook fail N" makes it answer
+// 503 to the first N posts.
+func webhook(ts *testscript.TestScript, neg bool, args []string) {
+	failFirst := 0
+	if len(args) == 2 && args[0] == "fail" {
+		failFirst, _ = strconv.Atoi(args[1])
+	}
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls <= failFirst {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		f, err := os.OpenFile(ts.MkAbs("webhook.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err == nil {
+			f.Write(append(body, '\n'))
+			f.Close()
+		}
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv("WEBHOOK", srv.URL+"/hooks/secret-token")
 }
 
 // seedHistory writes histgen's standard history into the embedded store at

@@ -16,16 +16,19 @@ import (
 )
 
 type showCmd struct {
-	env    *environment
-	fs     *flag.FlagSet
-	json   bool
-	output bool
+	project     string
+	allProjects bool
+	env         *environment
+	fs          *flag.FlagSet
+	json        bool
+	output      bool
 }
 
 func newShowCmd(env *environment) *showCmd {
 	c := &showCmd{env: env, fs: flag.NewFlagSet("show", flag.ContinueOnError)}
 	c.fs.BoolVar(&c.json, "json", false, "print JSON: the run and its test runs as stored")
 	c.fs.BoolVar(&c.output, "output", false, "print the output of failed tests")
+	registerProject(c.fs, &c.project, &c.allProjects)
 	return c
 }
 
@@ -52,7 +55,7 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	ref, err := conn.DB.ResolveRun(ctx, args[0], store.RunFilter{})
+	ref, err := conn.DB.ResolveRun(ctx, args[0], store.RunFilter{Project: projectScope(c.project, c.allProjects)})
 	if err != nil {
 		return err
 	}

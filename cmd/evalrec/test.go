@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"evalrec.dev/ingest"
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/logline"
+	"evalrec.dev/internal/notify"
 	"evalrec.dev/internal/pipeline"
 	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/provenance"
@@ -23,14 +25,16 @@ import (
 )
 
 type testCmd struct {
-	env      *environment
-	fs       *flag.FlagSet
-	envTag   string
-	tags     string
-	quiet    bool
-	baseline string
-	failOn   string
-	goArgs   []string
+	env          *environment
+	fs           *flag.FlagSet
+	envTag       string
+	tags         string
+	quiet        bool
+	baseline     string
+	baselineRuns int
+	failOn       string
+	notify       string
+	goArgs       []string
 }
 
 func newTestCmd(env *environment) *testCmd {
@@ -39,7 +43,9 @@ func newTestCmd(env *environment) *testCmd {
 	c.fs.StringVar(&c.tags, "tags", "", "comma-separated experiment tags (default: EXPERIMENT_TAGS)")
 	c.fs.BoolVar(&c.quiet, "q", false, "print only the summary")
 	c.fs.StringVar(&c.baseline, "baseline", "", "compare the run with this run reference (e.g. tag:baseline, branch:main)")
+	c.fs.IntVar(&c.baselineRuns, "baseline-runs", 10, "with -baseline: compare against its newest N runs, a history to learn the noise from")
 	c.fs.StringVar(&c.failOn, "fail-on", "", "with -baseline, exit 1 on: regression, new-failure, score-drop=N")
+	c.fs.StringVar(&c.notify, "notify", "", "post regressions and newly failing tests to this webhook (JSON with a Slack-compatible text); never fails the suite")
 	return c
 }
 
@@ -125,14 +131,14 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	}
 
 	// The baseline is resolved before the run is stored, so that "latest"
-	// means the latest run before this one.
-	baseline := ""
+	// means the latest runs before this one.
+	var baseline []store.EvaluationRun
 	if c.baseline != "" && db != nil {
-		r, err := db.ResolveRun(ctx, c.baseline, store.RunFilter{})
+		_, project := provenance.ModuleRoot(".")
+		baseline, err = db.ResolveRuns(ctx, c.baseline, c.baselineRuns, store.RunFilter{Project: project})
 		if err != nil {
 			return fmt.Errorf("-baseline %s: %w", c.baseline, err)
 		}
-		baseline = r.ID.Hex()
 	}
 
 	inv := provenance.CurrentInvocation(cfg.RunID)
@@ -178,13 +184,17 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	}
 	// A signal cancelled ctx; the summary is still printed.
 	ctx = context.WithoutCancel(ctx)
-	c.printSummary(ctx, db, where, res, time.Since(start))
+	diff := c.printSummary(ctx, db, where, res, time.Since(start))
 	if code == 0 && res != nil && res.StorageErr != nil && cfg.Strict {
 		log.Error(fmt.Sprintf("strict mode: storage failed: %v", res.StorageErr))
 		code = 1
 	}
+	var report *compare.Report
 	if code == 0 && c.baseline != "" {
-		code = c.gate(ctx, db, baseline, res, g)
+		code, report = c.gate(ctx, db, baseline, res, g)
+	}
+	if c.notify != "" {
+		c.alert(ctx, res, diff, report)
 	}
 	if code != 0 {
 		return exitError{code}
@@ -242,23 +252,77 @@ func strictFromEnv() bool {
 
 // gate compares the stored run with the baseline and returns 1 when the
 // gate fails.
-func (c *testCmd) gate(ctx context.Context, db *store.DB, baseline string, res *pipeline.Result, g gate) int {
-	if db == nil || baseline == "" || res == nil || res.Run == nil || res.StorageErr != nil {
+func (c *testCmd) gate(ctx context.Context, db *store.DB, baseline []store.EvaluationRun, res *pipeline.Result, g gate) (int, *compare.Report) {
+	if db == nil || len(baseline) == 0 || res == nil || res.Run == nil || res.StorageErr != nil {
 		fmt.Fprintf(c.env.stderr, "evalrec: cannot compare with %s: the run was not stored\n", c.baseline)
-		return 1
+		return 1, nil
 	}
-	r, err := compareRefs(ctx, db, baseline, res.Run.ID.Hex(), 1, compare.Options{})
+	cand, err := db.Run(ctx, res.Run.ID)
+	var r compare.Report
+	if err == nil {
+		r, err = compareSides(ctx, db, baseline, []store.EvaluationRun{*cand}, compare.Options{})
+	}
 	if err != nil {
 		fmt.Fprintf(c.env.stderr, "evalrec: comparing with %s: %v\n", c.baseline, err)
-		return 1
+		return 1, nil
 	}
-	fmt.Fprintf(c.env.stdout, "\ncompared with %s:\n", c.baseline)
+	if c.selectsTests() {
+		r = r.OnCandidateTests()
+	}
+	fmt.Fprintf(c.env.stdout, "\ncompared with %s (%d runs):\n", c.baseline, r.BaseRuns)
 	printReport(c.env.stdout, r, false)
 	if err := g.check(r); err != nil {
 		fmt.Fprintf(c.env.stderr, "evalrec: %v\n", err)
-		return 1
+		return 1, &r
 	}
-	return 0
+	return 0, &r
+}
+
+// alert posts the run's new failures and regressions to the -notify
+// webhook, when there are any. It never changes the exit code.
+func (c *testCmd) alert(ctx context.Context, res *pipeline.Result, diff *compare.Diff, report *compare.Report) {
+	if res == nil || res.Run == nil {
+		return
+	}
+	_, project := provenance.ModuleRoot(".")
+	m := notify.Message{Project: project, Run: res.Run.EvaluationRunID, Regressions: []notify.Finding{}, NewFailures: []string{}}
+	if diff != nil {
+		m.NewFailures = append(m.NewFailures, diff.NewlyFailing...)
+	}
+	if report != nil {
+		for _, f := range report.Regressions() {
+			nf := notify.Finding{Test: f.TestID, Metric: f.Metric, Base: f.Base, Cand: f.Cand}
+			if f.P != nil {
+				nf.P = *f.P
+			}
+			m.Regressions = append(m.Regressions, nf)
+		}
+		m.NewFailures = append(m.NewFailures, report.NewlyFailing...)
+	}
+	slices.Sort(m.NewFailures)
+	m.NewFailures = slices.Compact(m.NewFailures)
+	if m.Empty() {
+		return
+	}
+	m.Text = fmt.Sprintf("evalrec: run %s of %s: %d regressions, %d newly failing tests", m.Run, orAll(project), len(m.Regressions), len(m.NewFailures))
+	if len(m.NewFailures) > 0 {
+		m.Text += " (" + strings.Join(m.NewFailures[:min(3, len(m.NewFailures))], ", ") + ")"
+	}
+	if err := notify.Post(ctx, c.notify, m, notify.Options{}); err != nil {
+		fmt.Fprintf(c.env.stderr, "evalrec: %v; the run is stored all the same\n", err)
+	}
+}
+
+// selectsTests reports whether go test was told to run some tests only
+// (-run, -skip): the tests it did not run are then not "gone".
+func (c *testCmd) selectsTests() bool {
+	for _, a := range c.goArgs {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if a != strings.TrimLeft(a, "-") && (name == "run" || name == "skip" || name == "test.run" || name == "test.skip") {
+			return true
+		}
+	}
+	return false
 }
 
 // summaryBudget bounds the per-test part of the summary.
@@ -308,11 +372,13 @@ func (c *testCmd) printPackage(p *ingest.Package, n pipeline.PackageCounts) {
 	fmt.Fprintf(c.env.stdout, "%s %s\t%s\t%.2fs\n", mark, p.Name, detail, p.Elapsed.Seconds())
 }
 
-func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, res *pipeline.Result, took time.Duration) {
+// printSummary prints what was stored and how it compares with the
+// previous comparable run, which it returns (nil when there is none).
+func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, res *pipeline.Result, took time.Duration) *compare.Diff {
 	w := c.env.stdout
 	if res == nil || res.Run == nil {
 		fmt.Fprintf(w, "\nevalrec: go test produced no test events; nothing stored\n")
-		return
+		return nil
 	}
 	if res.Stats.AttrErrors > 0 {
 		fmt.Fprintf(c.env.stderr, "evalrec: %d evalrec attributes on the stream could not be read and were ignored\n", res.Stats.AttrErrors)
@@ -330,7 +396,7 @@ func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, 
 		} else {
 			fmt.Fprintf(w, "\nrun %s was not stored: %v\n", r.EvaluationRunID, res.StorageErr)
 		}
-		return
+		return nil
 	}
 	fmt.Fprintf(w, "\nrun %s  %s  (%s, %.1fs)\n", r.EvaluationRunID, r.Status, where, took.Seconds())
 	fmt.Fprintf(w, "  tests  %d passed, %d failed, %d skipped", r.NumPassed, r.NumFailed, r.NumSkipped)
@@ -339,21 +405,21 @@ func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, 
 	}
 	fmt.Fprintln(w)
 	if r.Score != nil {
-		fmt.Fprintf(w, "  score  %.1f\n", *r.Score)
+		fmt.Fprintf(w, "  score  %s\n", fmtScore(r.Score))
 	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "  error  %s\n", r.Error)
 	}
 	if db == nil {
-		return
+		return nil
 	}
 	prev, err := db.PreviousComparable(ctx, r)
 	if errors.Is(err, store.ErrNotFound) {
 		fmt.Fprintf(w, "  first run of this configuration on this branch: nothing to compare with yet\n")
-		return
+		return nil
 	}
 	if err != nil {
-		return
+		return nil
 	}
 	// Per-test changes need both runs' tests, which the embedded store can
 	// only find by scanning every stored test run; past a few seconds the
@@ -366,5 +432,10 @@ func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, 
 		baseTests, candTests = nil, nil
 		defer fmt.Fprintf(w, "  (per-test changes skipped: reading the tests took over %s; a store this large wants MongoDB, see README Performance)\n", summaryBudget)
 	}
-	printChanges(w, compare.Runs(prev, r, baseTests, candTests))
+	d := compare.Runs(prev, r, baseTests, candTests)
+	if c.selectsTests() {
+		d.RemovedTests = nil // the candidate chose its tests: the others are not gone
+	}
+	printChanges(w, d)
+	return &d
 }

@@ -169,11 +169,12 @@ func (s *sink) open(at time.Time) {
 		x := provenance.StreamInvocation(s.firstLine, first, cfg.RunID)
 		inv = &x
 	}
-	sys := provenance.Snapshot(nil)
-	// This binary's build information says nothing about the suite; the
-	// test binaries announce theirs on the stream (see evalrec.Main), and
-	// finalization merges it in.
-	sys.Module, sys.Version, sys.GoVersion, sys.Dependencies = "", "", "", nil
+	// The module in the working directory, as the go command builds it: the
+	// same snapshot a test binary of it announces on the stream (see
+	// evalrec.Main), which finalization merges in with the declared system
+	// under test.
+	sys := provenance.SnapshotOf(".")
+	_, project := provenance.ModuleRoot(".")
 	run := store.EvaluationRun{
 		ID:              bson.ObjectID(inv.ObjectID()),
 		EvaluationRunID: inv.RunID(s.opts.Git),
@@ -188,6 +189,8 @@ func (s *sink) open(at time.Time) {
 		Metrics:         map[string]float64{},
 		Status:          store.StatusRunning,
 		Source:          s.opts.Source,
+		Project:         project,
+		Repository:      deref(s.opts.Git.Remote),
 	}
 	s.session = store.Open(context.Background(), store.SessionConfig{
 		URI: cfg.URI, Database: cfg.Database,
@@ -319,4 +322,11 @@ func ReportStream(w io.Writer, prefix string, st ingest.Stats) {
 	if st.Interleaved > 0 {
 		fmt.Fprintf(w, "%s%d packages mix two go test runs line by line (their times go backwards); every result is stored, the run is marked failed: ingest each stream on its own\n", prefix, st.Interleaved)
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -1,0 +1,67 @@
+package analytics
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAStepIsFoundWhereItIs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	var xs []float64
+	for i := range 60 {
+		v := 0.10
+		if i >= 35 {
+			v = 0.15
+		}
+		xs = append(xs, v+0.01*rng.NormFloat64())
+	}
+	cps := ChangePoints(xs, ChangeOptions{})
+	require.Len(t, cps, 1)
+	assert.InDelta(t, 35, cps[0].Index, 1)
+	assert.InDelta(t, 0.10, cps[0].Before, 0.01)
+	assert.InDelta(t, 0.15, cps[0].After, 0.01)
+	assert.Less(t, cps[0].P, 0.0001)
+	assert.InDelta(t, 0.5, cps[0].Relative(), 0.15)
+}
+
+func TestNoiseHasNoChangePoints(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	xs := make([]float64, 100)
+	for i := range xs {
+		xs[i] = 5 + rng.NormFloat64()
+	}
+	assert.Empty(t, ChangePoints(xs, ChangeOptions{}))
+}
+
+func TestAnOutlierIsNotAChange(t *testing.T) {
+	xs := []float64{1, 1.1, 0.9, 1, 1.05, 0.95, 1, 9, 1, 1.1, 0.9, 1, 1.02, 0.98}
+	assert.Empty(t, ChangePoints(xs, ChangeOptions{}))
+}
+
+func TestSeveralChangesAndConstantSeries(t *testing.T) {
+	var xs []float64
+	for _, level := range []float64{1, 3, 2} {
+		for range 10 {
+			xs = append(xs, level)
+		}
+	}
+	cps := ChangePoints(xs, ChangeOptions{})
+	require.Len(t, cps, 2)
+	assert.Equal(t, []int{10, 20}, []int{cps[0].Index, cps[1].Index})
+	assert.Empty(t, ChangePoints(make([]float64, 30), ChangeOptions{}), "a constant series")
+	assert.Empty(t, ChangePoints([]float64{1, 2, 3}, ChangeOptions{}), "too short")
+}
+
+// TestPrecisionAndRecallOnGeneratedSeries checks the detector against
+// series whose change points are known (see SeriesWithChanges): a found
+// change point counts when it is within two points of a true one.
+func TestPrecisionAndRecallOnGeneratedSeries(t *testing.T) {
+	m := MeasureChangePoints(300, 3, ChangeOptions{})
+	t.Logf("precision %.3f, recall %.3f, false change points in unchanged series %.3f", m.Precision, m.Recall, m.FalseInNoise)
+	assert.GreaterOrEqual(t, m.Precision, 0.90)
+	assert.GreaterOrEqual(t, m.Recall, 0.85)
+	assert.LessOrEqual(t, m.FalseInNoise, 0.02)
+}

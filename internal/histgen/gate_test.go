@@ -1,0 +1,46 @@
+package histgen_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"evalrec.dev/compare"
+	"evalrec.dev/internal/histgen"
+)
+
+// TestTheGateMeetsItsTargets measures the gate on generated comparisons
+// (fixed seeds, so the outcome is the same every time) against issue 10's
+// targets: false alarms on at most 5% of unchanged comparisons, and 90%
+// detection of a 5σ shift at 1 run against a 10-run history and at 5 vs 5,
+// and of a 3σ shift at 10 vs 10. With 200 comparisons a cell the estimates
+// carry about ±1.5 points of sampling error, so the bounds here allow that;
+// bench/gate measures with 2,000 and the README has its figures.
+func TestTheGateMeetsItsTargets(t *testing.T) {
+	for _, c := range histgen.GateCells(0) {
+		rate := histgen.MeasureGate(c, compare.ModeratedT, 200)
+		switch {
+		case c.Shift > 0:
+			assert.GreaterOrEqual(t, rate, 0.87, "%d tests, %d vs %d, %s: detected %.1f%%", c.Tests, c.Base, c.Cand, c.Describe(), 100*rate)
+		default:
+			assert.LessOrEqual(t, rate, 0.08, "%d tests, %d vs %d, %s: false alarms %.1f%%", c.Tests, c.Base, c.Cand, c.Describe(), 100*rate)
+		}
+	}
+}
+
+// TestTheFirstVersionsGateFailedThem keeps the record of what this replaced:
+// the first version never detects at 5 vs 5, and fires on cached copies.
+func TestTheFirstVersionsGateFailedThem(t *testing.T) {
+	for _, c := range histgen.GateCells(0) {
+		if c.Tests != 200 {
+			continue
+		}
+		rate := histgen.MeasureGate(c, compare.MannWhitney, 50)
+		switch {
+		case c.Shift > 0 && c.Base == 5:
+			assert.Zero(t, rate, "Mann–Whitney at 5+5 cannot reach Holm's threshold")
+		case c.Cached:
+			assert.Greater(t, rate, 0.9, "cached copies look like a change")
+		}
+	}
+}

@@ -1,0 +1,184 @@
+package histgen
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/compare"
+	"evalrec.dev/store"
+)
+
+// A Scenario is a synthetic comparison whose truth is known: N tests, each
+// with a metric of its own mean and noise, measured in Base runs on one
+// side (a history) and Cand runs on the other. With Shift > 0, one metric
+// of one test moves by Shift of its standard deviations in the candidate,
+// in the worse direction; nothing else changes.
+type Scenario struct {
+	Tests      int
+	Base, Cand int     // runs per side
+	Sigma      float64 // each test's noise: Sigma, or Sigma × U(1−Spread, 1+Spread)
+	Spread     float64
+	Shift      float64 // in the shifted test's own σ; 0: nothing changed
+	// StatusOnly tests report no metric (scored 100 passed, 0 failed);
+	// Flaky of them fail at random with probability FlakyRate.
+	StatusOnly, Flaky int
+	FlakyRate         float64
+	// Cached, when set, makes every run after a side's first a copy that
+	// go test served from its cache: an unchanged suite run again without
+	// -count=1.
+	Cached bool
+	Seed   uint64
+}
+
+// Shifted is the test whose metric a scenario with Shift > 0 moves.
+const Shifted = "test-000"
+
+// Generate writes the two sides.
+func (s Scenario) Generate() (baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun) {
+	rng := rand.New(rand.NewPCG(s.Seed, 0x9e3779b97f4a7c15))
+	specs := make([]spec, s.Tests)
+	for i := range specs {
+		sp := spec{id: fmt.Sprintf("test-%03d", i), mean: 0.05 + 0.25*rng.Float64(), sigma: s.Sigma * (1 - s.Spread + 2*s.Spread*rng.Float64())}
+		switch {
+		case i >= s.Tests-s.StatusOnly:
+			sp.statusOnly = true
+			sp.flaky = i >= s.Tests-s.Flaky
+		case sp.id == Shifted:
+			sp.shiftInSigma = s.Shift
+		}
+		specs[i] = sp
+	}
+	side := func(n int, candidate bool) ([]store.EvaluationRun, []store.TestRun) {
+		var runs []store.EvaluationRun
+		var trs []store.TestRun
+		var first []store.TestRun
+		for r := range n {
+			run := store.EvaluationRun{ID: bson.NewObjectID(), Project: "example.com/synthetic", Environment: "ci", SystemInfoHash: "synthetic"}
+			var these []store.TestRun
+			if s.Cached && r > 0 {
+				for _, t := range first {
+					t.EvaluationRunID, t.Cached = run.ID, true
+					these = append(these, t)
+				}
+			} else {
+				for _, sp := range specs {
+					these = append(these, sp.sample(rng, run.ID, candidate, s.FlakyRate))
+				}
+			}
+			if r == 0 {
+				first = these
+			}
+			var sum float64
+			for _, t := range these {
+				sum += *t.Score
+			}
+			score := sum / float64(len(these))
+			run.Score = &score
+			runs = append(runs, run)
+			trs = append(trs, these...)
+		}
+		return runs, trs
+	}
+	baseRuns, base = side(s.Base, false)
+	candRuns, cand = side(s.Cand, true)
+	return baseRuns, candRuns, base, cand
+}
+
+// spec is one synthetic test.
+type spec struct {
+	id           string
+	mean, sigma  float64
+	statusOnly   bool
+	flaky        bool
+	shiftInSigma float64
+}
+
+func (sp spec) sample(rng *rand.Rand, run bson.ObjectID, candidate bool, flakyRate float64) store.TestRun {
+	t := store.TestRun{TestID: sp.id, Package: "example.com/synthetic", EvaluationRunID: run, Status: "passed", ScoreMethod: "average"}
+	if sp.statusOnly {
+		score := 100.0
+		if sp.flaky && rng.Float64() < flakyRate {
+			t.Status, score = "failed", 0
+		}
+		t.Score, t.ScoreMethod = &score, "status"
+		return t
+	}
+	v := sp.mean + sp.sigma*rng.NormFloat64()
+	if candidate {
+		v += sp.shiftInSigma * sp.sigma // worse: WER is lower-is-better
+	}
+	score := 100 * (1 - v)
+	t.Score = &score
+	t.Metrics = map[string]store.MetricDoc{"wer": {Value: &v, Direction: "lower", Score: score}}
+	return t
+}
+
+// GateCells are the configurations issue 10 names: 20- and 200-test
+// suites, at one run against a 10-run history, 3 vs 3, 5 vs 5 and 10 vs 10,
+// with nothing changed; a 5σ shift at 1 vs 10 and 5 vs 5; a 3σ shift at 10
+// vs 10; and an unchanged suite re-run from go test's cache, 6 vs 6. One
+// test in ten reports no metric, and half of those fail one run in five.
+// With spread 0 every test's metric has the same noise σ, as the issue
+// puts it; spread 0.5 gives each test its own, from 0.5σ to 1.5σ.
+func GateCells(spread float64) []Scenario {
+	var out []Scenario
+	for _, tests := range []int{20, 200} {
+		base := Scenario{Tests: tests, Sigma: 0.01, Spread: spread, StatusOnly: tests / 10, Flaky: tests / 20, FlakyRate: 0.2}
+		for _, sides := range [][2]int{{10, 1}, {3, 3}, {5, 5}, {10, 10}} {
+			c := base
+			c.Base, c.Cand = sides[0], sides[1]
+			out = append(out, c)
+		}
+		for _, shift := range []struct {
+			b, c  int
+			sigma float64
+		}{{10, 1, 5}, {5, 5, 5}, {10, 10, 3}} {
+			c := base
+			c.Base, c.Cand, c.Shift = shift.b, shift.c, shift.sigma
+			out = append(out, c)
+		}
+		c := base
+		c.Base, c.Cand, c.Cached, c.StatusOnly, c.Flaky = 6, 6, true, 0, 0
+		out = append(out, c)
+	}
+	return out
+}
+
+// Describe names what a scenario changes.
+func (s Scenario) Describe() string {
+	switch {
+	case s.Shift > 0:
+		return fmt.Sprintf("%gσ shift in one test", s.Shift)
+	case s.Cached:
+		return "none; runs after the first served from cache"
+	}
+	return "none"
+}
+
+// MeasureGate runs reps comparisons of scenario c with the given method and
+// returns the share of them that raised an alarm: a regression (what
+// -fail-on regression fails on) when nothing changed, or the shifted
+// test's regression when one was shifted.
+func MeasureGate(c Scenario, method string, reps int) float64 {
+	hits := 0
+	for i := range reps {
+		c.Seed = uint64(i + 1)
+		br, cr, b, cd := c.Generate()
+		r := compare.Sides(br, cr, b, cd, compare.Options{Test: method})
+		if c.Shift > 0 {
+			for _, f := range r.Regressions() {
+				if f.TestID == Shifted && f.Metric == "wer" {
+					hits++
+					break
+				}
+			}
+			continue
+		}
+		if len(r.Regressions()) > 0 {
+			hits++
+		}
+	}
+	return float64(hits) / float64(reps)
+}
