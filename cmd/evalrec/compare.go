@@ -21,10 +21,10 @@ type compareCmd struct {
 	project     string
 	allProjects bool
 	n           int
-	opt    compare.Options
-	failOn string
-	json   bool
-	all    bool
+	opt         compare.Options
+	failOn      string
+	json        bool
+	all         bool
 }
 
 func newCompareCmd(env *environment) *compareCmd {
