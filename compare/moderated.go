@@ -59,6 +59,11 @@ func fitPrior(s2, d []float64) prior {
 		spread += (e - mean) * (e - mean)
 		tri += trigamma(ds[i] / 2)
 	}
+	// What the log variances vary by beyond the sampling of each: their
+	// true spread. At zero or below, nothing tells them apart, and they are
+	// taken as equal. (Taking them as equal up to two standard errors above
+	// zero, tried, gained 1.5 points of detection at 1 run against 10, and
+	// raised false alarms to 7–8% when the tests' noise differed by ±20%.)
 	excess := spread/(g-1) - tri/g
 	if excess <= 0 {
 		return prior{d0: math.Inf(1), s02: math.Exp(mean)}

@@ -223,13 +223,18 @@ type PruneReport struct {
 	Runs, TestRuns, Parts int64
 }
 
-// Prune deletes the runs that started before cutoff, with their test runs,
-// parts and part values. Children go first, so an interrupted prune leaves
-// runs without some children but never children without their run; running
-// it again finishes the job. With dryRun it only counts.
-func (d *DB) Prune(ctx context.Context, cutoff time.Time, dryRun bool) (PruneReport, error) {
+// Prune deletes the runs f selects (those of a project that started before
+// a cutoff: f.Until), with their test runs, parts and part values. Children
+// go first, so an interrupted prune leaves runs without some children but
+// never children without their run; running it again finishes the job.
+// With dryRun it only counts.
+func (d *DB) Prune(ctx context.Context, f RunFilter, dryRun bool) (PruneReport, error) {
 	var rep PruneReport
-	runs, err := d.Runs(ctx, RunFilter{Until: cutoff})
+	if f.Until.IsZero() {
+		return rep, errors.New("prune needs a cutoff")
+	}
+	f.Limit = 0
+	runs, err := d.Runs(ctx, f)
 	if err != nil {
 		return rep, err
 	}

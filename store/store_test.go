@@ -484,7 +484,7 @@ func TestSettledPartsMoveToTheArchiveAndStillCount(t *testing.T) {
 	assert.Equal(t, 5, got.MetricStats["wer"].N)
 	assert.InDelta(t, (0.2+0.4+0.2+0.4+0.6)/5, got.Metrics["wer"], 1e-9)
 
-	rep, err := s.DB.Prune(ctx, time.Now().Add(time.Hour), false)
+	rep, err := s.DB.Prune(ctx, store.RunFilter{Until: time.Now().Add(time.Hour)}, false)
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), rep.Runs)
 	assert.Equal(t, int64(0), count(store.PartsArchiveCollection), "prune clears the archive")

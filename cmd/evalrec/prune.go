@@ -8,14 +8,18 @@ import (
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"evalrec.dev/store"
 )
 
 type pruneCmd struct {
 	env       *environment
 	fs        *flag.FlagSet
-	olderThan string
-	dryRun    bool
-	json      bool
+	olderThan   string
+	dryRun      bool
+	json        bool
+	project     string
+	allProjects bool
 }
 
 func newPruneCmd(env *environment) *pruneCmd {
@@ -23,6 +27,7 @@ func newPruneCmd(env *environment) *pruneCmd {
 	c.fs.StringVar(&c.olderThan, "older-than", "", "delete runs that started longer ago than this (90d, 2w, 36h)")
 	c.fs.BoolVar(&c.dryRun, "dry-run", false, "only count what would be deleted")
 	c.fs.BoolVar(&c.json, "json", false, "print JSON")
+	registerProject(c.fs, &c.project, &c.allProjects)
 	return c
 }
 
@@ -48,7 +53,7 @@ func (c *pruneCmd) Run(ctx context.Context, _ []string) error {
 	}
 	defer conn.Close()
 	cutoff := time.Now().Add(-age)
-	rep, err := conn.DB.Prune(ctx, cutoff, c.dryRun)
+	rep, err := conn.DB.Prune(ctx, store.RunFilter{Until: cutoff, Project: projectScope(c.project, c.allProjects)}, c.dryRun)
 	if c.json {
 		return errors.Join(err, printJSON(c.env.stdout, map[string]any{"dry_run": c.dryRun, "cutoff": cutoff,
 			"runs": rep.Runs, "test_runs": rep.TestRuns, "parts": rep.Parts}))

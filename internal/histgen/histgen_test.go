@@ -118,10 +118,10 @@ func TestTheAnalysisFindsExactlyTheKnownProblems(t *testing.T) {
 	})
 
 	t.Run("prune leaves no orphans", func(t *testing.T) {
-		dry, err := s.DB.Prune(ctx, time.Now().Add(-20*24*time.Hour), true)
+		dry, err := s.DB.Prune(ctx, store.RunFilter{Until: time.Now().Add(-20 * 24 * time.Hour)}, true)
 		require.NoError(t, err)
 		assert.Equal(t, store.PruneReport{Runs: 5, TestRuns: 25, Parts: 5}, dry)
-		rep, err := s.DB.Prune(ctx, time.Now().Add(-20*24*time.Hour), false)
+		rep, err := s.DB.Prune(ctx, store.RunFilter{Until: time.Now().Add(-20 * 24 * time.Hour)}, false)
 		require.NoError(t, err)
 		assert.Equal(t, dry, rep)
 		left, err := s.DB.Runs(ctx, store.RunFilter{})

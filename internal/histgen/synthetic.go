@@ -118,7 +118,8 @@ func (sp spec) sample(rng *rand.Rand, run bson.ObjectID, candidate bool, flakyRa
 // GateCells are the configurations issue 10 names: 20- and 200-test
 // suites, at one run against a 10-run history, 3 vs 3, 5 vs 5 and 10 vs 10,
 // with nothing changed; a 5σ shift at 1 vs 10 and 5 vs 5; a 3σ shift at 10
-// vs 10; and an unchanged suite re-run from go test's cache, 6 vs 6. One
+// vs 10; and an unchanged suite re-run from go test's cache, 6 vs 6. A 5σ
+// shift at 1 run against a 20-run history shows what a longer history buys. One
 // test in ten reports no metric, and half of those fail one run in five.
 // With spread 0 every test's metric has the same noise σ, as the issue
 // puts it; spread 0.5 gives each test its own, from 0.5σ to 1.5σ.
@@ -134,7 +135,7 @@ func GateCells(spread float64) []Scenario {
 		for _, shift := range []struct {
 			b, c  int
 			sigma float64
-		}{{10, 1, 5}, {5, 5, 5}, {10, 10, 3}} {
+		}{{10, 1, 5}, {20, 1, 5}, {5, 5, 5}, {10, 10, 3}} {
 			c := base
 			c.Base, c.Cand, c.Shift = shift.b, shift.c, shift.sigma
 			out = append(out, c)
