@@ -20,10 +20,16 @@ import (
 func main() {
 	reps := flag.Int("reps", 1000, "comparisons per cell")
 	spread := flag.Float64("spread", 0, "each test's noise is σ × U(1−spread, 1+spread)")
+	alpha := flag.Float64("alpha", 0.05, "the gate's family-wise level")
+	tests := flag.Int("tests", 0, "only the cells of this many tests (0: all)")
 	flag.Parse()
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "tests\tbase runs\tcandidate runs\tchange\tmethod\tfalse alarms / detection")
 	for _, c := range histgen.GateCells(*spread) {
+		if *tests > 0 && c.Tests != *tests {
+			continue
+		}
+		c.Alpha = *alpha
 		for _, method := range []string{compare.MannWhitney, compare.ModeratedT} {
 			rate := histgen.MeasureGate(c, method, *reps)
 			what := "false alarms"

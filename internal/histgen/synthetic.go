@@ -30,6 +30,8 @@ type Scenario struct {
 	// -count=1.
 	Cached bool
 	Seed   uint64
+	// Alpha is the gate's family-wise level; 0 means its default, 0.05.
+	Alpha float64
 }
 
 // Shifted is the test whose metric a scenario with Shift > 0 moves.
@@ -167,7 +169,7 @@ func MeasureGate(c Scenario, method string, reps int) float64 {
 	for i := range reps {
 		c.Seed = uint64(i + 1)
 		br, cr, b, cd := c.Generate()
-		r := compare.Sides(br, cr, b, cd, compare.Options{Test: method})
+		r := compare.Sides(br, cr, b, cd, compare.Options{Test: method, Alpha: c.Alpha})
 		if c.Shift > 0 {
 			for _, f := range r.Regressions() {
 				if f.TestID == Shifted && f.Metric == "wer" {
