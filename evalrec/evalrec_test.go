@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,8 +17,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.uber.org/goleak"
 
 	"evalrec.dev/evalrec"
@@ -98,23 +97,21 @@ func recordingTests(pkg string, n int) string {
 	return b.String()
 }
 
-func runs(t *testing.T, db *store.DB) []store.EvaluationRun {
-	t.Helper()
-	ctx := context.Background()
-	cur, err := db.Database().Collection(store.RunsCollection).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "started_at", Value: 1}}))
-	require.NoError(t, err)
-	var out []store.EvaluationRun
-	require.NoError(t, cur.All(ctx, &out))
-	return out
-}
+func runs(t *testing.T, db *store.DB) []store.EvaluationRun { return storetest.Runs(t, db) }
 
-func testRuns(t *testing.T, db *store.DB, filter bson.D) []store.TestRun {
+// testRuns returns the stored test runs that keep selects, with their
+// output, sorted by _id.
+func testRuns(t *testing.T, db *store.DB, keep func(store.TestRun) bool) []store.TestRun {
 	t.Helper()
-	ctx := context.Background()
-	cur, err := db.Database().Collection(store.TestsCollection).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	require.NoError(t, err)
 	var out []store.TestRun
-	require.NoError(t, cur.All(ctx, &out))
+	for _, r := range runs(t, db) {
+		for _, tr := range storetest.TestRuns(t, db, r.ID) {
+			if keep(tr) {
+				out = append(out, tr)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b store.TestRun) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -139,7 +136,7 @@ func TestExampleSuiteStoresACompleteRun(t *testing.T) {
 	assert.Len(t, r.SystemInfoHash, 64)
 	assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-`, r.EvaluationRunID)
 
-	trs := testRuns(t, s.DB, bson.D{{Key: "evaluation_run_id", Value: r.ID}})
+	trs := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.EvaluationRunID == r.ID })
 	require.Len(t, trs, 4)
 	byID := map[string]store.TestRun{}
 	for _, tr := range trs {
@@ -159,11 +156,7 @@ func TestExampleSuiteStoresACompleteRun(t *testing.T) {
 	assert.Equal(t, "lower", hotel.Metrics["wer"].Direction)
 
 	// Nothing secret anywhere in what was stored.
-	var raw []bson.M
-	cur, err := s.DB.Database().Collection(store.RunsCollection).Find(context.Background(), bson.D{})
-	require.NoError(t, err)
-	require.NoError(t, cur.All(context.Background(), &raw))
-	assert.NotContains(t, fmt.Sprint(raw), "sk-secret")
+	assert.NotContains(t, storetest.Documents(t, s.DB), "sk-secret")
 }
 
 func TestStorageDisabledDoesNothing(t *testing.T) {
@@ -206,7 +199,7 @@ func TestPackagesOfOneInvocationShareOneRunWithExactTotals(t *testing.T) {
 	assert.Equal(t, store.StatusCompleted, r.Status)
 	assert.Equal(t, pkgs*perPkg, r.NumTests)
 	assert.Equal(t, pkgs*perPkg, r.NumPassed)
-	assert.Len(t, testRuns(t, s.DB, bson.D{{Key: "evaluation_run_id", Value: r.ID}}), pkgs*perPkg)
+	assert.Len(t, testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.EvaluationRunID == r.ID }), pkgs*perPkg)
 	assert.InDelta(t, 0.45, r.Metrics["accuracy"], 1e-9)
 
 	// A second invocation is a second run.
@@ -260,7 +253,7 @@ func TestOddNames(t *testing.T) {
 	assert.Equal(t, 2, r.NumFailed)
 	assert.Equal(t, 2, r.NumSkipped)
 
-	twice := testRuns(t, s.DB, bson.D{{Key: "test_id", Value: "custom-id"}})
+	twice := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.TestID == "custom-id" })
 	require.Len(t, twice, 2, "-count=2 stores two attempts")
 	assert.Equal(t, 1, twice[0].Attempt)
 	assert.Equal(t, 2, twice[1].Attempt)
@@ -269,12 +262,12 @@ func TestOddNames(t *testing.T) {
 	assert.InDelta(t, (60.0+100)/2, *twice[0].Score, 1e-9, "the score covers every metric")
 	assert.Equal(t, []string{"first", "second"}, twice[0].Tags)
 
-	fails := testRuns(t, s.DB, bson.D{{Key: "go_test", Value: "TestFails"}})
+	fails := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestFails" })
 	require.Len(t, fails, 2)
 	assert.Contains(t, fails[0].Output, "deliberate", "a failed test keeps the tail of its output")
 	assert.Empty(t, twice[0].Output, "passing tests keep none")
 
-	odd := testRuns(t, s.DB, bson.D{{Key: "go_test", Value: "TestOddNames"}})
+	odd := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestOddNames" })
 	require.Len(t, odd, 2)
 	assert.Contains(t, odd[0].Metrics, "lat%2Ep99")
 	assert.Contains(t, odd[0].Metrics, "%24where")
@@ -353,7 +346,7 @@ func TestSlow(t *testing.T) {
 	assert.Equal(t, store.StatusFailed, r.Status)
 	assert.Contains(t, r.Error, "example.com/gen/a")
 	assert.Equal(t, 2, r.NumTests, "a's flushed result and b's both count")
-	assert.Len(t, testRuns(t, s.DB, bson.D{{Key: "go_test", Value: "TestRecorded"}}), 1)
+	assert.Len(t, testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestRecorded" }), 1)
 }
 
 func TestTimeoutPanicIsMarkedFailedByTheNextReap(t *testing.T) {
@@ -454,15 +447,15 @@ func TestPrints(t *testing.T) {
 			out, code := goTest(t, dir, s.Env(), append([]string{"-count=1"}, append(mode, "./...")...)...)
 			require.Equal(t, 1, code, out)
 			assert.Contains(t, out, "printed to stdout", "the user's output still reaches the terminal")
-			bad := testRuns(t, s.DB, bson.D{{Key: "go_test", Value: "TestParent/bad"}})
+			bad := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestParent/bad" })
 			require.Len(t, bad, 1)
 			assert.Contains(t, bad[0].Output, "bad went wrong")
 			assert.Contains(t, bad[0].Output, "log of bad")
 			assert.NotContains(t, bad[0].Output, "log of good")
-			prints := testRuns(t, s.DB, bson.D{{Key: "go_test", Value: "TestPrints"}})
+			prints := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestPrints" })
 			require.Len(t, prints, 1)
 			assert.Contains(t, prints[0].Output, "fatal here")
-			good := testRuns(t, s.DB, bson.D{{Key: "go_test", Value: "TestParent/good"}})
+			good := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestParent/good" })
 			require.Len(t, good, 1)
 			assert.Empty(t, good[0].Output)
 		})

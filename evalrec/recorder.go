@@ -18,6 +18,7 @@ import (
 
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/logline"
+	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
@@ -155,7 +156,7 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 	}
 	r := &Recorder{cfg: cfg, log: log, pkg: packagePath(), attempts: map[string]int{}}
 	r.session = store.Open(context.Background(), store.SessionConfig{
-		URI:            cfg.URI,
+		URI:            storeconn.URI(cfg),
 		Database:       cfg.Database,
 		ConnectTimeout: cfg.ConnectTimeout,
 		WriteTimeout:   cfg.WriteTimeout,

@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,11 +9,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/testmod"
-	"evalrec.dev/store"
+	"evalrec.dev/store/sqlite"
 )
 
 // secret appears in every secret of these tests, so that one search finds
@@ -106,7 +104,7 @@ func TestSecretsInTheSystemUnderTestOutputAndAttributesAreNeverStored(t *testing
 
 	for mode, s := range stores {
 		t.Run(mode, func(t *testing.T) {
-			docs := allDocuments(t, s.DB)
+			docs := allDocuments(t, s)
 			assert.NotContains(t, docs, secret)
 			assert.NotContains(t, docs, "AKIAIOSFODNN7EXAMPLE")
 			assert.Contains(t, docs, "gpt-4o-mini", "what is not a secret survives")
@@ -128,19 +126,20 @@ func announcement(stdout string) string {
 	return ""
 }
 
-// allDocuments is every document of the database, as text.
-func allDocuments(t *testing.T, db *store.DB) string {
+// allDocuments is every document of the store, as text, and for the
+// embedded store the bytes of its files too (the database and its
+// write-ahead log), which hold what deleted or rewritten documents held.
+func allDocuments(t *testing.T, s *storetest.Store) string {
 	t.Helper()
-	ctx := context.Background()
-	names, err := db.Database().ListCollectionNames(ctx, bson.D{})
-	require.NoError(t, err)
-	var b strings.Builder
-	for _, n := range names {
-		cur, err := db.Database().Collection(n).Find(ctx, bson.D{})
-		require.NoError(t, err)
-		var docs []bson.M
-		require.NoError(t, cur.All(ctx, &docs))
-		fmt.Fprintf(&b, "%s: %v\n", n, docs)
+	docs := storetest.Documents(t, s.DB)
+	if path, err := sqlite.Path(s.URI); err == nil {
+		for _, f := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(f)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			docs += string(b)
+		}
 	}
-	return b.String()
+	return docs
 }

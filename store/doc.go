@@ -1,21 +1,22 @@
-// Package store is the only package that knows MongoDB. It defines the stored
-// documents, creates the indexes, writes results in idempotent batches
-// (journaled on disk first, so that a writer that dies, or a server that is
-// away, loses nothing), finalizes evaluation runs, and answers queries.
+// Package store is what evalrec does the same way whatever holds its
+// documents: the documents themselves, the writer session (journaled on
+// disk first, so that a writer that dies, or a store that is away, loses
+// nothing), replay, finalization, run references and pruning. Below it, a
+// [Driver] per kind of store keeps the documents: store/mongo for MongoDB,
+// store/sqlite for the embedded SQLite file.
 //
-// Every rule here holds on real MongoDB and on the embedded FerretDB v1 store:
+// The rules that keep it correct on every store, and on FerretDB v1 as
+// MongoDB's stand-in:
 //
-//   - Idempotency comes from unique keys on insert. A duplicate key (11000)
-//     means "already stored". There are no upserts and no transactions.
-//   - Run totals are never built with $inc, which FerretDB v1 loses under
-//     concurrency. Each test binary (or each package, for the converter) owns
-//     one part document; a run's totals are recomputed from its parts, or
-//     from its stored test runs when a part's writer died, and written with a
-//     deterministic $set.
-//   - Aggregation sticks to $match, $group with $sum, $sort, $limit and
-//     $project. Means, percentiles and statistics are computed in Go.
-//   - NaN and ±Inf never reach the server (FerretDB drops the connection), and
-//     field names from users never contain "." or a leading "$".
+//   - Idempotency comes from unique keys on insert. A duplicate means
+//     "stored already". There are no upserts and no transactions.
+//   - Run totals are never built with increments, which FerretDB v1 loses
+//     under concurrency. They are recomputed from the run's stored test runs
+//     and written at once; its status comes from its parts, one per test
+//     binary (or package, for the converter), each written only by its
+//     owner.
+//   - NaN and ±Inf never reach the store (FerretDB drops the connection),
+//     and field names from users never contain "." or a leading "$".
 //   - Every operation has a short deadline, never the driver's 30 s default.
 package store
 
@@ -27,14 +28,6 @@ const (
 	// per package (converter): the unit that writes results and knows when it
 	// is done.
 	PartsCollection = "evaluation_run_parts"
-	// PartValuesCollection holds each part's metric values and scores,
-	// under the part's _id, packed as binary (see Floats).
-	PartValuesCollection = "evaluation_run_part_values"
-	// PartsArchiveCollection holds the parts, with their values, of runs
-	// that settled more than ArchiveAfter ago; ArchivedRunsCollection marks
-	// those runs. See DB.ArchiveSettled.
-	PartsArchiveCollection = "evaluation_run_parts_archive"
-	ArchivedRunsCollection = "evaluation_runs_archived"
 )
 
 // Run statuses.

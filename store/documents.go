@@ -1,8 +1,8 @@
 package store
 
 import (
+	"bytes"
 	"math"
-	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -103,7 +103,7 @@ func (s *Values) Add(t *result.Test) {
 			continue
 		}
 		if s.MetricValues == nil {
-			s.MetricValues = map[string]Floats{}
+			s.MetricValues = map[string][]float64{}
 		}
 		s.MetricValues[m.Key] = append(s.MetricValues[m.Key], m.Value)
 	}
@@ -131,22 +131,6 @@ func RunScore(status result.Status, score *float64) (float64, bool) {
 	return *score, true
 }
 
-// clone copies s deeply, so a queued op does not share its map and slices
-// with values that keep growing.
-func (s Values) clone() Values {
-	c := s
-	c.Scores = slices.Clone(s.Scores)
-	c.MetricScores = slices.Clone(s.MetricScores)
-	c.StatusScores = slices.Clone(s.StatusScores)
-	if s.MetricValues != nil {
-		c.MetricValues = make(map[string]Floats, len(s.MetricValues))
-		for k, v := range s.MetricValues {
-			c.MetricValues[k] = slices.Clone(v)
-		}
-	}
-	return c
-}
-
 func finiteOrNil(p *float64) *float64 {
 	if p == nil || math.IsNaN(*p) || math.IsInf(*p, 0) {
 		return nil
@@ -166,4 +150,25 @@ func nonNil(ss []string) []string {
 		return []string{}
 	}
 	return ss
+}
+
+// UnmarshalExtJSON decodes one document of MongoDB Extended JSON (relaxed
+// or canonical) into v, with nested documents as maps, as the MongoDB
+// driver reads them: the system under test hashes the same whichever store
+// it came from.
+func UnmarshalExtJSON(b []byte, v any) error {
+	vr, err := bson.NewExtJSONValueReader(bytes.NewReader(b), false)
+	if err != nil {
+		return err
+	}
+	dec := bson.NewDecoder(vr)
+	dec.DefaultDocumentM()
+	return dec.Decode(v)
+}
+
+// unmarshalBSON is bson.Unmarshal with nested documents as maps.
+func unmarshalBSON(b []byte, v any) error {
+	dec := bson.NewDecoder(bson.NewDocumentReader(bytes.NewReader(b)))
+	dec.DefaultDocumentM()
+	return dec.Decode(v)
 }

@@ -22,13 +22,13 @@ func TestQueriesUseIndexesOnMongoDB(t *testing.T) {
 	if os.Getenv(storetest.EnvURI) == "" {
 		t.Skip("explain is only meaningful on real MongoDB; set " + storetest.EnvURI)
 	}
-	s := storetest.New(t)
+	s := storetest.Open(t, storetest.MongoDB)
 	ctx := context.Background()
 	explain := func(coll string, filter, sort bson.D) string {
 		cmd := bson.D{{Key: "explain", Value: bson.D{{Key: "find", Value: coll}, {Key: "filter", Value: filter}, {Key: "sort", Value: sort}}},
 			{Key: "verbosity", Value: "queryPlanner"}}
 		var out bson.M
-		require.NoError(t, s.DB.Database().RunCommand(ctx, cmd).Decode(&out))
+		require.NoError(t, s.Mongo().Database().RunCommand(ctx, cmd).Decode(&out))
 		return fmt.Sprint(out["queryPlanner"])
 	}
 	history := explain(store.TestsCollection, bson.D{{Key: "test_id", Value: "x"}}, bson.D{{Key: "finished_at", Value: -1}})

@@ -106,9 +106,9 @@ type MetricDoc struct {
 }
 
 // Part is the record one writer keeps of its share of a run: one test binary
-// in TestMain mode, one package for the converter. Only its owner writes it,
-// so plain $set updates are safe on FerretDB; a run's totals are computed from
-// its parts.
+// in TestMain mode, one package for the converter. Only its owner writes it
+// (others only reap it, conditionally, once its owner is gone); a run's
+// status, and when it ended, come from its parts.
 type Part struct {
 	ID              string        `bson:"_id" json:"_id"`
 	EvaluationRunID bson.ObjectID `bson:"evaluation_run_id" json:"evaluation_run_id"`
@@ -122,9 +122,7 @@ type Part struct {
 	ExitCode        *int          `bson:"exit_code" json:"exit_code"`
 	Error           string        `bson:"error,omitempty" json:"error,omitempty"`
 	Summary         Counts        `bson:"summary" json:"summary"`
-	// Values are stored apart, in PartValuesCollection, so that the parts
-	// collection stays light: FerretDB scans a whole collection for any
-	// filter but _id, and finalization filters parts by run.
+	// Values are kept in memory only (see [Values]).
 	Values Values `bson:"-" json:"-"`
 	// Dependencies of this binary, merged into the run's system information.
 	Dependencies []provenance.Module `bson:"dependencies,omitempty" json:"dependencies,omitempty"`
@@ -133,9 +131,7 @@ type Part struct {
 	// information from it where the writer could not know.
 	System *provenance.System `bson:"system,omitempty" json:"system,omitempty"`
 	Cached bool               `bson:"cached,omitempty" json:"cached,omitempty"`
-	// Reaped marks a part that another writer found dead and failed: its
-	// counts are those its writer had queued, so the run counts its stored
-	// test runs instead.
+	// Reaped marks a part that another writer found dead and failed.
 	Reaped bool `bson:"reaped,omitempty" json:"reaped,omitempty"`
 }
 
@@ -161,24 +157,12 @@ type Counts struct {
 	NumIncomplete int `bson:"num_incomplete" json:"num_incomplete"`
 }
 
-// PartValues holds the values a part contributes to its run's statistics.
-// Its _id is the part's, so finalization reads it by _id.
-type PartValues struct {
-	ID              string        `bson:"_id" json:"_id"`
-	EvaluationRunID bson.ObjectID `bson:"evaluation_run_id" json:"evaluation_run_id"`
-	Values          `bson:",inline"`
-}
-
-// Values are the metric values and test scores of a part.
+// Values are the metric values and test scores of a part, kept in memory
+// only, for a dry run's totals; stored runs count their test runs.
 type Values struct {
-	MetricValues map[string]Floats `bson:"metric_values" json:"metric_values"`
+	MetricValues map[string][]float64
 	// Scores hold, for each test that ran (skipped tests do not count), its
 	// score, or 0 when it failed or never finished: a run's score is their
 	// mean, so that a failing test always lowers it (see [RunScore]).
-	Scores Floats `bson:"scores" json:"scores"`
-	// MetricScores and StatusScores are how earlier versions kept the
-	// scores of tests with and without metrics; runs stored then are
-	// scored from them.
-	MetricScores Floats `bson:"metric_scores,omitempty" json:"metric_scores,omitempty"`
-	StatusScores Floats `bson:"status_scores,omitempty" json:"status_scores,omitempty"`
+	Scores []float64
 }

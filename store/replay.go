@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -288,42 +289,130 @@ func modTime(path string) time.Time {
 	return time.Now().UTC()
 }
 
-// replayOps replays a spool file of evalrec's earlier format: one operation
-// per line, as canonical Extended JSON.
+// replayOps replays a spool file of evalrec's first format: one operation
+// per line, as canonical Extended JSON, each an insert into a collection,
+// a $set of some fields of a part, or a finalization.
 func (d *DB) replayOps(ctx context.Context, path string, r *bufio.Reader, timeout time.Duration, rep *ReplayReport) error {
 	in := &lines{r: r}
 	var ops []op
+	var finalize []bson.ObjectID
+	var sets []legacySet
 	for b := in.next(); b != nil; b = in.next() {
 		var raw struct {
 			Kind string        `bson:"op"`
 			Coll string        `bson:"coll"`
 			Doc  bson.Raw      `bson:"doc"`
-			ID   bson.RawValue `bson:"id"`
+			ID   string        `bson:"id"`
 			Set  bson.Raw      `bson:"set"`
 			Run  bson.ObjectID `bson:"run"`
 		}
-		if err := bson.UnmarshalExtJSON(b, true, &raw); err != nil {
+		err := bson.UnmarshalExtJSON(b, true, &raw)
+		switch {
+		case err != nil:
+		case raw.Kind == "insert" && raw.Coll == RunsCollection:
+			var run EvaluationRun
+			if err = unmarshalBSON(raw.Doc, &run); err == nil {
+				cctx, cancel := context.WithTimeout(ctx, timeout)
+				err = d.InsertRun(cctx, &run)
+				cancel()
+				if errors.Is(err, ErrDuplicateID) || errors.Is(err, ErrDuplicateName) {
+					rep.Duplicates++
+					err = nil
+				} else if err == nil {
+					rep.Inserted++
+				} else {
+					return err
+				}
+			}
+		case raw.Kind == "insert" && raw.Coll == TestsCollection:
+			var tr TestRun
+			if err = unmarshalBSON(raw.Doc, &tr); err == nil {
+				ops = append(ops, op{kind: opInsertTest, doc: tr})
+			}
+		case raw.Kind == "insert" && raw.Coll == PartsCollection:
+			var p Part
+			if err = unmarshalBSON(raw.Doc, &p); err == nil {
+				ops = append(ops, op{kind: opInsertPart, part: p})
+			}
+		case raw.Kind == "set" && raw.Coll == PartsCollection:
+			sets = append(sets, legacySet{id: raw.ID, set: raw.Set})
+		case raw.Kind == "finalize":
+			finalize = append(finalize, raw.Run)
+		default:
+			continue // the part values of the first format: runs now count their test runs
+		}
+		if err != nil {
 			setAside(rep, path, in.n, b, err)
-			continue
 		}
-		o := op{Kind: raw.Kind, Coll: raw.Coll, Run: raw.Run}
-		if raw.Doc != nil {
-			o.Doc = raw.Doc
-		}
-		if raw.Set != nil {
-			o.Set = raw.Set
-		}
-		if raw.ID.Type != 0 {
-			o.ID = raw.ID
-		}
-		ops = append(ops, o)
 	}
-	st := applyStats{}
+	var st WriteStats
 	_, err := d.apply(ctx, timeout, ops, &st)
 	rep.Inserted += st.Inserted
 	rep.Duplicates += st.Duplicates
 	rep.Rejected = append(rep.Rejected, st.Rejected...)
-	return err
+	if err != nil {
+		return err
+	}
+	for _, s := range sets {
+		if err := d.applyLegacySet(ctx, timeout, s); err != nil {
+			return err
+		}
+	}
+	for _, run := range finalize {
+		if _, err := d.Finalize(ctx, run, time.Now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// legacySet is a $set of some fields of a part, as the first format
+// spooled it.
+type legacySet struct {
+	id  string
+	set bson.Raw
+}
+
+// applyLegacySet applies s to the stored part: the part's _id begins with
+// its run's.
+func (d *DB) applyLegacySet(ctx context.Context, timeout time.Duration, s legacySet) error {
+	run, err := bson.ObjectIDFromHex(s.id[:min(24, len(s.id))])
+	if err != nil {
+		return nil // not a part of this format
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	parts, err := d.Parts(cctx, run)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		if p.ID != s.id {
+			continue
+		}
+		doc, err := bson.Marshal(p)
+		if err != nil {
+			return err
+		}
+		var m bson.M
+		if err := bson.Unmarshal(doc, &m); err != nil {
+			return err
+		}
+		var set bson.M
+		if err := bson.Unmarshal(s.set, &set); err != nil {
+			return err
+		}
+		maps.Copy(m, set)
+		if doc, err = bson.Marshal(m); err != nil {
+			return err
+		}
+		var np Part
+		if err := unmarshalBSON(doc, &np); err != nil {
+			return err
+		}
+		return d.ReplacePart(cctx, &np)
+	}
+	return nil
 }
 
 // oldWriterAlive reads the PID from an old spool file's name,

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/redact"
@@ -25,9 +24,6 @@ import (
 // SessionConfig configures a [Session].
 type SessionConfig struct {
 	URI, Database string
-	// Label names the store in the journal when there is no DB to ask
-	// (see [DB.Label]); empty means the redacted URI.
-	Label          string
 	ConnectTimeout time.Duration // reaching the server at start
 	WriteTimeout   time.Duration // each batch
 	FlushInterval  time.Duration // how often running parts beat their heartbeat
@@ -170,10 +166,8 @@ func (s *Session) target() Target {
 	switch {
 	case s.cfg.DB != nil:
 		return Target{Store: s.cfg.DB.Label(), Database: s.cfg.DB.Name()}
-	case s.cfg.Label != "":
-		return Target{Store: s.cfg.Label, Database: s.cfg.Database}
 	}
-	return Target{Store: labelFor(s.cfg.URI), Database: s.cfg.Database}
+	return Target{Store: redact.URI(s.cfg.URI), Database: s.cfg.Database}
 }
 
 // open connects and creates or joins the run. It runs first on the
@@ -223,34 +217,34 @@ func (s *Session) setRunContext() {
 func (s *Session) createRun(ctx context.Context) error {
 	asked := s.cfg.Run.EvaluationRunID
 	for attempt := 0; attempt < 2; attempt++ {
-		var st applyStats
-		if _, err := s.db.apply(ctx, s.cfg.WriteTimeout, []op{{Kind: opInsert, Coll: RunsCollection, Doc: s.cfg.Run}}, &st); err != nil {
-			return err
-		}
-		if len(st.Rejected) > 0 {
-			return errors.Join(st.Rejected...)
-		}
-		if st.Duplicates == 0 {
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
+		err := s.db.InsertRun(cctx, &s.cfg.Run)
+		cancel()
+		switch {
+		case err == nil:
 			s.created = true
 			s.runDeps = s.cfg.Run.System.Dependencies
 			if s.cfg.Run.EvaluationRunID != asked && !s.cfg.replay {
 				s.note(fmt.Sprintf("run ID %s is taken by an earlier run of another invocation; this run is stored as %s", asked, s.cfg.Run.EvaluationRunID))
 			}
 			return nil
-		}
-		var existing EvaluationRun
-		err := s.db.findOne(ctx, s.db.runs(), bson.D{{Key: "_id", Value: s.cfg.Run.ID}}, &existing)
-		switch {
-		case err == nil:
+		case errors.Is(err, ErrDuplicateID):
 			// Joined: take the creator's ID (it may have been lengthened).
-			s.joined(existing)
+			cctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
+			existing, err := s.db.Run(cctx, s.cfg.Run.ID)
+			cancel()
+			if err != nil {
+				return err
+			}
+			s.joined(*existing)
 			return nil
-		case !errors.Is(err, mongo.ErrNoDocuments):
+		case errors.Is(err, ErrDuplicateName):
+			// Another run has this evaluation_run_id: lengthen ours.
+			s.cfg.Run.EvaluationRunID += "-" + s.cfg.Run.ID.Hex()[8:16]
+			s.setRunContext()
+		default:
 			return err
 		}
-		// Another run has this evaluation_run_id: lengthen ours.
-		s.cfg.Run.EvaluationRunID += "-" + s.cfg.Run.ID.Hex()[8:16]
-		s.setRunContext()
 	}
 	return fmt.Errorf("evaluation_run_id %s is taken by another run", s.cfg.Run.EvaluationRunID)
 }
@@ -318,9 +312,7 @@ func (s *Session) beginPart(p *Part) {
 	s.jn.write(journalRecord{Begin: p})
 	s.mu.Lock()
 	s.parts[p.ID] = p
-	s.queue = append(s.queue,
-		op{Kind: opInsert, Coll: PartValuesCollection, Doc: PartValues{ID: p.ID, EvaluationRunID: s.rc.ID}},
-		op{Kind: opInsert, Coll: PartsCollection, Doc: *p})
+	s.queue = append(s.queue, op{kind: opInsertPart, part: *p})
 	s.mu.Unlock()
 	s.wake()
 }
@@ -338,9 +330,11 @@ func (s *Session) Add(partID string, t *result.Test) {
 	}
 	if p := s.parts[partID]; p != nil {
 		p.Summary.Add(t)
-		p.Values.Add(t)
+		if s.dry != nil {
+			p.Values.Add(t)
+		}
 	}
-	s.queue = append(s.queue, op{Kind: opInsert, Coll: TestsCollection, test: t, journaled: journaled})
+	s.queue = append(s.queue, op{kind: opInsertTest, test: t, journaled: journaled})
 	n := len(s.queue)
 	tell := !s.waiting
 	s.waiting = true
@@ -375,12 +369,9 @@ func (s *Session) resolve(ops []op) {
 		o := &ops[i]
 		switch {
 		case o.test != nil:
-			o.Doc, o.test = NewTestRun(s.rc, o.test), nil
-		case o.Kind == opInsert && o.Coll == PartsCollection && s.runDeps != nil:
-			if p := o.Doc.(Part); slices.Equal(p.Dependencies, s.runDeps) {
-				p.Dependencies = nil
-				o.Doc = p
-			}
+			o.doc, o.test = NewTestRun(s.rc, o.test), nil
+		case o.kind != opInsertTest && s.runDeps != nil && slices.Equal(o.part.Dependencies, s.runDeps):
+			o.part.Dependencies = nil
 		}
 	}
 }
@@ -402,19 +393,7 @@ func (s *Session) EndPart(partID string, end PartEnd) {
 	}
 	p.Status, p.ExitCode, p.Error, p.FinishedAt, p.HeartbeatAt = end.Status, end.ExitCode, end.Error, &finished, now
 	p.Cached, p.System = end.Cached, end.System
-	set := bson.D{
-		{Key: "status", Value: p.Status},
-		{Key: "exit_code", Value: p.ExitCode},
-		{Key: "error", Value: p.Error},
-		{Key: "finished_at", Value: p.FinishedAt},
-		{Key: "heartbeat_at", Value: p.HeartbeatAt},
-		{Key: "summary", Value: p.Summary},
-		{Key: "cached", Value: p.Cached},
-	}
-	if p.System != nil {
-		set = append(set, bson.E{Key: "system", Value: p.System})
-	}
-	s.queue = append(s.queue, valuesOp(p), op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: set})
+	s.queue = append(s.queue, op{kind: opReplacePart, part: *p})
 }
 
 // Close writes everything buffered, finalizes the run and disconnects. It
@@ -514,18 +493,18 @@ func (s *Session) finalize() (*EvaluationRun, error) {
 	}
 	now := time.Now()
 	s.mu.Lock()
-	mine := make(map[string]Values, len(s.parts))
-	for id, p := range s.parts {
-		mine[id] = p.Values
+	mine := make(map[string]bool, len(s.parts))
+	for id := range s.parts {
+		mine[id] = true
 	}
 	s.mu.Unlock()
 	for _, p := range parts {
-		if _, ok := mine[p.ID]; !ok && p.Status == StatusRunning && !dead(p, now) {
+		if !mine[p.ID] && p.Status == StatusRunning && !dead(p, now) {
 			run := s.cfg.Run
 			return &run, nil
 		}
 	}
-	return s.db.finalize(ctx, s.rc.ID, now, parts, mine)
+	return s.db.finalize(ctx, s.rc.ID, now, parts)
 }
 
 // Err returns the first storage failure, or nil.
@@ -606,7 +585,6 @@ func (s *Session) loop(ctx context.Context) {
 			// that created this run rather than by every package's.
 			reaped = true
 			_, _ = s.db.ReapStale(s.reapCtx, time.Now(), 20, s.rc.ID)
-			_, _ = s.db.ArchiveSettled(s.reapCtx, time.Now(), 50)
 		}
 	}
 }
@@ -624,10 +602,7 @@ func (s *Session) heartbeat() {
 			// counts what it flushed: it covers exactly the tests queued
 			// before this op, which are written before it.
 			p.HeartbeatAt = now
-			s.queue = append(s.queue, valuesOp(p), op{Kind: opSet, Coll: PartsCollection, ID: p.ID, Set: bson.D{
-				{Key: "heartbeat_at", Value: now},
-				{Key: "summary", Value: p.Summary},
-			}})
+			s.queue = append(s.queue, op{kind: opReplacePart, part: *p})
 		}
 	}
 }
@@ -658,10 +633,10 @@ func (s *Session) flush() {
 		return
 	}
 	s.resolve(ops)
-	var st applyStats
+	var st WriteStats
 	done, err := s.db.apply(context.Background(), s.cfg.WriteTimeout, ops, &st)
 	if len(st.Rejected) > 0 {
-		s.log.Warn(fmt.Sprintf("MongoDB rejected %d writes: %v", len(st.Rejected), st.Rejected[0]))
+		s.log.Warn(fmt.Sprintf("the store rejected %d writes: %v", len(st.Rejected), st.Rejected[0]))
 		s.mu.Lock()
 		s.recordFailure(errors.Join(st.Rejected...))
 		s.mu.Unlock()
@@ -678,7 +653,7 @@ func (s *Session) drop(ops []op) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, o := range ops {
-		if o.Kind == opInsert && o.Coll == TestsCollection && !o.journaled {
+		if o.kind == opInsertTest && !o.journaled {
 			s.lost++
 		}
 	}
@@ -699,7 +674,7 @@ func (s *Session) fail(cause error, when string) {
 	}
 	what := cause.Error()
 	if when != "" {
-		what = fmt.Sprintf("lost MongoDB %s: %v", when, cause)
+		what = fmt.Sprintf("storing failed %s: %v", when, cause)
 	}
 	s.log.Warn(fmt.Sprintf("%s: results spooled to %s; run `evalrec replay`", what, logline.RelPath(s.cfg.SpoolDir)))
 }
@@ -710,23 +685,13 @@ func (s *Session) recordFailure(err error) {
 	}
 }
 
-// valuesOp writes a part's values. It is queued before the part's counts, so
-// a reader that sees the counts also sees values at least as new.
-func valuesOp(p *Part) op {
-	v := p.Values.clone()
-	return op{Kind: opSet, Coll: PartValuesCollection, ID: p.ID, Set: bson.D{
-		{Key: "metric_values", Value: v.MetricValues},
-		{Key: "scores", Value: v.Scores},
-	}}
-}
-
 // writeDry prints the documents a flush would insert.
 func (s *Session) writeDry(ops []op) {
 	for _, o := range ops {
-		if o.Kind != opInsert || o.Coll != TestsCollection {
+		if o.kind != opInsertTest {
 			continue // the run and parts are printed once, final, by closeDry
 		}
-		s.printDry(o.Coll, o.Doc)
+		s.printDry(TestsCollection, o.doc)
 	}
 }
 
@@ -741,10 +706,13 @@ func (s *Session) closeDry() *EvaluationRun {
 	s.mu.Unlock()
 	slices.SortFunc(parts, func(a, b Part) int { return strings.Compare(a.ID, b.ID) })
 	run := s.cfg.Run
-	totals(&run, parts, time.Now(), nil)
+	var sum Tally
+	for _, p := range parts {
+		sum.add(p.Summary, p.Values)
+	}
+	totals(&run, parts, time.Now(), &sum)
 	for _, p := range parts {
 		s.printDry(PartsCollection, p)
-		s.printDry(PartValuesCollection, PartValues{ID: p.ID, EvaluationRunID: p.EvaluationRunID, Values: p.Values})
 	}
 	s.printDry(RunsCollection, run)
 	if err := s.dry.Flush(); err != nil {

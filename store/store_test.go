@@ -78,169 +78,180 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func getRun(t *testing.T, db *store.DB, id bson.ObjectID) store.EvaluationRun {
 	t.Helper()
-	var r store.EvaluationRun
-	require.NoError(t, db.Database().Collection(store.RunsCollection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&r))
-	return r
+	r, err := db.Run(context.Background(), id)
+	require.NoError(t, err)
+	return *r
 }
 
 func countTests(t *testing.T, db *store.DB, id bson.ObjectID) int64 {
 	t.Helper()
-	n, err := db.Database().Collection(store.TestsCollection).CountDocuments(context.Background(), bson.D{{Key: "evaluation_run_id", Value: id}})
+	n, _, err := db.CountChildren(context.Background(), []bson.ObjectID{id})
 	require.NoError(t, err)
 	return n
 }
 
 func TestSessionStoresARunWithExactTotals(t *testing.T) {
-	s := storetest.New(t)
-	run := newRun("totals")
-	sess := store.Open(context.Background(), cfgFor(s, run, t.TempDir(), nil))
-	sess.BeginPart("p1", "m/a", []provenance.Module{{Path: "dep.io/x", Version: "v1"}})
-	sess.Add("p1", werTest("m/a", "TestOne", 0.1, result.Passed))
-	sess.Add("p1", werTest("m/a", "TestTwo", 0.5, result.Failed))
-	sess.Add("p1", &result.Test{Package: "m/a", Name: "TestSkip", Status: result.Skipped, Finished: time.Now()})
-	odd := &result.Test{Package: "m/a", Name: "TestOdd", Status: result.Passed, Finished: time.Now()}
-	for _, name := range []string{"lat.p99", "$bad", "", strings.Repeat("n", 300)} {
-		k, _ := result.MetricKey(name)
-		odd.SetMetric(result.Metric{Key: k, Result: scoring.Definition{Name: name}.Evaluate(0.5)})
-	}
-	odd.SetMetric(result.Metric{Key: "nan", Result: scoring.Definition{Name: "nan"}.Evaluate(math.NaN())})
-	odd.SetMetric(result.Metric{Key: "inf", Result: scoring.Definition{Name: "inf"}.Evaluate(math.Inf(1))})
-	sc := 50.0
-	odd.Score, odd.ScoreMethod = &sc, scoring.Average
-	sess.Add("p1", odd)
-	exit := 1
-	sess.EndPart("p1", store.PartEnd{Status: store.StatusCompleted, ExitCode: &exit})
-	final, err := sess.Close()
-	require.NoError(t, err)
-	require.NotNil(t, final)
+	storetest.Each(t, func(t *testing.T, s *storetest.Store) {
+		run := newRun("totals")
+		sess := store.Open(context.Background(), cfgFor(s, run, t.TempDir(), nil))
+		sess.BeginPart("p1", "m/a", []provenance.Module{{Path: "dep.io/x", Version: "v1"}})
+		sess.Add("p1", werTest("m/a", "TestOne", 0.1, result.Passed))
+		sess.Add("p1", werTest("m/a", "TestTwo", 0.5, result.Failed))
+		sess.Add("p1", &result.Test{Package: "m/a", Name: "TestSkip", Status: result.Skipped, Finished: time.Now()})
+		odd := &result.Test{Package: "m/a", Name: "TestOdd", Status: result.Passed, Finished: time.Now()}
+		for _, name := range []string{"lat.p99", "$bad", "", strings.Repeat("n", 300)} {
+			k, _ := result.MetricKey(name)
+			odd.SetMetric(result.Metric{Key: k, Result: scoring.Definition{Name: name}.Evaluate(0.5)})
+		}
+		odd.SetMetric(result.Metric{Key: "nan", Result: scoring.Definition{Name: "nan"}.Evaluate(math.NaN())})
+		odd.SetMetric(result.Metric{Key: "inf", Result: scoring.Definition{Name: "inf"}.Evaluate(math.Inf(1))})
+		sc := 50.0
+		odd.Score, odd.ScoreMethod = &sc, scoring.Average
+		sess.Add("p1", odd)
+		exit := 1
+		sess.EndPart("p1", store.PartEnd{Status: store.StatusCompleted, ExitCode: &exit})
+		final, err := sess.Close()
+		require.NoError(t, err)
+		require.NotNil(t, final)
 
-	got := getRun(t, s.DB, run.ID)
-	assert.Equal(t, store.StatusCompleted, got.Status)
-	assert.Equal(t, 4, got.NumTests)
-	assert.Equal(t, 2, got.NumPassed)
-	assert.Equal(t, 1, got.NumFailed)
-	assert.Equal(t, 1, got.NumSkipped)
-	assert.InDelta(t, 0.3, got.Metrics["wer"], 1e-9, "mean over the tests that reported wer")
-	assert.Equal(t, 2, got.MetricStats["wer"].N)
-	assert.InDelta(t, 0.1, got.MetricStats["wer"].Min, 1e-9)
-	require.NotNil(t, got.Score)
-	assert.InDelta(t, (90.0+0+50.0)/3, *got.Score, 1e-9, "mean of the scores of the tests that ran, a failed one counting 0")
-	assert.Equal(t, "v1", provenance.ModuleMap(got.System.Dependencies)["dep.io/x"], "part dependencies are merged, dotted paths and all")
-	require.NotNil(t, got.FinishedAt)
+		got := getRun(t, s.DB, run.ID)
+		assert.Equal(t, store.StatusCompleted, got.Status)
+		assert.Equal(t, 4, got.NumTests)
+		assert.Equal(t, 2, got.NumPassed)
+		assert.Equal(t, 1, got.NumFailed)
+		assert.Equal(t, 1, got.NumSkipped)
+		assert.InDelta(t, 0.3, got.Metrics["wer"], 1e-9, "mean over the tests that reported wer")
+		assert.Equal(t, 2, got.MetricStats["wer"].N)
+		assert.InDelta(t, 0.1, got.MetricStats["wer"].Min, 1e-9)
+		require.NotNil(t, got.Score)
+		assert.InDelta(t, (90.0+0+50.0)/3, *got.Score, 1e-9, "mean of the scores of the tests that ran, a failed one counting 0")
+		assert.Equal(t, "v1", provenance.ModuleMap(got.System.Dependencies)["dep.io/x"], "part dependencies are merged, dotted paths and all")
+		require.NotNil(t, got.FinishedAt)
 
-	// Stored types: dates are dates, the parent is an ObjectID, NaN is null.
-	var raw bson.M
-	require.NoError(t, s.DB.Database().Collection(store.TestsCollection).FindOne(context.Background(),
-		bson.D{{Key: "go_test", Value: "TestOdd"}}).Decode(&raw))
-	assert.IsType(t, bson.ObjectID{}, raw["evaluation_run_id"])
-	assert.IsType(t, bson.DateTime(0), raw["finished_at"])
-	keys := raw["metrics"].(bson.M)
-	assert.Contains(t, keys, "lat%2Ep99")
-	assert.Contains(t, keys, "%24bad")
-	assert.Contains(t, keys, "%empty")
-	nan := keys["nan"].(bson.M)
-	assert.Nil(t, nan["value"])
-	assert.Equal(t, "NaN", nan["nonfinite"])
-	assert.Equal(t, "lat.p99", keys["lat%2Ep99"].(bson.M)["name"])
+		var odd2 store.TestRun
+		for _, tr := range storetest.TestRuns(t, s.DB, run.ID) {
+			if tr.GoTest == "TestOdd" {
+				odd2 = tr
+			}
+		}
+		keys := odd2.Metrics
+		assert.Contains(t, keys, "lat%2Ep99")
+		assert.Contains(t, keys, "%24bad")
+		assert.Contains(t, keys, "%empty")
+		assert.Nil(t, keys["nan"].Value)
+		assert.Equal(t, "NaN", keys["nan"].NonFinite)
+		assert.Equal(t, "lat.p99", keys["lat%2Ep99"].Name)
+		if m := s.Mongo(); m != nil {
+			// Stored types: dates are dates, the parent is an ObjectID, NaN is null.
+			var raw bson.M
+			require.NoError(t, m.Database().Collection(store.TestsCollection).FindOne(context.Background(),
+				bson.D{{Key: "go_test", Value: "TestOdd"}}).Decode(&raw))
+			assert.IsType(t, bson.ObjectID{}, raw["evaluation_run_id"])
+			assert.IsType(t, bson.DateTime(0), raw["finished_at"])
+			assert.Nil(t, raw["metrics"].(bson.M)["nan"].(bson.M)["value"])
+		}
+	})
 }
 
 func TestConcurrentPartsFinalizeToExactTotals(t *testing.T) {
-	s := storetest.New(t)
-	run := newRun("concurrent")
-	const parts, perPart = 6, 40
-	var wg sync.WaitGroup
-	for p := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sess := store.Open(context.Background(), cfgFor(s, run, t.TempDir(), nil))
-			id := fmt.Sprintf("part-%d", p)
-			pkg := fmt.Sprintf("m/p%d", p)
-			sess.BeginPart(id, pkg, nil)
-			for i := range perPart {
-				st := result.Passed
-				if i%10 == 0 {
-					st = result.Failed
+	storetest.Each(t, func(t *testing.T, s *storetest.Store) {
+		run := newRun("concurrent")
+		const parts, perPart = 6, 40
+		var wg sync.WaitGroup
+		for p := range parts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sess := store.Open(context.Background(), cfgFor(s, run, t.TempDir(), nil))
+				id := fmt.Sprintf("part-%d", p)
+				pkg := fmt.Sprintf("m/p%d", p)
+				sess.BeginPart(id, pkg, nil)
+				for i := range perPart {
+					st := result.Passed
+					if i%10 == 0 {
+						st = result.Failed
+					}
+					sess.Add(id, werTest(pkg, fmt.Sprintf("Test%d", i), float64(i)/100, st))
 				}
-				sess.Add(id, werTest(pkg, fmt.Sprintf("Test%d", i), float64(i)/100, st))
-			}
-			sess.EndPart(id, store.PartEnd{Status: store.StatusCompleted})
-			_, err := sess.Close()
-			assert.NoError(t, err)
-		}()
-	}
-	wg.Wait()
-	got := getRun(t, s.DB, run.ID)
-	assert.Equal(t, store.StatusCompleted, got.Status)
-	assert.Equal(t, parts*perPart, got.NumTests)
-	assert.Equal(t, parts*4, got.NumFailed)
-	assert.Equal(t, parts*36, got.NumPassed)
-	assert.Equal(t, int64(parts*perPart), countTests(t, s.DB, run.ID))
-	assert.Equal(t, parts*perPart, got.MetricStats["wer"].N, "every part's values are read")
-	assert.InDelta(t, 0.195, got.Metrics["wer"], 1e-9, "mean of i/100 for i in 0..39, in every part")
+				sess.EndPart(id, store.PartEnd{Status: store.StatusCompleted})
+				_, err := sess.Close()
+				assert.NoError(t, err)
+			}()
+		}
+		wg.Wait()
+		got := getRun(t, s.DB, run.ID)
+		assert.Equal(t, store.StatusCompleted, got.Status)
+		assert.Equal(t, parts*perPart, got.NumTests)
+		assert.Equal(t, parts*4, got.NumFailed)
+		assert.Equal(t, parts*36, got.NumPassed)
+		assert.Equal(t, int64(parts*perPart), countTests(t, s.DB, run.ID))
+		assert.Equal(t, parts*perPart, got.MetricStats["wer"].N, "every part's values are read")
+		assert.InDelta(t, 0.195, got.Metrics["wer"], 1e-9, "mean of i/100 for i in 0..39, in every part")
+	})
 }
 
 func TestUnreachableServerSpoolsAndReplayStoresOnce(t *testing.T) {
-	spool := t.TempDir()
-	log, logs := capture()
-	run := newRun("unreachable")
-	cfg := store.SessionConfig{
-		URI: "mongodb://evalrec:hunter2@127.0.0.1:1/", Database: "x",
-		ConnectTimeout: 500 * time.Millisecond, WriteTimeout: time.Second, FlushInterval: 50 * time.Millisecond,
-		SpoolDir: spool, Run: run, Logger: log,
-	}
-	start := time.Now()
-	sess := store.Open(context.Background(), cfg)
-	sess.BeginPart("p", "m/a", nil)
-	for i := range 5 {
-		sess.Add("p", werTest("m/a", fmt.Sprintf("Test%d", i), 0.2, result.Passed))
-	}
-	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
-	_, err := sess.Close()
-	elapsed := time.Since(start)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "cannot reach MongoDB at mongodb://evalrec:xxxxx@127.0.0.1:1/")
-	assert.Less(t, elapsed, 10*time.Second, "a dead server must not hold the suite for long")
+	storetest.Each(t, func(t *testing.T, s *storetest.Store) {
+		spool := t.TempDir()
+		log, logs := capture()
+		run := newRun("unreachable")
+		cfg := store.SessionConfig{
+			URI: "mongodb://evalrec:hunter2@127.0.0.1:1/", Database: "x",
+			ConnectTimeout: 500 * time.Millisecond, WriteTimeout: time.Second, FlushInterval: 50 * time.Millisecond,
+			SpoolDir: spool, Run: run, Logger: log,
+		}
+		start := time.Now()
+		sess := store.Open(context.Background(), cfg)
+		sess.BeginPart("p", "m/a", nil)
+		for i := range 5 {
+			sess.Add("p", werTest("m/a", fmt.Sprintf("Test%d", i), 0.2, result.Passed))
+		}
+		sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+		_, err := sess.Close()
+		elapsed := time.Since(start)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "cannot reach MongoDB at mongodb://evalrec:xxxxx@127.0.0.1:1/")
+		assert.Less(t, elapsed, 10*time.Second, "a dead server must not hold the suite for long")
 
-	out := logs.String()
-	assert.Equal(t, 1, strings.Count(out, "level=WARN"), "exactly one warning: %s", out)
-	assert.Contains(t, out, "run `evalrec replay`")
-	assert.NotContains(t, out, "hunter2")
+		out := logs.String()
+		assert.Equal(t, 1, strings.Count(out, "level=WARN"), "exactly one warning: %s", out)
+		assert.Contains(t, out, "run `evalrec replay`")
+		assert.NotContains(t, out, "hunter2")
 
-	files, err := store.PendingSpool(spool)
-	require.NoError(t, err)
-	require.Len(t, files, 1)
-	content, err := os.ReadFile(files[0])
-	require.NoError(t, err)
-	assert.NotContains(t, string(content), "hunter2")
-	assert.Contains(t, files[0], ".jsonl")
+		files, err := store.PendingSpool(spool)
+		require.NoError(t, err)
+		require.Len(t, files, 1)
+		content, err := os.ReadFile(files[0])
+		require.NoError(t, err)
+		assert.NotContains(t, string(content), "hunter2")
+		assert.Contains(t, files[0], ".jsonl")
 
-	s := storetest.New(t)
-	rep, err := s.DB.Replay(context.Background(), spool, store.ReplayOptions{})
-	require.NoError(t, err)
-	assert.Zero(t, rep.Files, "the spool was meant for database x at 127.0.0.1:1")
-	require.Len(t, rep.Elsewhere, 1)
-	assert.Contains(t, rep.Elsewhere[0], "database x at mongodb://evalrec:xxxxx@127.0.0.1:1/")
-	rep, err = s.DB.Replay(context.Background(), spool, store.ReplayOptions{Force: true})
-	require.NoError(t, err)
-	assert.Equal(t, 1, rep.Files)
-	assert.Equal(t, 5, rep.Tests)
-	assert.Empty(t, rep.Rejected)
-	got := getRun(t, s.DB, run.ID)
-	assert.Equal(t, store.StatusCompleted, got.Status)
-	assert.Equal(t, 5, got.NumTests)
-	assert.Equal(t, int64(5), countTests(t, s.DB, run.ID))
+		rep, err := s.DB.Replay(context.Background(), spool, store.ReplayOptions{})
+		require.NoError(t, err)
+		assert.Zero(t, rep.Files, "the spool was meant for database x at 127.0.0.1:1")
+		require.Len(t, rep.Elsewhere, 1)
+		assert.Contains(t, rep.Elsewhere[0], "database x at mongodb://evalrec:xxxxx@127.0.0.1:1/")
+		rep, err = s.DB.Replay(context.Background(), spool, store.ReplayOptions{Force: true})
+		require.NoError(t, err)
+		assert.Equal(t, 1, rep.Files)
+		assert.Equal(t, 5, rep.Tests)
+		assert.Empty(t, rep.Rejected)
+		got := getRun(t, s.DB, run.ID)
+		assert.Equal(t, store.StatusCompleted, got.Status)
+		assert.Equal(t, 5, got.NumTests)
+		assert.Equal(t, int64(5), countTests(t, s.DB, run.ID))
 
-	// The file is gone after a full replay; replaying a copy again changes nothing.
-	files, _ = store.PendingSpool(spool)
-	assert.Empty(t, files)
-	require.NoError(t, os.WriteFile(filepath.Join(spool, "again.1.1.jsonl"), content, 0o600))
-	rep, err = s.DB.Replay(context.Background(), spool, store.ReplayOptions{Force: true})
-	require.NoError(t, err)
-	assert.Equal(t, 1, rep.Files)
-	got = getRun(t, s.DB, run.ID)
-	assert.Equal(t, 5, got.NumTests)
-	assert.Equal(t, int64(5), countTests(t, s.DB, run.ID))
+		// The file is gone after a full replay; replaying a copy again changes nothing.
+		files, _ = store.PendingSpool(spool)
+		assert.Empty(t, files)
+		require.NoError(t, os.WriteFile(filepath.Join(spool, "again.1.1.jsonl"), content, 0o600))
+		rep, err = s.DB.Replay(context.Background(), spool, store.ReplayOptions{Force: true})
+		require.NoError(t, err)
+		assert.Equal(t, 1, rep.Files)
+		got = getRun(t, s.DB, run.ID)
+		assert.Equal(t, 5, got.NumTests)
+		assert.Equal(t, int64(5), countTests(t, s.DB, run.ID))
+	})
 }
 
 func TestServerDyingMidRunSpoolsTheRest(t *testing.T) {
@@ -275,7 +286,7 @@ func TestServerDyingMidRunSpoolsTheRest(t *testing.T) {
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), 10*time.Second)
 	assert.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), logs.String())
-	assert.Contains(t, logs.String(), "lost MongoDB mid-run")
+	assert.Contains(t, logs.String(), "storing failed mid-run")
 
 	srv2, err := embedded.Start(dir, "127.0.0.1:0")
 	require.NoError(t, err)
@@ -297,261 +308,223 @@ func countAt(uri string, id bson.ObjectID) int64 {
 		return -1
 	}
 	defer db.Close()
-	n, _ := db.Database().Collection(store.TestsCollection).CountDocuments(context.Background(), bson.D{{Key: "evaluation_run_id", Value: id}})
+	n, _, _ := db.CountChildren(context.Background(), []bson.ObjectID{id})
 	return n
 }
 
 func TestAKilledWritersRunIsMarkedFailed(t *testing.T) {
-	s := storetest.New(t)
-	run := newRun("killed")
-	// A process that has already exited stands for a killed test binary.
-	cmd := exec.Command("true")
-	require.NoError(t, cmd.Run())
-	deadPID := cmd.Process.Pid
+	storetest.Each(t, func(t *testing.T, s *storetest.Store) {
+		run := newRun("killed")
+		// A process that has already exited stands for a killed test binary.
+		cmd := exec.Command("true")
+		require.NoError(t, cmd.Run())
+		deadPID := cmd.Process.Pid
 
-	host, _ := os.Hostname()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	ctx := context.Background()
-	_, err := s.DB.Database().Collection(store.RunsCollection).InsertOne(ctx, run)
-	require.NoError(t, err)
-	_, err = s.DB.Database().Collection(store.PartsCollection).InsertOne(ctx, store.Part{
-		ID: "dead", EvaluationRunID: run.ID, Package: "m/dead", Host: host, PID: deadPID,
-		StartedAt: now, HeartbeatAt: now, Status: store.StatusRunning,
-		// Its last heartbeat counted one test that never reached the store.
-		Summary: store.Counts{NumTests: 3, NumPassed: 3},
-	})
-	require.NoError(t, err)
-	rc := store.RunContext{ID: run.ID, EvaluationRunID: run.EvaluationRunID, Environment: run.Environment}
-	for _, name := range []string{"TestStored1", "TestStored2"} {
-		tr := werTest("m/dead", name, 0.1, result.Passed)
-		tr.Complete()
-		_, err = s.DB.Database().Collection(store.TestsCollection).InsertOne(ctx, store.NewTestRun(rc, tr))
+		host, _ := os.Hostname()
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		ctx := context.Background()
+		require.NoError(t, s.DB.InsertRun(ctx, &run))
+		_, err := s.DB.InsertParts(ctx, []store.Part{{
+			ID: "dead", EvaluationRunID: run.ID, Package: "m/dead", Host: host, PID: deadPID,
+			StartedAt: now, HeartbeatAt: now, Status: store.StatusRunning,
+			// Its last heartbeat counted one test that never reached the store.
+			Summary: store.Counts{NumTests: 3, NumPassed: 3},
+		}})
 		require.NoError(t, err)
-	}
+		rc := store.RunContext{ID: run.ID, EvaluationRunID: run.EvaluationRunID, Environment: run.Environment}
+		for _, name := range []string{"TestStored1", "TestStored2"} {
+			tr := werTest("m/dead", name, 0.1, result.Passed)
+			tr.Complete()
+			_, err = s.DB.InsertTestRuns(ctx, []store.TestRun{store.NewTestRun(rc, tr)})
+			require.NoError(t, err)
+		}
 
-	// Another binary of the same run finishes normally and finalizes.
-	sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
-	sess.BeginPart("alive", "m/alive", nil)
-	sess.Add("alive", werTest("m/alive", "TestA", 0.1, result.Passed))
-	sess.EndPart("alive", store.PartEnd{Status: store.StatusCompleted})
-	_, err = sess.Close()
-	require.NoError(t, err)
+		// Another binary of the same run finishes normally and finalizes.
+		sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
+		sess.BeginPart("alive", "m/alive", nil)
+		sess.Add("alive", werTest("m/alive", "TestA", 0.1, result.Passed))
+		sess.EndPart("alive", store.PartEnd{Status: store.StatusCompleted})
+		_, err = sess.Close()
+		require.NoError(t, err)
 
-	got := getRun(t, s.DB, run.ID)
-	assert.Equal(t, store.StatusFailed, got.Status)
-	assert.Contains(t, got.Error, "m/dead")
-	assert.Equal(t, 3, got.NumTests, "what the dead binary stored still counts, and only that")
-	assert.Equal(t, int64(got.NumTests), countTests(t, s.DB, run.ID))
+		got := getRun(t, s.DB, run.ID)
+		assert.Equal(t, store.StatusFailed, got.Status)
+		assert.Contains(t, got.Error, "m/dead")
+		assert.Equal(t, 3, got.NumTests, "what the dead binary stored still counts, and only that")
+		assert.Equal(t, int64(got.NumTests), countTests(t, s.DB, run.ID))
+	})
 }
 
 func TestPartsRepeatOnlyDependenciesTheRunLacks(t *testing.T) {
-	s := storetest.New(t)
-	ctx := context.Background()
-	run := newRun("deps")
-	run.System.Dependencies = []provenance.Module{{Path: "dep.io/a", Version: "v1"}}
-	same := run.System.Dependencies
-	more := []provenance.Module{{Path: "dep.io/a", Version: "v1"}, {Path: "dep.io/b", Version: "v2"}}
+	storetest.Each(t, func(t *testing.T, s *storetest.Store) {
+		ctx := context.Background()
+		run := newRun("deps")
+		run.System.Dependencies = []provenance.Module{{Path: "dep.io/a", Version: "v1"}}
+		same := run.System.Dependencies
+		more := []provenance.Module{{Path: "dep.io/a", Version: "v1"}, {Path: "dep.io/b", Version: "v2"}}
 
-	first := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil)) // creates the run
-	first.BeginPart("same", "m/same", same)
-	second := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil)) // joins it
-	second.BeginPart("more", "m/more", more)
-	for _, sess := range []*store.Session{first, second} {
-		for _, id := range []string{"same", "more"} {
-			sess.EndPart(id, store.PartEnd{Status: store.StatusCompleted})
+		first := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil)) // creates the run
+		first.BeginPart("same", "m/same", same)
+		second := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil)) // joins it
+		second.BeginPart("more", "m/more", more)
+		for _, sess := range []*store.Session{first, second} {
+			for _, id := range []string{"same", "more"} {
+				sess.EndPart(id, store.PartEnd{Status: store.StatusCompleted})
+			}
+			_, err := sess.Close()
+			require.NoError(t, err)
 		}
-		_, err := sess.Close()
-		require.NoError(t, err)
-	}
 
-	parts := s.DB.Database().Collection(store.PartsCollection)
-	var p store.Part
-	require.NoError(t, parts.FindOne(ctx, bson.D{{Key: "_id", Value: "same"}}).Decode(&p))
-	assert.Empty(t, p.Dependencies, "a part whose dependencies are the run's does not repeat them")
-	require.NoError(t, parts.FindOne(ctx, bson.D{{Key: "_id", Value: "more"}}).Decode(&p))
-	assert.Equal(t, more, p.Dependencies)
-	got := getRun(t, s.DB, run.ID)
-	assert.Equal(t, more, got.System.Dependencies, "the run lists every part's dependencies")
+		parts, err := s.DB.Parts(ctx, run.ID)
+		require.NoError(t, err)
+		require.Len(t, parts, 2)
+		assert.Equal(t, "more", parts[0].ID)
+		assert.Equal(t, more, parts[0].Dependencies)
+		assert.Empty(t, parts[1].Dependencies, "a part whose dependencies are the run's does not repeat them")
+		got := getRun(t, s.DB, run.ID)
+		assert.Equal(t, more, got.System.Dependencies, "the run lists every part's dependencies")
+	})
 }
 
 func TestOnlyTheRunsCreatorReapsEarlierRuns(t *testing.T) {
-	s := storetest.New(t)
-	ctx := context.Background()
-	stale := func(key string) store.EvaluationRun {
-		r := newRun(key)
-		r.StartedAt = time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
-		_, err := s.DB.Database().Collection(store.RunsCollection).InsertOne(ctx, r)
-		require.NoError(t, err)
-		return r
-	}
-	// during runs a session of run, adding one test so that its loop
-	// flushes (and, when it created the run, reaps), and calls check before
-	// closing it.
-	during := func(run store.EvaluationRun, check func()) {
-		sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
-		sess.BeginPart(run.EvaluationRunID+"/p", "m/p", nil)
-		sess.Add(run.EvaluationRunID+"/p", werTest("m/p", "TestA", 0.1, result.Passed))
-		check()
-		sess.EndPart(run.EvaluationRunID+"/p", store.PartEnd{Status: store.StatusCompleted})
-		_, err := sess.Close()
-		require.NoError(t, err)
-	}
-	status := func(r store.EvaluationRun) string { return getRun(t, s.DB, r.ID).Status }
+	storetest.Each(t, func(t *testing.T, s *storetest.Store) {
+		ctx := context.Background()
+		stale := func(key string) store.EvaluationRun {
+			r := newRun(key)
+			r.StartedAt = time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+			require.NoError(t, s.DB.InsertRun(ctx, &r))
+			return r
+		}
+		// during runs a session of run, adding one test so that its loop
+		// flushes (and, when it created the run, reaps), and calls check before
+		// closing it.
+		during := func(run store.EvaluationRun, check func()) {
+			sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
+			sess.BeginPart(run.EvaluationRunID+"/p", "m/p", nil)
+			sess.Add(run.EvaluationRunID+"/p", werTest("m/p", "TestA", 0.1, result.Passed))
+			check()
+			sess.EndPart(run.EvaluationRunID+"/p", store.PartEnd{Status: store.StatusCompleted})
+			_, err := sess.Close()
+			require.NoError(t, err)
+		}
+		status := func(r store.EvaluationRun) string { return getRun(t, s.DB, r.ID).Status }
 
-	joined := newRun("joined")
-	_, err := s.DB.Database().Collection(store.RunsCollection).InsertOne(ctx, joined)
-	require.NoError(t, err)
-	old := stale("old")
-	during(joined, func() {
-		require.Eventually(t, func() bool { return countTests(t, s.DB, joined.ID) == 1 }, 10*time.Second, 10*time.Millisecond)
-		time.Sleep(100 * time.Millisecond) // time to reap, were it going to
-	})
-	assert.Equal(t, store.StatusRunning, status(old), "a writer that joined its run leaves earlier runs alone")
+		joined := newRun("joined")
+		require.NoError(t, s.DB.InsertRun(ctx, &joined))
+		old := stale("old")
+		during(joined, func() {
+			require.Eventually(t, func() bool { return countTests(t, s.DB, joined.ID) == 1 }, 10*time.Second, 10*time.Millisecond)
+			time.Sleep(100 * time.Millisecond) // time to reap, were it going to
+		})
+		assert.Equal(t, store.StatusRunning, status(old), "a writer that joined its run leaves earlier runs alone")
 
-	during(newRun("created"), func() {
-		assert.Eventually(t, func() bool { return status(old) == store.StatusFailed }, 10*time.Second, 10*time.Millisecond,
-			"the writer that created its run settles earlier runs left running")
+		during(newRun("created"), func() {
+			assert.Eventually(t, func() bool { return status(old) == store.StatusFailed }, 10*time.Second, 10*time.Millisecond,
+				"the writer that created its run settles earlier runs left running")
+		})
 	})
 }
 
 func TestAFewResultsAreWrittenWithoutWaitingForTheInterval(t *testing.T) {
-	s := storetest.New(t)
-	run := newRun("soon")
-	cfg := cfgFor(s, run, t.TempDir(), nil)
-	cfg.FlushInterval = time.Hour
-	sess := store.Open(context.Background(), cfg)
-	sess.BeginPart("p", "m/p", nil)
-	sess.Add("p", werTest("m/p", "TestA", 0.1, result.Passed))
-	assert.Eventually(t, func() bool { return countTests(t, s.DB, run.ID) == 1 }, 10*time.Second, 10*time.Millisecond,
-		"one buffered result is written long before the hourly flush")
-	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
-	_, err := sess.Close()
-	require.NoError(t, err)
-}
-
-func TestSettledPartsMoveToTheArchiveAndStillCount(t *testing.T) {
-	s := storetest.New(t)
-	ctx := context.Background()
-	run := newRun("archive")
-	sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
-	for p := range 2 {
-		id, pkg := fmt.Sprintf("part-%d", p), fmt.Sprintf("m/p%d", p)
-		sess.BeginPart(id, pkg, nil)
-		sess.Add(id, werTest(pkg, "TestA", 0.2, result.Passed))
-		sess.Add(id, werTest(pkg, "TestB", 0.4, result.Failed))
-		sess.EndPart(id, store.PartEnd{Status: store.StatusCompleted})
-	}
-	_, err := sess.Close()
-	require.NoError(t, err)
-	before := getRun(t, s.DB, run.ID)
-	count := func(coll string) int64 {
-		n, err := s.DB.Database().Collection(coll).CountDocuments(ctx, bson.D{{Key: "evaluation_run_id", Value: run.ID}})
+	storetest.Each(t, func(t *testing.T, s *storetest.Store) {
+		run := newRun("soon")
+		cfg := cfgFor(s, run, t.TempDir(), nil)
+		cfg.FlushInterval = time.Hour
+		sess := store.Open(context.Background(), cfg)
+		sess.BeginPart("p", "m/p", nil)
+		sess.Add("p", werTest("m/p", "TestA", 0.1, result.Passed))
+		assert.Eventually(t, func() bool { return countTests(t, s.DB, run.ID) == 1 }, 10*time.Second, 10*time.Millisecond,
+			"one buffered result is written long before the hourly flush")
+		sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+		_, err := sess.Close()
 		require.NoError(t, err)
-		return n
-	}
-
-	n, err := s.DB.ArchiveSettled(ctx, time.Now(), 10)
-	require.NoError(t, err)
-	assert.Equal(t, 0, n, "a run that ended just now may still be joined: not archived")
-
-	later := time.Now().Add(store.ArchiveAfter + time.Minute)
-	n, err = s.DB.ArchiveSettled(ctx, later, 10)
-	require.NoError(t, err)
-	assert.Equal(t, 1, n)
-	assert.Equal(t, int64(0), count(store.PartsCollection), "the live parts are gone")
-	assert.Equal(t, int64(0), count(store.PartValuesCollection))
-	assert.Equal(t, int64(2), count(store.PartsArchiveCollection))
-	n, err = s.DB.ArchiveSettled(ctx, later, 10)
-	require.NoError(t, err)
-	assert.Equal(t, 0, n, "archiving again finds nothing to move")
-
-	// Finalizing again (a spool replayed late) counts the archived parts,
-	// their values included, and a new live part once each.
-	after, err := s.DB.Finalize(ctx, run.ID, later)
-	require.NoError(t, err)
-	assert.Equal(t, before.NumTests, after.NumTests)
-	assert.Equal(t, before.MetricStats, after.MetricStats)
-	assert.Equal(t, before.Score, after.Score)
-
-	late := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
-	late.BeginPart("part-late", "m/late", nil)
-	late.Add("part-late", werTest("m/late", "TestC", 0.6, result.Passed))
-	late.EndPart("part-late", store.PartEnd{Status: store.StatusCompleted})
-	_, err = late.Close()
-	require.NoError(t, err)
-	got := getRun(t, s.DB, run.ID)
-	assert.Equal(t, 5, got.NumTests)
-	assert.Equal(t, 5, got.MetricStats["wer"].N)
-	assert.InDelta(t, (0.2+0.4+0.2+0.4+0.6)/5, got.Metrics["wer"], 1e-9)
-
-	rep, err := s.DB.Prune(ctx, store.RunFilter{Until: time.Now().Add(time.Hour)}, false)
-	require.NoError(t, err)
-	assert.Equal(t, int64(1), rep.Runs)
-	assert.Equal(t, int64(0), count(store.PartsArchiveCollection), "prune clears the archive")
+	})
 }
 
-func TestARunWithAPartStillRunningIsNotArchived(t *testing.T) {
-	s := storetest.New(t)
-	ctx := context.Background()
-	run := newRun("unsettled")
-	sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
-	sess.BeginPart("done", "m/done", nil)
-	sess.EndPart("done", store.PartEnd{Status: store.StatusCompleted})
-	sess.BeginPart("busy", "m/busy", nil)
-	require.Eventually(t, func() bool {
-		n, err := s.DB.Database().Collection(store.PartsCollection).CountDocuments(ctx, bson.D{{Key: "_id", Value: "busy"}})
-		return err == nil && n == 1
-	}, 10*time.Second, 10*time.Millisecond)
-	n, err := s.DB.ArchiveSettled(ctx, time.Now().Add(2*store.ArchiveAfter), 10)
-	require.NoError(t, err)
-	assert.Equal(t, 0, n)
-	sess.EndPart("busy", store.PartEnd{Status: store.StatusCompleted})
-	_, err = sess.Close()
-	require.NoError(t, err)
+func TestFinalizingAgainCountsEveryPartOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *storetest.Store) {
+		ctx := context.Background()
+		run := newRun("again")
+		sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
+		for p := range 2 {
+			id, pkg := fmt.Sprintf("part-%d", p), fmt.Sprintf("m/p%d", p)
+			sess.BeginPart(id, pkg, nil)
+			sess.Add(id, werTest(pkg, "TestA", 0.2, result.Passed))
+			sess.Add(id, werTest(pkg, "TestB", 0.4, result.Failed))
+			sess.EndPart(id, store.PartEnd{Status: store.StatusCompleted})
+		}
+		_, err := sess.Close()
+		require.NoError(t, err)
+		before := getRun(t, s.DB, run.ID)
+
+		// Finalizing again (a spool replayed late) changes nothing.
+		after, err := s.DB.Finalize(ctx, run.ID, time.Now().Add(time.Hour))
+		require.NoError(t, err)
+		assert.Equal(t, before.NumTests, after.NumTests)
+		assert.Equal(t, before.MetricStats, after.MetricStats)
+		assert.Equal(t, before.Score, after.Score)
+
+		// A part that joins late counts once.
+		late := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
+		late.BeginPart("part-late", "m/late", nil)
+		late.Add("part-late", werTest("m/late", "TestC", 0.6, result.Passed))
+		late.EndPart("part-late", store.PartEnd{Status: store.StatusCompleted})
+		_, err = late.Close()
+		require.NoError(t, err)
+		got := getRun(t, s.DB, run.ID)
+		assert.Equal(t, 5, got.NumTests)
+		assert.Equal(t, 5, got.MetricStats["wer"].N)
+		assert.InDelta(t, (0.2+0.4+0.2+0.4+0.6)/5, got.Metrics["wer"], 1e-9)
+		assert.Equal(t, []string{"m/late", "m/p0", "m/p1"}, got.Packages)
+	})
 }
 
 func TestStaleRunsAreReaped(t *testing.T) {
-	s := storetest.New(t)
-	ctx := context.Background()
-	run := newRun("stale")
-	run.StartedAt = time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
-	_, err := s.DB.Database().Collection(store.RunsCollection).InsertOne(ctx, run)
-	require.NoError(t, err)
-	old := run.StartedAt
-	_, err = s.DB.Database().Collection(store.PartsCollection).InsertOne(ctx, store.Part{
-		ID: "elsewhere", EvaluationRunID: run.ID, Package: "m/x", Host: "another-host", PID: 1,
-		StartedAt: old, HeartbeatAt: old, Status: store.StatusRunning,
+	storetest.Each(t, func(t *testing.T, s *storetest.Store) {
+		ctx := context.Background()
+		run := newRun("stale")
+		run.StartedAt = time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+		require.NoError(t, s.DB.InsertRun(ctx, &run))
+		old := run.StartedAt
+		_, err := s.DB.InsertParts(ctx, []store.Part{{
+			ID: "elsewhere", EvaluationRunID: run.ID, Package: "m/x", Host: "another-host", PID: 1,
+			StartedAt: old, HeartbeatAt: old, Status: store.StatusRunning,
+		}})
+		require.NoError(t, err)
+		n, err := s.DB.ReapStale(ctx, time.Now(), 10)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		got := getRun(t, s.DB, run.ID)
+		assert.Equal(t, store.StatusFailed, got.Status)
+		assert.Contains(t, got.Error, "stopped sending heartbeats")
 	})
-	require.NoError(t, err)
-	n, err := s.DB.ReapStale(ctx, time.Now(), 10)
-	require.NoError(t, err)
-	assert.Equal(t, 1, n)
-	got := getRun(t, s.DB, run.ID)
-	assert.Equal(t, store.StatusFailed, got.Status)
-	assert.Contains(t, got.Error, "stopped sending heartbeats")
 }
 
 func TestIndexesAreIdempotentAndRecreatable(t *testing.T) {
-	s := storetest.New(t)
-	ctx := context.Background()
-	require.NoError(t, s.DB.EnsureIndexes(ctx))
-	require.NoError(t, s.DB.RecreateIndexes(ctx))
-	cur, err := s.DB.Database().Collection(store.TestsCollection).Indexes().List(ctx)
-	require.NoError(t, err)
-	var idx []bson.M
-	require.NoError(t, cur.All(ctx, &idx))
-	names := map[string]bool{}
-	for _, i := range idx {
-		names[i["name"].(string)] = true
-	}
-	assert.True(t, names["test_run_id_1"])
-	assert.True(t, names["test_id_1_finished_at_1"])
+	storetest.Each(t, func(t *testing.T, s *storetest.Store) {
+		ctx := context.Background()
+		require.NoError(t, s.DB.EnsureIndexes(ctx))
+		require.NoError(t, s.DB.RecreateIndexes(ctx))
+		require.NoError(t, s.DB.EnsureIndexes(ctx))
+		if m := s.Mongo(); m != nil {
+			cur, err := m.Database().Collection(store.TestsCollection).Indexes().List(ctx)
+			require.NoError(t, err)
+			var idx []bson.M
+			require.NoError(t, cur.All(ctx, &idx))
+			names := map[string]bool{}
+			for _, i := range idx {
+				names[i["name"].(string)] = true
+			}
+			assert.True(t, names["test_run_id_1"])
+			assert.True(t, names["test_id_1_finished_at_1"])
+		}
+	})
 }
 
-func TestTheRunsCreatorEnsuresTheIndexes(t *testing.T) {
-	s := storetest.New(t)
+func TestTheRunsCreatorEnsuresTheIndexesOnMongoDB(t *testing.T) {
+	s := storetest.NewMongo(t)
 	ctx := context.Background()
-	require.NoError(t, s.DB.Database().Drop(ctx)) // a store with no indexes yet
+	require.NoError(t, s.Mongo().Database().Drop(ctx)) // a store with no indexes yet
 	run := newRun("indexes")
 	sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
 	sess.BeginPart("p", "m/p", nil)
@@ -561,7 +534,7 @@ func TestTheRunsCreatorEnsuresTheIndexes(t *testing.T) {
 	require.NoError(t, err)
 
 	for coll, want := range map[string]string{store.RunsCollection: "evaluation_run_id_1", store.TestsCollection: "test_id_1_finished_at_1"} {
-		cur, err := s.DB.Database().Collection(coll).Indexes().List(ctx)
+		cur, err := s.Mongo().Database().Collection(coll).Indexes().List(ctx)
 		require.NoError(t, err)
 		var idx []bson.M
 		require.NoError(t, cur.All(ctx, &idx))
@@ -616,15 +589,14 @@ func TestOpenDoesNotWaitForTheServer(t *testing.T) {
 	if os.Getenv(storetest.EnvURI) != "" {
 		t.Skip("proxies the embedded server's single address")
 	}
-	s := storetest.New(t)
+	s := storetest.Open(t, storetest.FerretDB)
 	ctx := context.Background()
 	run := newRun("held")
 	// Another run already has this evaluation_run_id, so joining lengthens
 	// it: tests added before that must still carry the lengthened ID.
 	other := newRun("held")
 	other.ID = bson.NewObjectID()
-	_, err := s.DB.Database().Collection(store.RunsCollection).InsertOne(ctx, other)
-	require.NoError(t, err)
+	require.NoError(t, s.DB.InsertRun(ctx, &other))
 
 	release := make(chan struct{})
 	cfg := cfgFor(s, run, t.TempDir(), nil)
@@ -639,34 +611,35 @@ func TestOpenDoesNotWaitForTheServer(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, sess.Spooled())
 	assert.Equal(t, other.EvaluationRunID+"-"+run.ID.Hex()[8:16], got.EvaluationRunID)
-	var tr store.TestRun
-	require.NoError(t, s.DB.Database().Collection(store.TestsCollection).FindOne(ctx, bson.D{{Key: "evaluation_run_id", Value: run.ID}}).Decode(&tr))
-	assert.Equal(t, got.EvaluationRunID+"/m/p.TestA#1", tr.TestRunID)
+	trs := storetest.TestRuns(t, s.DB, run.ID)
+	require.Len(t, trs, 1)
+	assert.Equal(t, got.EvaluationRunID+"/m/p.TestA#1", trs[0].TestRunID)
 	assert.Equal(t, 1, getRun(t, s.DB, run.ID).NumTests)
 }
 
 func TestAFailingTestAlwaysLowersTheRunScore(t *testing.T) {
-	// The README's worked example: 90 (passed), 80 (passed), 95 by its
-	// metrics but failed, 100 (passed, no metrics), one skipped.
-	s := storetest.New(t)
-	run := newRun("score")
-	sess := store.Open(context.Background(), cfgFor(s, run, t.TempDir(), nil))
-	sess.BeginPart("p", "m/a", nil)
-	scored := func(name string, score float64, st result.Status) *result.Test {
-		tr := werTest("m/a", name, 0.1, st)
-		tr.Score = &score
-		return tr
-	}
-	sess.Add("p", scored("TestA", 90, result.Passed))
-	sess.Add("p", scored("TestB", 80, result.Passed))
-	sess.Add("p", scored("TestC", 95, result.Failed))
-	sess.Add("p", &result.Test{Package: "m/a", Name: "TestD", Status: result.Passed, Finished: time.Now()})
-	sess.Add("p", &result.Test{Package: "m/a", Name: "TestE", Status: result.Skipped, Finished: time.Now()})
-	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
-	_, err := sess.Close()
-	require.NoError(t, err)
-	got := getRun(t, s.DB, run.ID)
-	require.NotNil(t, got.Score)
-	assert.InDelta(t, 67.5, *got.Score, 1e-9)
-	assert.Less(t, *got.Score, 100.0)
+	storetest.Each(t, func(t *testing.T, s *storetest.Store) {
+		// The README's worked example: 90 (passed), 80 (passed), 95 by its
+		// metrics but failed, 100 (passed, no metrics), one skipped.
+		run := newRun("score")
+		sess := store.Open(context.Background(), cfgFor(s, run, t.TempDir(), nil))
+		sess.BeginPart("p", "m/a", nil)
+		scored := func(name string, score float64, st result.Status) *result.Test {
+			tr := werTest("m/a", name, 0.1, st)
+			tr.Score = &score
+			return tr
+		}
+		sess.Add("p", scored("TestA", 90, result.Passed))
+		sess.Add("p", scored("TestB", 80, result.Passed))
+		sess.Add("p", scored("TestC", 95, result.Failed))
+		sess.Add("p", &result.Test{Package: "m/a", Name: "TestD", Status: result.Passed, Finished: time.Now()})
+		sess.Add("p", &result.Test{Package: "m/a", Name: "TestE", Status: result.Skipped, Finished: time.Now()})
+		sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+		_, err := sess.Close()
+		require.NoError(t, err)
+		got := getRun(t, s.DB, run.ID)
+		require.NotNil(t, got.Score)
+		assert.InDelta(t, 67.5, *got.Score, 1e-9)
+		assert.Less(t, *got.Score, 100.0)
+	})
 }

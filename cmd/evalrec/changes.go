@@ -65,7 +65,7 @@ func (c *changesCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	defer conn.Close()
-	runs, trs, err := runsWithTests(ctx, conn.DB, f)
+	runs, trs, err := runsWithTests(ctx, conn.DB, f, store.AllFields)
 	if err != nil {
 		return err
 	}

@@ -154,11 +154,11 @@ func resolveSide(ctx context.Context, db *store.DB, ref string, n int, scope sto
 
 // compareSides reads both sides' test runs and compares them.
 func compareSides(ctx context.Context, db *store.DB, br, cr []store.EvaluationRun, opt compare.Options) (compare.Report, error) {
-	bt, err := db.TestRunsOfRuns(ctx, store.IDs(br))
+	bt, err := db.TestRunsOfRuns(ctx, store.IDs(br), store.AllFields)
 	if err != nil {
 		return compare.Report{}, err
 	}
-	ct, err := db.TestRunsOfRuns(ctx, store.IDs(cr))
+	ct, err := db.TestRunsOfRuns(ctx, store.IDs(cr), store.AllFields)
 	if err != nil {
 		return compare.Report{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"evalrec.dev/analytics"
+	"evalrec.dev/store"
 )
 
 type flakyCmd struct {
@@ -54,7 +55,7 @@ func (c *flakyCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	defer conn.Close()
-	runs, trs, err := runsWithTests(ctx, conn.DB, f)
+	runs, trs, err := runsWithTests(ctx, conn.DB, f, store.Slim)
 	if err != nil {
 		return err
 	}

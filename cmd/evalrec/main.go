@@ -7,9 +7,9 @@
 //	evalrec compare BASE CAND [-fail-on ...]           significance-tested comparison and CI gate
 //	evalrec changes [-since 7d] [-notify URL]          change points in every metric's history
 //	evalrec prune -older-than 90d [-dry-run]           retention
-//	evalrec serve                                      the embedded store at localhost:27017
 //	evalrec replay                                     store spooled results
 //	evalrec indexes                                    re-create the indexes
+//	evalrec migrate -to URI | export | import DIR      move a history between stores
 //
 // Every command reads the same configuration as the library: environment
 // variables, or a .env file found up to the module root.
@@ -60,11 +60,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 			newChangesCmd(env).command(),
 			newCompareCmd(env).command(),
 			newPruneCmd(env).command(),
-			newServeCmd(env).command(),
 			newReplayCmd(env).command(),
 			newIndexesCmd(env).command(),
+			newMigrateCmd(env).command(),
+			newExportCmd(env).command(),
+			newImportCmd(env).command(),
 		},
 		Exec: func(context.Context, []string) error { return flag.ErrHelp },
+	}
+	for _, extra := range extraCommands {
+		root.Subcommands = append(root.Subcommands, extra(env))
 	}
 	// `evalrec test` passes everything after its own flags to go test, which
 	// ffcli's flag parsing would reject; split those arguments off first.
@@ -89,6 +94,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 }
+
+// extraCommands are added by builds with tags (serve.go).
+var extraCommands []func(*environment) *ffcli.Command
 
 // environment is what every command writes to.
 type environment struct {

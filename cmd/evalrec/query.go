@@ -143,13 +143,14 @@ func positional(fs *flag.FlagSet, args []string) ([]string, error) {
 	return pos, nil
 }
 
-// runsWithTests returns the runs matching f and all their test runs.
-func runsWithTests(ctx context.Context, db *store.DB, f store.RunFilter) ([]store.EvaluationRun, []store.TestRun, error) {
+// runsWithTests returns the runs matching f and all their test runs, with
+// the fields asked for.
+func runsWithTests(ctx context.Context, db *store.DB, f store.RunFilter, fields store.Fields) ([]store.EvaluationRun, []store.TestRun, error) {
 	runs, err := db.Runs(ctx, f)
 	if err != nil {
 		return nil, nil, err
 	}
-	trs, err := db.TestRunsOfRuns(ctx, store.IDs(runs))
+	trs, err := db.TestRunsOfRuns(ctx, store.IDs(runs), fields)
 	return runs, trs, err
 }
 

@@ -16,10 +16,10 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"evalrec.dev/internal/embedded"
 	"evalrec.dev/internal/histgen"
 	"evalrec.dev/internal/testenv"
 	"evalrec.dev/store"
+	"evalrec.dev/store/sqlite"
 )
 
 func TestMain(m *testing.M) {
@@ -65,7 +65,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 			env.Setenv("EVALREC_FLUSH_INTERVAL", "100ms")
 			if _, err := os.Stat(filepath.Join(env.WorkDir, "seed-history")); err == nil {
-				if err := seedHistory(filepath.Join(env.WorkDir, ".evalrec", "data")); err != nil {
+				if err := seedHistory(filepath.Join(env.WorkDir, ".evalrec", "vt_metrics.db")); err != nil {
 					return err
 				}
 			}
@@ -120,15 +120,10 @@ func webhook(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("WEBHOOK", srv.URL+"/hooks/secret-token")
 }
 
-// seedHistory writes histgen's standard history into the embedded store at
-// dir, where the script's evalrec commands will find it.
-func seedHistory(dir string) error {
-	srv, err := embedded.Start(dir, "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	db, err := store.Connect(context.Background(), srv.URI(), "vt_metrics", 10*time.Second)
+// seedHistory writes histgen's standard history into the embedded store
+// file, where the script's evalrec commands will find it.
+func seedHistory(file string) error {
+	db, err := store.Connect(context.Background(), sqlite.URI(file), "vt_metrics", 10*time.Second)
 	if err != nil {
 		return err
 	}

@@ -1,3 +1,10 @@
+//go:build ferretdb
+
+// This file is built only with -tags ferretdb: it links FerretDB, which
+// the default evalrec leaves out (it doubles the first build's time). It
+// adds `evalrec serve`, a local MongoDB stand-in, and lets `evalrec
+// migrate -from-legacy` read the first version's embedded store.
+
 package main
 
 import (
@@ -5,14 +12,36 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
+	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/embedded"
 	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/store"
 )
+
+func init() {
+	extraCommands = append(extraCommands, func(env *environment) *ffcli.Command { return newServeCmd(env).command() })
+	openLegacy = func(ctx context.Context, dir, database string) (*store.DB, func(), error) {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, nil, fmt.Errorf("no store of the first version here: %w", err)
+		}
+		srv, err := embedded.Start(dir, "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, err
+		}
+		db, err := store.Connect(ctx, srv.URI(), database, 10*time.Second)
+		if err != nil {
+			srv.Close()
+			return nil, nil, err
+		}
+		return db, func() { db.Close(); srv.Close() }, nil
+	}
+}
 
 type serveCmd struct {
 	env  *environment
@@ -24,7 +53,7 @@ type serveCmd struct {
 func newServeCmd(env *environment) *serveCmd {
 	c := &serveCmd{env: env, fs: flag.NewFlagSet("serve", flag.ContinueOnError)}
 	c.fs.StringVar(&c.addr, "addr", embedded.DefaultAddr, "address to listen on")
-	c.fs.StringVar(&c.dir, "data", "", "data directory (default: .evalrec/data at the module root)")
+	c.fs.StringVar(&c.dir, "data", "", "data directory (default: .evalrec/ferretdb at the module root)")
 	return c
 }
 
@@ -32,7 +61,7 @@ func (c *serveCmd) command() *ffcli.Command {
 	return &ffcli.Command{
 		Name:       "serve",
 		ShortUsage: "evalrec serve [-addr 127.0.0.1:27017] [-data DIR]",
-		ShortHelp:  "Serve the embedded store, so MONGODB_ENABLED=true go test works with no MongoDB.",
+		ShortHelp:  "Serve a local MongoDB stand-in (FerretDB), for mongosh and for trying the MongoDB path.",
 		FlagSet:    c.fs,
 		Exec:       c.Run,
 	}
@@ -45,26 +74,25 @@ func (c *serveCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	if c.dir == "" {
-		c.dir = storeconn.DataDir(cfg)
+		c.dir = filepath.Join(storeconn.Dir(cfg), "ferretdb")
 	}
 	tuneGC(os.Getenv)
 	srv, err := embedded.Start(c.dir, c.addr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.env.stderr, "evalrec: embedded store serving %s at %s (Ctrl-C to stop)\n", c.dir, srv.URI())
+	fmt.Fprintf(c.env.stderr, "evalrec: FerretDB serving %s at %s (Ctrl-C to stop)\n", c.dir, srv.URI())
 	<-ctx.Done()
 	return srv.Close()
 }
 
-// The garbage collector settings of a process that only serves the embedded
-// store. FerretDB allocates a lot for every document it stores: at the
-// default GOGC=100, marking and sweeping took 14% of the store's CPU while
-// a 2,000-test suite recorded into it. With GOGC=400 the store spent
-// 350-373 ms of CPU per run of that suite instead of 466-500 ms (GOGC=800
-// saved no more), and its peak RSS was 58 MB instead of 44 MB. The soft
-// memory limit brings collection back to normal before a large query's heap
-// can grow fivefold.
+// The garbage collector settings of a process that only serves FerretDB,
+// which allocates a lot for every document it stores: at the default
+// GOGC=100, marking and sweeping took 14% of the store's CPU while a
+// 2,000-test suite recorded into it. With GOGC=400 it spent 350-373 ms of
+// CPU per run of that suite instead of 466-500 ms. The soft memory limit
+// brings collection back to normal before a large query's heap can grow
+// fivefold.
 const (
 	serveGCPercent   = 400
 	serveMemoryLimit = 1 << 30

@@ -1,3 +1,5 @@
+//go:build ferretdb
+
 package main
 
 import (

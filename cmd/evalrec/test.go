@@ -147,10 +147,6 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	start := time.Now()
-	label := ""
-	if !cfg.URISet {
-		label = storeconn.EmbeddedLabel(cfg)
-	}
 	var failures []string
 	res, readErr := pipeline.Ingest(context.WithoutCancel(ctx), gt.stdout, pipeline.Options{
 		Config:      cfg,
@@ -160,7 +156,6 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		Logger:      log,
 		DB:          db,
 		Unavailable: unavailable,
-		Label:       label,
 		Live:        true,
 		Stopped:     gt.stopped,
 		OnPackage: func(p *ingest.Package, n pipeline.PackageCounts) {

@@ -8,6 +8,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"evalrec.dev/analytics"
+	"evalrec.dev/store"
 )
 
 type testsCmd struct {
@@ -43,7 +44,7 @@ func (c *testsCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	defer conn.Close()
-	runs, trs, err := runsWithTests(ctx, conn.DB, f)
+	runs, trs, err := runsWithTests(ctx, conn.DB, f, store.Slim)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/testenv"
@@ -53,10 +52,7 @@ func TestThreeWaysStoreEquivalentTestRuns(t *testing.T) {
 	ctx := context.Background()
 	bySource := map[string][]store.TestRun{}
 	hashes := map[string]string{}
-	cur, err := s.DB.Database().Collection(store.RunsCollection).Find(ctx, bson.D{})
-	require.NoError(t, err)
-	var runs []store.EvaluationRun
-	require.NoError(t, cur.All(ctx, &runs))
+	runs := storetest.Runs(t, s.DB)
 	require.Len(t, runs, 3)
 	for _, r := range runs {
 		assert.Equal(t, store.StatusCompleted, r.Status, r.Source)

@@ -124,9 +124,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cfg.RunID = o.runID
 	}
 	c := &converter{o: o, cfg: cfg, stdout: stdout, stderr: stderr, log: log, git: provenance.GitInfo(".", nil)}
-	if !cfg.URISet {
-		c.label = storeconn.EmbeddedLabel(cfg)
-	}
 	if !o.dryRun {
 		conn, err := storeconn.Open(context.Background(), cfg, log)
 		if err != nil {
@@ -160,7 +157,6 @@ type converter struct {
 	git         provenance.Git
 	db          *store.DB
 	unavailable error
-	label       string
 }
 
 func (c *converter) file(path string) int {
@@ -212,7 +208,6 @@ func (c *converter) stream(name string, r io.Reader, live bool) int {
 		Logger:      c.log,
 		DB:          c.db,
 		Unavailable: c.unavailable,
-		Label:       c.label,
 		Live:        live,
 	}
 	if c.o.tee {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,8 +24,11 @@ import (
 //
 // An empty variable means its default, as an unset one does.
 type Config struct {
-	Enabled        Flag    `env:"MONGODB_ENABLED, default=false"`
-	URI            string  `env:"MONGODB_CONNECTION_STRING, default=mongodb://localhost:27017"`
+	Enabled Flag `env:"MONGODB_ENABLED, default=false"`
+	// URI names the store: mongodb:// or mongodb+srv:// for MongoDB,
+	// sqlite:PATH for an SQLite file. Unset, evalrec uses the embedded
+	// store, .evalrec/DATABASE.db at the module root.
+	URI            string  `env:"MONGODB_CONNECTION_STRING"`
 	Database       string  `env:"MONGODB_DATABASE, default=vt_metrics"`
 	Environment    string  `env:"ENVIRONMENT, default=dev"`
 	ExperimentTags TagList `env:"EXPERIMENT_TAGS"`
@@ -57,7 +61,7 @@ type Config struct {
 	// EnvFile is the .env file that was read, if any.
 	EnvFile string
 	// URISet reports whether MONGODB_CONNECTION_STRING was set (in the
-	// environment or .env) rather than defaulted.
+	// environment or .env).
 	URISet bool
 }
 
@@ -180,8 +184,8 @@ func (c *Config) validate() error {
 	if !validDatabaseName(c.Database) {
 		errs = append(errs, fmt.Errorf("MONGODB_DATABASE %q: use 1 to 63 letters, digits, '_' or '-'", c.Database))
 	}
-	if bool(c.Enabled) && !strings.HasPrefix(c.URI, "mongodb://") && !strings.HasPrefix(c.URI, "mongodb+srv://") {
-		errs = append(errs, fmt.Errorf("MONGODB_CONNECTION_STRING must start with mongodb:// or mongodb+srv://, got %q", redact.URI(c.URI)))
+	if c.URISet && !slices.ContainsFunc([]string{"mongodb://", "mongodb+srv://", "sqlite:"}, func(p string) bool { return strings.HasPrefix(c.URI, p) }) {
+		errs = append(errs, fmt.Errorf("MONGODB_CONNECTION_STRING must start with mongodb://, mongodb+srv:// or sqlite:, got %q", redact.URI(c.URI)))
 	}
 	return errors.Join(errs...)
 }

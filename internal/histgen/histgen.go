@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
@@ -129,18 +128,18 @@ func writeRun(ctx context.Context, db *store.DB, i int, now time.Time) (*store.E
 }
 
 // Bulk writes runs runs of testsPerRun tests each, straight into the
-// collections with unordered InsertMany, for query benchmarks at sizes the
-// writer would take long to produce. One test in ten is flaky.
+// store in batches, for query benchmarks at sizes the writer would take
+// long to produce. One test in ten is flaky.
 func Bulk(ctx context.Context, db *store.DB, runs, testsPerRun int, now time.Time) error {
-	branch, env := "main", "dev"
-	sys := provenance.System{GoVersion: "go1.26", Module: "example.com/bulk", SystemUnderTest: map[string]any{"model": "v2"}}
+	branch, env, pkg := "main", "dev", "example.com/bulk"
+	sys := provenance.System{GoVersion: "go1.26", Module: pkg, SystemUnderTest: map[string]any{"model": "v2"}}
 	hash := sys.Hash()
-	docs := make([]any, 0, 1000)
-	flush := func(coll string) error {
+	docs := make([]store.TestRun, 0, 1000)
+	flush := func() error {
 		if len(docs) == 0 {
 			return nil
 		}
-		_, err := db.Database().Collection(coll).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		_, err := db.InsertTestRuns(ctx, docs)
 		docs = docs[:0]
 		return err
 	}
@@ -154,17 +153,18 @@ func Bulk(ctx context.Context, db *store.DB, runs, testsPerRun int, now time.Tim
 		run := store.EvaluationRun{ID: bson.ObjectID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
 			FinishedAt: &finished, GitCommit: &commit, GitBranch: &branch, Environment: env, ExperimentTags: []string{},
 			System: sys, SystemInfoHash: hash, Metrics: map[string]float64{"wer": 0.1}, NumTests: testsPerRun,
-			NumPassed: testsPerRun, Status: store.StatusCompleted, Score: &score, Source: "bulk"}
-		if _, err := db.Database().Collection(store.RunsCollection).InsertOne(ctx, run); err != nil {
+			NumPassed: testsPerRun, Status: store.StatusCompleted, Score: &score, Source: "bulk",
+			Project: pkg, Packages: []string{pkg}}
+		if err := db.InsertRun(ctx, &run); err != nil {
 			return err
 		}
-		rc := store.RunContext{ID: run.ID, EvaluationRunID: run.EvaluationRunID, Environment: env, GitCommit: &commit, GitBranch: &branch}
+		rc := store.RunContext{ID: run.ID, EvaluationRunID: run.EvaluationRunID, Environment: env, Project: pkg, GitCommit: &commit, GitBranch: &branch}
 		for k := range testsPerRun {
 			st := result.Passed
 			if k%10 == 3 && (i+k)%4 == 0 {
 				st = result.Failed
 			}
-			t := &result.Test{Package: "example.com/bulk", Name: fmt.Sprintf("TestCase%04d", k), Status: st,
+			t := &result.Test{Package: pkg, Name: fmt.Sprintf("TestCase%04d", k), Status: st,
 				Started: started, Finished: finished}
 			m := result.Metric{Key: "wer", Result: werDef.Evaluate(0.1 + noise(i, k))}
 			t.Metrics = []result.Metric{m}
@@ -173,11 +173,11 @@ func Bulk(ctx context.Context, db *store.DB, runs, testsPerRun int, now time.Tim
 			t.Complete()
 			docs = append(docs, store.NewTestRun(rc, t))
 			if len(docs) == cap(docs) {
-				if err := flush(store.TestsCollection); err != nil {
+				if err := flush(); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	return flush(store.TestsCollection)
+	return flush()
 }

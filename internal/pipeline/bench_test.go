@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"evalrec.dev/ingest"
 	"evalrec.dev/internal/config"
@@ -48,55 +48,80 @@ func benchConfig(db string) *config.Config {
 		WriteTimeout: 30 * time.Second, FlushInterval: time.Second}
 }
 
-// BenchmarkStoreStream ingests a stream of benchTests tests end to end:
-// parsing, scoring, batched writes, parts and finalization.
+// BenchmarkStoreStream ingests a stream of benchTests tests end to end
+// (parsing, scoring, batched writes, parts and finalization) into each kind
+// of store, and reports the process's CPU time per test: with FerretDB
+// in-process, its share is counted too, so the sub-benchmarks compare what
+// storing one test costs on each.
 func BenchmarkStoreStream(b *testing.B) {
-	s := storetest.New(b)
 	data := stream(benchTests)
-	b.SetBytes(int64(len(data)))
-	for i := 0; b.Loop(); i++ {
-		db := fresh(b, s, i)
-		res, err := pipeline.Ingest(context.Background(), bytes.NewReader(data), pipeline.Options{
-			Config: benchConfig(db.Name()), Source: "converter", DB: db})
-		if err != nil || res.StorageErr != nil || res.Run.NumTests != benchTests {
-			b.Fatalf("ingest: %v %v %+v", err, res.StorageErr, res.Run)
-		}
+	for _, kind := range []storetest.Kind{storetest.SQLite, storetest.FerretDB} {
+		b.Run(string(kind), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			cpu := cpuMeter{}
+			for b.Loop() {
+				db := fresh(b, kind)
+				cpu.start()
+				res, err := pipeline.Ingest(context.Background(), bytes.NewReader(data), pipeline.Options{
+					Config: benchConfig(db.Name()), Source: "converter", DB: db})
+				cpu.stop()
+				if err != nil || res.StorageErr != nil || res.Run.NumTests != benchTests {
+					b.Fatalf("ingest: %v %v %+v", err, res.StorageErr, res.Run)
+				}
+			}
+			cpu.report(b, benchTests)
+		})
 	}
 }
 
-// BenchmarkRawInsertMany stores the same test documents with unordered
-// InsertMany batches of 1000 into an indexed collection: the floor any
-// writer pays on this store.
-func BenchmarkRawInsertMany(b *testing.B) {
-	s := storetest.New(b)
+// BenchmarkRawInsert stores the same test documents in batches of 1000
+// into each kind of store: the floor any writer pays there.
+func BenchmarkRawInsert(b *testing.B) {
 	data := stream(benchTests)
 	docs := documents(b, data)
-	b.SetBytes(int64(len(data)))
-	for i := 0; b.Loop(); i++ {
-		db := fresh(b, s, i)
-		if err := db.EnsureIndexes(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		coll := db.Database().Collection(store.TestsCollection)
-		for start := 0; start < len(docs); start += 1000 {
-			end := min(start+1000, len(docs))
-			if _, err := coll.InsertMany(context.Background(), docs[start:end], options.InsertMany().SetOrdered(false)); err != nil {
-				b.Fatal(err)
+	for _, kind := range []storetest.Kind{storetest.SQLite, storetest.FerretDB} {
+		b.Run(string(kind), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			cpu := cpuMeter{}
+			for b.Loop() {
+				db := fresh(b, kind)
+				cpu.start()
+				for start := 0; start < len(docs); start += 1000 {
+					if _, err := db.InsertTestRuns(context.Background(), docs[start:min(start+1000, len(docs))]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				cpu.stop()
 			}
-		}
+			cpu.report(b, benchTests)
+		})
 	}
 }
 
-// fresh opens a new, empty database on the test's server, outside the timer.
-func fresh(b *testing.B, s *storetest.Store, i int) *store.DB {
+// fresh opens a new, empty store, outside the timer.
+func fresh(b *testing.B, kind storetest.Kind) *store.DB {
 	b.StopTimer()
 	defer b.StartTimer()
-	db, err := store.Connect(context.Background(), s.URI, fmt.Sprintf("%s_%d", s.Database, i), 10*time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	return db
+	return storetest.Open(b, kind).DB
+}
+
+// cpuMeter sums the process's user and system CPU time over the timed
+// stretches.
+type cpuMeter struct {
+	at, total time.Duration
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func (c *cpuMeter) start() { c.at = processCPU() }
+func (c *cpuMeter) stop()  { c.total += processCPU() - c.at }
+
+func (c *cpuMeter) report(b *testing.B, perOp int) {
+	b.ReportMetric(float64(c.total.Nanoseconds())/float64(b.N)/float64(perOp), "cpu-ns/test")
 }
 
 type collectTests []*result.Test
@@ -105,7 +130,7 @@ func (c *collectTests) BeginPackage(*ingest.Package) {}
 func (c *collectTests) Test(t *result.Test)          { cp := *t; *c = append(*c, &cp) }
 func (c *collectTests) EndPackage(*ingest.Package)   {}
 
-func documents(b *testing.B, data []byte) []any {
+func documents(b *testing.B, data []byte) []store.TestRun {
 	var c collectTests
 	in := ingest.New(&c)
 	r := ingest.NewReader(bytes.NewReader(data))
@@ -116,7 +141,7 @@ func documents(b *testing.B, data []byte) []any {
 	}
 	in.Close()
 	rc := store.RunContext{ID: bson.NewObjectID(), EvaluationRunID: "bench"}
-	docs := make([]any, len(c))
+	docs := make([]store.TestRun, len(c))
 	for i, t := range c {
 		t.Complete()
 		docs[i] = store.NewTestRun(rc, t)

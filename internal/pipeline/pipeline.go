@@ -16,6 +16,7 @@ import (
 
 	"evalrec.dev/ingest"
 	"evalrec.dev/internal/config"
+	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
@@ -32,14 +33,12 @@ type Options struct {
 	Invocation *provenance.Invocation
 	Git        provenance.Git
 	Logger     *slog.Logger
-	// DB is an open connection to use; when nil, the session connects to
-	// Config.URI (and spools if it cannot).
+	// DB is an open connection to use; when nil, the session opens the
+	// store Config names (and spools if it cannot).
 	DB *store.DB
 	// Unavailable says the store could not be opened: results go straight
-	// to the spool, meant for the store Label names (see
-	// store.SessionConfig.Label).
+	// to the spool, meant for the store Config names.
 	Unavailable error
-	Label       string
 	// DryRun, when set, receives the documents instead of the database.
 	DryRun io.Writer
 	// Live says the stream comes from tests running now (a pipe, or the
@@ -193,10 +192,10 @@ func (s *sink) open(at time.Time) {
 		Repository:      deref(s.opts.Git.Remote),
 	}
 	s.session = store.Open(context.Background(), store.SessionConfig{
-		URI: cfg.URI, Database: cfg.Database,
+		URI: storeconn.URI(cfg), Database: cfg.Database,
 		ConnectTimeout: cfg.ConnectTimeout, WriteTimeout: cfg.WriteTimeout, FlushInterval: cfg.FlushInterval,
 		SpoolDir: cfg.SpoolDir, Run: run, Logger: s.opts.Logger, DB: s.opts.DB, DryRun: s.opts.DryRun,
-		Unavailable: s.opts.Unavailable, Label: s.opts.Label, BufferJournal: !s.opts.Live,
+		Unavailable: s.opts.Unavailable, BufferJournal: !s.opts.Live,
 	})
 }
 

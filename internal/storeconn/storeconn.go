@@ -1,62 +1,62 @@
-// Package storeconn finds the store for evalrec's commands: the configured
-// MongoDB, else the embedded store in the module's .evalrec directory.
+// Package storeconn finds the store evalrec writes to and reads from: the
+// one MONGODB_CONNECTION_STRING names (mongodb://, mongodb+srv:// or
+// sqlite:), else the embedded SQLite file in the module's .evalrec
+// directory. Importing it registers both drivers.
 package storeconn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
 	"evalrec.dev/internal/config"
-	"evalrec.dev/internal/embedded"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/store"
+	_ "evalrec.dev/store/mongo" // mongodb:// and mongodb+srv://
+	"evalrec.dev/store/sqlite"
 )
 
-// Conn is an open store. Close it when done: it disconnects before stopping
-// the embedded server, which is the order FerretDB shuts down fast in.
+// Conn is an open store. Close it when done.
 type Conn struct {
-	DB       *store.DB
-	Embedded *embedded.Server // nil unless the embedded store was started
-	// Where describes the store for people: a redacted URI or a directory.
+	DB *store.DB
+	// Where describes the store for people: a redacted URI or a file.
 	Where string
 }
 
-// Close disconnects and stops the embedded server, if any.
-func (c *Conn) Close() error {
-	err := c.DB.Close()
-	if c.Embedded != nil {
-		err = errors.Join(err, c.Embedded.Close())
-	}
-	return err
-}
+// Close closes the store.
+func (c *Conn) Close() error { return c.DB.Close() }
 
-// DataDir is where the embedded store keeps its files.
-func DataDir(cfg *config.Config) string {
+// Dir is the module's .evalrec directory, which holds the embedded store
+// and the spool.
+func Dir(cfg *config.Config) string {
 	root := cfg.ModuleRoot
 	if root == "" {
 		root = "."
 	}
-	return filepath.Join(root, ".evalrec", "data")
+	return filepath.Join(root, ".evalrec")
 }
 
-// EmbeddedLabel names the embedded store of cfg's module in spool files:
-// its absolute directory, which stays the same from run to run.
-func EmbeddedLabel(cfg *config.Config) string {
-	abs, err := filepath.Abs(DataDir(cfg))
-	if err != nil {
-		abs = DataDir(cfg)
+// EmbeddedFile is the embedded store's file: one per database name, so
+// MONGODB_DATABASE keeps its meaning.
+func EmbeddedFile(cfg *config.Config) string {
+	return filepath.Join(Dir(cfg), cfg.Database+".db")
+}
+
+// URI is the connection string of the store cfg names.
+func URI(cfg *config.Config) string {
+	if cfg.URISet {
+		return cfg.URI
 	}
-	return "embedded:" + abs
+	return sqlite.URI(EmbeddedFile(cfg))
 }
 
-// Open connects to the store. With MONGODB_CONNECTION_STRING set, that server
-// must answer. Otherwise the embedded store is started, with a one-line
-// notice. Nothing else is tried: a MongoDB that happens to listen on this
-// machine is used only when it is configured.
+// Open opens the store cfg names, within cfg.ConnectTimeout. With
+// MONGODB_CONNECTION_STRING set, that store must answer; nothing else is
+// tried. Otherwise it opens the embedded store, creating it if needed, and
+// says so on log.
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Conn, error) {
 	if cfg.URISet {
 		db, err := store.Connect(ctx, cfg.URI, cfg.Database, cfg.ConnectTimeout)
@@ -65,22 +65,40 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Conn, err
 		}
 		return &Conn{DB: db, Where: db.URI()}, nil
 	}
-	dir := DataDir(cfg)
-	srv, err := embedded.Start(dir, "127.0.0.1:0")
+	file := EmbeddedFile(cfg)
+	db, err := store.Connect(ctx, sqlite.URI(file), cfg.Database, max(cfg.ConnectTimeout, 10*time.Second))
 	if err != nil {
-		if errors.Is(err, embedded.ErrLocked) {
-			return nil, fmt.Errorf("%w; if `evalrec serve` is running, point MONGODB_CONNECTION_STRING at it", err)
-		}
 		return nil, err
 	}
-	db, err := store.Connect(ctx, srv.URI(), cfg.Database, 10*time.Second)
-	if err != nil {
-		srv.Close()
-		return nil, err
-	}
-	db.SetLabel(EmbeddedLabel(cfg))
 	if log != nil {
-		log.Info(fmt.Sprintf("no MongoDB configured: using the embedded store in %s", logline.RelPath(dir)))
+		log.Info(fmt.Sprintf("no MongoDB configured: using the embedded store %s", logline.RelPath(file)))
+		if legacy := LegacyDir(cfg); legacy != "" {
+			log.Warn(LegacyNotice(legacy))
+		}
 	}
-	return &Conn{DB: db, Embedded: srv, Where: "embedded store in " + logline.RelPath(dir)}, nil
+	return &Conn{DB: db, Where: "embedded store " + logline.RelPath(file)}, nil
+}
+
+// LegacyDir is the embedded store of evalrec's first version (FerretDB's
+// files in .evalrec/data), when one is there and not yet migrated.
+func LegacyDir(cfg *config.Config) string {
+	dir := filepath.Join(Dir(cfg), "data")
+	matches, _ := filepath.Glob(filepath.Join(dir, "*.sqlite"))
+	if len(matches) == 0 {
+		return ""
+	}
+	if _, err := os.Stat(filepath.Join(dir, MigratedMark)); err == nil {
+		return ""
+	}
+	return dir
+}
+
+// MigratedMark, in a legacy store's directory, says its history was copied.
+const MigratedMark = "MIGRATED"
+
+// LegacyNotice tells, in one line, how to keep the history of a legacy
+// store.
+func LegacyNotice(dir string) string {
+	return fmt.Sprintf("%s holds the history of an earlier evalrec, which this one no longer reads; copy it into the embedded store once with `go run -tags ferretdb evalrec.dev/cmd/evalrec migrate -from-legacy`",
+		logline.RelPath(dir))
 }

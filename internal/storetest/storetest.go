@@ -1,6 +1,8 @@
-// Package storetest gives each test a fresh evalrec database on a real
-// MongoDB-wire server: the embedded FerretDB store, started for the test, or
-// the MongoDB at EVALREC_TEST_MONGODB_URI when that is set. There is no mock.
+// Package storetest gives each test a fresh evalrec store of a real kind,
+// never a mock: an SQLite file (the embedded store), FerretDB started for
+// the test (MongoDB's stand-in), or the MongoDB at EVALREC_TEST_MONGODB_URI
+// when that is set. [Each] runs a test on every kind, and [Contract] is the
+// behaviour every driver must keep.
 package storetest
 
 import (
@@ -8,47 +10,101 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"evalrec.dev/internal/embedded"
 	"evalrec.dev/store"
+	"evalrec.dev/store/mongo"
+	"evalrec.dev/store/sqlite"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // EnvURI names the variable that points the tests at a real MongoDB.
 const EnvURI = "EVALREC_TEST_MONGODB_URI"
 
+// Kind is a kind of store.
+type Kind string
+
+const (
+	SQLite   Kind = "sqlite"
+	FerretDB Kind = "ferretdb"
+	MongoDB  Kind = "mongodb"
+)
+
+// Kinds are the kinds this machine can test: SQLite and FerretDB, and
+// MongoDB when EVALREC_TEST_MONGODB_URI is set.
+func Kinds() []Kind {
+	ks := []Kind{SQLite, FerretDB}
+	if os.Getenv(EnvURI) != "" {
+		ks = append(ks, MongoDB)
+	}
+	return ks
+}
+
 // Store is one test's database.
 type Store struct {
+	Kind     Kind
 	URI      string
 	Database string
 	DB       *store.DB
-	// Server is the embedded server, or nil on real MongoDB.
+	// Server is the FerretDB server, or nil.
 	Server *embedded.Server
 }
 
-// New returns a fresh, empty database with evalrec's indexes. Everything is
-// removed when the test ends.
-func New(t testing.TB) *Store {
+// Each runs fn as a subtest on a fresh store of every kind in [Kinds].
+func Each(t *testing.T, fn func(t *testing.T, s *Store)) {
 	t.Helper()
-	s := &Store{Database: "evalrec_test_" + randomHex(6)}
-	if uri := os.Getenv(EnvURI); uri != "" {
-		s.URI = uri
-	} else {
+	for _, k := range Kinds() {
+		t.Run(string(k), func(t *testing.T) { fn(t, Open(t, k)) })
+	}
+}
+
+// New returns a fresh embedded store: an SQLite file, the default.
+func New(t testing.TB) *Store { return Open(t, SQLite) }
+
+// NewMongo returns a fresh MongoDB database: on real MongoDB when
+// EVALREC_TEST_MONGODB_URI is set, else on FerretDB.
+func NewMongo(t testing.TB) *Store {
+	if os.Getenv(EnvURI) != "" {
+		return Open(t, MongoDB)
+	}
+	return Open(t, FerretDB)
+}
+
+// Open returns a fresh, empty store of kind k with evalrec's indexes.
+// Everything is removed when the test ends.
+func Open(t testing.TB, k Kind) *Store {
+	t.Helper()
+	s := &Store{Kind: k, Database: "evalrec_test_" + randomHex(6)}
+	switch k {
+	case SQLite:
+		s.URI = sqlite.URI(filepath.Join(t.TempDir(), s.Database+".db"))
+	case MongoDB:
+		s.URI = os.Getenv(EnvURI)
+		if s.URI == "" {
+			t.Skip("set " + EnvURI + " to test on MongoDB")
+		}
+	case FerretDB:
 		srv, err := embedded.Start(t.TempDir(), "127.0.0.1:0")
 		if err != nil {
-			t.Fatalf("starting the embedded store: %v", err)
+			t.Fatalf("starting FerretDB: %v", err)
 		}
 		s.Server, s.URI = srv, srv.URI()
 		t.Cleanup(func() {
 			if err := srv.Close(); err != nil {
-				t.Errorf("stopping the embedded store: %v", err)
+				t.Errorf("stopping FerretDB: %v", err)
 			}
 		})
+	default:
+		t.Fatalf("no store kind %q", k)
 	}
 	db, err := store.Connect(context.Background(), s.URI, s.Database, 10*time.Second)
 	if err != nil {
-		t.Fatalf("connecting to the test store: %v", err)
+		t.Fatalf("opening the test store: %v", err)
 	}
 	if err := db.EnsureIndexes(context.Background()); err != nil {
 		t.Fatalf("creating indexes: %v", err)
@@ -56,17 +112,17 @@ func New(t testing.TB) *Store {
 	s.DB = db
 	// Cleanups run last-in first-out: disconnect before the server stops.
 	t.Cleanup(func() {
-		if s.Server == nil {
+		if m, ok := db.Driver.(*mongo.Store); ok && k == MongoDB {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			_ = db.Database().Drop(ctx)
+			_ = m.Database().Drop(ctx)
 		}
 		_ = db.Close()
 	})
 	return s
 }
 
-// Env returns the environment that points evalrec at this database, for
+// Env returns the environment that points evalrec at this store, for
 // test binaries started by a test.
 func (s *Store) Env() []string {
 	return []string{
@@ -76,8 +132,73 @@ func (s *Store) Env() []string {
 	}
 }
 
+// Mongo returns the MongoDB database, or nil for SQLite.
+func (s *Store) Mongo() *mongo.Store {
+	m, _ := s.DB.Driver.(*mongo.Store)
+	return m
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// Runs returns every run of db, oldest first.
+func Runs(t testing.TB, db *store.DB) []store.EvaluationRun {
+	t.Helper()
+	rs, err := db.Runs(context.Background(), store.RunFilter{})
+	if err != nil {
+		t.Fatalf("reading runs: %v", err)
+	}
+	slices.Reverse(rs)
+	return rs
+}
+
+// TestRuns returns the test runs of a run, with their output, sorted by
+// _id.
+func TestRuns(t testing.TB, db *store.DB, run bson.ObjectID) []store.TestRun {
+	t.Helper()
+	ctx := context.Background()
+	trs, err := db.TestRunsOf(ctx, run)
+	if err != nil {
+		t.Fatalf("reading test runs: %v", err)
+	}
+	for i := range trs {
+		if trs[i].Output, err = db.TestOutput(ctx, trs[i].ID); err != nil {
+			t.Fatalf("reading output: %v", err)
+		}
+	}
+	return trs
+}
+
+// Documents returns every stored document as Extended JSON, one a line,
+// for tests that look for what must never be stored.
+func Documents(t testing.TB, db *store.DB) string {
+	t.Helper()
+	var b strings.Builder
+	for _, coll := range []string{store.RunsCollection, store.PartsCollection, store.TestsCollection} {
+		err := db.Each(context.Background(), coll, func(doc any) error {
+			j, err := bson.MarshalExtJSON(doc, false, false)
+			b.Write(j)
+			b.WriteByte('\n')
+			return err
+		})
+		if err != nil {
+			t.Fatalf("reading %s: %v", coll, err)
+		}
+	}
+	return b.String()
+}
+
+// EmbeddedAt opens the embedded store of the module in dir (the default
+// database's file), as evalrec's commands find it there.
+func EmbeddedAt(t testing.TB, dir string) *store.DB {
+	t.Helper()
+	db, err := store.Connect(context.Background(), sqlite.URI(filepath.Join(dir, ".evalrec", "vt_metrics.db")), "vt_metrics", 10*time.Second)
+	if err != nil {
+		t.Fatalf("opening the embedded store in %s: %v", dir, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

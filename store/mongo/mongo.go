@@ -1,4 +1,13 @@
-package store
+// Package mongo keeps evalrec's documents in MongoDB (a replica set, Atlas),
+// through mongo-driver v2: the store that teams share. Importing it
+// registers the mongodb:// and mongodb+srv:// connection strings with
+// [store.Connect].
+//
+// It works on real MongoDB and on FerretDB v1, the stand-in the tests use:
+// idempotency comes from unique keys on insert (duplicate key 11000 means
+// "stored already"), there are no upserts, transactions or $inc, and every
+// operation has a deadline, so the driver never waits its 30 s default.
+package mongo
 
 import (
 	"context"
@@ -12,19 +21,24 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"evalrec.dev/internal/redact"
+	"evalrec.dev/store"
 )
 
-// DB is a connection to one evalrec database.
-type DB struct {
-	client   *mongo.Client
-	db       *mongo.Database
-	redacted string
-	label    string
+func init() {
+	store.Register(func(ctx context.Context, uri, database string, timeout time.Duration) (store.Driver, error) {
+		return Open(ctx, uri, database, timeout)
+	}, "mongodb", "mongodb+srv")
 }
 
-// Connect reaches the server at uri and checks it with a ping, all within
+// Store is a MongoDB database holding evalrec's collections.
+type Store struct {
+	client *mongo.Client
+	db     *mongo.Database
+}
+
+// Open reaches the server at uri and checks it with a ping, all within
 // timeout. The error never contains the password.
-func Connect(ctx context.Context, uri, database string, timeout time.Duration) (*DB, error) {
+func Open(ctx context.Context, uri, database string, timeout time.Duration) (*Store, error) {
 	redacted := redact.URI(uri)
 	opts := options.Client().ApplyURI(uri).
 		SetServerSelectionTimeout(timeout).
@@ -46,7 +60,7 @@ func Connect(ctx context.Context, uri, database string, timeout time.Duration) (
 		_ = client.Disconnect(dctx)
 		return nil, &ConnectError{URI: redacted, Cause: reason(err)}
 	}
-	return &DB{client: client, db: client.Database(database), redacted: redacted, label: redacted}, nil
+	return &Store{client: client, db: client.Database(database)}, nil
 }
 
 // ConnectError says the server could not be reached, in one line.
@@ -80,60 +94,42 @@ func reason(err error) string {
 	return msg
 }
 
-// URI is the connection string with credentials masked.
-func (d *DB) URI() string { return d.redacted }
-
-// Label names the store for spool files and messages: the redacted URI,
-// unless [DB.SetLabel] gave another name (the embedded store's directory,
-// whose URI changes with every start).
-func (d *DB) Label() string { return d.label }
-
-// SetLabel sets what [DB.Label] returns.
-func (d *DB) SetLabel(l string) { d.label = l }
-
-func labelFor(uri string) string { return redact.URI(uri) }
-
 // Name is the database name.
-func (d *DB) Name() string { return d.db.Name() }
+func (s *Store) Name() string { return s.db.Name() }
 
 // Database exposes the underlying database, for tests and tools.
-func (d *DB) Database() *mongo.Database { return d.db }
-
-func (d *DB) runs() *mongo.Collection  { return d.db.Collection(RunsCollection) }
-func (d *DB) tests() *mongo.Collection { return d.db.Collection(TestsCollection) }
-func (d *DB) parts() *mongo.Collection { return d.db.Collection(PartsCollection) }
+func (s *Store) Database() *mongo.Database { return s.db }
 
 // Close disconnects, waiting at most a second for operations in flight.
-func (d *DB) Close() error {
+func (s *Store) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	return d.client.Disconnect(ctx)
+	return s.client.Disconnect(ctx)
 }
 
-// Index specifications: the seed's, plus the parts' lookup keys.
+func (s *Store) runs() *mongo.Collection  { return s.db.Collection(store.RunsCollection) }
+func (s *Store) tests() *mongo.Collection { return s.db.Collection(store.TestsCollection) }
+func (s *Store) parts() *mongo.Collection { return s.db.Collection(store.PartsCollection) }
+
+// indexes are the seed's, plus what the CLI's filters need.
 var indexes = map[string][]mongo.IndexModel{
-	RunsCollection: {
+	store.RunsCollection: {
 		{Keys: bson.D{{Key: "started_at", Value: 1}}},
 		{Keys: bson.D{{Key: "project", Value: 1}, {Key: "started_at", Value: 1}}},
 		{Keys: bson.D{{Key: "evaluation_run_id", Value: 1}}, Options: options.Index().SetUnique(true)},
 		{Keys: bson.D{{Key: "system_info_hash", Value: 1}}},
 		{Keys: bson.D{{Key: "experiment_tags", Value: 1}}},
 		{Keys: bson.D{{Key: "score", Value: 1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}}},
 	},
-	TestsCollection: {
+	store.TestsCollection: {
 		{Keys: bson.D{{Key: "test_run_id", Value: 1}}, Options: options.Index().SetUnique(true)},
 		{Keys: bson.D{{Key: "test_id", Value: 1}, {Key: "finished_at", Value: 1}}},
 		{Keys: bson.D{{Key: "evaluation_run_id", Value: 1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}}},
 		{Keys: bson.D{{Key: "score", Value: 1}}},
 	},
-	PartsCollection: {
-		{Keys: bson.D{{Key: "evaluation_run_id", Value: 1}}},
-	},
-	PartValuesCollection: {
-		{Keys: bson.D{{Key: "evaluation_run_id", Value: 1}}},
-	},
-	PartsArchiveCollection: {
+	store.PartsCollection: {
 		{Keys: bson.D{{Key: "evaluation_run_id", Value: 1}}},
 	},
 }
@@ -143,9 +139,9 @@ var indexes = map[string][]mongo.IndexModel{
 // It lists the existing indexes and creates the missing ones one at a time:
 // FerretDB v1.24.2 panics (and drops the connection) when one createIndexes
 // command names several indexes that already exist on a non-empty collection.
-func (d *DB) EnsureIndexes(ctx context.Context) error {
+func (s *Store) EnsureIndexes(ctx context.Context) error {
 	for coll, models := range indexes {
-		iv := d.db.Collection(coll).Indexes()
+		iv := s.db.Collection(coll).Indexes()
 		existing, err := indexNames(ctx, iv)
 		if err != nil {
 			return fmt.Errorf("listing indexes on %s: %w", coll, err)
@@ -194,13 +190,13 @@ func indexName(keys bson.D) string {
 
 // RecreateIndexes drops evalrec's indexes and creates them again, for the
 // seed's "Missing Indexes" troubleshooting step.
-func (d *DB) RecreateIndexes(ctx context.Context) error {
+func (s *Store) RecreateIndexes(ctx context.Context) error {
 	for coll := range indexes {
-		if err := d.db.Collection(coll).Indexes().DropAll(ctx); err != nil && !isNamespaceNotFound(err) {
+		if err := s.db.Collection(coll).Indexes().DropAll(ctx); err != nil && !isNamespaceNotFound(err) {
 			return fmt.Errorf("dropping indexes on %s: %w", coll, err)
 		}
 	}
-	return d.EnsureIndexes(ctx)
+	return s.EnsureIndexes(ctx)
 }
 
 func isNamespaceNotFound(err error) bool {

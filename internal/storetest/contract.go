@@ -1,0 +1,439 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/provenance"
+	"evalrec.dev/store"
+)
+
+// Contract checks that the driver of kind k keeps [store.Driver]'s
+// contract: what it stores comes back the same, every filter and order the
+// commands use answers the same, and writes are idempotent. Each driver's
+// tests call it; a driver that passes behaves like the others.
+func Contract(t *testing.T, k Kind) {
+	for _, c := range []struct {
+		name string
+		fn   func(*testing.T, *store.DB)
+	}{
+		{"runs round-trip and are unique by _id and by name", contractRuns},
+		{"test runs round-trip, idempotently", contractTestRuns},
+		{"run filters and order", contractRunFilters},
+		{"test history filters and order", contractHistory},
+		{"the previous comparable run", contractPrevious},
+		{"parts are replaced by their owner and reaped once", contractParts},
+		{"totals are set", contractTotals},
+		{"runs are deleted with their children", contractDelete},
+		{"every document can be read back", contractEach},
+		{"concurrent writers all store", contractConcurrent},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.fn(t, Open(t, k).DB) })
+	}
+}
+
+var ctx = context.Background()
+
+// at is a fixed time, to the millisecond as stores keep it.
+var at = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+
+func ptr[T any](v T) *T { return &v }
+
+// sampleRun is a run with every field set.
+func sampleRun(n int, project string) store.EvaluationRun {
+	started := at.Add(time.Duration(n) * time.Minute)
+	sys := provenance.System{GoVersion: "go1.26", GOOS: "linux", GOARCH: "amd64", CPUModel: "cpu", NumCPU: 2,
+		Module: project, Version: "(devel)", Dependencies: []provenance.Module{{Path: "dep.io/a", Version: "v1.0.0"}},
+		SystemUnderTest: map[string]any{"model": "m1", "nested": map[string]any{"beam": "4"}}, Hostname: "host-1"}
+	finished := started.Add(time.Minute)
+	score := 80.5 + float64(n)
+	return store.EvaluationRun{
+		ID: bson.NewObjectIDFromTimestamp(started), EvaluationRunID: fmt.Sprintf("run-%03d", n),
+		StartedAt: started, FinishedAt: &finished, GitCommit: ptr(fmt.Sprintf("%040d", n)), GitBranch: ptr("main"),
+		GitDirty: ptr(false), Environment: "dev", ExperimentTags: []string{"a", "b"}, System: sys, SystemInfoHash: sys.Hash(),
+		Metrics: map[string]float64{"wer": 0.1}, MetricStats: map[string]store.MetricStats{"wer": {N: 2, Mean: 0.1, Min: 0.05, Max: 0.15, P50: 0.1, P90: 0.14}},
+		NumTests: 2, NumPassed: 1, NumFailed: 1, Status: store.StatusCompleted, Score: &score, Source: "wrapper",
+		Project: project, Repository: "https://example.com/r.git", Packages: []string{project + "/a", project + "/b"},
+	}
+}
+
+// sampleTest is a test run of r with every field set.
+func sampleTest(r *store.EvaluationRun, name string, finished time.Time, status string) store.TestRun {
+	id := r.EvaluationRunID + "/" + r.Project + "/a." + name + "#1"
+	started := finished.Add(-time.Second)
+	score := 75.25
+	return store.TestRun{
+		ID: id, EvaluationRunID: r.ID, TestRunID: id, TestID: r.Project + "/a." + name, TestName: name,
+		Package: r.Project + "/a", GoTest: name, Attempt: 1, StartedAt: &started, FinishedAt: finished, DurationMS: 1000.5,
+		Status: status, Passed: status == "passed",
+		Metrics: map[string]store.MetricDoc{
+			"wer":     {Value: ptr(0.1), Unit: "ratio", Direction: "lower", Threshold: ptr(0.3), Score: 90, Passed: ptr(true)},
+			"nan":     {NonFinite: "NaN", Direction: "higher", Assumed: true},
+			"lat%2Ep": {Value: ptr(12.0), Name: "lat.p", Unit: "ms", Direction: "lower", Weight: 2, Score: 50},
+		},
+		Score: &score, ScoreMethod: "average", Tags: []string{"t"}, Participants: []string{}, Attributes: map[string]string{"k": "v"},
+		Output: "--- FAIL: " + name + "\n", Environment: r.Environment, Project: r.Project, GitCommit: r.GitCommit, GitBranch: r.GitBranch,
+	}
+}
+
+func contractRuns(t *testing.T, db *store.DB) {
+	r := sampleRun(1, "example.com/p")
+	require.NoError(t, db.InsertRun(ctx, &r))
+	got, err := db.Run(ctx, r.ID)
+	require.NoError(t, err)
+	sameDoc(t, r, *got, "a run reads back as stored")
+	assert.Equal(t, r.System.Hostname, got.System.Hostname)
+	named, err := db.RunNamed(ctx, r.EvaluationRunID)
+	require.NoError(t, err)
+	assert.Equal(t, r.ID, named.ID)
+	assert.Equal(t, r.SystemInfoHash, got.System.Hash(), "the system hashes the same after the round trip")
+
+	again := r
+	again.Environment = "other"
+	assert.ErrorIs(t, db.InsertRun(ctx, &again), store.ErrDuplicateID)
+	other := sampleRun(2, "example.com/p")
+	other.EvaluationRunID = r.EvaluationRunID
+	assert.ErrorIs(t, db.InsertRun(ctx, &other), store.ErrDuplicateName)
+	got, err = db.Run(ctx, r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "dev", got.Environment, "a duplicate never overwrites")
+
+	_, err = db.Run(ctx, bson.NewObjectID())
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	_, err = db.RunNamed(ctx, "nothing")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	listed, err := db.Runs(ctx, store.RunFilter{})
+	require.NoError(t, err)
+	require.Len(t, listed, 1)
+	assert.Empty(t, listed[0].System.Dependencies, "lists leave the dependencies out")
+	listed[0].System.Dependencies = r.System.Dependencies
+	sameDoc(t, r, listed[0])
+}
+
+func contractTestRuns(t *testing.T, db *store.DB) {
+	r := sampleRun(1, "example.com/p")
+	require.NoError(t, db.InsertRun(ctx, &r))
+	a := sampleTest(&r, "TestA", at.Add(time.Hour), "failed")
+	b := sampleTest(&r, "TestB", at.Add(time.Hour+time.Second), "passed")
+	b.Output, b.Score = "", nil
+	st, err := db.InsertTestRuns(ctx, []store.TestRun{b, a})
+	require.NoError(t, err)
+	assert.Equal(t, store.WriteStats{Inserted: 2}, st)
+	a2 := a
+	a2.Status = "passed"
+	st, err = db.InsertTestRuns(ctx, []store.TestRun{a2})
+	require.NoError(t, err)
+	assert.Equal(t, store.WriteStats{Duplicates: 1}, st, "storing again is a no-op")
+
+	all, err := db.TestRunsOfRuns(ctx, []bson.ObjectID{r.ID}, store.AllFields)
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	wantA := a
+	wantA.Output = ""
+	assert.Equal(t, []store.TestRun{wantA, b}, all, "whole, without output, sorted by _id")
+	out, err := db.TestOutput(ctx, a.ID)
+	require.NoError(t, err)
+	assert.Equal(t, a.Output, out)
+	out, err = db.TestOutput(ctx, b.ID)
+	require.NoError(t, err)
+	assert.Empty(t, out)
+	_, err = db.TestOutput(ctx, "nothing")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	slim, err := db.TestRunsOfRuns(ctx, []bson.ObjectID{r.ID}, store.Slim)
+	require.NoError(t, err)
+	require.Len(t, slim, 2)
+	slices.SortFunc(slim, func(x, y store.TestRun) int { return x.FinishedAt.Compare(y.FinishedAt) })
+	for i, want := range []store.TestRun{a, b} {
+		got := slim[i]
+		assert.Equal(t, want.EvaluationRunID, got.EvaluationRunID)
+		assert.Equal(t, want.TestID, got.TestID)
+		assert.Equal(t, want.TestName, got.TestName)
+		assert.Equal(t, want.Status, got.Status)
+		assert.Equal(t, want.Passed, got.Passed)
+		assert.True(t, want.FinishedAt.Equal(got.FinishedAt))
+		assert.Equal(t, want.Score, got.Score)
+	}
+	none, err := db.TestRunsOfRuns(ctx, []bson.ObjectID{bson.NewObjectID()}, store.AllFields)
+	require.NoError(t, err)
+	assert.Empty(t, none)
+}
+
+func contractRunFilters(t *testing.T, db *store.DB) {
+	var runs []store.EvaluationRun
+	for i := range 6 {
+		r := sampleRun(i, "example.com/p")
+		switch i {
+		case 1:
+			r.Project = "example.com/other"
+		case 2:
+			r.Project = "" // stored before runs had projects: in every project
+		case 3:
+			r.ExperimentTags = []string{"a"}
+			r.Environment = "ci"
+		case 4:
+			r.Status, r.GitBranch = store.StatusRunning, ptr("feature")
+			r.SystemInfoHash = "other-hash"
+		case 5:
+			r.StartedAt = runs[4].StartedAt // a tie, broken by _id
+			r.ID = bson.NewObjectIDFromTimestamp(r.StartedAt.Add(time.Hour))
+		}
+		require.NoError(t, db.InsertRun(ctx, &r))
+		runs = append(runs, r)
+	}
+	names := func(f store.RunFilter) []string {
+		t.Helper()
+		rs, err := db.Runs(ctx, f)
+		require.NoError(t, err)
+		out := []string{}
+		for _, r := range rs {
+			out = append(out, r.EvaluationRunID)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"run-005", "run-004", "run-003", "run-002", "run-001", "run-000"}, names(store.RunFilter{}), "newest first; ties by _id")
+	assert.Equal(t, []string{"run-005", "run-004", "run-003", "run-002", "run-000"}, names(store.RunFilter{Project: "example.com/p"}))
+	assert.Equal(t, []string{"run-002", "run-001"}, names(store.RunFilter{Project: "example.com/other"}))
+	assert.Equal(t, []string{"run-005", "run-004"}, names(store.RunFilter{Project: "example.com/p", Limit: 2}))
+	assert.Equal(t, []string{"run-005", "run-004", "run-002", "run-001", "run-000"}, names(store.RunFilter{Tags: []string{"b", "a"}}))
+	assert.Equal(t, []string{"run-003"}, names(store.RunFilter{Environment: "ci"}))
+	assert.Equal(t, []string{"run-004"}, names(store.RunFilter{Branch: "feature"}))
+	assert.Equal(t, []string{"run-004"}, names(store.RunFilter{Status: store.StatusRunning}))
+	assert.Equal(t, []string{"run-004"}, names(store.RunFilter{SystemInfoHash: "other-hash"}))
+	assert.Equal(t, []string{"run-003", "run-002"}, names(store.RunFilter{Since: runs[2].StartedAt, Until: runs[4].StartedAt}))
+	assert.Equal(t, []string{"run-005", "run-003"}, names(store.RunFilter{Except: []bson.ObjectID{runs[4].ID, runs[2].ID, runs[1].ID, runs[0].ID}}))
+	assert.Equal(t, []string{}, names(store.RunFilter{Project: "example.com/none", Environment: "ci"}))
+}
+
+func contractHistory(t *testing.T, db *store.DB) {
+	r1, r2 := sampleRun(1, "example.com/p"), sampleRun(2, "example.com/p")
+	r2.Environment, r2.GitBranch = "ci", ptr("feature")
+	old := sampleRun(3, "")
+	for _, r := range []*store.EvaluationRun{&r1, &r2, &old} {
+		require.NoError(t, db.InsertRun(ctx, r))
+	}
+	var trs []store.TestRun
+	for i, r := range []*store.EvaluationRun{&r1, &r2, &old} {
+		tr := sampleTest(r, "TestA", at.Add(time.Duration(i)*time.Hour), "passed")
+		tr.TestID = "example.com/p/a.TestA"
+		trs = append(trs, tr)
+	}
+	tie := sampleTest(&r1, "TestB", trs[0].FinishedAt, "passed")
+	tie.ID, tie.TestID = tie.ID+"-tie", "example.com/p/a.TestA"
+	trs = append(trs, tie)
+	_, err := db.InsertTestRuns(ctx, trs)
+	require.NoError(t, err)
+	ids := func(f store.HistoryFilter) []string {
+		t.Helper()
+		h, err := db.TestHistory(ctx, "example.com/p/a.TestA", f)
+		require.NoError(t, err)
+		out := []string{}
+		for _, tr := range h {
+			assert.Empty(t, tr.Output, "history leaves output out")
+			out = append(out, tr.ID)
+		}
+		return out
+	}
+	all := []string{trs[2].ID, trs[1].ID, tie.ID, trs[0].ID}
+	assert.Equal(t, all, ids(store.HistoryFilter{}), "newest first; ties by _id, descending")
+	assert.Equal(t, all[:2], ids(store.HistoryFilter{Limit: 2}))
+	assert.Equal(t, all, ids(store.HistoryFilter{Project: "example.com/p"}), "test runs of no project show in every project")
+	assert.Equal(t, []string{trs[2].ID}, ids(store.HistoryFilter{Project: "example.com/q"}))
+	assert.Equal(t, []string{trs[1].ID}, ids(store.HistoryFilter{Environment: "ci"}))
+	assert.Equal(t, []string{trs[1].ID}, ids(store.HistoryFilter{Branch: "feature"}))
+	assert.Equal(t, all[:2], ids(store.HistoryFilter{Since: trs[1].FinishedAt}))
+	h, err := db.TestHistory(ctx, "nothing", store.HistoryFilter{})
+	require.NoError(t, err)
+	assert.Empty(t, h)
+}
+
+func contractPrevious(t *testing.T, db *store.DB) {
+	var runs []store.EvaluationRun
+	for i := range 6 {
+		r := sampleRun(i, "example.com/p")
+		switch i {
+		case 2:
+			r.Packages = []string{"example.com/p/other"} // shares no package
+		case 3:
+			r.Status = store.StatusRunning
+		case 4:
+			r.Environment = "ci"
+		}
+		require.NoError(t, db.InsertRun(ctx, &r))
+		runs = append(runs, r)
+	}
+	cand := runs[5]
+	prev, err := db.PreviousComparable(ctx, &cand)
+	require.NoError(t, err)
+	assert.Equal(t, "run-001", prev.EvaluationRunID, "skips the running, other-environment and no-shared-package runs")
+	cand.GitBranch = ptr("feature")
+	_, err = db.PreviousComparable(ctx, &cand)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	cand = runs[0]
+	_, err = db.PreviousComparable(ctx, &cand)
+	assert.ErrorIs(t, err, store.ErrNotFound, "nothing started before the first")
+}
+
+func contractParts(t *testing.T, db *store.DB) {
+	r := sampleRun(1, "example.com/p")
+	require.NoError(t, db.InsertRun(ctx, &r))
+	p := store.Part{ID: "p2", EvaluationRunID: r.ID, Package: "example.com/p/a", Host: "h", PID: 7,
+		StartedAt: at, HeartbeatAt: at, Status: store.StatusRunning, Summary: store.Counts{NumTests: 1, NumPassed: 1},
+		Dependencies: []provenance.Module{{Path: "dep.io/x", Version: "v2"}},
+		System:       &provenance.System{Module: "example.com/p", SystemUnderTest: map[string]any{"model": "m2"}}}
+	q := store.Part{ID: "p1", EvaluationRunID: r.ID, Package: "example.com/p/b", StartedAt: at, HeartbeatAt: at, Status: store.StatusRunning}
+	st, err := db.InsertParts(ctx, []store.Part{p, q})
+	require.NoError(t, err)
+	assert.Equal(t, 2, st.Inserted)
+	st, err = db.InsertParts(ctx, []store.Part{p})
+	require.NoError(t, err)
+	assert.Equal(t, 1, st.Duplicates)
+	parts, err := db.Parts(ctx, r.ID)
+	require.NoError(t, err)
+	sameDoc(t, []store.Part{q, p}, parts, "sorted by _id")
+
+	p.HeartbeatAt, p.Summary = at.Add(time.Second), store.Counts{NumTests: 2, NumPassed: 2}
+	require.NoError(t, db.ReplacePart(ctx, &p))
+	dead := q
+	finished := at.Add(time.Minute)
+	dead.Status, dead.Error, dead.FinishedAt, dead.Reaped = store.StatusFailed, "died", &finished, true
+	ok, err := db.ReapPart(ctx, &dead)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	again := dead
+	again.Error = "died again"
+	ok, err = db.ReapPart(ctx, &again)
+	require.NoError(t, err)
+	assert.False(t, ok, "a part no longer running is not reaped twice")
+	parts, err = db.Parts(ctx, r.ID)
+	require.NoError(t, err)
+	sameDoc(t, []store.Part{dead, p}, parts)
+	none, err := db.Parts(ctx, bson.NewObjectID())
+	require.NoError(t, err)
+	assert.Empty(t, none)
+}
+
+func contractTotals(t *testing.T, db *store.DB) {
+	r := sampleRun(1, "example.com/p")
+	r.Status, r.FinishedAt, r.Score, r.Packages = store.StatusRunning, nil, nil, []string{}
+	require.NoError(t, db.InsertRun(ctx, &r))
+	done := sampleRun(1, "example.com/p")
+	done.ID, done.EvaluationRunID = r.ID, r.EvaluationRunID
+	done.NumTests, done.Score, done.Error = 7, ptr(12.5), "one part failed"
+	done.System.Dependencies = append(done.System.Dependencies, provenance.Module{Path: "dep.io/b", Version: "v3"})
+	done.System.SystemUnderTest = map[string]any{"model": "m9"}
+	done.SystemInfoHash = done.System.Hash()
+	done.Packages = []string{"example.com/p/z"}
+	require.NoError(t, db.SetTotals(ctx, &done))
+	got, err := db.Run(ctx, r.ID)
+	require.NoError(t, err)
+	sameDoc(t, done, *got)
+
+	later := sampleRun(9, "example.com/p")
+	later.Packages = []string{"example.com/p/z"}
+	later.System, later.SystemInfoHash = done.System, done.SystemInfoHash
+	prev, err := db.PreviousComparable(ctx, &later)
+	require.NoError(t, err)
+	assert.Equal(t, r.ID, prev.ID, "packages and hash set by totals are what comparisons select by")
+}
+
+func contractDelete(t *testing.T, db *store.DB) {
+	keep, gone := sampleRun(1, "example.com/p"), sampleRun(2, "example.com/p")
+	for _, r := range []*store.EvaluationRun{&keep, &gone} {
+		require.NoError(t, db.InsertRun(ctx, r))
+		_, err := db.InsertTestRuns(ctx, []store.TestRun{sampleTest(r, "TestA", at, "passed"), sampleTest(r, "TestB", at, "failed")})
+		require.NoError(t, err)
+		_, err = db.InsertParts(ctx, []store.Part{{ID: r.EvaluationRunID + "/p", EvaluationRunID: r.ID, StartedAt: at, HeartbeatAt: at, Status: store.StatusCompleted}})
+		require.NoError(t, err)
+	}
+	tests, parts, err := db.CountChildren(ctx, []bson.ObjectID{gone.ID})
+	require.NoError(t, err)
+	assert.Equal(t, [2]int64{2, 1}, [2]int64{tests, parts})
+	tests, parts, err = db.DeleteRuns(ctx, []bson.ObjectID{gone.ID})
+	require.NoError(t, err)
+	assert.Equal(t, [2]int64{2, 1}, [2]int64{tests, parts})
+	_, err = db.Run(ctx, gone.ID)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	_, err = db.TestOutput(ctx, sampleTest(&gone, "TestA", at, "passed").ID)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	tests, parts, err = db.CountChildren(ctx, []bson.ObjectID{keep.ID, gone.ID})
+	require.NoError(t, err)
+	assert.Equal(t, [2]int64{2, 1}, [2]int64{tests, parts}, "the other run keeps its children")
+	runs, err := db.Runs(ctx, store.RunFilter{Tags: []string{"a"}})
+	require.NoError(t, err)
+	assert.Len(t, runs, 1, "a deleted run's tags go with it")
+}
+
+func contractEach(t *testing.T, db *store.DB) {
+	r := sampleRun(1, "example.com/p")
+	require.NoError(t, db.InsertRun(ctx, &r))
+	a, b := sampleTest(&r, "TestA", at, "failed"), sampleTest(&r, "TestB", at, "passed")
+	_, err := db.InsertTestRuns(ctx, []store.TestRun{b, a})
+	require.NoError(t, err)
+	p := store.Part{ID: "p", EvaluationRunID: r.ID, StartedAt: at, HeartbeatAt: at, Status: store.StatusCompleted}
+	_, err = db.InsertParts(ctx, []store.Part{p})
+	require.NoError(t, err)
+	var got []any
+	for _, coll := range []string{store.RunsCollection, store.PartsCollection, store.TestsCollection} {
+		require.NoError(t, db.Each(ctx, coll, func(doc any) error { got = append(got, doc); return nil }))
+		n, err := db.Count(ctx, coll)
+		require.NoError(t, err)
+		assert.Positive(t, n)
+	}
+	sameDoc(t, []any{&r, &p, &a, &b}, got, "whole documents, output included, in _id order")
+	stop := errors.New("stop")
+	assert.ErrorIs(t, db.Each(ctx, store.TestsCollection, func(any) error { return stop }), stop)
+}
+
+func contractConcurrent(t *testing.T, db *store.DB) {
+	const writers, each = 8, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			r := sampleRun(w, "example.com/p")
+			if err := db.InsertRun(ctx, &r); err != nil {
+				errs <- err
+				return
+			}
+			for i := range each {
+				tr := sampleTest(&r, fmt.Sprintf("Test%d", i), at, "passed")
+				if _, err := db.InsertTestRuns(ctx, []store.TestRun{tr}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	n, err := db.Count(ctx, store.TestsCollection)
+	require.NoError(t, err)
+	assert.Equal(t, int64(writers*each), n)
+}
+
+// sameDoc compares documents by their JSON: MongoDB's driver reads a
+// nested document as bson.M where SQLite's reads a map, and both are the
+// same document.
+func sameDoc(t *testing.T, want, got any, msg ...any) {
+	t.Helper()
+	w, err := json.Marshal(want)
+	require.NoError(t, err)
+	g, err := json.Marshal(got)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(w), string(g), msg...)
+}

@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/internal/redact"
+)
+
+// A Driver keeps evalrec's documents in one kind of store: MongoDB (package
+// store/mongo) or an SQLite file (package store/sqlite). Everything above
+// it (sessions, journals, replay, finalization, run references) is written
+// once, here, against this contract, and internal/storetest checks that
+// every driver keeps it.
+//
+// The rules every driver follows:
+//
+//   - Inserts are idempotent: a document whose _id is stored already is
+//     counted as a duplicate, never an error, and never overwritten. There
+//     are no transactions across documents, so every write must be safe to
+//     repeat.
+//   - Only a part's own writer replaces it; other writers change a part
+//     only through ReapPart, which is conditional.
+//   - Every method honours ctx's deadline.
+//   - A failure of the store itself (unreachable, timed out, disk full) is
+//     returned as an error; a document the store refused is reported in
+//     [WriteStats.Rejected], so the rest of a batch is still stored.
+type Driver interface {
+	// Name is the database's name, which journals record.
+	Name() string
+	Close() error
+	// EnsureIndexes creates what queries need and is missing; it is
+	// idempotent. RecreateIndexes drops and creates them again.
+	EnsureIndexes(ctx context.Context) error
+	RecreateIndexes(ctx context.Context) error
+
+	// InsertRun stores a new run. It returns ErrDuplicateID when a run
+	// with r.ID is stored, and ErrDuplicateName when another run has
+	// r.EvaluationRunID.
+	InsertRun(ctx context.Context, r *EvaluationRun) error
+	InsertTestRuns(ctx context.Context, trs []TestRun) (WriteStats, error)
+	InsertParts(ctx context.Context, ps []Part) (WriteStats, error)
+	// ReplacePart writes p over the stored part with its _id.
+	ReplacePart(ctx context.Context, p *Part) error
+	// ReapPart writes p (failed, reaped) over the stored part only if that
+	// is still running, and reports whether it did.
+	ReapPart(ctx context.Context, p *Part) (bool, error)
+	// SetTotals writes what finalization computes: the fields of
+	// [EvaluationRun] that [totals] sets.
+	SetTotals(ctx context.Context, r *EvaluationRun) error
+
+	// Run returns one run whole, or ErrNotFound.
+	Run(ctx context.Context, id bson.ObjectID) (*EvaluationRun, error)
+	// RunNamed returns the run with that evaluation_run_id, or ErrNotFound.
+	RunNamed(ctx context.Context, evaluationRunID string) (*EvaluationRun, error)
+	// Runs returns the runs f selects, newest first (by started_at, then
+	// _id), without their dependency lists.
+	Runs(ctx context.Context, f RunFilter) ([]EvaluationRun, error)
+	// PreviousComparable returns the newest run before r that q selects,
+	// or ErrNotFound.
+	PreviousComparable(ctx context.Context, q Comparable) (*EvaluationRun, error)
+	// Parts returns a run's parts, sorted by _id.
+	Parts(ctx context.Context, run bson.ObjectID) ([]Part, error)
+	// TestRunsOfRuns returns the test runs of the runs, without output,
+	// sorted by _id; with Slim, only the fields [Slim] names, in no order.
+	TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID, fields Fields) ([]TestRun, error)
+	// TestHistory returns the runs of one test, newest first (by
+	// finished_at, then _id), without output.
+	TestHistory(ctx context.Context, testID string, f HistoryFilter) ([]TestRun, error)
+	// TestOutput returns the output of one test run, or ErrNotFound.
+	TestOutput(ctx context.Context, testRunID string) (string, error)
+	// CountChildren counts the test runs and parts of the runs.
+	CountChildren(ctx context.Context, runs []bson.ObjectID) (tests, parts int64, err error)
+	// DeleteRuns deletes the runs with their test runs and parts, children
+	// first, and returns how many children it deleted.
+	DeleteRuns(ctx context.Context, runs []bson.ObjectID) (tests, parts int64, err error)
+	// Each calls fn with every document of a collection (RunsCollection,
+	// PartsCollection or TestsCollection), as the typed value
+	// (*EvaluationRun, *Part or *TestRun), in _id order, output included.
+	Each(ctx context.Context, collection string, fn func(doc any) error) error
+	// Count counts the documents of a collection.
+	Count(ctx context.Context, collection string) (int64, error)
+}
+
+// Fields chooses what [Driver.TestRunsOfRuns] reads.
+type Fields int
+
+const (
+	// AllFields reads whole test runs, but their output.
+	AllFields Fields = iota
+	// Slim reads evaluation_run_id, test_id, test_name, status, passed,
+	// finished_at and score: what status analyses (flaky tests, per-test
+	// aggregates) need, at a fraction of the cost.
+	Slim
+)
+
+// Comparable selects the run another run is compared with by default: one
+// of the same project, environment, system and branch that has ended,
+// started no later, and ran at least one of Packages (when there are any).
+type Comparable struct {
+	Except         bson.ObjectID
+	Project        string
+	Environment    string
+	SystemInfoHash string
+	Branch         *string
+	Before         time.Time // started_at ≤ Before
+	Packages       []string
+}
+
+// WriteStats counts what a batch of inserts did.
+type WriteStats struct {
+	Inserted   int
+	Duplicates int // stored already: the write was a no-op
+	Rejected   []error
+}
+
+func (s *WriteStats) add(o WriteStats) {
+	s.Inserted += o.Inserted
+	s.Duplicates += o.Duplicates
+	s.Rejected = append(s.Rejected, o.Rejected...)
+}
+
+// Errors drivers return.
+var (
+	// ErrNotFound is returned when a query matches nothing.
+	ErrNotFound = errors.New("not found")
+	// ErrDuplicateID: a run with this _id is stored.
+	ErrDuplicateID = errors.New("a run with this _id is stored")
+	// ErrDuplicateName: another run has this evaluation_run_id.
+	ErrDuplicateName = errors.New("another run has this evaluation_run_id")
+)
+
+// An Opener opens a store from a connection string: database names the
+// database within it (for SQLite, only a name the journal records).
+type Opener func(ctx context.Context, uri, database string, timeout time.Duration) (Driver, error)
+
+var (
+	driversMu sync.RWMutex
+	drivers   = map[string]Opener{}
+)
+
+// Register makes a driver available for connection strings with the given
+// schemes ("mongodb", "sqlite"). Drivers register themselves when their
+// package is imported, as database/sql drivers do.
+func Register(open Opener, schemes ...string) {
+	driversMu.Lock()
+	defer driversMu.Unlock()
+	for _, s := range schemes {
+		drivers[s] = open
+	}
+}
+
+// Scheme is the part of a connection string before "://" or ":".
+func Scheme(uri string) string {
+	s, _, ok := strings.Cut(uri, ":")
+	if !ok {
+		return ""
+	}
+	return strings.ToLower(s)
+}
+
+// Connect opens the store uri names, within timeout, with the driver
+// registered for its scheme. Errors never contain a password.
+func Connect(ctx context.Context, uri, database string, timeout time.Duration) (*DB, error) {
+	scheme := Scheme(uri)
+	driversMu.RLock()
+	open := drivers[scheme]
+	known := make([]string, 0, len(drivers))
+	for s := range drivers {
+		known = append(known, s+":")
+	}
+	driversMu.RUnlock()
+	if open == nil {
+		slices.Sort(known)
+		return nil, fmt.Errorf("cannot open %s: the connection string must start with one of %s", redact.URI(uri), strings.Join(known, ", "))
+	}
+	d, err := open(ctx, uri, database, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return NewDB(d, redact.URI(uri)), nil
+}

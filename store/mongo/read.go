@@ -1,0 +1,216 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"evalrec.dev/store"
+)
+
+// newestFirst orders runs newest first; runs that started in the same
+// millisecond are ordered by _id, so that latest~N always names the same run.
+var newestFirst = bson.D{{Key: "started_at", Value: -1}, {Key: "_id", Value: -1}}
+
+func findOne[T any](ctx context.Context, c *mongo.Collection, filter bson.D, opts ...options.Lister[options.FindOneOptions]) (*T, error) {
+	var out T
+	err := c.FindOne(ctx, filter, opts...).Decode(&out)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func find[T any](ctx context.Context, c *mongo.Collection, filter bson.D, opts ...options.Lister[options.FindOptions]) ([]T, error) {
+	cur, err := c.Find(ctx, filter, opts...)
+	if err != nil {
+		return nil, err
+	}
+	var out []T
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Run implements [store.Driver].
+func (s *Store) Run(ctx context.Context, id bson.ObjectID) (*store.EvaluationRun, error) {
+	return findOne[store.EvaluationRun](ctx, s.runs(), bson.D{{Key: "_id", Value: id}})
+}
+
+// RunNamed implements [store.Driver].
+func (s *Store) RunNamed(ctx context.Context, name string) (*store.EvaluationRun, error) {
+	return findOne[store.EvaluationRun](ctx, s.runs(), bson.D{{Key: "evaluation_run_id", Value: name}})
+}
+
+// Runs implements [store.Driver].
+func (s *Store) Runs(ctx context.Context, f store.RunFilter) ([]store.EvaluationRun, error) {
+	opts := options.Find().SetSort(newestFirst).
+		SetProjection(bson.D{{Key: "system_information.dependencies", Value: 0}})
+	if f.Limit > 0 {
+		opts.SetLimit(f.Limit)
+	}
+	return find[store.EvaluationRun](ctx, s.runs(), runFilter(f), opts)
+}
+
+func runFilter(f store.RunFilter) bson.D {
+	q := bson.D{}
+	if len(f.Tags) > 0 {
+		q = append(q, bson.E{Key: "experiment_tags", Value: bson.D{{Key: "$all", Value: f.Tags}}})
+	}
+	if f.Project != "" {
+		q = append(q, bson.E{Key: "project", Value: inProject(f.Project)})
+	}
+	for _, kv := range [][2]string{{"environment", f.Environment}, {"git_branch", f.Branch}, {"status", f.Status}, {"system_info_hash", f.SystemInfoHash}} {
+		if kv[1] != "" {
+			q = append(q, bson.E{Key: kv[0], Value: kv[1]})
+		}
+	}
+	var when bson.D
+	if !f.Since.IsZero() {
+		when = append(when, bson.E{Key: "$gte", Value: f.Since})
+	}
+	if !f.Until.IsZero() {
+		when = append(when, bson.E{Key: "$lt", Value: f.Until})
+	}
+	if len(when) > 0 {
+		q = append(q, bson.E{Key: "started_at", Value: when})
+	}
+	if len(f.Except) > 0 {
+		q = append(q, bson.E{Key: "_id", Value: bson.D{{Key: "$nin", Value: f.Except}}})
+	}
+	return q
+}
+
+// inProject matches a project's documents, and those of no project (stored
+// before evalrec recorded projects, or read outside any module), which
+// show in every one.
+func inProject(p string) bson.D {
+	return bson.D{{Key: "$in", Value: bson.A{p, nil, ""}}}
+}
+
+// PreviousComparable implements [store.Driver].
+func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*store.EvaluationRun, error) {
+	filter := bson.D{
+		{Key: "_id", Value: bson.D{{Key: "$ne", Value: q.Except}}},
+		{Key: "project", Value: q.Project},
+		{Key: "environment", Value: q.Environment},
+		{Key: "system_info_hash", Value: q.SystemInfoHash},
+		{Key: "git_branch", Value: q.Branch},
+		{Key: "status", Value: bson.D{{Key: "$ne", Value: store.StatusRunning}}},
+		{Key: "started_at", Value: bson.D{{Key: "$lte", Value: q.Before}}},
+	}
+	if len(q.Packages) > 0 {
+		filter = append(filter, bson.E{Key: "packages", Value: bson.D{{Key: "$in", Value: q.Packages}}})
+	}
+	out, err := find[store.EvaluationRun](ctx, s.runs(), filter, options.Find().SetSort(newestFirst).SetLimit(1))
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return &out[0], nil
+}
+
+// Parts implements [store.Driver].
+func (s *Store) Parts(ctx context.Context, run bson.ObjectID) ([]store.Part, error) {
+	return find[store.Part](ctx, s.parts(), bson.D{{Key: "evaluation_run_id", Value: run}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+}
+
+// slim projects the fields of [store.Slim].
+var slim = bson.D{
+	{Key: "_id", Value: 0}, {Key: "evaluation_run_id", Value: 1}, {Key: "test_id", Value: 1}, {Key: "test_name", Value: 1},
+	{Key: "status", Value: 1}, {Key: "passed", Value: 1}, {Key: "finished_at", Value: 1}, {Key: "score", Value: 1},
+}
+
+// TestRunsOfRuns implements [store.Driver].
+func (s *Store) TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID, fields store.Fields) ([]store.TestRun, error) {
+	opts := options.Find().SetProjection(slim)
+	if fields != store.Slim {
+		opts = options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "output", Value: 0}})
+	}
+	return find[store.TestRun](ctx, s.tests(), byRuns(runs), opts)
+}
+
+// TestHistory implements [store.Driver].
+func (s *Store) TestHistory(ctx context.Context, testID string, f store.HistoryFilter) ([]store.TestRun, error) {
+	q := bson.D{{Key: "test_id", Value: testID}}
+	if f.Project != "" {
+		q = append(q, bson.E{Key: "project", Value: inProject(f.Project)})
+	}
+	if f.Environment != "" {
+		q = append(q, bson.E{Key: "environment", Value: f.Environment})
+	}
+	if f.Branch != "" {
+		q = append(q, bson.E{Key: "git_branch", Value: f.Branch})
+	}
+	if !f.Since.IsZero() {
+		q = append(q, bson.E{Key: "finished_at", Value: bson.D{{Key: "$gte", Value: f.Since}}})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "finished_at", Value: -1}, {Key: "_id", Value: -1}}).SetProjection(bson.D{{Key: "output", Value: 0}})
+	if f.Limit > 0 {
+		opts.SetLimit(f.Limit)
+	}
+	return find[store.TestRun](ctx, s.tests(), q, opts)
+}
+
+// TestOutput implements [store.Driver].
+func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error) {
+	t, err := findOne[struct {
+		Output string `bson:"output"`
+	}](ctx, s.tests(), bson.D{{Key: "_id", Value: testRunID}})
+	if err != nil {
+		return "", err
+	}
+	return t.Output, nil
+}
+
+// CountChildren implements [store.Driver].
+func (s *Store) CountChildren(ctx context.Context, runs []bson.ObjectID) (tests, parts int64, err error) {
+	if tests, err = s.tests().CountDocuments(ctx, byRuns(runs)); err != nil {
+		return 0, 0, err
+	}
+	parts, err = s.parts().CountDocuments(ctx, byRuns(runs))
+	return tests, parts, err
+}
+
+// Each implements [store.Driver].
+func (s *Store) Each(ctx context.Context, collection string, fn func(doc any) error) error {
+	cur, err := s.db.Collection(collection).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return err
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var doc any
+		switch collection {
+		case store.RunsCollection:
+			doc = new(store.EvaluationRun)
+		case store.PartsCollection:
+			doc = new(store.Part)
+		case store.TestsCollection:
+			doc = new(store.TestRun)
+		default:
+			return errors.New("no collection " + collection)
+		}
+		if err := cur.Decode(doc); err != nil {
+			return err
+		}
+		if err := fn(doc); err != nil {
+			return err
+		}
+	}
+	return cur.Err()
+}
+
+// Count implements [store.Driver].
+func (s *Store) Count(ctx context.Context, collection string) (int64, error) {
+	return s.db.Collection(collection).CountDocuments(ctx, bson.D{})
+}

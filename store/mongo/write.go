@@ -1,0 +1,158 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"evalrec.dev/store"
+)
+
+// InsertRun implements [store.Driver].
+func (s *Store) InsertRun(ctx context.Context, r *store.EvaluationRun) error {
+	_, err := s.runs().InsertOne(ctx, r)
+	if err == nil || !mongo.IsDuplicateKeyError(err) {
+		return err
+	}
+	// Which key: the same run (another writer of the invocation created
+	// it), or another run with this evaluation_run_id.
+	n, cerr := s.runs().CountDocuments(ctx, bson.D{{Key: "_id", Value: r.ID}})
+	switch {
+	case cerr != nil:
+		return cerr
+	case n > 0:
+		return store.ErrDuplicateID
+	}
+	return store.ErrDuplicateName
+}
+
+// InsertTestRuns implements [store.Driver].
+func (s *Store) InsertTestRuns(ctx context.Context, trs []store.TestRun) (store.WriteStats, error) {
+	docs := make([]any, len(trs))
+	for i := range trs {
+		docs[i] = &trs[i]
+	}
+	return insertMany(ctx, s.tests(), docs)
+}
+
+// InsertParts implements [store.Driver].
+func (s *Store) InsertParts(ctx context.Context, ps []store.Part) (store.WriteStats, error) {
+	docs := make([]any, len(ps))
+	for i := range ps {
+		docs[i] = &ps[i]
+	}
+	return insertMany(ctx, s.parts(), docs)
+}
+
+// maxBatch bounds one InsertMany, well under the 16 MiB message limit for
+// typical test runs; the driver splits larger ones anyway.
+const maxBatch = 1000
+
+// insertMany inserts docs unordered. Duplicate keys count as stored
+// already; a document the server refuses is reported in Rejected and does
+// not stop the rest. Any other failure (server gone, timeout) is returned.
+func insertMany(ctx context.Context, c *mongo.Collection, docs []any) (store.WriteStats, error) {
+	var st store.WriteStats
+	for len(docs) > 0 {
+		batch := docs[:min(len(docs), maxBatch)]
+		docs = docs[len(batch):]
+		res, err := c.InsertMany(ctx, batch, options.InsertMany().SetOrdered(false))
+		if res != nil {
+			st.Inserted += len(res.InsertedIDs)
+		}
+		if err == nil {
+			continue
+		}
+		var bwe mongo.BulkWriteException
+		if !errors.As(err, &bwe) || len(bwe.WriteErrors) == 0 || bwe.WriteConcernError != nil {
+			return st, err
+		}
+		for _, we := range bwe.WriteErrors {
+			if we.Code == 11000 {
+				st.Duplicates++
+				continue
+			}
+			st.Rejected = append(st.Rejected, fmt.Errorf("%s document %d rejected: %s (code %d)", c.Name(), we.Index, we.Message, we.Code))
+		}
+	}
+	return st, nil
+}
+
+// ReplacePart implements [store.Driver].
+func (s *Store) ReplacePart(ctx context.Context, p *store.Part) error {
+	_, err := s.parts().ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.ID}}, p)
+	return err
+}
+
+// ReapPart implements [store.Driver].
+func (s *Store) ReapPart(ctx context.Context, p *store.Part) (bool, error) {
+	res, err := s.parts().UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "status", Value: store.StatusRunning}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: p.Status}, {Key: "error", Value: p.Error},
+			{Key: "finished_at", Value: p.FinishedAt}, {Key: "reaped", Value: true}}}})
+	if err != nil {
+		return false, err
+	}
+	return res.MatchedCount > 0, nil
+}
+
+// SetTotals implements [store.Driver] with one deterministic $set, which
+// FerretDB's read-modify-write updates keep as well as MongoDB does.
+func (s *Store) SetTotals(ctx context.Context, r *store.EvaluationRun) error {
+	set := bson.D{
+		{Key: "finished_at", Value: r.FinishedAt},
+		{Key: "metrics", Value: r.Metrics},
+		{Key: "metric_stats", Value: r.MetricStats},
+		{Key: "num_tests", Value: r.NumTests},
+		{Key: "num_passed", Value: r.NumPassed},
+		{Key: "num_failed", Value: r.NumFailed},
+		{Key: "num_skipped", Value: r.NumSkipped},
+		{Key: "num_incomplete", Value: r.NumIncomplete},
+		{Key: "status", Value: r.Status},
+		{Key: "score", Value: r.Score},
+		{Key: "error", Value: r.Error},
+		{Key: "packages", Value: r.Packages},
+		{Key: "project", Value: r.Project},
+		{Key: "system_information.dependencies", Value: r.System.Dependencies},
+		{Key: "system_information.system_under_test", Value: r.System.SystemUnderTest},
+		{Key: "system_information.module", Value: r.System.Module},
+		{Key: "system_information.module_version", Value: r.System.Version},
+		{Key: "system_information.go_version", Value: r.System.GoVersion},
+		{Key: "system_info_hash", Value: r.SystemInfoHash},
+	}
+	_, err := s.runs().UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}}, bson.D{{Key: "$set", Value: set}})
+	return err
+}
+
+// DeleteRuns implements [store.Driver]: test runs, then parts, then runs.
+func (s *Store) DeleteRuns(ctx context.Context, runs []bson.ObjectID) (tests, parts int64, err error) {
+	in := byRuns(runs)
+	t, err := s.tests().DeleteMany(ctx, in)
+	if err != nil {
+		return 0, 0, err
+	}
+	p, err := s.parts().DeleteMany(ctx, in)
+	if err != nil {
+		return t.DeletedCount, 0, err
+	}
+	// Collections of earlier versions, which kept a part's values apart
+	// and archived settled parts.
+	for _, coll := range []string{"evaluation_run_part_values", "evaluation_run_parts_archive"} {
+		if _, err := s.db.Collection(coll).DeleteMany(ctx, in); err != nil {
+			return t.DeletedCount, p.DeletedCount, err
+		}
+	}
+	ids := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: runs}}}}
+	if _, err := s.db.Collection("evaluation_runs_archived").DeleteMany(ctx, ids); err != nil {
+		return t.DeletedCount, p.DeletedCount, err
+	}
+	_, err = s.runs().DeleteMany(ctx, ids)
+	return t.DeletedCount, p.DeletedCount, err
+}
+
+func byRuns(runs []bson.ObjectID) bson.D {
+	return bson.D{{Key: "evaluation_run_id", Value: bson.D{{Key: "$in", Value: runs}}}}
+}

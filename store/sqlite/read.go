@@ -1,0 +1,401 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/store"
+)
+
+// Run implements [store.Driver].
+func (s *Store) Run(ctx context.Context, id bson.ObjectID) (*store.EvaluationRun, error) {
+	return s.runWhere(ctx, `id = ?`, id.Hex())
+}
+
+// RunNamed implements [store.Driver].
+func (s *Store) RunNamed(ctx context.Context, name string) (*store.EvaluationRun, error) {
+	return s.runWhere(ctx, `evaluation_run_id = ?`, name)
+}
+
+func (s *Store) runWhere(ctx context.Context, where string, arg any) (*store.EvaluationRun, error) {
+	var doc, deps []byte
+	var host sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT doc, hostname, dependencies FROM evaluation_runs WHERE `+where, arg).Scan(&doc, &host, &deps)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, describe(err)
+	}
+	r, err := decodeRun(doc, host)
+	if err != nil {
+		return nil, err
+	}
+	if len(deps) > 0 {
+		if err := json.Unmarshal(deps, &r.System.Dependencies); err != nil {
+			return nil, fmt.Errorf("reading the dependencies of run %s: %w", r.EvaluationRunID, err)
+		}
+	}
+	return r, nil
+}
+
+func decodeRun(doc []byte, host sql.NullString) (*store.EvaluationRun, error) {
+	var r store.EvaluationRun
+	if err := json.Unmarshal(doc, &r); err != nil {
+		return nil, fmt.Errorf("reading a run: %w", err)
+	}
+	r.System.Hostname = host.String
+	return &r, nil
+}
+
+// where builds a WHERE clause from conditions, each with its arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// Runs implements [store.Driver].
+func (s *Store) Runs(ctx context.Context, f store.RunFilter) ([]store.EvaluationRun, error) {
+	var w where
+	for _, tag := range f.Tags {
+		w.add(`EXISTS (SELECT 1 FROM run_tags t WHERE t.tag = ? AND t.run = r.id)`, tag)
+	}
+	for _, kv := range []struct {
+		col, v string
+	}{{"environment", f.Environment}, {"git_branch", f.Branch}, {"status", f.Status}, {"system_info_hash", f.SystemInfoHash}} {
+		if kv.v != "" {
+			w.add(kv.col+` = ?`, kv.v)
+		}
+	}
+	if !f.Since.IsZero() {
+		w.add(`started_at >= ?`, ms(f.Since))
+	}
+	if !f.Until.IsZero() {
+		w.add(`started_at < ?`, ms(f.Until))
+	}
+	if len(f.Except) > 0 {
+		in, args := inList(f.Except)
+		w.add(`id NOT IN `+in, args...)
+	}
+	const order = ` ORDER BY started_at DESC, id DESC`
+	limit := ""
+	if f.Limit > 0 {
+		limit = fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	if f.Project == "" {
+		return s.runs(ctx, `SELECT doc, hostname FROM evaluation_runs r`+w.String()+order+limit, w.args...)
+	}
+	// The project's runs, and those of no project: each read in the order
+	// of its index, and merged. (One query with an OR would sort every run
+	// of the project.)
+	mine, none := w, w
+	mine.add(`project = ?`, f.Project)
+	none.add(`project IS NULL`)
+	q := `SELECT doc, hostname, started_at, id FROM (SELECT doc, hostname, started_at, id FROM evaluation_runs r` + mine.String() + order + limit + `)
+		UNION ALL SELECT doc, hostname, started_at, id FROM (SELECT doc, hostname, started_at, id FROM evaluation_runs r` + none.String() + order + limit + `)` + order + limit
+	return s.runs(ctx, `SELECT doc, hostname FROM (`+q+`)`, append(mine.args, none.args...)...)
+}
+
+func (s *Store) runs(ctx context.Context, q string, args ...any) ([]store.EvaluationRun, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, describe(err)
+	}
+	defer rows.Close()
+	var out []store.EvaluationRun
+	for rows.Next() {
+		var doc []byte
+		var host sql.NullString
+		if err := rows.Scan(&doc, &host); err != nil {
+			return nil, describe(err)
+		}
+		r, err := decodeRun(doc, host)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, describe(rows.Err())
+}
+
+// PreviousComparable implements [store.Driver].
+func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*store.EvaluationRun, error) {
+	var w where
+	w.add(`id != ?`, q.Except.Hex())
+	w.add(`project IS ?`, orNull(q.Project))
+	w.add(`environment = ?`, q.Environment)
+	w.add(`system_info_hash = ?`, q.SystemInfoHash)
+	w.add(`git_branch IS ?`, q.Branch)
+	w.add(`status != ?`, store.StatusRunning)
+	w.add(`started_at <= ?`, ms(q.Before))
+	if len(q.Packages) > 0 {
+		args := make([]any, len(q.Packages))
+		for i, p := range q.Packages {
+			args[i] = p
+		}
+		w.add(`EXISTS (SELECT 1 FROM run_packages p WHERE p.run = r.id AND p.package IN `+placeholders(len(args))+`)`, args...)
+	}
+	runs, err := s.runs(ctx, `SELECT doc, hostname FROM evaluation_runs r`+w.String()+` ORDER BY started_at DESC, id DESC LIMIT 1`, w.args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return &runs[0], nil
+}
+
+// Parts implements [store.Driver].
+func (s *Store) Parts(ctx context.Context, run bson.ObjectID) ([]store.Part, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT doc FROM evaluation_run_parts WHERE run = ? ORDER BY id`, run.Hex())
+	if err != nil {
+		return nil, describe(err)
+	}
+	defer rows.Close()
+	var out []store.Part
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			return nil, describe(err)
+		}
+		var p store.Part
+		if err := json.Unmarshal(doc, &p); err != nil {
+			return nil, fmt.Errorf("reading a part: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, describe(rows.Err())
+}
+
+// maxIn bounds the values of one IN list.
+const maxIn = 500
+
+// TestRunsOfRuns implements [store.Driver].
+func (s *Store) TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID, fields store.Fields) ([]store.TestRun, error) {
+	var out []store.TestRun
+	for len(runs) > 0 {
+		batch := runs[:min(len(runs), maxIn)]
+		runs = runs[len(batch):]
+		in, args := inList(batch)
+		var err error
+		if fields == store.Slim {
+			out, err = s.slimTests(ctx, out, `SELECT `+slimColumns+` FROM test_runs WHERE run IN `+in, args...)
+		} else {
+			out, err = s.tests(ctx, out, `SELECT d.doc FROM test_runs t JOIN test_run_docs d ON d.id = t.id WHERE t.run IN `+in, args...)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if fields != store.Slim {
+		// Read run by run, in the table's order; sorted here, where it
+		// costs less than a temporary index.
+		slices.SortFunc(out, func(a, b store.TestRun) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return out, nil
+}
+
+func (s *Store) tests(ctx context.Context, out []store.TestRun, q string, args ...any) ([]store.TestRun, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, describe(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			return nil, describe(err)
+		}
+		var t store.TestRun
+		if err := json.Unmarshal(doc, &t); err != nil {
+			return nil, fmt.Errorf("reading a test run: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, describe(rows.Err())
+}
+
+const slimColumns = `run, test_id, test_name, status, finished_at, score`
+
+// slimTests reads the columns of [store.Slim], and no document. Rows are
+// read into small values first: a TestRun is large, and growing a slice
+// of them by appending copied more than SQLite read.
+func (s *Store) slimTests(ctx context.Context, out []store.TestRun, q string, args ...any) ([]store.TestRun, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, describe(err)
+	}
+	defer rows.Close()
+	type slim struct {
+		run                  bson.ObjectID
+		testID, name, status string
+		finished             int64
+		score                sql.NullFloat64
+	}
+	var read []slim
+	runs := map[string]bson.ObjectID{}
+	var run []byte
+	for rows.Next() {
+		var r slim
+		if err := rows.Scan(&run, &r.testID, &r.name, &r.status, &r.finished, &r.score); err != nil {
+			return nil, describe(err)
+		}
+		id, ok := runs[string(run)]
+		if !ok {
+			if id, err = bson.ObjectIDFromHex(string(run)); err != nil {
+				return nil, fmt.Errorf("reading a test run of run %q: %w", run, err)
+			}
+			runs[string(run)] = id
+		}
+		r.run = id
+		read = append(read, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, describe(err)
+	}
+	out = slices.Grow(out, len(read))
+	for i := range read {
+		r := &read[i]
+		t := store.TestRun{EvaluationRunID: r.run, TestID: r.testID, TestName: r.name, Status: r.status,
+			Passed: r.status == "passed", FinishedAt: time.UnixMilli(r.finished).UTC()}
+		if r.score.Valid {
+			t.Score = &r.score.Float64
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// TestHistory implements [store.Driver].
+func (s *Store) TestHistory(ctx context.Context, testID string, f store.HistoryFilter) ([]store.TestRun, error) {
+	var w where
+	w.add(`t.test_id = ?`, testID)
+	if f.Project != "" {
+		w.add(`(t.project = ? OR t.project IS NULL)`, f.Project)
+	}
+	if f.Environment != "" {
+		w.add(`t.environment = ?`, f.Environment)
+	}
+	if f.Branch != "" {
+		w.add(`t.git_branch = ?`, f.Branch)
+	}
+	if !f.Since.IsZero() {
+		w.add(`t.finished_at >= ?`, ms(f.Since))
+	}
+	q := `SELECT d.doc FROM test_runs t JOIN test_run_docs d ON d.id = t.id` + w.String() + ` ORDER BY t.finished_at DESC, t.id DESC`
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	return s.tests(ctx, nil, q, w.args...)
+}
+
+// TestOutput implements [store.Driver].
+func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error) {
+	var out sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT output FROM test_run_docs WHERE id = ?`, testRunID).Scan(&out)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", store.ErrNotFound
+	}
+	return out.String, describe(err)
+}
+
+// CountChildren implements [store.Driver].
+func (s *Store) CountChildren(ctx context.Context, runs []bson.ObjectID) (tests, parts int64, err error) {
+	in, args := inList(runs)
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run IN `+in, args...).Scan(&tests); err != nil {
+		return 0, 0, describe(err)
+	}
+	err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM evaluation_run_parts WHERE run IN `+in, args...).Scan(&parts)
+	return tests, parts, describe(err)
+}
+
+// tables maps the collections to their tables (the same names).
+var tables = map[string]bool{store.RunsCollection: true, store.PartsCollection: true, store.TestsCollection: true}
+
+// Each implements [store.Driver].
+func (s *Store) Each(ctx context.Context, collection string, fn func(doc any) error) error {
+	var q string
+	switch collection {
+	case store.RunsCollection:
+		q = `SELECT doc, hostname, dependencies FROM evaluation_runs ORDER BY id`
+	case store.PartsCollection:
+		q = `SELECT doc, NULL, NULL FROM evaluation_run_parts ORDER BY id`
+	case store.TestsCollection:
+		q = `SELECT doc, output, NULL FROM test_run_docs ORDER BY id`
+	default:
+		return fmt.Errorf("no collection %q", collection)
+	}
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return describe(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var doc, deps []byte
+		var extra sql.NullString
+		if err := rows.Scan(&doc, &extra, &deps); err != nil {
+			return describe(err)
+		}
+		var v any
+		switch collection {
+		case store.RunsCollection:
+			r, err := decodeRun(doc, extra)
+			if err != nil {
+				return err
+			}
+			if len(deps) > 0 {
+				if err := json.Unmarshal(deps, &r.System.Dependencies); err != nil {
+					return err
+				}
+			}
+			v = r
+		case store.PartsCollection:
+			var p store.Part
+			if err := json.Unmarshal(doc, &p); err != nil {
+				return err
+			}
+			v = &p
+		default:
+			var t store.TestRun
+			if err := json.Unmarshal(doc, &t); err != nil {
+				return err
+			}
+			t.Output = extra.String
+			v = &t
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return describe(rows.Err())
+}
+
+// Count implements [store.Driver].
+func (s *Store) Count(ctx context.Context, collection string) (int64, error) {
+	if !tables[collection] {
+		return 0, fmt.Errorf("no collection %q", collection)
+	}
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+collection).Scan(&n)
+	return n, describe(err)
+}

@@ -1,0 +1,283 @@
+// Package sqlite keeps evalrec's documents in one SQLite file: the embedded
+// store, which needs no server. Importing it registers sqlite: connection
+// strings (sqlite:PATH, or sqlite:///ABSOLUTE/PATH) with [store.Connect].
+//
+// Many processes share the file at once (the wrapper, the converter, every
+// test binary of a go test run, queries): the file is in WAL mode, so
+// readers never wait for writers, and writers queue for each other with a
+// busy timeout instead of failing. Each table keeps the document as JSON
+// next to the columns that queries filter and sort on, every one of which
+// is indexed; reads that need only those columns (flaky tests) never decode
+// a document.
+//
+// It uses modernc.org/sqlite, SQLite translated to Go: no cgo, so a user's
+// test binary builds as before. See the README for why over
+// ncruces/go-sqlite3.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+
+	"evalrec.dev/store"
+)
+
+func init() {
+	store.Register(func(ctx context.Context, uri, database string, timeout time.Duration) (store.Driver, error) {
+		path, err := Path(uri)
+		if err != nil {
+			return nil, err
+		}
+		return Open(ctx, path, database)
+	}, "sqlite")
+}
+
+// Path is the file a sqlite: connection string names.
+func Path(uri string) (string, error) {
+	rest, ok := strings.CutPrefix(uri, "sqlite:")
+	if !ok {
+		return "", fmt.Errorf("%q is not a sqlite: connection string", uri)
+	}
+	if strings.HasPrefix(rest, "//") {
+		u, err := url.Parse(uri)
+		if err != nil {
+			return "", fmt.Errorf("reading %q: %w", uri, err)
+		}
+		if u.Host != "" && u.Host != "localhost" {
+			return "", fmt.Errorf("%q: an SQLite file is local; write sqlite:PATH or sqlite:///ABSOLUTE/PATH", uri)
+		}
+		rest = u.Path
+	}
+	if rest == "" {
+		return "", fmt.Errorf("%q names no file: write sqlite:PATH", uri)
+	}
+	return filepath.Clean(rest), nil
+}
+
+// URI is the connection string for the file at path.
+func URI(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return "sqlite:" + path
+}
+
+// busyTimeout is how long a writer waits for another process's write
+// before it gives up; each call's context bounds it too.
+const busyTimeout = 30 * time.Second
+
+// Store is an open SQLite file.
+type Store struct {
+	db   *sql.DB
+	path string
+	name string
+}
+
+// Open opens the file at path, creating it (and its directory) with
+// evalrec's tables when missing. name is the database name journals record.
+func Open(ctx context.Context, path, name string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("creating the directory of the embedded store: %w", err)
+	}
+	q := url.Values{}
+	for _, p := range []string{
+		fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
+		"journal_mode(WAL)",
+		// In WAL mode, NORMAL loses nothing when a process dies; only a
+		// power cut may lose the last transactions.
+		"synchronous(NORMAL)",
+	} {
+		q.Add("_pragma", p)
+	}
+	// Write transactions take the write lock when they begin, so two
+	// writers never both read and then deadlock upgrading.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, name: name}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening %s: %w", path, describe(err))
+	}
+	return s, nil
+}
+
+// Name is the database name journals record.
+func (s *Store) Name() string { return s.name }
+
+// Path is the file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the file, first letting SQLite refresh its statistics.
+func (s *Store) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, _ = s.db.ExecContext(ctx, "PRAGMA optimize")
+	return s.db.Close()
+}
+
+// DB exposes the database, for tests and tools.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// schemaVersion is stored in PRAGMA user_version.
+const schemaVersion = 1
+
+// schema creates the tables. Times are Unix milliseconds; ObjectIDs are
+// hex. doc holds a document as JSON, without what has a column of its own
+// for its size (output, dependencies).
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS evaluation_runs (
+		id TEXT PRIMARY KEY,
+		evaluation_run_id TEXT NOT NULL UNIQUE,
+		started_at INTEGER NOT NULL,
+		project TEXT,
+		environment TEXT NOT NULL,
+		git_branch TEXT,
+		status TEXT NOT NULL,
+		system_info_hash TEXT NOT NULL,
+		score REAL,
+		hostname TEXT,
+		dependencies BLOB,
+		doc BLOB NOT NULL
+	) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS run_tags (
+		tag TEXT NOT NULL,
+		run TEXT NOT NULL,
+		PRIMARY KEY (tag, run)
+	) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS run_packages (
+		run TEXT NOT NULL,
+		package TEXT NOT NULL,
+		PRIMARY KEY (run, package)
+	) WITHOUT ROWID`,
+	// test_runs holds what queries filter, sort and count on, in narrow
+	// rows, so that reading the statuses of 20,000 test runs reads little;
+	// the documents are in test_run_docs.
+	`CREATE TABLE IF NOT EXISTS test_runs (
+		run TEXT NOT NULL,
+		id TEXT NOT NULL,
+		test_id TEXT NOT NULL,
+		test_name TEXT NOT NULL,
+		package TEXT NOT NULL,
+		attempt INTEGER NOT NULL,
+		finished_at INTEGER NOT NULL,
+		status TEXT NOT NULL,
+		score REAL,
+		cached INTEGER NOT NULL,
+		project TEXT,
+		environment TEXT NOT NULL,
+		git_branch TEXT,
+		PRIMARY KEY (run, id)
+	) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS test_run_docs (
+		id TEXT PRIMARY KEY,
+		doc BLOB NOT NULL,
+		output TEXT
+	) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS evaluation_run_parts (
+		id TEXT PRIMARY KEY,
+		run TEXT NOT NULL,
+		status TEXT NOT NULL,
+		doc BLOB NOT NULL
+	) WITHOUT ROWID`,
+}
+
+// indexes serve every filter and sort the CLI uses. A run's test runs are
+// stored together (the table's key begins with the run), so reading them
+// is one range; and since a WITHOUT ROWID table's indexes end in its key,
+// (test_id, finished_at) also orders ties by _id, as the history needs.
+var indexes = []string{
+	`CREATE INDEX IF NOT EXISTS runs_started_at ON evaluation_runs (started_at)`,
+	`CREATE INDEX IF NOT EXISTS runs_project_started_at ON evaluation_runs (project, started_at)`,
+	`CREATE INDEX IF NOT EXISTS runs_status_started_at ON evaluation_runs (status, started_at)`,
+	`CREATE INDEX IF NOT EXISTS test_runs_history ON test_runs (test_id, finished_at)`,
+	`CREATE INDEX IF NOT EXISTS parts_run ON evaluation_run_parts (run)`,
+}
+
+var indexNames = []string{"runs_started_at", "runs_project_started_at", "runs_status_started_at", "test_runs_history", "parts_run"}
+
+// migrate creates the tables and indexes of a new file, once: the first
+// process to take the write lock does it, the others find it done.
+func (s *Store) migrate(ctx context.Context) error {
+	var v int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	switch {
+	case v == schemaVersion:
+		return nil
+	case v > schemaVersion:
+		return fmt.Errorf("the file was written by a newer evalrec (schema %d; this one knows %d): upgrade evalrec", v, schemaVersion)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, stmt := range append(schema, indexes...) {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// EnsureIndexes implements [store.Driver].
+func (s *Store) EnsureIndexes(ctx context.Context) error {
+	for _, stmt := range indexes {
+		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+			return describe(err)
+		}
+	}
+	return nil
+}
+
+// RecreateIndexes implements [store.Driver], and refreshes the planner's
+// statistics.
+func (s *Store) RecreateIndexes(ctx context.Context) error {
+	for _, n := range indexNames {
+		if _, err := s.db.ExecContext(ctx, "DROP INDEX IF EXISTS "+n); err != nil {
+			return describe(err)
+		}
+	}
+	if err := s.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, "ANALYZE")
+	return describe(err)
+}
+
+// describe says in words what SQLite's code means, where the code says more
+// than its message.
+func describe(err error) error {
+	var se *sqlite3.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case sqlite3lib.SQLITE_BUSY, sqlite3lib.SQLITE_LOCKED:
+		return fmt.Errorf("the embedded store stayed locked by another process for %s: %w", busyTimeout, err)
+	case sqlite3lib.SQLITE_FULL:
+		return fmt.Errorf("the disk is full: %w", err)
+	case sqlite3lib.SQLITE_READONLY, sqlite3lib.SQLITE_CANTOPEN, sqlite3lib.SQLITE_PERM:
+		return fmt.Errorf("cannot write the embedded store (permissions?): %w", err)
+	case sqlite3lib.SQLITE_CORRUPT, sqlite3lib.SQLITE_NOTADB:
+		return fmt.Errorf("the embedded store's file is damaged: %w", err)
+	}
+	return err
+}

@@ -1,0 +1,291 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/internal/logline"
+	"evalrec.dev/store"
+)
+
+// InsertRun implements [store.Driver].
+func (s *Store) InsertRun(ctx context.Context, r *store.EvaluationRun) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var taken string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM evaluation_runs WHERE id = ? OR evaluation_run_id = ?`, r.ID.Hex(), r.EvaluationRunID).Scan(&taken)
+		switch {
+		case err == nil && taken == r.ID.Hex():
+			return store.ErrDuplicateID
+		case err == nil:
+			return store.ErrDuplicateName
+		case err != sql.ErrNoRows:
+			return err
+		}
+		args, err := runColumns(r)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO evaluation_runs (id, evaluation_run_id, started_at, project, environment,
+			git_branch, status, system_info_hash, score, hostname, dependencies, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			append([]any{r.ID.Hex(), r.EvaluationRunID, ms(r.StartedAt)}, args...)...); err != nil {
+			return err
+		}
+		for _, tag := range r.ExperimentTags {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO run_tags (tag, run) VALUES (?, ?)`, tag, r.ID.Hex()); err != nil {
+				return err
+			}
+		}
+		return setPackages(ctx, tx, r)
+	})
+}
+
+// runColumns are the columns of a run that finalization may change, from
+// project on, in the order of the table.
+func runColumns(r *store.EvaluationRun) ([]any, error) {
+	deps, err := json.Marshal(r.System.Dependencies)
+	if err != nil {
+		return nil, err
+	}
+	c := *r
+	c.System.Dependencies = nil
+	doc, err := json.Marshal(&c)
+	if err != nil {
+		return nil, err
+	}
+	return []any{orNull(r.Project), r.Environment, r.GitBranch, r.Status, r.SystemInfoHash, r.Score,
+		orNull(r.System.Hostname), deps, doc}, nil
+}
+
+func setPackages(ctx context.Context, tx *sql.Tx, r *store.EvaluationRun) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM run_packages WHERE run = ?`, r.ID.Hex()); err != nil {
+		return err
+	}
+	for _, p := range r.Packages {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO run_packages (run, package) VALUES (?, ?)`, r.ID.Hex(), p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetTotals implements [store.Driver].
+func (s *Store) SetTotals(ctx context.Context, r *store.EvaluationRun) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		// Keep what finalization does not compute as stored: the run's
+		// own document is the one to update.
+		var doc []byte
+		var host sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT doc, hostname FROM evaluation_runs WHERE id = ?`, r.ID.Hex()).Scan(&doc, &host); err != nil {
+			if err == sql.ErrNoRows {
+				return nil
+			}
+			return err
+		}
+		var stored store.EvaluationRun
+		if err := json.Unmarshal(doc, &stored); err != nil {
+			return err
+		}
+		stored.System.Hostname = host.String
+		stored.FinishedAt, stored.Metrics, stored.MetricStats = r.FinishedAt, r.Metrics, r.MetricStats
+		stored.NumTests, stored.NumPassed, stored.NumFailed = r.NumTests, r.NumPassed, r.NumFailed
+		stored.NumSkipped, stored.NumIncomplete = r.NumSkipped, r.NumIncomplete
+		stored.Status, stored.Score, stored.Error, stored.Packages, stored.Project = r.Status, r.Score, r.Error, r.Packages, r.Project
+		stored.System.Dependencies, stored.System.SystemUnderTest = r.System.Dependencies, r.System.SystemUnderTest
+		stored.System.Module, stored.System.Version, stored.System.GoVersion = r.System.Module, r.System.Version, r.System.GoVersion
+		stored.SystemInfoHash = r.SystemInfoHash
+		args, err := runColumns(&stored)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE evaluation_runs SET project = ?, environment = ?, git_branch = ?, status = ?,
+			system_info_hash = ?, score = ?, hostname = ?, dependencies = ?, doc = ? WHERE id = ?`, append(args, r.ID.Hex())...); err != nil {
+			return err
+		}
+		return setPackages(ctx, tx, &stored)
+	})
+}
+
+// InsertTestRuns implements [store.Driver].
+func (s *Store) InsertTestRuns(ctx context.Context, trs []store.TestRun) (store.WriteStats, error) {
+	var st store.WriteStats
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		st = store.WriteStats{}
+		doc, err := tx.PrepareContext(ctx, `INSERT INTO test_run_docs (id, doc, output) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer doc.Close()
+		row, err := tx.PrepareContext(ctx, `INSERT INTO test_runs (run, id, test_id, test_name, package, attempt, finished_at,
+			status, score, cached, project, environment, git_branch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer row.Close()
+		for i := range trs {
+			t := &trs[i]
+			c := *t
+			c.Output = ""
+			b, err := json.Marshal(&c)
+			if err != nil {
+				st.Rejected = append(st.Rejected, fmt.Errorf("test run %s: %w", t.ID, err))
+				continue
+			}
+			res, err := doc.ExecContext(ctx, t.ID, b, orNull(t.Output))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				st.Duplicates++
+				continue
+			}
+			if _, err := row.ExecContext(ctx, t.EvaluationRunID.Hex(), t.ID, t.TestID, t.TestName, t.Package, t.Attempt, ms(t.FinishedAt),
+				t.Status, t.Score, t.Cached, orNull(t.Project), t.Environment, t.GitBranch); err != nil {
+				return err
+			}
+			st.Inserted++
+		}
+		return nil
+	})
+	return st, err
+}
+
+// InsertParts implements [store.Driver].
+func (s *Store) InsertParts(ctx context.Context, ps []store.Part) (store.WriteStats, error) {
+	var st store.WriteStats
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		st = store.WriteStats{}
+		for i := range ps {
+			p := &ps[i]
+			doc, err := json.Marshal(p)
+			if err != nil {
+				st.Rejected = append(st.Rejected, fmt.Errorf("part %s: %w", p.ID, err))
+				continue
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO evaluation_run_parts (id, run, status, doc) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+				p.ID, p.EvaluationRunID.Hex(), p.Status, doc)
+			if err != nil {
+				return err
+			}
+			count(&st, res)
+		}
+		return nil
+	})
+	return st, err
+}
+
+func count(st *store.WriteStats, res sql.Result) {
+	if n, _ := res.RowsAffected(); n > 0 {
+		st.Inserted++
+	} else {
+		st.Duplicates++
+	}
+}
+
+// ReplacePart implements [store.Driver].
+func (s *Store) ReplacePart(ctx context.Context, p *store.Part) error {
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `UPDATE evaluation_run_parts SET status = ?, doc = ? WHERE id = ?`, p.Status, doc, p.ID)
+	return describe(err)
+}
+
+// ReapPart implements [store.Driver].
+func (s *Store) ReapPart(ctx context.Context, p *store.Part) (bool, error) {
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return false, err
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE evaluation_run_parts SET status = ?, doc = ? WHERE id = ? AND status = ?`,
+		p.Status, doc, p.ID, store.StatusRunning)
+	if err != nil {
+		return false, describe(err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// DeleteRuns implements [store.Driver].
+func (s *Store) DeleteRuns(ctx context.Context, runs []bson.ObjectID) (tests, parts int64, err error) {
+	in, args := inList(runs)
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM test_run_docs WHERE id IN (SELECT id FROM test_runs WHERE run IN `+in+`)`, args...); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM test_runs WHERE run IN `+in, args...)
+		if err != nil {
+			return err
+		}
+		tests, _ = res.RowsAffected()
+		if res, err = tx.ExecContext(ctx, `DELETE FROM evaluation_run_parts WHERE run IN `+in, args...); err != nil {
+			return err
+		}
+		parts, _ = res.RowsAffected()
+		for _, stmt := range []string{`DELETE FROM run_tags WHERE run IN `, `DELETE FROM run_packages WHERE run IN `, `DELETE FROM evaluation_runs WHERE id IN `} {
+			if _, err := tx.ExecContext(ctx, stmt+in, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return tests, parts, err
+}
+
+// write runs fn in a write transaction (which waits for other writers up to
+// busyTimeout, or ctx's deadline) and commits it.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		if ctx.Err() != nil {
+			// Only another process's write keeps a write from starting.
+			return fmt.Errorf("the embedded store %s stayed locked by another process's write until the deadline: %w", logline.RelPath(s.path), err)
+		}
+		return describe(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return describe(err)
+	}
+	return describe(tx.Commit())
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// orNull stores an empty string as NULL: a document without a project
+// belongs to none, as on MongoDB.
+func orNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// inList is "(?, ?, …)" for ids, and the arguments.
+func inList(ids []bson.ObjectID) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id.Hex()
+	}
+	return placeholders(len(ids)), args
+}
+
+func placeholders(n int) string {
+	if n == 0 {
+		return "(NULL)"
+	}
+	b := make([]byte, 0, 2+3*n)
+	b = append(b, '(')
+	for i := range n {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '?')
+	}
+	return string(append(b, ')'))
+}
