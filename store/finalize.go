@@ -23,7 +23,6 @@ import (
 // is taken for dead. Writers beat every flush interval (2 s by default).
 const StaleAfter = time.Minute
 
-
 // Finalize recomputes a run's totals from its stored test runs and parts
 // and writes them at once. Any writer may call it at any time, as often as
 // it likes: when the last part has ended, the totals are exact and the

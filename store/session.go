@@ -23,7 +23,7 @@ import (
 
 // SessionConfig configures a [Session].
 type SessionConfig struct {
-	URI, Database string
+	URI, Database  string
 	ConnectTimeout time.Duration // reaching the server at start
 	WriteTimeout   time.Duration // each batch
 	FlushInterval  time.Duration // how often running parts beat their heartbeat

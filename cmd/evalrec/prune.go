@@ -13,8 +13,8 @@ import (
 )
 
 type pruneCmd struct {
-	env       *environment
-	fs        *flag.FlagSet
+	env         *environment
+	fs          *flag.FlagSet
 	olderThan   string
 	dryRun      bool
 	json        bool
