@@ -6,10 +6,10 @@
 #   BIG_MB=200 bench/run.sh # a smaller memory stream than the default 1000 MB
 #
 # Figures: Record on the test goroutine; a 2,000-test suite with recording on
-# vs off, with the embedded store sharing the cores and on a core of its own;
-# parsing vs gotestsum on the same stream; ingest vs a raw unordered
-# InsertMany; query latency at growing sizes; peak RSS while ingesting a
-# large stream.
+# vs off, into the embedded SQLite store and into FerretDB; parsing vs
+# gotestsum on the same stream; storing on SQLite vs FerretDB; query latency
+# at growing sizes; the wrapper's own cost on testify's suite; peak RSS
+# while ingesting a large stream.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -21,7 +21,7 @@ ROUNDS=${ROUNDS:-3}
 SUITE_ROUNDS=${SUITE_ROUNDS:-10}
 
 echo "== building"
-go build -o "$work/bin/" ./cmd/evalrec ./cmd/gojson2mongo ./bench/genstream ./bench/measure ./bench/gensuite ./bench/queries
+go build -o "$work/bin/" ./cmd/evalrec ./cmd/gojson2mongo ./bench/genstream ./bench/measure ./bench/gensuite ./bench/queries ./bench/fillstore
 go build -o "$work/bin/gotestsum" gotest.tools/gotestsum
 bin=$work/bin
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -33,19 +33,26 @@ go test -run '^$' -bench 'BenchmarkRecord' -benchtime=20000x ./evalrec/ | grep '
 go test -v -run '^$' -bench 'BenchmarkRecord' -benchtime=20000x ./evalrec/ | grep '^Benchmark.*ns/op'
 
 echo
+go build -tags ferretdb -o "$work/bin/evalrec-ferretdb" ./cmd/evalrec
 port=$((20000 + RANDOM % 20000))
-"$bin/evalrec" serve -addr "127.0.0.1:$port" -data "$work/data" 2>/dev/null &
+"$bin/evalrec-ferretdb" serve -addr "127.0.0.1:$port" -data "$work/ferretdb" 2>/dev/null &
 sleep 1
-# suite KIND PORT [RUNNER...]: runs the generated 2,000-test suite with
+# suite KIND STORE [RUNNER...]: runs the generated 2,000-test suite with
 # recording off and on, alternating which goes first, SUITE_ROUNDS times each,
-# storing into the embedded store at PORT, and compares them with benchstat.
+# and compares them with benchstat. STORE is "embedded" (the SQLite file the
+# test binaries write themselves) or "ferretdb" (the first version's embedded
+# store, served by `evalrec serve` in another process on this machine).
 # RUNNER prefixes the go command (taskset, to keep it off the store's core).
 # Two figures per run: the wall time of `go test ./...`, and the time spent
 # in the test binaries (the sum of the per-package times go test prints),
 # which leaves out the go command's own work and so varies less.
 suite() {
-  local kind=$1 port=$2 runner=("${@:3}")
-  local dir="$work/suite-$kind" out="$work/suite-$kind-$port.txt"
+  local kind=$1 where=$2 runner=("${@:3}")
+  local dir="$work/suite-$kind" out="$work/suite-$kind-$where-${#runner[@]}.txt"
+  local storeenv=()
+  if [[ $where == ferretdb ]]; then
+    storeenv=(MONGODB_CONNECTION_STRING="mongodb://127.0.0.1:$port/")
+  fi
   [[ -d $dir ]] || "$bin/gensuite" -dir "$dir" -repo "$repo" -tests 2000 -packages 4 -work 2ms -kind "$kind"
   (cd "$dir" && GOFLAGS=-mod=mod go test -count=1 ./... >/dev/null)  # build once, outside the timing
   : > "$out"
@@ -57,45 +64,43 @@ suite() {
       if [[ $rec == on ]]; then enabled=true; fi
       local t0 t1
       t0=$(date +%s%N)
-      (cd "$dir" && "${runner[@]}" env MONGODB_ENABLED=$enabled MONGODB_CONNECTION_STRING="mongodb://127.0.0.1:$port/" \
+      (cd "$dir" && "${runner[@]}" env MONGODB_ENABLED=$enabled "${storeenv[@]}" \
         MONGODB_DATABASE="bench_$kind" go test -count=1 ./... > "$work/suite-out.txt" 2>&1)
       t1=$(date +%s%N)
       awk -v kind="$kind" -v rec="$rec" -v wall=$((t1 - t0)) '
         /^ok / {sub(/s$/, "", $3); pkgs += $3}
         END {printf "BenchmarkSuite/kind=%s/recording=%s 1 %.0f ns/op %.0f test-binary-ns/op\n", kind, rec, wall, pkgs * 1e9}' \
         "$work/suite-out.txt" >> "$out"
+      # The embedded store is written after go test ends (internal/settle):
+      # wait for that, outside the timing, and say how long it took.
+      if [[ $rec == on && $where == embedded ]]; then
+        for _ in $(seq 300); do [[ -z $(ls "$dir/.evalrec/spool" 2>/dev/null) ]] && break; sleep 0.05; done
+        echo $(( ($(date +%s%N) - t1) / 1000000 )) >> "$out.settle"
+      fi
     done
   done
   go tool benchstat -col /recording "$out" | sed -n '/^ *│/,$p'
+  if [[ -s $out.settle ]]; then
+    echo "stored after go test ended, in a median of $(median < "$out.settle") ms (the ingester's wait, and storing 2,000 test runs)"
+  fi
   # The cost per test, from the medians of the test-binary times, and the
-  # shortest test that would keep recording within 5% in a suite of this
+  # shortest test that would keep recording within 2% in a suite of this
   # shape (500 tests per package).
   awk '{split($1, f, "recording="); print f[2], $5}' "$out" | sort -k1,1 -k2n | awk '
     {v[$1, ++n[$1]] = $2}
     END {
       for (r in n) m[r] = (n[r] % 2) ? v[r, (n[r] + 1) / 2] : (v[r, n[r] / 2] + v[r, n[r] / 2 + 1]) / 2
       per = (m["on"] - m["off"]) / 2000 / 1e6
-      printf "recording costs %.3f ms per test in the test binaries; within 5%% for tests of at least %.1f ms\n", per, per / 0.05
+      printf "recording costs %.3f ms per test in the test binaries (%+.1f%%); within 2%% for tests of at least %.1f ms\n", per, 100 * (m["on"] / m["off"] - 1), per / 0.02
     }'
 }
-for kind in spin sleep; do
-  echo
-  echo "== suite overhead: 2,000 tests (2 ms of $kind per test, 4 packages), recording off vs on, $SUITE_ROUNDS rounds; the embedded store shares both cores with the tests"
-  suite "$kind" "$port"
-done
-if command -v taskset >/dev/null && (( $(nproc) >= 2 )); then
-  # The store on a core of its own, the suite on the other: what the test
-  # machine pays when the server's work happens elsewhere (MongoDB on its
-  # own host, without the network's latency).
-  pport=$((port + 1))
-  taskset -c 1 "$bin/evalrec" serve -addr "127.0.0.1:$pport" -data "$work/data-pinned" 2>/dev/null &
-  sleep 1
+for where in embedded; do
   for kind in spin sleep; do
     echo
-    echo "== suite overhead as above, 2 ms of $kind per test; the store on CPU 1, the suite (one package at a time) on CPU 0"
-    suite "$kind" "$pport" taskset -c 0
+    echo "== suite overhead, TestMain mode into the $where store: 2,000 tests (2 ms of $kind per test, 4 packages), recording off vs on, $SUITE_ROUNDS rounds; the store's work shares both cores with the tests"
+    suite "$kind" "$where"
   done
-fi
+done
 
 echo
 echo "== parsing: gojson2mongo --dry-run vs gotestsum, same ${PARSE_MB} MB stream"
@@ -116,14 +121,36 @@ go test -run '^$' -bench 'BenchmarkIngest$|BenchmarkGotestsumScan' -benchtime=5x
 awk '/BenchmarkIngest-/ {a=$3} /BenchmarkGotestsumScan/ {b=$3} END {printf "ingest parser: %.2fx gotestsum'"'"'s testjson.ScanTestOutput (target: faster)\n", b/a}' "$work/parse.txt"
 
 echo
-echo "== ingest vs raw InsertMany of the same 10,000 test documents (embedded store)"
-go test -run '^$' -bench 'BenchmarkStoreStream|BenchmarkRawInsertMany' -benchtime=3x -count=1 ./internal/pipeline/ \
+echo "== storing 10,000 test runs: the whole converter (ingest) vs raw batched inserts, SQLite (the embedded store) vs FerretDB (the first version's), CPU per test of the whole process"
+go test -run '^$' -bench 'BenchmarkStoreStream|BenchmarkRawInsert' -benchtime=3x -count=1 ./internal/pipeline/ \
   | tee "$work/ingest.txt" | grep '^Benchmark'
-awk '/BenchmarkStoreStream/ {s=$3} /BenchmarkRawInsertMany/ {r=$3} END {printf "ingest / raw InsertMany = %.2f (%+.0f%% overhead; target: at most 25%%)\n", s/r, (s/r-1)*100}' "$work/ingest.txt"
+awk '/BenchmarkStoreStream\/sqlite/ {s=$3; sc=$(NF-1)} /BenchmarkRawInsert\/sqlite/ {r=$3} /BenchmarkStoreStream\/ferretdb/ {fc=$(NF-1)}
+  END {printf "SQLite: ingest / raw insert = %.2f (%+.0f%% overhead; target: at most 25%%); CPU per stored test %.0f µs vs FerretDB %.0f µs: %.2fx (target: at most 0.25x)\n", s/r, (s/r-1)*100, sc/1000, fc/1000, sc/fc}' "$work/ingest.txt"
 
 echo
-echo "== query latency on the embedded store (median of 3; QUERY_SIZES=10000,100000,1000000 for more)"
-"$bin/queries" -sizes "${QUERY_SIZES:-10000,100000}"
+echo "== the wrapper's own cost: evalrec test vs go test -json on testify's suite, uncached (-count=1) and cached, with 100,000 test runs stored (median of $ROUNDS)"
+testify=$(go mod download -json github.com/stretchr/testify@v1.10.0 | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+cp -r "$testify" "$work/testify" && chmod -R u+w "$work/testify"
+(cd "$work/testify" && go mod download && go test -count=1 ./... >/dev/null 2>&1 || true)  # build once
+"$bin/fillstore" -file "$work/testify/.evalrec/vt_metrics.db" -project github.com/stretchr/testify -testruns 100000
+(cd "$work/testify" && "$bin/evalrec" test -q ./... >/dev/null 2>&1 || true)  # a previous run to compare with
+wrapper_cost() {
+  local label=$1; shift
+  local plain=() wrapped=()
+  for _ in $(seq "$ROUNDS"); do
+    plain+=("$(cd "$work/testify" && "$bin/measure" go test -json "$@" ./... | field wall)")
+    wrapped+=("$(cd "$work/testify" && "$bin/measure" "$bin/evalrec" test -q "$@" ./... | field wall)")
+  done
+  local p w
+  p=$(printf '%s\n' "${plain[@]}" | median); w=$(printf '%s\n' "${wrapped[@]}" | median)
+  awk -v l="$label" -v p="$p" -v w="$w" 'BEGIN {printf "%s: go test -json %.2f s, evalrec test %.2f s: %.3fx (target: at most 1.05x)\n", l, p, w, w/p}'
+}
+wrapper_cost uncached -count=1
+wrapper_cost cached
+
+echo
+echo "== query latency, as the commands query (median of 5): SQLite at growing sizes, FerretDB at 10,000 as the baseline"
+"$bin/queries" -sizes "${QUERY_SIZES:-10000,100000,1000000}" -ferretdb-sizes "${FERRETDB_SIZES:-10000}"
 
 echo
 echo "== memory: peak RSS ingesting a ${BIG_MB} MB stream of mostly passing tests (--dry-run)"

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -118,6 +117,7 @@ func testRuns(t *testing.T, db *store.DB, keep func(store.TestRun) bool) []store
 func TestExampleSuiteStoresACompleteRun(t *testing.T) {
 	s := storetest.New(t)
 	out, code := goTest(t, repoRoot(t), append(s.Env(), "TRANSLATOR_API_KEY=sk-secret"), "-count=1", "./examples/scenario_test/")
+	s.AwaitIngest(t)
 	require.Equal(t, 0, code, out)
 
 	rs := runs(t, s.DB)
@@ -191,6 +191,7 @@ func TestPackagesOfOneInvocationShareOneRunWithExactTotals(t *testing.T) {
 	}
 	dir := module(t, files)
 	out, code := goTest(t, dir, s.Env(), "-count=1", "-p", "4", "./...")
+	s.AwaitIngest(t)
 	require.Equal(t, 0, code, out)
 
 	rs := runs(t, s.DB)
@@ -204,6 +205,7 @@ func TestPackagesOfOneInvocationShareOneRunWithExactTotals(t *testing.T) {
 
 	// A second invocation is a second run.
 	out, code = goTest(t, dir, s.Env(), "-count=1", "-p", "4", "./p0")
+	s.AwaitIngest(t)
 	require.Equal(t, 0, code, out)
 	assert.Len(t, runs(t, s.DB), 2)
 }
@@ -242,6 +244,7 @@ func TestOddNames(t *testing.T) {
 		"a/nan_test.go": "package a\n\nimport \"math\"\n\nfunc nanValue() float64 { return math.NaN() }\n",
 	})
 	out, code := goTest(t, dir, s.Env(), "-v", "-count=2", "./...")
+	s.AwaitIngest(t)
 	require.Equal(t, 1, code, out)
 	assert.Contains(t, out, `a_test.go:25: evalrec: metric "lat.p99" is stored as "lat%2Ep99"`, "Record's notes name the line that called it")
 
@@ -292,6 +295,7 @@ func TestPlain(t *testing.T)    { t.Error("fails without calling Record") }
 `,
 	})
 	out, code := goTest(t, dir, s.Env(), "-count=1", "./...")
+	s.AwaitIngest(t)
 	require.Equal(t, 1, code, out)
 	r := runs(t, s.DB)[0]
 	assert.Equal(t, store.StatusFailed, r.Status)
@@ -341,6 +345,7 @@ func TestSlow(t *testing.T) {
 `,
 	})
 	out, code := goTest(t, dir, s.Env(), "-count=1", "-p", "2", "./...")
+	s.AwaitIngest(t)
 	require.NotEqual(t, 0, code, out)
 	r := runs(t, s.DB)[0]
 	assert.Equal(t, store.StatusFailed, r.Status)
@@ -349,25 +354,20 @@ func TestSlow(t *testing.T) {
 	assert.Len(t, testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestRecorded" }), 1)
 }
 
-func TestTimeoutPanicIsMarkedFailedByTheNextReap(t *testing.T) {
+func TestTimeoutPanicIsMarkedFailedWhenItsJournalIsStored(t *testing.T) {
 	s := storetest.New(t)
 	dir := module(t, map[string]string{
 		"a/main_test.go": fmt.Sprintf(mainTest, "a"),
 		"a/a_test.go":    fmt.Sprintf(killerTests, "a", "time.Sleep(time.Hour)"),
 	})
 	out, code := goTest(t, dir, s.Env(), "-count=1", "-timeout", "2s", "./...")
+	s.AwaitIngest(t)
 	require.NotEqual(t, 0, code, out)
 	require.Contains(t, out, "test timed out")
 	r := runs(t, s.DB)[0]
-	assert.Equal(t, store.StatusRunning, r.Status, "nobody finalized it yet")
-
-	n, err := s.DB.ReapStale(context.Background(), time.Now(), 10)
-	require.NoError(t, err)
-	assert.Equal(t, 1, n)
-	r = runs(t, s.DB)[0]
 	assert.Equal(t, store.StatusFailed, r.Status)
-	assert.Contains(t, r.Error, "without finishing")
-	assert.Equal(t, 1, r.NumTests, "the result flushed before the panic is kept")
+	assert.Contains(t, r.Error, "died without finishing")
+	assert.Equal(t, 1, r.NumTests, "the result recorded before the panic is kept")
 }
 
 func TestUnreachableServerSpoolsAndStrictModeFails(t *testing.T) {
@@ -445,6 +445,7 @@ func TestPrints(t *testing.T) {
 		t.Run(fmt.Sprint(mode), func(t *testing.T) {
 			s := storetest.New(t)
 			out, code := goTest(t, dir, s.Env(), append([]string{"-count=1"}, append(mode, "./...")...)...)
+			s.AwaitIngest(t)
 			require.Equal(t, 1, code, out)
 			assert.Contains(t, out, "printed to stdout", "the user's output still reaches the terminal")
 			bad := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestParent/bad" })

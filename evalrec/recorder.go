@@ -18,6 +18,8 @@ import (
 
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/logline"
+	"evalrec.dev/internal/redact"
+	"evalrec.dev/internal/settle"
 	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
@@ -33,6 +35,10 @@ type Recorder struct {
 	session *store.Session
 	pkg     string
 	partID  string
+	// deferred says the session only journals (the embedded store), and
+	// where names the store for messages.
+	deferred bool
+	where    string
 
 	capture          *capture
 	mu               sync.Mutex
@@ -65,6 +71,18 @@ func Start(opts ...MainOption) *Recorder {
 	}
 	log := logger()
 	cfg, err := config.Load("")
+	if settle.IsIngester() {
+		// A copy of this binary, started to store the journals once go
+		// test ends (see internal/settle): it runs no test.
+		if err == nil {
+			_, err = settle.Run(context.Background(), cfg, log)
+		}
+		code := 0
+		if err != nil {
+			code = 1
+		}
+		os.Exit(code)
+	}
 	if err != nil {
 		log.Error(err.Error() + "; storage disabled")
 		return nil
@@ -154,9 +172,19 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 		Project:         project,
 		Repository:      repository,
 	}
-	r := &Recorder{cfg: cfg, log: log, pkg: packagePath(), attempts: map[string]int{}}
+	uri := storeconn.URI(cfg)
+	r := &Recorder{cfg: cfg, log: log, pkg: packagePath(), attempts: map[string]int{},
+		// A test binary only journals into the embedded store: writing
+		// SQLite itself would cost its tests (see internal/settle).
+		deferred: store.Scheme(uri) == "sqlite", where: redact.URI(uri)}
+	if r.deferred {
+		// The first binary of the go test run starts the ingester that
+		// stores every journal once go test ends, a crashed binary's too.
+		settle.Schedule(cfg, log)
+	}
 	r.session = store.Open(context.Background(), store.SessionConfig{
-		URI:            storeconn.URI(cfg),
+		Deferred:       r.deferred,
+		URI:            uri,
 		Database:       cfg.Database,
 		ConnectTimeout: cfg.ConnectTimeout,
 		WriteTimeout:   cfg.WriteTimeout,
@@ -203,7 +231,12 @@ func (r *Recorder) Finish(code int) int {
 		}
 		return code
 	}
-	if run != nil {
+	switch {
+	case r.deferred:
+		// Stored once the go command exits; say where meanwhile.
+		r.log.Info(fmt.Sprintf("recorded %s in %s; it is stored in %s when go test ends", r.pkg, logline.RelPath(r.session.SpoolPath()), r.where))
+		settle.Schedule(r.cfg, r.log) // unless the one Start asked for still waits
+	case run != nil:
 		r.log.Info(fmt.Sprintf("stored %s in run %s", r.pkg, run.EvaluationRunID))
 	}
 	return code

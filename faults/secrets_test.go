@@ -95,6 +95,7 @@ func TestSecretsInTheSystemUnderTestOutputAndAttributesAreNeverStored(t *testing
 	// prints (the wrapper's failures and summary, the converter's notes)
 	// is masked.
 	testmod.Run(t, dir, append(storeEnv(stores["testmain"]), "MONGODB_ENABLED=true"), "go", "test", "-count=1", "./...")
+	storetest.AwaitIngest(t, spoolOf(dir))
 	wrapped := testmod.Run(t, dir, storeEnv(stores["wrapper"]), filepath.Join(bin, "evalrec"), "test", "-count=1", "./...")
 	assert.Contains(t, wrapped.Stdout, "connecting to mongodb://root:xxxxx@10.0.0.1/prod")
 	assert.NotContains(t, wrapped.Combined(), secret)

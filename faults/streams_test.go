@@ -228,6 +228,7 @@ func TestLateRecordsLongTagsAndOddIDsAreTheSameInEveryMode(t *testing.T) {
 	sm := storetest.New(t)
 	out := testmod.Run(t, dir, append(storeEnv(sm), "MONGODB_ENABLED=true"), "go", "test", "-count=1", "./...")
 	require.Zero(t, out.Code, out.Combined())
+	storetest.AwaitIngest(t, spoolOf(dir))
 	// The converter, on the same suite's stream.
 	sc := storetest.New(t)
 	stream := testmod.Run(t, dir, nil, "go", "test", "-json", "-count=1", "./...")

@@ -55,13 +55,8 @@ func merge(ms ...map[string]string) map[string]string {
 	return out
 }
 
-// recover runs the next evalrec command, which stores what died.
-func recoverWith(t *testing.T, s *storetest.Store, dir string) testmod.Output {
-	t.Helper()
-	out := testmod.Run(t, dir, storeEnv(s), filepath.Join(testmod.Bin(t), "evalrec"), "runs")
-	require.Zero(t, out.Code, out.Combined())
-	return out
-}
+// spoolOf is the spool of the module in dir.
+func spoolOf(dir string) string { return filepath.Join(dir, ".evalrec", "spool") }
 
 func TestACrashingTestBinaryKeepsWhatItRecorded(t *testing.T) {
 	for _, c := range []struct {
@@ -78,8 +73,9 @@ func TestACrashingTestBinaryKeepsWhatItRecorded(t *testing.T) {
 			dir := testmod.Write(t, recorders("p", c.recorded, c.last))
 			out := testmod.Run(t, dir, append(storeEnv(s), "MONGODB_ENABLED=true"), "go", "test", "-count=1", "./...")
 			require.NotZero(t, out.Code, out.Combined())
-			rec := recoverWith(t, s, dir)
-			assert.Contains(t, rec.Stderr, "journals of 1 runs that died")
+			// The ingester the binary started stores its journal once go
+			// test has ended.
+			storetest.AwaitIngest(t, spoolOf(dir))
 
 			rs := runs(t, s.DB)
 			require.Len(t, rs, 1)
@@ -105,7 +101,7 @@ func TestACrashAmongManyBinariesLeavesExactTotals(t *testing.T) {
 		recorders("c", per, ""), recorders("d", per, "")))
 	out := testmod.Run(t, dir, append(storeEnv(s), "MONGODB_ENABLED=true"), "go", "test", "-count=1", "-p", "4", "./...")
 	require.NotZero(t, out.Code, out.Combined())
-	recoverWith(t, s, dir)
+	storetest.AwaitIngest(t, spoolOf(dir))
 	rs := runs(t, s.DB)
 	require.Len(t, rs, 1, "one invocation, one run")
 	trs := assertTotalsAreStored(t, s.DB, rs[0])
@@ -124,6 +120,7 @@ func TestAnExplicitRunIDNamesOneRunPerInvocation(t *testing.T) {
 	env := append(storeEnv(s), "MONGODB_ENABLED=true", "EVALREC_RUN_ID=nightly-9")
 	out := testmod.Run(t, dir, env, "go", "test", "-count=1", "-p", "1", "./...")
 	require.Zero(t, out.Code, out.Combined())
+	storetest.AwaitIngest(t, spoolOf(dir))
 	rs := runs(t, s.DB)
 	require.Len(t, rs, 1, "binaries that start in different seconds still join one run")
 	assert.Equal(t, "nightly-9", rs[0].EvaluationRunID)
@@ -199,6 +196,7 @@ func TestABuildFailureFailsTheRunThatCanSeeIt(t *testing.T) {
 	sm := storetest.New(t)
 	out = testmod.Run(t, dir, append(storeEnv(sm), "MONGODB_ENABLED=true"), "go", "test", "-count=1", "./...")
 	assert.Equal(t, 1, out.Code, out.Combined())
+	storetest.AwaitIngest(t, spoolOf(dir))
 	r = runs(t, sm.DB)[0]
 	assert.Len(t, assertTotalsAreStored(t, sm.DB, r), 9, "what ran is stored")
 }

@@ -113,3 +113,32 @@ func (inv Invocation) RunID(g Git) string {
 	parts = append(parts, fmt.Sprintf("%x", f[:3]))
 	return strings.Join(parts, "-")
 }
+
+// A Process is a process on this host, told apart from a later one that
+// reuses its ID by its start time (zero where that is unknown).
+type Process struct {
+	PID     int
+	Started time.Time
+}
+
+// GoCommand is the go command that started this process, when it did.
+func GoCommand() (Process, bool) {
+	ppid := os.Getppid()
+	if !isGoCommand(ppid) {
+		return Process{}, false
+	}
+	started, _ := processStart(ppid)
+	return Process{PID: ppid, Started: started}, true
+}
+
+// Alive reports whether the process still runs.
+func (p Process) Alive() bool {
+	if p.PID <= 0 || !ProcessAlive(p.PID) {
+		return false
+	}
+	if p.Started.IsZero() {
+		return true
+	}
+	started, ok := processStart(p.PID)
+	return !ok || started.Equal(p.Started)
+}

@@ -71,6 +71,8 @@ type Driver interface {
 	// TestRunsOfRuns returns the test runs of the runs, without output,
 	// sorted by _id; with Slim, only the fields [Slim] names, in no order.
 	TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID, fields Fields) ([]TestRun, error)
+	// Tally adds up the stored test runs of a run (see [Tally.Add]).
+	Tally(ctx context.Context, run bson.ObjectID) (*Tally, error)
 	// TestHistory returns the runs of one test, newest first (by
 	// finished_at, then _id), without output.
 	TestHistory(ctx context.Context, testID string, f HistoryFilter) ([]TestRun, error)

@@ -156,22 +156,30 @@ type Tally struct {
 func (d *DB) tally(ctx context.Context, runID bson.ObjectID) (*Tally, error) {
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	trs, err := d.TestRunsOfRuns(cctx, []bson.ObjectID{runID}, AllFields)
+	t, err := d.Tally(cctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("counting the test runs of run %s: %w", runID.Hex(), err)
-	}
-	t := &Tally{}
-	for i := range trs {
-		t.addStored(&trs[i])
 	}
 	return t, nil
 }
 
-// addStored counts one stored test run, as Counts.Add and Values.Add count
-// the result it came from.
-func (t *Tally) addStored(tr *TestRun) {
+// TallyDoc is what a tally reads of a stored test run.
+type TallyDoc struct {
+	Status  string                 `bson:"status" json:"status"`
+	Score   *float64               `bson:"score" json:"score"`
+	Metrics map[string]TallyMetric `bson:"metrics" json:"metrics"`
+}
+
+// TallyMetric is what a tally reads of a metric.
+type TallyMetric struct {
+	Value *float64 `bson:"value" json:"value"`
+}
+
+// Add counts one stored test run, as Counts.Add and Values.Add count the
+// result it came from.
+func (t *Tally) Add(d *TallyDoc) {
 	t.NumTests++
-	switch result.Status(tr.Status) {
+	switch result.Status(d.Status) {
 	case result.Passed:
 		t.NumPassed++
 	case result.Failed:
@@ -181,7 +189,7 @@ func (t *Tally) addStored(tr *TestRun) {
 	case result.Incomplete:
 		t.NumIncomplete++
 	}
-	for k, m := range tr.Metrics {
+	for k, m := range d.Metrics {
 		if m.Value == nil {
 			continue
 		}
@@ -190,7 +198,7 @@ func (t *Tally) addStored(tr *TestRun) {
 		}
 		t.MetricValues[k] = append(t.MetricValues[k], *m.Value)
 	}
-	if sc, ok := RunScore(result.Status(tr.Status), tr.Score); ok {
+	if sc, ok := RunScore(result.Status(d.Status), d.Score); ok {
 		t.Scores = append(t.Scores, sc)
 	}
 }

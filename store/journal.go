@@ -233,7 +233,10 @@ func (j *journal) remove() {
 }
 
 // seal closes the journal as a spool file for replay, and returns its path.
-func (j *journal) seal() (string, error) {
+// sync makes the file durable first: a spool written because the store
+// failed must survive a power cut; a deferred session's, like the embedded
+// store's last writes, survives the process.
+func (j *journal) seal(sync bool) (string, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var err error
@@ -243,7 +246,10 @@ func (j *journal) seal() (string, error) {
 	if err != nil && j.err == nil {
 		j.err = err
 	}
-	err = errors.Join(err, j.f.Sync(), j.f.Close())
+	if sync {
+		err = errors.Join(err, j.f.Sync())
+	}
+	err = errors.Join(err, j.f.Close())
 	final := strings.TrimSuffix(j.path, journalPartExt) + journalExt
 	if rerr := os.Rename(j.path, final); rerr != nil {
 		err = errors.Join(err, rerr)

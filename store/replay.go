@@ -66,6 +66,20 @@ func (d *DB) Replay(ctx context.Context, dir string, opt ReplayOptions) (ReplayR
 	if err != nil || len(files) == 0 {
 		return rep, err
 	}
+	// One replay at a time, holding a lock on the directory: another (the
+	// ingester of a go test run that just ended, or another command) may
+	// be storing these files already, and what it leaves is for this one.
+	lock := flock.New(dir, flock.SetFlag(os.O_RDONLY))
+	lctx, cancel := context.WithTimeout(ctx, replayWait)
+	ok, err := lock.TryLockContext(lctx, 20*time.Millisecond)
+	cancel()
+	if !ok {
+		return rep, fmt.Errorf("another evalrec process kept storing the spool for %s (%v)", replayWait, err)
+	}
+	defer lock.Unlock()
+	if files, err = spoolFiles(dir); err != nil {
+		return rep, err
+	}
 	for _, path := range files {
 		if opt.only != "" && !strings.HasPrefix(filepath.Base(path), opt.only) {
 			continue
@@ -76,6 +90,9 @@ func (d *DB) Replay(ctx context.Context, dir string, opt ReplayOptions) (ReplayR
 	}
 	return rep, nil
 }
+
+// replayWait bounds how long a replay waits for another to finish.
+const replayWait = time.Minute
 
 // replay is Replay for the files of one run, for a session about to
 // finalize it.

@@ -41,6 +41,11 @@ type SessionConfig struct {
 	// Unavailable, when set, says the server was already found unreachable:
 	// the session keeps everything in its journal without trying again.
 	Unavailable error
+	// Deferred keeps everything in the journal and stores nothing: Close
+	// seals the journal, for [DB.Replay] to store later. A test binary
+	// writing to the embedded store defers, so that storing costs its tests
+	// nothing (see package internal/settle); it is not a failure.
+	Deferred bool
 	// DryRun, when set, receives every document the session would store, as
 	// JSON lines (relaxed Extended JSON), and nothing is stored or spooled.
 	// The run document comes last, with its final totals.
@@ -152,10 +157,15 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 	case cfg.DryRun != nil:
 		s.dry = bufio.NewWriterSize(cfg.DryRun, 1<<20)
 	case cfg.replay:
+	case cfg.SpoolDir == "" && cfg.Deferred:
+		s.fail(errors.New("a deferred session needs a spool directory"), "")
 	case cfg.SpoolDir == "":
 		s.jnErr = errors.New("no spool directory")
 	default:
 		s.jn, s.jnErr = createJournal(cfg.SpoolDir, s.target(), s.cfg.Run, cfg.BufferJournal)
+		if s.jnErr != nil && cfg.Deferred {
+			s.recordFailure(fmt.Errorf("the journal could not be created: %w", s.jnErr))
+		}
 	}
 	go s.loop(context.WithoutCancel(ctx))
 	return s
@@ -175,7 +185,7 @@ func (s *Session) target() Target {
 // settled before the first document that repeats them is built (see
 // resolve).
 func (s *Session) open(ctx context.Context) {
-	if s.cfg.DryRun != nil {
+	if s.cfg.DryRun != nil || s.cfg.Deferred {
 		return
 	}
 	db := s.cfg.DB
@@ -312,6 +322,10 @@ func (s *Session) beginPart(p *Part) {
 	s.jn.write(journalRecord{Begin: p})
 	s.mu.Lock()
 	s.parts[p.ID] = p
+	if s.cfg.Deferred {
+		s.mu.Unlock()
+		return
+	}
 	s.queue = append(s.queue, op{kind: opInsertPart, part: *p})
 	s.mu.Unlock()
 	s.wake()
@@ -323,6 +337,14 @@ func (s *Session) beginPart(p *Part) {
 func (s *Session) Add(partID string, t *result.Test) {
 	t.Complete()
 	journaled := s.jn.write(journalRecord{Test: newJournalTest(partID, t, false)})
+	if s.cfg.Deferred {
+		if !journaled {
+			s.mu.Lock()
+			s.lost++
+			s.mu.Unlock()
+		}
+		return // nothing to queue, and no writer to wake
+	}
 	s.mu.Lock()
 	for len(s.queue) >= maxQueue && !s.closed {
 		s.wake()
@@ -417,7 +439,7 @@ func (s *Session) Close() (*EvaluationRun, error) {
 		return s.closeDry(), nil
 	}
 	var run *EvaluationRun
-	if s.Err() == nil {
+	if s.Err() == nil && !s.cfg.Deferred {
 		if !s.cfg.replay && s.cfg.SpoolDir != "" {
 			// A binary of this run that died left its journal: store what
 			// it recorded before the run's totals are computed.
@@ -450,6 +472,17 @@ func (s *Session) replayRun() {
 // keeps it as the spool and says, in one line, what was lost.
 func (s *Session) closeJournal() {
 	failure := s.Err()
+	if failure == nil && s.cfg.Deferred && s.jn != nil {
+		path, err := s.jn.seal(false)
+		if err = errors.Join(s.jn.failed(), err); err != nil {
+			s.log.Error(fmt.Sprintf("results of this run may be lost: writing %s failed (%v)", logline.RelPath(path), err))
+			return
+		}
+		s.mu.Lock()
+		s.spooled = path
+		s.mu.Unlock()
+		return
+	}
 	if failure == nil {
 		if s.jn != nil {
 			s.jn.remove()
@@ -462,7 +495,7 @@ func (s *Session) closeJournal() {
 		why = s.jnErr
 	} else {
 		var err error
-		path, err = s.jn.seal()
+		path, err = s.jn.seal(true)
 		why = errors.Join(s.jn.failed(), err)
 	}
 	s.mu.Lock()
@@ -592,7 +625,7 @@ func (s *Session) loop(ctx context.Context) {
 func (s *Session) heartbeat() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failure != nil || s.cfg.DryRun != nil {
+	if s.failure != nil || s.cfg.DryRun != nil || s.cfg.Deferred {
 		return
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -628,7 +661,7 @@ func (s *Session) flush() {
 		s.writeDry(ops)
 		return
 	}
-	if failed {
+	if failed || s.cfg.Deferred {
 		s.drop(ops)
 		return
 	}

@@ -54,7 +54,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"webhook": webhook},
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"webhook": webhook, "ingested": ingested},
 		Setup: func(env *testscript.Env) error {
 			for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOTOOLCHAIN", "GONOSUMDB", "GOSUMDB"} {
 				if v := goEnv(t, k); v != "" {
@@ -118,6 +118,25 @@ func webhook(ts *testscript.TestScript, neg bool, args []string) {
 	}))
 	ts.Defer(srv.Close)
 	ts.Setenv("WEBHOOK", srv.URL+"/hooks/secret-token")
+}
+
+// ingested waits until the module's spool holds no journal: the ingester
+// that a go test run in TestMain mode starts has stored them.
+func ingested(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: ingested")
+	}
+	spool := ts.MkAbs(filepath.Join(".evalrec", "spool"))
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		files, err := store.PendingSpool(spool)
+		ts.Check(err)
+		if len(files) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("journals not stored within 30 s: %v", files)
+		}
+	}
 }
 
 // seedHistory writes histgen's standard history into the embedded store

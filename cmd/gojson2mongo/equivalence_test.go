@@ -23,8 +23,7 @@ func TestThreeWaysStoreEquivalentTestRuns(t *testing.T) {
 	s := storetest.New(t)
 	repo, err := filepath.Abs("../..")
 	require.NoError(t, err)
-	storeEnv := []string{"MONGODB_CONNECTION_STRING=" + s.URI, "MONGODB_DATABASE=" + s.Database,
-		"EVALREC_SPOOL_DIR=" + t.TempDir()}
+	storeEnv := s.Env()[1:] // not MONGODB_ENABLED
 
 	goCmd := func(env []string, args ...string) []byte {
 		cmd := exec.Command("go", args...)
@@ -38,6 +37,7 @@ func TestThreeWaysStoreEquivalentTestRuns(t *testing.T) {
 
 	// (a) TestMain recording.
 	goCmd(append(storeEnv, "MONGODB_ENABLED=true"), "test", "-count=1", "./examples/scenario_test/")
+	s.AwaitIngest(t)
 	// (b) The converter, in-process, on a stream recorded with storage off.
 	stream := goCmd(nil, "test", "-json", "-count=1", "./examples/scenario_test/")
 	for _, kv := range storeEnv {

@@ -131,7 +131,13 @@ func writeRun(ctx context.Context, db *store.DB, i int, now time.Time) (*store.E
 // store in batches, for query benchmarks at sizes the writer would take
 // long to produce. One test in ten is flaky.
 func Bulk(ctx context.Context, db *store.DB, runs, testsPerRun int, now time.Time) error {
-	branch, env, pkg := "main", "dev", "example.com/bulk"
+	return BulkFor(ctx, db, "example.com/bulk", runs, testsPerRun, now)
+}
+
+// BulkFor is Bulk for the runs of a project (a module path), all in its
+// root package, ending an hour apart before now.
+func BulkFor(ctx context.Context, db *store.DB, pkg string, runs, testsPerRun int, now time.Time) error {
+	branch, env := "main", "dev"
 	sys := provenance.System{GoVersion: "go1.26", Module: pkg, SystemUnderTest: map[string]any{"model": "v2"}}
 	hash := sys.Hash()
 	docs := make([]store.TestRun, 0, 1000)

@@ -29,6 +29,7 @@ func Contract(t *testing.T, k Kind) {
 	}{
 		{"runs round-trip and are unique by _id and by name", contractRuns},
 		{"test runs round-trip, idempotently", contractTestRuns},
+		{"a tally adds up a run's test runs", contractTally},
 		{"run filters and order", contractRunFilters},
 		{"test history filters and order", contractHistory},
 		{"the previous comparable run", contractPrevious},
@@ -168,6 +169,30 @@ func contractTestRuns(t *testing.T, db *store.DB) {
 	none, err := db.TestRunsOfRuns(ctx, []bson.ObjectID{bson.NewObjectID()}, store.AllFields)
 	require.NoError(t, err)
 	assert.Empty(t, none)
+}
+
+func contractTally(t *testing.T, db *store.DB) {
+	r := sampleRun(1, "example.com/p")
+	require.NoError(t, db.InsertRun(ctx, &r))
+	a := sampleTest(&r, "TestA", at, "passed")
+	b := sampleTest(&r, "TestB", at, "failed")
+	c := sampleTest(&r, "TestC", at, "skipped")
+	c.Metrics = nil
+	_, err := db.InsertTestRuns(ctx, []store.TestRun{a, b, c})
+	require.NoError(t, err)
+	other := sampleRun(2, "example.com/p")
+	require.NoError(t, db.InsertRun(ctx, &other))
+	_, err = db.InsertTestRuns(ctx, []store.TestRun{sampleTest(&other, "TestA", at, "passed")})
+	require.NoError(t, err)
+
+	got, err := db.Tally(ctx, r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, store.Counts{NumTests: 3, NumPassed: 1, NumFailed: 1, NumSkipped: 1}, got.Counts)
+	assert.Equal(t, []float64{0.1, 0.1}, got.MetricValues["wer"])
+	assert.Equal(t, []float64{12, 12}, got.MetricValues["lat%2Ep"])
+	assert.NotContains(t, got.MetricValues, "nan", "non-finite values are not counted")
+	slices.Sort(got.Scores)
+	assert.Equal(t, []float64{0, 75.25}, got.Scores, "a failed test scores 0; a skipped one does not count")
 }
 
 func contractRunFilters(t *testing.T, db *store.DB) {

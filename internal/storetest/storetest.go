@@ -50,6 +50,8 @@ type Store struct {
 	Kind     Kind
 	URI      string
 	Database string
+	// SpoolDir is the spool that Env points test binaries at.
+	SpoolDir string
 	DB       *store.DB
 	// Server is the FerretDB server, or nil.
 	Server *embedded.Server
@@ -79,7 +81,7 @@ func NewMongo(t testing.TB) *Store {
 // Everything is removed when the test ends.
 func Open(t testing.TB, k Kind) *Store {
 	t.Helper()
-	s := &Store{Kind: k, Database: "evalrec_test_" + randomHex(6)}
+	s := &Store{Kind: k, Database: "evalrec_test_" + randomHex(6), SpoolDir: filepath.Join(t.TempDir(), "spool")}
 	switch k {
 	case SQLite:
 		s.URI = sqlite.URI(filepath.Join(t.TempDir(), s.Database+".db"))
@@ -129,6 +131,33 @@ func (s *Store) Env() []string {
 		"MONGODB_ENABLED=true",
 		"MONGODB_CONNECTION_STRING=" + s.URI,
 		"MONGODB_DATABASE=" + s.Database,
+		"EVALREC_SPOOL_DIR=" + s.SpoolDir,
+	}
+}
+
+// AwaitIngest waits until the journals that test binaries left in s's
+// spool have been stored: by the ingester the first of them started once
+// go test ended (on the embedded store; see internal/settle), or, on
+// MongoDB, at once.
+func (s *Store) AwaitIngest(t testing.TB) { AwaitIngest(t, s.SpoolDir) }
+
+// AwaitIngest waits until no journal is left in spool, and fails the test
+// after 30 s.
+func AwaitIngest(t testing.TB, spool string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		files, err := store.PendingSpool(spool)
+		if err != nil {
+			t.Fatalf("reading the spool: %v", err)
+		}
+		if len(files) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("journals not stored within 30 s: %v", files)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

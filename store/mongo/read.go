@@ -139,6 +139,25 @@ func (s *Store) TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID, fields
 	return find[store.TestRun](ctx, s.tests(), byRuns(runs), opts)
 }
 
+// Tally implements [store.Driver].
+func (s *Store) Tally(ctx context.Context, run bson.ObjectID) (*store.Tally, error) {
+	cur, err := s.tests().Find(ctx, bson.D{{Key: "evaluation_run_id", Value: run}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "status", Value: 1}, {Key: "score", Value: 1}, {Key: "metrics", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	defer cur.Close(ctx)
+	t := &store.Tally{}
+	for cur.Next(ctx) {
+		var d store.TallyDoc
+		if err := cur.Decode(&d); err != nil {
+			return nil, err
+		}
+		t.Add(&d)
+	}
+	return t, cur.Err()
+}
+
 // TestHistory implements [store.Driver].
 func (s *Store) TestHistory(ctx context.Context, testID string, f store.HistoryFilter) ([]store.TestRun, error) {
 	q := bson.D{{Key: "test_id", Value: testID}}

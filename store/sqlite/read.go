@@ -286,6 +286,37 @@ func (s *Store) slimTests(ctx context.Context, out []store.TestRun, q string, ar
 	return out, nil
 }
 
+// Tally implements [store.Driver]: statuses and scores from the columns,
+// metric values from the documents, read into a small value.
+func (s *Store) Tally(ctx context.Context, run bson.ObjectID) (*store.Tally, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT t.status, t.score, d.doc FROM test_runs t JOIN test_run_docs d ON d.id = t.id WHERE t.run = ?`, run.Hex())
+	if err != nil {
+		return nil, describe(err)
+	}
+	defer rows.Close()
+	tally := &store.Tally{}
+	var doc []byte
+	for rows.Next() {
+		var d store.TallyDoc
+		var score sql.NullFloat64
+		if err := rows.Scan(&d.Status, &score, &doc); err != nil {
+			return nil, describe(err)
+		}
+		var m struct {
+			Metrics map[string]store.TallyMetric `json:"metrics"`
+		}
+		if err := json.Unmarshal(doc, &m); err != nil {
+			return nil, fmt.Errorf("reading a test run: %w", err)
+		}
+		d.Metrics = m.Metrics
+		if score.Valid {
+			d.Score = &score.Float64
+		}
+		tally.Add(&d)
+	}
+	return tally, describe(rows.Err())
+}
+
 // TestHistory implements [store.Driver].
 func (s *Store) TestHistory(ctx context.Context, testID string, f store.HistoryFilter) ([]store.TestRun, error) {
 	var w where
