@@ -74,7 +74,11 @@ type SessionConfig struct {
 type Session struct {
 	cfg SessionConfig
 	log *slog.Logger
-	rc  RunContext
+	// rc is what each test run repeats. The session's goroutine may change
+	// its EvaluationRunID while opening (a lengthened or joined run), so
+	// callers' goroutines read the fixed runID instead.
+	rc    RunContext
+	runID bson.ObjectID
 
 	db     *DB
 	ownsDB bool
@@ -153,6 +157,7 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 		s.cfg.Run.Packages = []string{}
 	}
 	s.setRunContext()
+	s.runID = s.cfg.Run.ID
 	switch {
 	case cfg.DryRun != nil:
 		s.dry = bufio.NewWriterSize(cfg.DryRun, 1<<20)
@@ -313,7 +318,7 @@ func (s *Session) BeginPartAt(id, pkg string, deps []provenance.Module, at time.
 		at = now
 	}
 	s.beginPart(&Part{
-		ID: id, EvaluationRunID: s.rc.ID, Package: pkg, Host: host, PID: os.Getpid(),
+		ID: id, EvaluationRunID: s.runID, Package: pkg, Host: host, PID: os.Getpid(),
 		StartedAt: at.UTC().Truncate(time.Millisecond), HeartbeatAt: now, Status: StatusRunning, Dependencies: deps,
 	})
 }
