@@ -90,7 +90,7 @@ suite() {
     }'
 }
 if want suite; then
-  for kind in spin sleep; do
+  for kind in ${SUITE_KINDS:-spin sleep}; do
     echo
     echo "== suite overhead, TestMain mode into the embedded store: 2,000 tests (2 ms of $kind per test, 4 packages), recording off vs on, $SUITE_ROUNDS rounds; the ingester shares both cores with the tests"
     suite "$kind"
