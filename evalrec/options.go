@@ -4,6 +4,8 @@ import (
 	"maps"
 	"sync"
 
+	"evalrec.dev/internal/metricfile"
+	"evalrec.dev/provenance"
 	"evalrec.dev/scoring"
 )
 
@@ -60,7 +62,20 @@ var defaults = struct {
 	defs   map[string]scoring.Definition
 	method string
 	sut    map[string]any
+	// methodSet says DefaultScoreMethod chose method (else evalrec.yaml
+	// may).
+	methodSet bool
 }{defs: map[string]scoring.Definition{}, method: scoring.Average}
+
+// moduleFile is the module's evalrec.yaml, read once, when a metric first
+// needs a definition the code does not give.
+var moduleFile = sync.OnceValues(func() (*metricfile.File, error) {
+	root, _ := provenance.ModuleRoot(".")
+	if root == "" {
+		return &metricfile.File{}, nil
+	}
+	return metricfile.Load(root)
+})
 
 // A MainOption configures the suite in [Main] or [Start].
 type MainOption func()
@@ -84,7 +99,7 @@ func DefaultScoreMethod(name string) MainOption {
 	return func() {
 		defaults.Lock()
 		defer defaults.Unlock()
-		defaults.method = name
+		defaults.method, defaults.methodSet = name, true
 	}
 }
 
@@ -101,7 +116,8 @@ func SystemUnderTest(config map[string]any) MainOption {
 }
 
 // definition returns the metric's definition, and whether the suite gave
-// one.
+// one: in the Record call, in [MetricDefinitions], or in the module's
+// evalrec.yaml, in that order.
 func definition(o *recordOptions, name string) (scoring.Definition, bool) {
 	if d, ok := o.defs[name]; ok {
 		return d, true
@@ -110,7 +126,8 @@ func definition(o *recordOptions, name string) (scoring.Definition, bool) {
 	d, ok := defaults.defs[name]
 	defaults.RUnlock()
 	if !ok {
-		d = scoring.Definition{}
+		f, _ := moduleFile()
+		d, ok = f.Lookup(name)
 	}
 	d.Name = name
 	return d, ok
@@ -119,5 +136,10 @@ func definition(o *recordOptions, name string) (scoring.Definition, bool) {
 func defaultMethod() string {
 	defaults.RLock()
 	defer defaults.RUnlock()
+	if !defaults.methodSet {
+		if f, _ := moduleFile(); f.ScoreMethod != "" {
+			return f.ScoreMethod
+		}
+	}
 	return defaults.method
 }

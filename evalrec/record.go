@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"evalrec.dev/internal/metricfile"
 	"evalrec.dev/result"
 	"evalrec.dev/scoring"
 )
@@ -43,6 +44,11 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 	}
 	slices.Sort(names)
 
+	if _, err := moduleFile(); err != nil && warnOnce(metricfile.Name) {
+		t.Helper()
+		t.Logf("evalrec: %v; its definitions are not used", err)
+	}
+
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	tr := &st.test
@@ -58,7 +64,7 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 		m.Assumed = !defined
 		if v := metrics[name]; !defined && (v < 0 || v > 1) && warnOnce(name) {
 			t.Helper()
-			t.Logf("evalrec: metric %q is %g, outside [0, 1], with no definition: its score is %g; declare its range and direction with evalrec.MetricDefinitions", name, v, m.Score)
+			t.Logf("evalrec: metric %q is %g, outside [0, 1], with no definition: its score is %g; declare its range and direction in evalrec.yaml or with evalrec.MetricDefinitions", name, v, m.Score)
 		}
 		st.metrics[key] = m
 		recorded = append(recorded, m)

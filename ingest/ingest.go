@@ -51,6 +51,9 @@ type Package struct {
 	// which test an event belongs to can no longer be told. Every execution
 	// is still reported.
 	Interleaved bool
+	// SetupFailed says go test could not set the package up to build: it
+	// does not exist, or has no Go files.
+	SetupFailed bool
 	// UncachedOut counts tests handed on before the package ended and so
 	// before it was known to be cached (see [Ingester.Release]).
 	UncachedOut int
@@ -62,6 +65,20 @@ type Package struct {
 func (p *Package) Broken() bool {
 	return p.Status == PackageBuildFailed || p.Status == PackageIncomplete || p.Incomplete > 0 || p.Panic != "" ||
 		p.FailedWithoutTest()
+}
+
+// NeverStarted reports a package whose tests never got to start because
+// of how go test was called: a package or directory that does not exist, a
+// directory without Go files (where a mistyped go flag ends the package
+// list), or a flag the test binary does not define.
+func (p *Package) NeverStarted() bool {
+	switch {
+	case p.Status == PackageBuildFailed:
+		return p.SetupFailed
+	case p.FailedWithoutTest():
+		return strings.Contains(p.Output, "flag provided but not defined: ")
+	}
+	return false
 }
 
 // FailedWithoutTest reports a package that failed although none of its
@@ -441,6 +458,7 @@ func (in *Ingester) packageEvent(p *pkgState, ev *Event) {
 		}
 		if ev.FailedBuild != "" {
 			status = PackageBuildFailed
+			p.SetupFailed = strings.Contains(p.out.String(), "[setup failed]")
 			// Several packages may name the same failed build (go test
 			// -bench does this for packages linked together), so the
 			// build output stays for the others.

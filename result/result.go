@@ -121,6 +121,26 @@ func (t *Test) Complete() {
 	}
 }
 
+// ApplyDefinitions scores again, by the definition lookup returns, each
+// metric that came with none (a bare number written by hand), and gives
+// the test method when it names no score method. Called before Complete,
+// whose score then follows the definitions.
+func (t *Test) ApplyDefinitions(lookup func(name string) (scoring.Definition, bool), method string) {
+	for i := range t.Metrics {
+		m := &t.Metrics[i]
+		if !m.Assumed {
+			continue
+		}
+		if d, ok := lookup(m.Name); ok {
+			d.Name = m.Name
+			m.Result = d.Evaluate(m.Value)
+		}
+	}
+	if t.ScoreMethod == "" && method != "" && t.Score == nil {
+		t.ScoreMethod = method
+	}
+}
+
 // HasMetrics reports whether the test reported metrics of its own, as opposed
 // to being scored by its status alone.
 func (t *Test) HasMetrics() bool { return len(t.Metrics) > 0 }

@@ -29,7 +29,7 @@ type goTest struct {
 // and passes SIGINT and SIGTERM on to it: the first as it is, a second as
 // SIGKILL.
 func (c *testCmd) startGoTest() (*goTest, error) {
-	args := append([]string{"test", "-json"}, withoutJSONFlag(c.goArgs)...)
+	args := append([]string{"test", "-json"}, c.goArgs...)
 	cmd := exec.Command("go", args...)
 	cmd.Env = append(os.Environ(), "EVALREC_WRAPPED=1")
 	cmd.Stderr = c.env.stderr

@@ -55,11 +55,16 @@ func (c *historyCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if c.q.json {
-		return printJSON(c.env.stdout, bson.D{{Key: "test_id", Value: args[0]}, {Key: "history", Value: trs}})
-	}
+	var none error
 	if len(trs) == 0 {
-		return fmt.Errorf("no runs of test %q (evalrec tests lists the test IDs)", args[0])
+		// The same exit code with -json as without.
+		none = fmt.Errorf("no runs of test %q (evalrec tests lists the test IDs)", args[0])
+	}
+	if c.q.json {
+		return errors.Join(printJSON(c.env.stdout, bson.D{{Key: "test_id", Value: args[0]}, {Key: "history", Value: trs}}), none)
+	}
+	if none != nil {
+		return none
 	}
 	scores := make([]float64, 0, len(trs))
 	for i := len(trs) - 1; i >= 0; i-- {

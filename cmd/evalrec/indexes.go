@@ -24,7 +24,7 @@ func (c *indexesCmd) command() *ffcli.Command {
 	return &ffcli.Command{
 		Name:       "indexes",
 		ShortUsage: "evalrec indexes",
-		ShortHelp:  "Drop and re-create evalrec's indexes (the seed's \"Missing Indexes\" fix).",
+		ShortHelp:  "Drop and re-create evalrec's indexes, when queries are slow or an index is missing.",
 		FlagSet:    c.fs,
 		Exec:       c.Run,
 	}

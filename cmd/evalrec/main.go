@@ -9,13 +9,16 @@
 //	evalrec prune -older-than 90d [-dry-run]           retention
 //	evalrec replay                                     store spooled results
 //	evalrec indexes                                    re-create the indexes
+//	evalrec metrics                                    metric definitions in force, and metrics without one
 //	evalrec migrate -to URI | export | import DIR      move a history between stores
+//	evalrec version | completion bash|zsh|fish         what is running; shell completion
 //
 // Every command reads the same configuration as the library: environment
 // variables, or a .env file found up to the module root.
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -23,6 +26,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -37,17 +41,23 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run is main without the process: it returns the exit code.
+// run is main without the process: it returns the exit code. Help that
+// was asked for goes to stdout with exit 0; a usage mistake is one line on
+// stderr, with the closest command or flag when there is one, and exit 2.
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	env := &environment{stdout: stdout, stderr: stderr}
+	env := &environment{stdin: os.Stdin, stdout: stdout, stderr: stderr}
 	test := newTestCmd(env)
 	root := &ffcli.Command{
 		Name:       "evalrec",
 		ShortUsage: "evalrec <command> [flags] [args]",
 		ShortHelp:  "Store Go test runs and ask questions about their history.",
+		LongHelp: `evalrec stores every go test run of a suite, with its git commit,
+environment, experiment tags, system, metrics and score, and answers
+questions about their history. Run "evalrec <command> -h" for a command's
+flags.`,
 		Subcommands: []*ffcli.Command{
 			test.command(),
 			newRunsCmd(env).command(),
@@ -59,33 +69,70 @@ func run(args []string, stdout, stderr io.Writer) int {
 			newFlakyCmd(env).command(),
 			newChangesCmd(env).command(),
 			newCompareCmd(env).command(),
+			newMetricsCmd(env).command(),
 			newPruneCmd(env).command(),
 			newReplayCmd(env).command(),
 			newIndexesCmd(env).command(),
 			newMigrateCmd(env).command(),
 			newExportCmd(env).command(),
 			newImportCmd(env).command(),
+			newVersionCmd(env).command(),
 		},
 		Exec: func(context.Context, []string) error { return flag.ErrHelp },
 	}
 	for _, extra := range extraCommands {
 		root.Subcommands = append(root.Subcommands, extra(env))
 	}
-	// `evalrec test` passes everything after its own flags to go test, which
-	// ffcli's flag parsing would reject; split those arguments off first.
-	args = test.splitArgs(args)
-
+	root.Subcommands = append(root.Subcommands, newCompletionCmd(env, root).command())
 	root.FlagSet = flag.NewFlagSet("evalrec", flag.ContinueOnError)
-	root.FlagSet.SetOutput(stderr)
-	for _, c := range root.Subcommands {
-		c.FlagSet.SetOutput(stderr)
+
+	switch {
+	case len(args) == 0:
+		fmt.Fprintln(stderr, ffcli.DefaultUsageFunc(root))
+		return 2
+	case isHelp(args[0]) || args[0] == "help":
+		c := root
+		if len(args) > 1 && args[0] == "help" {
+			if c = subcommand(root, args[1]); c == nil {
+				return unknownCommand(stderr, root, args[1])
+			}
+		}
+		fmt.Fprintln(stdout, usage(c))
+		return 0
+	case strings.HasPrefix(args[0], "-"):
+		fmt.Fprintf(stderr, "evalrec: flags go after the command: evalrec <command> %s (evalrec -h lists the commands)\n", args[0])
+		return 2
 	}
-	err := root.ParseAndRun(ctx, args)
+	cmd := subcommand(root, args[0])
+	if cmd == nil {
+		return unknownCommand(stderr, root, args[0])
+	}
+	// `evalrec test` passes everything that is not its own flag to go test,
+	// which ffcli's flag parsing would reject; split those arguments off.
+	if cmd.Name == "test" {
+		args = append([]string{"test"}, test.splitArgs(args[1:])...)
+	}
+	var help bytes.Buffer
+	for _, c := range root.Subcommands {
+		c.FlagSet.SetOutput(&help)
+		c.UsageFunc = func(c *ffcli.Command) string { return usage(c) }
+	}
+	if err := root.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, help.String())
+			return 0
+		}
+		fmt.Fprintf(stderr, "evalrec %s: %s\n", cmd.Name, flagMistake(err, cmd.FlagSet))
+		return 2
+	}
+	err := root.Run(ctx)
 	var ee exitError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
+		// The command was used wrongly (a missing argument): its usage.
+		fmt.Fprint(stderr, help.String())
 		return 2
 	case errors.As(err, &ee):
 		return ee.code
@@ -100,5 +147,6 @@ var extraCommands []func(*environment) *ffcli.Command
 
 // environment is what every command writes to.
 type environment struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }

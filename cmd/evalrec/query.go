@@ -2,20 +2,21 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/mattn/go-isatty"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"evalrec.dev/internal/columns"
 	"evalrec.dev/internal/config"
+	"evalrec.dev/internal/jsonout"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/provenance"
@@ -106,6 +107,9 @@ func parseAge(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
+// errNothingStored says a query found no embedded store to read.
+var errNothingStored = errors.New("nothing stored yet")
+
 // openStore opens the store for a query command. It also stores pending
 // spool files and settles runs whose writers died, so what the command shows
 // is current.
@@ -113,6 +117,17 @@ func openStore(ctx context.Context, env *environment) (*storeconn.Conn, error) {
 	cfg, err := config.Load("")
 	if err != nil {
 		return nil, err
+	}
+	if !cfg.URISet {
+		// A query never creates the embedded store; it has nothing to
+		// answer from until a run (or a journal waiting to be stored) is
+		// there.
+		file := storeconn.EmbeddedFile(cfg)
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			if pending, _ := store.PendingSpool(cfg.SpoolDir); len(pending) == 0 {
+				return nil, fmt.Errorf("%w: there is no store at %s (evalrec test stores a run there)", errNothingStored, logline.RelPath(file))
+			}
+		}
 	}
 	log := logline.New(env.stderr)
 	conn, err := storeconn.Open(ctx, cfg, log)
@@ -155,32 +170,25 @@ func runsWithTests(ctx context.Context, db *store.DB, f store.RunFilter, fields 
 }
 
 // table starts an aligned table on w.
-func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
+// Columns are aligned by visible width, so coloured words do not push the
+// next column out of line.
+func table(w io.Writer) *columns.Writer { return columns.New(w) }
 
-// printJSON prints v as indented JSON. Stored documents are printed as
-// relaxed MongoDB Extended JSON, with the stored field names; other values
-// with encoding/json.
-func printJSON(w io.Writer, v any) error {
-	switch v.(type) {
-	case bson.D:
-		b, err := bson.MarshalExtJSONIndent(v, false, false, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+// printJSON prints v as every command's -json does (see jsonout): snake_case
+// keys, RFC 3339 times, hex IDs, [] for nothing.
+func printJSON(w io.Writer, v any) error { return jsonout.Write(w, v) }
 
 // painter colours text only when stdout is a terminal.
 type painter struct{ on bool }
 
 func newPainter(w io.Writer) painter {
-	f, ok := w.(*os.File)
-	return painter{on: ok && isatty.IsTerminal(f.Fd()) && os.Getenv("NO_COLOR") == ""}
+	return painter{on: isTerminal(w) && os.Getenv("NO_COLOR") == ""}
+}
+
+// isTerminal reports whether f is a terminal (an *os.File on one).
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && isatty.IsTerminal(file.Fd())
 }
 
 func (p painter) color(code, s string) string {

@@ -42,10 +42,10 @@ func TestScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin, "./cmd/gojson2mongo")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/gojson2mongo", "gotest.tools/gotestsum")
 	build.Dir = repo
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building gojson2mongo: %v\n%s", err, out)
+		t.Fatalf("building gojson2mongo and gotestsum: %v\n%s", err, out)
 	}
 	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -15,9 +16,11 @@ import (
 	"evalrec.dev/compare"
 	"evalrec.dev/ingest"
 	"evalrec.dev/internal/config"
+	"evalrec.dev/internal/jsonout"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/notify"
 	"evalrec.dev/internal/pipeline"
+	"evalrec.dev/internal/redact"
 	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
@@ -30,6 +33,8 @@ type testCmd struct {
 	envTag       string
 	tags         string
 	quiet        bool
+	json         bool
+	verbose      bool // -v, which also goes to go test
 	baseline     string
 	baselineRuns int
 	failOn       string
@@ -39,51 +44,109 @@ type testCmd struct {
 
 func newTestCmd(env *environment) *testCmd {
 	c := &testCmd{env: env, fs: flag.NewFlagSet("test", flag.ContinueOnError)}
-	c.fs.StringVar(&c.envTag, "env", "", "environment to record (default: ENVIRONMENT, else dev)")
-	c.fs.StringVar(&c.tags, "tags", "", "comma-separated experiment tags (default: EXPERIMENT_TAGS)")
+	c.fs.StringVar(&c.envTag, "env", "", "the environment to record (default: $ENVIRONMENT, else dev)")
+	c.fs.StringVar(&c.tags, "exp", "", "comma-separated experiment tags to record (default: $EXPERIMENT_TAGS); -tags stays go test's build tags")
 	c.fs.BoolVar(&c.quiet, "q", false, "print only the summary")
-	c.fs.StringVar(&c.baseline, "baseline", "", "compare the run with this run reference (e.g. tag:baseline, branch:main)")
+	c.fs.BoolVar(&c.json, "json", false, "print the stored run as one JSON document (ID, counts, score, comparison) instead of the report; go test runs with -json under evalrec whatever this says")
+	c.fs.StringVar(&c.baseline, "baseline", "", "compare the run with this run reference (tag:baseline, branch:main, a run ID)")
 	c.fs.IntVar(&c.baselineRuns, "baseline-runs", 10, "with -baseline: compare against its newest N runs, a history to learn the noise from")
 	c.fs.StringVar(&c.failOn, "fail-on", "", "with -baseline, exit 1 on: regression, new-failure, score-drop=N")
 	c.fs.StringVar(&c.notify, "notify", "", "post regressions and newly failing tests to this webhook (JSON with a Slack-compatible text); never fails the suite")
+	customUsage["test"] = c.usage
 	return c
 }
 
 func (c *testCmd) command() *ffcli.Command {
 	return &ffcli.Command{
 		Name:       "test",
-		ShortUsage: "evalrec test [-env E] [-tags a,b] [-q] [-baseline REF -fail-on G] [go test flags] [packages]",
+		ShortUsage: "evalrec test [evalrec flags] [go test flags] [packages] [-args test binary flags]",
 		ShortHelp:  "Run go test, store the run, and show what changed since the last comparable run.",
 		LongHelp: `Runs go test -json with the given arguments, stores every test as one
 evaluation run (in the embedded store under .evalrec/ when no MongoDB is
-configured or running), prints a summary, and exits with go test's code.
-Test binaries run under the wrapper store nothing themselves.`,
+configured), prints a summary, and exits with go test's code. Test binaries
+run under the wrapper store nothing themselves.
+
+evalrec's flags are recognised in any position; every other argument goes
+to go test untouched, and so does everything after "--". None of evalrec's
+flags is also a go test flag, except -json (go test always runs with -json
+here) and -v, which go test gets too and which shows the tests' output.`,
 		FlagSet: c.fs,
 		Exec:    c.Run,
 	}
 }
 
-// splitArgs takes, from args of the form ["test", evalrec flags..., go test
-// args...], the go test arguments, and returns what ffcli should parse.
+// usage is the help of evalrec test: its own flags, and where go test's
+// are documented.
+func (c *testCmd) usage(cmd *ffcli.Command) string {
+	var b strings.Builder
+	b.WriteString(ffcli.DefaultUsageFunc(cmd))
+	b.WriteString("\n\nGO TEST FLAGS\n  Every other flag is go test's: see \"go help testflag\" and \"go help build\".\n" +
+		"  -v also shows the tests' output, as go test -v does.\n")
+	return b.String()
+}
+
+// goValueFlags are go test's and go build's flags that take a value as the
+// next argument (go help testflag, go help build), so that the value is
+// passed on with its flag and never read as a package or an evalrec flag.
+var goValueFlags = map[string]bool{
+	"bench": true, "benchtime": true, "blockprofile": true, "blockprofilerate": true, "count": true,
+	"coverpkg": true, "covermode": true, "coverprofile": true, "cpu": true, "cpuprofile": true,
+	"exec": true, "fuzz": true, "fuzzminimizetime": true, "fuzztime": true, "list": true,
+	"memprofile": true, "memprofilerate": true, "mutexprofile": true, "mutexprofilefraction": true,
+	"o": true, "outputdir": true, "parallel": true, "run": true, "shuffle": true, "skip": true,
+	"timeout": true, "trace": true, "vet": true,
+	"C": true, "asmflags": true, "buildmode": true, "compiler": true, "gccgoflags": true, "gcflags": true,
+	"installsuffix": true, "ldflags": true, "mod": true, "modfile": true, "overlay": true, "p": true,
+	"pgo": true, "pkgdir": true, "tags": true, "toolexec": true,
+}
+
+// splitArgs sorts the arguments of evalrec test (those after "test") into
+// evalrec's flags, which it returns for ffcli to parse, and go test's
+// arguments, which it keeps in c.goArgs. evalrec's flags may come anywhere
+// before "--" or "-args"; -v goes to both.
 func (c *testCmd) splitArgs(args []string) []string {
-	if len(args) == 0 || args[0] != "test" {
-		return args
-	}
-	i := 1
-	for i < len(args) {
-		name := strings.TrimLeft(args[i], "-")
-		name, _, hasValue := strings.Cut(name, "=")
-		f := c.fs.Lookup(name)
-		if !strings.HasPrefix(args[i], "-") || f == nil {
+	var ours []string
+	c.goArgs = nil
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			c.goArgs = append(c.goArgs, args[i+1:]...)
 			break
 		}
-		i++
-		if _, isBool := f.Value.(interface{ IsBoolFlag() bool }); !hasValue && !isBool && i < len(args) {
-			i++ // the flag's value
+		if a == "-args" || a == "--args" {
+			c.goArgs = append(c.goArgs, args[i:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			c.goArgs = append(c.goArgs, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name == "v" || name == "test.v" {
+			c.verbose = !hasValue || value == "true" || value == "test2json"
+			c.goArgs = append(c.goArgs, a)
+			continue
+		}
+		if f := c.fs.Lookup(name); f != nil || isHelp(a) {
+			ours = append(ours, a)
+			if f != nil && !hasValue && !isBoolFlag(f) && i+1 < len(args) {
+				i++
+				ours = append(ours, args[i])
+			}
+			continue
+		}
+		c.goArgs = append(c.goArgs, a)
+		if !hasValue && goValueFlags[strings.TrimPrefix(name, "test.")] && i+1 < len(args) {
+			i++
+			c.goArgs = append(c.goArgs, args[i])
 		}
 	}
-	c.goArgs = args[i:]
-	return args[:i]
+	return ours
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // Run runs the suite. It returns exitError with go test's exit code.
@@ -147,6 +210,7 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	start := time.Now()
+	prog := newProgress(c.env.stdout, !c.quiet && !c.json && !c.verbose, start, c.goArgs)
 	var failures []string
 	res, readErr := pipeline.Ingest(context.WithoutCancel(ctx), gt.stdout, pipeline.Options{
 		Config:      cfg,
@@ -158,15 +222,24 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		Unavailable: unavailable,
 		Live:        true,
 		Stopped:     gt.stopped,
-		OnPackage: func(p *ingest.Package, n pipeline.PackageCounts) {
-			if !c.quiet {
-				c.printPackage(p, n)
+		OnEvent: func(ev *ingest.Event) {
+			if c.verbose && !c.json && (ev.Action == "output" || ev.Action == "build-output") {
+				fmt.Fprint(c.env.stdout, redact.Text(ev.Output))
 			}
 		},
+		OnTest: prog.test,
+		OnPackage: func(p *ingest.Package, n pipeline.PackageCounts) {
+			prog.packageDone(func() {
+				if !c.quiet && !c.json && !c.verbose {
+					c.printPackage(p, n)
+				}
+			})
+		},
 		OnFailure: func(pkg, name, output string) {
-			failures = append(failures, fmt.Sprintf("--- %s %s\n%s", pkg, name, indent(output)))
+			failures = append(failures, fmt.Sprintf("--- %s %s\n%s", pkg, name, indent(withoutAttrLines(output))))
 		},
 	})
+	prog.stop()
 	code, err := gt.wait()
 	if err != nil {
 		return err
@@ -174,8 +247,15 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	if readErr != nil {
 		log.Error(fmt.Sprintf("reading go test output: %v", readErr))
 	}
-	if !c.quiet && len(failures) > 0 {
-		fmt.Fprintf(c.env.stdout, "\nFailures:\n%s", strings.Join(failures, ""))
+	if res != nil && res.NotStarted != "" {
+		fmt.Fprintf(c.env.stderr, "evalrec: go test started no test (%s); nothing stored\n", res.NotStarted)
+		if c.json {
+			_ = jsonout.Write(c.env.stdout, testJSON{Stored: false, NotStarted: res.NotStarted, ExitCode: code})
+		}
+		return exitError{max(code, 1)}
+	}
+	if !c.quiet && !c.verbose && len(failures) > 0 {
+		fmt.Fprintf(c.out(), "\nFailures:\n%s", strings.Join(failures, ""))
 	}
 	// A signal cancelled ctx; the summary is still printed.
 	ctx = context.WithoutCancel(ctx)
@@ -190,6 +270,11 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	}
 	if c.notify != "" {
 		c.alert(ctx, res, diff, report)
+	}
+	if c.json {
+		if err := jsonout.Write(c.env.stdout, c.summaryJSON(ctx, db, where, res, diff, report, code)); err != nil {
+			return err
+		}
 	}
 	if code != 0 {
 		return exitError{code}
@@ -264,8 +349,8 @@ func (c *testCmd) gate(ctx context.Context, db *store.DB, baseline []store.Evalu
 	if c.selectsTests() {
 		r = r.OnCandidateTests()
 	}
-	fmt.Fprintf(c.env.stdout, "\ncompared with %s (%d runs):\n", c.baseline, r.BaseRuns)
-	printReport(c.env.stdout, r, false)
+	fmt.Fprintf(c.out(), "\ncompared with %s (%d runs):\n", c.baseline, r.BaseRuns)
+	printReport(c.out(), r, false)
 	if err := g.check(r); err != nil {
 		fmt.Fprintf(c.env.stderr, "evalrec: %v\n", err)
 		return 1, &r
@@ -323,16 +408,6 @@ func (c *testCmd) selectsTests() bool {
 // summaryBudget bounds the per-test part of the summary.
 const summaryBudget = 10 * time.Second
 
-func withoutJSONFlag(args []string) []string {
-	out := args[:0:0]
-	for _, a := range args {
-		if a != "-json" && a != "--json" {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
 func (c *testCmd) printPackage(p *ingest.Package, n pipeline.PackageCounts) {
 	mark := "ok  "
 	switch {
@@ -367,10 +442,19 @@ func (c *testCmd) printPackage(p *ingest.Package, n pipeline.PackageCounts) {
 	fmt.Fprintf(c.env.stdout, "%s %s\t%s\t%.2fs\n", mark, p.Name, detail, p.Elapsed.Seconds())
 }
 
+// out is where the human-readable report goes: nowhere with -json, whose
+// one document is the whole of stdout.
+func (c *testCmd) out() io.Writer {
+	if c.json {
+		return io.Discard
+	}
+	return c.env.stdout
+}
+
 // printSummary prints what was stored and how it compares with the
 // previous comparable run, which it returns (nil when there is none).
 func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, res *pipeline.Result, took time.Duration) *compare.Diff {
-	w := c.env.stdout
+	w := c.out()
 	if res == nil || res.Run == nil {
 		fmt.Fprintf(w, "\nevalrec: go test produced no test events; nothing stored\n")
 		return nil

@@ -189,11 +189,7 @@ JSON. evalrec import reads them into any store, and so does mongoimport:
 
 // Run exports the store.
 func (c *exportCmd) Run(ctx context.Context, _ []string) error {
-	cfg, err := config.Load("")
-	if err != nil {
-		return err
-	}
-	conn, err := storeconn.Open(ctx, cfg, nil)
+	conn, err := openStore(ctx, c.env)
 	if err != nil {
 		return err
 	}

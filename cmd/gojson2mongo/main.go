@@ -61,6 +61,7 @@ type options struct {
 	tags    string
 	runID   string
 	quiet   bool
+	logFile string
 	files   []string
 	command []string
 }
@@ -72,9 +73,11 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.tee, "tee", false, "copy the input stream to stdout, byte for byte")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print the documents as JSON lines instead of storing them")
 	fs.StringVar(&o.env, "env", "", "environment to record (default: ENVIRONMENT, else dev)")
-	fs.StringVar(&o.tags, "tags", "", "comma-separated experiment tags (default: EXPERIMENT_TAGS)")
+	fs.StringVar(&o.tags, "exp", "", "comma-separated experiment tags (default: EXPERIMENT_TAGS)")
+	fs.StringVar(&o.tags, "tags", "", "the older name of -exp")
 	fs.StringVar(&o.runID, "run-id", "", "evaluation_run_id to use (default: derived from the stream)")
 	fs.BoolVar(&o.quiet, "q", false, "no summary line")
+	fs.StringVar(&o.logFile, "log", "", "append notices and the summary line to this file instead of stderr")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: gojson2mongo [flags] [FILE...]\n       gojson2mongo [flags] -- COMMAND [ARGS...]")
 		fs.PrintDefaults()
@@ -101,13 +104,29 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	log := logline.New(stderr)
 	o, err := parse(args, stderr)
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stderr, "gojson2mongo: %v\n", err)
 		}
 		return exitUsage
+	}
+	// Notices: to -log when given. With --tee another tool reads the
+	// stream, and gotestsum --raw-command counts every line on stderr as
+	// an error: only warnings go there then, and the summary line does not.
+	log := logline.New(stderr)
+	notes := stderr
+	switch {
+	case o.logFile != "":
+		f, err := os.OpenFile(o.logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "gojson2mongo: -log: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		log, notes = logline.New(f), f
+	case o.tee:
+		log, notes = logline.WithAlerts(io.Discard, stderr), nil
 	}
 	cfg, err := config.Load("")
 	if err != nil {
@@ -123,7 +142,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.runID != "" {
 		cfg.RunID = o.runID
 	}
-	c := &converter{o: o, cfg: cfg, stdout: stdout, stderr: stderr, log: log, git: provenance.GitInfo(".", nil)}
+	c := &converter{o: o, cfg: cfg, stdout: stdout, stderr: stderr, notes: notes, log: log, git: provenance.GitInfo(".", nil)}
 	if !o.dryRun {
 		conn, err := storeconn.Open(context.Background(), cfg, log)
 		if err != nil {
@@ -153,6 +172,7 @@ type converter struct {
 	cfg         *config.Config
 	stdout      io.Writer
 	stderr      io.Writer
+	notes       io.Writer // the summary line; nil: none
 	log         *slog.Logger
 	git         provenance.Git
 	db          *store.DB
@@ -229,6 +249,10 @@ func (c *converter) stream(name string, r io.Reader, live bool) int {
 		fmt.Fprintf(c.stderr, "gojson2mongo: %s: %d evalrec attributes could not be read and were ignored\n", name, res.Stats.AttrErrors)
 	}
 	pipeline.ReportStream(c.stderr, "gojson2mongo: "+name+": ", res.Stats)
+	if res.NotStarted != "" {
+		fmt.Fprintf(c.stderr, "gojson2mongo: %s: go test started no test (%s); nothing stored\n", name, res.NotStarted)
+		return exitFailures
+	}
 	if res.Run == nil {
 		fmt.Fprintf(c.stderr, "gojson2mongo: %s held no test events; is it go test -json output?\n", name)
 		return exitBadInput
@@ -237,8 +261,8 @@ func (c *converter) stream(name string, r io.Reader, live bool) int {
 		return exitStorage // the session already said where the results went
 	}
 	r2 := res.Run
-	if !c.o.quiet && !c.o.dryRun {
-		fmt.Fprintf(c.stderr, "gojson2mongo: %s: run %s %s: %d passed, %d failed, %d skipped\n",
+	if !c.o.quiet && !c.o.dryRun && c.notes != nil {
+		fmt.Fprintf(c.notes, "gojson2mongo: %s: run %s %s: %d passed, %d failed, %d skipped\n",
 			name, r2.EvaluationRunID, r2.Status, r2.NumPassed, r2.NumFailed, r2.NumSkipped)
 	}
 	if r2.NumFailed > 0 || r2.NumIncomplete > 0 || len(res.Broken) > 0 {

@@ -16,6 +16,7 @@ import (
 
 	"evalrec.dev/ingest"
 	"evalrec.dev/internal/config"
+	"evalrec.dev/internal/metricfile"
 	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
@@ -55,6 +56,11 @@ type Options struct {
 	// OnFailure, when set, is called for each failed or incomplete test,
 	// with its output tail.
 	OnFailure func(pkg, name, output string)
+	// OnTest, when set, is called as each test is handed on to be stored.
+	OnTest func(t *result.Test)
+	// OnEvent, when set, is called with each event as it is read, before
+	// the ingester sees it.
+	OnEvent func(ev *ingest.Event)
 	// Tee, when set, receives every byte of the stream as read.
 	Tee io.Writer
 }
@@ -72,6 +78,9 @@ type Result struct {
 	// Notes are what the session said about the run itself: a run joined
 	// with other settings, a run ID that was taken.
 	Notes []string
+	// NotStarted says why go test started no test when it did not (a usage
+	// error, a wrong package, not a module): nothing was stored.
+	NotStarted string
 }
 
 // Ingest reads the stream to its end and stores it. It returns an error only
@@ -83,9 +92,18 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	if opts.Tee != nil {
 		r = io.TeeReader(r, opts.Tee)
 	}
-	s := &sink{opts: opts, counts: map[string]*PackageCounts{}, current: map[string]string{}}
+	s := &sink{opts: opts, counts: map[string]*PackageCounts{}, current: map[string]string{},
+		heldEnded: map[*ingest.Package]bool{}, reported: map[*ingest.Package]bool{}}
 	in := ingest.New(s)
 	s.in = in
+	s.defs = &metricfile.File{}
+	if root, _ := provenance.ModuleRoot("."); root != "" {
+		f, err := metricfile.Load(root)
+		if err != nil {
+			opts.Logger.Warn(fmt.Sprintf("%v; its definitions are not used", err))
+		}
+		s.defs = f
+	}
 	rd := ingest.NewReader(r)
 
 	// The ingester is not safe for concurrent use: the release ticker and
@@ -118,6 +136,9 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 			if s.firstLine == nil {
 				s.firstLine = append([]byte(nil), rd.Raw()...)
 			}
+			if opts.OnEvent != nil {
+				opts.OnEvent(ev)
+			}
 			in.Event(ev)
 		} else {
 			in.BadLine(rd.LineError())
@@ -127,6 +148,9 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	stopTicker()
 	in.Close()
 	res := &Result{Stats: in.Stats, Broken: s.broken}
+	if s.session == nil && len(s.held) > 0 {
+		res.NotStarted = s.notStarted
+	}
 	if s.session != nil {
 		run, err := s.session.Close()
 		res.Run, res.StorageErr, res.SpoolPath = run, err, s.session.SpoolPath()
@@ -152,6 +176,17 @@ type sink struct {
 	current map[string]string
 	counts  map[string]*PackageCounts // by part
 	broken  []*ingest.Package
+	// held are the packages begun before the run was opened, heldEnded
+	// those of them that ended before any test could start (see
+	// BeginPackage).
+	held      []*ingest.Package
+	heldEnded map[*ingest.Package]bool
+	reported  map[*ingest.Package]bool // told to OnPackage
+	// notStarted says why the first package that never started did not.
+	notStarted string
+	// defs are the module's evalrec.yaml, for metrics that came as bare
+	// numbers.
+	defs *metricfile.File
 }
 
 func (s *sink) open(at time.Time) {
@@ -209,7 +244,32 @@ func (s *sink) partID(pkg string, occurrence int) string {
 	return id
 }
 
+// BeginPackage holds a package until the run has something to store: a
+// test, or a package that ended other than before its tests could start
+// (see ingest.Package.NeverStarted). A go test that never started a test (a
+// mistyped flag, a wrong package, a directory that is not a module) so
+// stores nothing.
 func (s *sink) BeginPackage(p *ingest.Package) {
+	if s.session == nil {
+		s.held = append(s.held, p)
+		return
+	}
+	s.begin(p)
+}
+
+// release opens the run and stores the packages held until now.
+func (s *sink) release() {
+	held := s.held
+	s.held = nil
+	for _, p := range held {
+		s.begin(p)
+		if s.heldEnded[p] {
+			s.end(p)
+		}
+	}
+}
+
+func (s *sink) begin(p *ingest.Package) {
 	if s.session == nil {
 		s.open(p.Started)
 	}
@@ -220,6 +280,10 @@ func (s *sink) BeginPackage(p *ingest.Package) {
 }
 
 func (s *sink) Test(t *result.Test) {
+	if s.session == nil {
+		s.release()
+	}
+	t.ApplyDefinitions(s.defs.Lookup, s.defs.ScoreMethod)
 	id := s.current[t.Package]
 	c := s.counts[id]
 	switch t.Status {
@@ -236,10 +300,37 @@ func (s *sink) Test(t *result.Test) {
 		t.Complete() // masks secrets in the output before it is shown
 		s.opts.OnFailure(t.Package, t.Name, t.Output)
 	}
+	if s.opts.OnTest != nil {
+		s.opts.OnTest(t)
+	}
 	s.session.Add(id, t)
 }
 
 func (s *sink) EndPackage(p *ingest.Package) {
+	if s.session == nil {
+		if p.NeverStarted() {
+			s.heldEnded[p] = true
+			if s.notStarted == "" {
+				// Now: the ingester lets go of the output after this call.
+				s.notStarted = fmt.Sprintf("%s: %s", p.Name, notStartedReason(p.Output))
+			}
+			s.report(p, PackageCounts{})
+			return
+		}
+		s.release()
+	}
+	s.end(p)
+}
+
+// report tells OnPackage that p ended, once.
+func (s *sink) report(p *ingest.Package, n PackageCounts) {
+	if s.opts.OnPackage != nil && !s.reported[p] {
+		s.reported[p] = true
+		s.opts.OnPackage(p, n)
+	}
+}
+
+func (s *sink) end(p *ingest.Package) {
 	id := s.current[p.Name]
 	end := store.PartEnd{Status: store.StatusCompleted, System: p.System, Cached: p.Cached, At: p.Ended}
 	if p.Broken() || p.Interleaved {
@@ -248,9 +339,7 @@ func (s *sink) EndPackage(p *ingest.Package) {
 		s.broken = append(s.broken, p)
 	}
 	s.session.EndPart(id, end)
-	if s.opts.OnPackage != nil {
-		s.opts.OnPackage(p, *s.counts[id])
-	}
+	s.report(p, *s.counts[id])
 }
 
 // brokenReason says in one line why a package broke, and first that the
@@ -284,6 +373,18 @@ func (s *sink) why(p *ingest.Package, stopped string) string {
 	default:
 		return fmt.Sprintf("%s: %d tests never finished (killed, -timeout or os.Exit)", p.Name, p.Incomplete)
 	}
+}
+
+// notStartedReason picks the line of a package's output that says why its
+// tests never started: the test binary's "flag provided but not defined",
+// else the first line of the build output.
+func notStartedReason(output string) string {
+	for _, l := range strings.Split(output, "\n") {
+		if strings.Contains(l, "flag provided but not defined") {
+			return strings.TrimSpace(l)
+		}
+	}
+	return firstLine(output, "# ")
 }
 
 // firstLine returns the first line of s that does not start with skip.
