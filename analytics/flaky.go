@@ -66,6 +66,8 @@ type TestHealth struct {
 	FirstSeen      time.Time `json:"first_seen"`
 	LastSeen       time.Time `json:"last_seen"`
 	LastFailure    time.Time `json:"last_failure"`
+	// Strip is the window's results, oldest first: P passed, F failed.
+	Strip string `json:"strip"`
 	// Impact is how many results in the window the test turned red. Flaky
 	// and broken tests are sorted by it, largest first.
 	Impact int `json:"impact"`
@@ -152,8 +154,11 @@ func infraFailure(r *store.EvaluationRun, ratio float64) bool {
 func judge(ss []sample, opt FlakyOptions) TestHealth {
 	h := TestHealth{Samples: len(ss), FirstSeen: ss[0].at, LastSeen: ss[len(ss)-1].at}
 	byCommit := map[string][2]bool{} // commit → seen passing, seen failing
+	strip := make([]byte, len(ss))
 	for i, s := range ss {
+		strip[i] = 'F'
 		if s.passed {
+			strip[i] = 'P'
 			h.Passed++
 		} else {
 			h.Failed++
@@ -175,6 +180,7 @@ func judge(ss []sample, opt FlakyOptions) TestHealth {
 			}
 		}
 	}
+	h.Strip = string(strip)
 	h.PassRate = float64(h.Passed) / float64(h.Samples)
 	h.FlipRate = float64(h.Flips) / float64(h.Samples-1)
 	h.Impact = h.Failed

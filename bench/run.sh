@@ -9,8 +9,9 @@
 # Sections: record (Record on the test goroutine); suite (a 2,000-test suite
 # with recording on vs off, into the embedded store); parse (vs gotestsum on
 # the same stream); store (SQLite vs FerretDB); wrapper (evalrec test vs go
-# test -json on testify's suite); queries (latency at growing sizes); memory
-# (peak RSS while ingesting a large stream).
+# test -json on testify's suite); queries (latency at growing sizes); ui
+# (each page at 100,000 test runs); memory (peak RSS while ingesting a large
+# stream).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -27,7 +28,7 @@ go build -o "$work/bin/gotestsum" gotest.tools/gotestsum
 bin=$work/bin
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
-sections=${*:-record suite parse store wrapper queries memory}
+sections=${*:-record suite parse store wrapper queries ui memory}
 want() { [[ " $sections " == *" $1 "* ]]; }
 
 if want record; then
@@ -153,6 +154,12 @@ if want queries; then
 echo
 echo "== query latency, as the commands query (median of 5): SQLite at growing sizes, FerretDB at 10,000 as the baseline"
 "$bin/queries" -sizes "${QUERY_SIZES:-10000,100000,1000000}" -ferretdb-sizes "${FERRETDB_SIZES:-10000}"
+fi
+
+if want ui; then
+echo
+echo "== UI pages at 100,000 stored test runs (HTML, in-process; target: each at most 200 ms)"
+go test -run '^$' -bench BenchmarkPages -benchtime=5x ./internal/ui/ | grep '^Benchmark'
 fi
 
 if want memory; then

@@ -2,6 +2,7 @@ package compare
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"maps"
 	"math"
@@ -572,4 +573,17 @@ func median(vs []float64) float64 {
 		return s[n/2]
 	}
 	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// Load reads both sides' test runs from db and compares them.
+func Load(ctx context.Context, db *store.DB, base, cand []store.EvaluationRun, opt Options) (Report, error) {
+	bt, err := db.TestRunsOfRuns(ctx, store.IDs(base), store.AllFields)
+	if err != nil {
+		return Report{}, err
+	}
+	ct, err := db.TestRunsOfRuns(ctx, store.IDs(cand), store.AllFields)
+	if err != nil {
+		return Report{}, err
+	}
+	return Sides(base, cand, bt, ct, opt), nil
 }

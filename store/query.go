@@ -78,7 +78,7 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 			r, err = d.RunNamed(cctx, ref)
 		}
 		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("no run %q: give an evaluation_run_id, an ObjectID, latest, latest~N, tag:NAME or branch:NAME", ref)
+			return nil, notFound(fmt.Sprintf("no run %q: give an evaluation_run_id, an ObjectID, latest, latest~N, tag:NAME or branch:NAME", ref))
 		}
 		if err != nil {
 			return nil, err
@@ -93,7 +93,7 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 		return nil, err
 	}
 	if int64(len(runs)) <= skip {
-		return nil, fmt.Errorf("no run matches %q (%d found)", ref, len(runs))
+		return nil, notFound(fmt.Sprintf("no run matches %q (%d found)", ref, len(runs)))
 	}
 	return runs[skip:], nil
 }
@@ -168,3 +168,9 @@ func (d *DB) Prune(ctx context.Context, f RunFilter, dryRun bool) (PruneReport, 
 	}
 	return rep, nil
 }
+
+// notFound is an error that says what was not found, and is ErrNotFound.
+type notFound string
+
+func (e notFound) Error() string { return string(e) }
+func (notFound) Unwrap() error   { return ErrNotFound }

@@ -154,15 +154,7 @@ func resolveSide(ctx context.Context, db *store.DB, ref string, n int, scope sto
 
 // compareSides reads both sides' test runs and compares them.
 func compareSides(ctx context.Context, db *store.DB, br, cr []store.EvaluationRun, opt compare.Options) (compare.Report, error) {
-	bt, err := db.TestRunsOfRuns(ctx, store.IDs(br), store.AllFields)
-	if err != nil {
-		return compare.Report{}, err
-	}
-	ct, err := db.TestRunsOfRuns(ctx, store.IDs(cr), store.AllFields)
-	if err != nil {
-		return compare.Report{}, err
-	}
-	return compare.Sides(br, cr, bt, ct, opt), nil
+	return compare.Load(ctx, db, br, cr, opt)
 }
 
 func printReport(w io.Writer, r compare.Report, all bool) {

@@ -10,6 +10,7 @@
 //	evalrec replay                                     store spooled results
 //	evalrec indexes                                    re-create the indexes
 //	evalrec metrics                                    metric definitions in force, and metrics without one
+//	evalrec ui [-addr A] | report [-o F] [RUN]          web UI and /metrics; a self-contained HTML or Markdown report
 //	evalrec migrate -to URI | export | import DIR      move a history between stores
 //	evalrec version | completion bash|zsh|fish         what is running; shell completion
 //
@@ -70,6 +71,8 @@ flags.`,
 			newChangesCmd(env).command(),
 			newCompareCmd(env).command(),
 			newMetricsCmd(env).command(),
+			newUICmd(env).command(),
+			newReportCmd(env).command(),
 			newPruneCmd(env).command(),
 			newReplayCmd(env).command(),
 			newIndexesCmd(env).command(),

@@ -17,6 +17,7 @@ import (
 	"evalrec.dev/ingest"
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/jsonout"
+	"evalrec.dev/internal/junit"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/notify"
 	"evalrec.dev/internal/pipeline"
@@ -39,6 +40,7 @@ type testCmd struct {
 	baselineRuns int
 	failOn       string
 	notify       string
+	junitFile    string
 	goArgs       []string
 }
 
@@ -51,6 +53,7 @@ func newTestCmd(env *environment) *testCmd {
 	c.fs.StringVar(&c.baseline, "baseline", "", "compare the run with this run reference (tag:baseline, branch:main, a run ID)")
 	c.fs.IntVar(&c.baselineRuns, "baseline-runs", 10, "with -baseline: compare against its newest N runs, a history to learn the noise from")
 	c.fs.StringVar(&c.failOn, "fail-on", "", "with -baseline, exit 1 on: regression, new-failure, score-drop=N")
+	c.fs.StringVar(&c.junitFile, "junitfile", "", "also write the results as JUnit XML to this file, with each test's score and metrics as properties")
 	c.fs.StringVar(&c.notify, "notify", "", "post regressions and newly failing tests to this webhook (JSON with a Slack-compatible text); never fails the suite")
 	customUsage["test"] = c.usage
 	return c
@@ -211,6 +214,7 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	}
 	start := time.Now()
 	prog := newProgress(c.env.stdout, !c.quiet && !c.json && !c.verbose, start, c.goArgs)
+	jw := junit.New()
 	var failures []string
 	res, readErr := pipeline.Ingest(context.WithoutCancel(ctx), gt.stdout, pipeline.Options{
 		Config:      cfg,
@@ -227,8 +231,16 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 				fmt.Fprint(c.env.stdout, redact.Text(ev.Output))
 			}
 		},
-		OnTest: prog.test,
+		OnTest: func(t *result.Test) {
+			prog.test(t)
+			if c.junitFile != "" {
+				jw.Add(t)
+			}
+		},
 		OnPackage: func(p *ingest.Package, n pipeline.PackageCounts) {
+			if c.junitFile != "" {
+				jw.EndPackage(p.Name, p.Started, p.Elapsed, brokenReason(p), p.Output)
+			}
 			prog.packageDone(func() {
 				if !c.quiet && !c.json && !c.verbose {
 					c.printPackage(p, n)
@@ -243,6 +255,11 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	code, err := gt.wait()
 	if err != nil {
 		return err
+	}
+	if c.junitFile != "" {
+		if err := jw.WriteFile(c.junitFile); err != nil {
+			log.Error(fmt.Sprintf("-junitfile: %v", err))
+		}
 	}
 	if readErr != nil {
 		log.Error(fmt.Sprintf("reading go test output: %v", readErr))
@@ -440,6 +457,14 @@ func (c *testCmd) printPackage(p *ingest.Package, n pipeline.PackageCounts) {
 		detail += "; " + p.Panic
 	}
 	fmt.Fprintf(c.env.stdout, "%s %s\t%s\t%.2fs\n", mark, p.Name, detail, p.Elapsed.Seconds())
+}
+
+// brokenReason is why p broke, or "" when it did not.
+func brokenReason(p *ingest.Package) string {
+	if !p.Broken() {
+		return ""
+	}
+	return pipeline.Why(p)
 }
 
 // out is where the human-readable report goes: nowhere with -json, whose

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+
 	"context"
 	"errors"
 	"flag"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mattn/go-isatty"
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -18,6 +22,7 @@ import (
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/internal/transfer"
+	"evalrec.dev/internal/ui"
 	"evalrec.dev/store"
 	"evalrec.dev/store/sqlite"
 )
@@ -160,15 +165,22 @@ func printTransfer(env *environment, asJSON bool, rep transfer.Report, headline 
 }
 
 type exportCmd struct {
-	env    *environment
-	fs     *flag.FlagSet
-	out    string
-	asJSON bool
+	env         *environment
+	fs          *flag.FlagSet
+	out         string
+	format      string
+	testSeries  bool
+	project     string
+	allProjects bool
+	asJSON      bool
 }
 
 func newExportCmd(env *environment) *exportCmd {
 	c := &exportCmd{env: env, fs: flag.NewFlagSet("export", flag.ContinueOnError)}
-	c.fs.StringVar(&c.out, "o", "evalrec-export", "directory to write")
+	c.fs.StringVar(&c.out, "o", "", "the directory to write (jsonl; default evalrec-export), or the file (prometheus; default evalrec.prom)")
+	c.fs.StringVar(&c.format, "format", "jsonl", "jsonl (every document) or prometheus (the latest runs' metrics, for node_exporter's textfile collector)")
+	c.fs.BoolVar(&c.testSeries, "metrics-tests", false, "with -format prometheus: add one series per test of each latest run")
+	registerProject(c.fs, &c.project, &c.allProjects)
 	c.fs.BoolVar(&c.asJSON, "json", false, "print JSON")
 	return c
 }
@@ -176,13 +188,17 @@ func newExportCmd(env *environment) *exportCmd {
 func (c *exportCmd) command() *ffcli.Command {
 	return &ffcli.Command{
 		Name:       "export",
-		ShortUsage: "evalrec export [-o DIR]",
+		ShortUsage: "evalrec export [-o DIR] | export -format prometheus [-o FILE]",
 		ShortHelp:  "Write every document to DIR, one JSON Lines file per collection, in MongoDB's shapes.",
 		LongHelp: `Writes DIR/evaluation_runs.jsonl, DIR/evaluation_run_parts.jsonl and
 DIR/test_runs.jsonl: one document a line, as relaxed MongoDB Extended
 JSON. evalrec import reads them into any store, and so does mongoimport:
 
-  mongoimport --db vt_metrics --collection test_runs --file DIR/test_runs.jsonl`,
+  mongoimport --db vt_metrics --collection test_runs --file DIR/test_runs.jsonl
+
+-format prometheus writes the series evalrec ui serves at /metrics, in
+the text format node_exporter's textfile collector reads (written to a
+temporary file and renamed, as that collector needs).`,
 		FlagSet: c.fs, Exec: c.Run,
 	}
 }
@@ -194,6 +210,20 @@ func (c *exportCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	defer conn.Close()
+	switch c.format {
+	case "prometheus":
+		out := cmp.Or(c.out, "evalrec.prom")
+		col := &ui.Collector{DB: conn.DB, Project: projectScope(c.project, c.allProjects), TestSeries: c.testSeries}
+		if err := prometheus.WriteToTextfile(out, col.Registry()); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.env.stdout, "wrote the latest runs' metrics to %s\n", out)
+		return nil
+	case "jsonl":
+	default:
+		return fmt.Errorf("-format %q: want jsonl or prometheus", c.format)
+	}
+	c.out = cmp.Or(c.out, "evalrec-export")
 	counts, err := transfer.Export(ctx, conn.DB, c.out, newMeter(c.env.stderr, "exporting").show)
 	if err != nil {
 		return err

@@ -33,7 +33,9 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"evalrec.dev/ingest"
 	"evalrec.dev/internal/config"
+	"evalrec.dev/internal/junit"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/pipeline"
 	"evalrec.dev/internal/storeconn"
@@ -62,6 +64,7 @@ type options struct {
 	runID   string
 	quiet   bool
 	logFile string
+	junit   string
 	files   []string
 	command []string
 }
@@ -77,6 +80,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.tags, "tags", "", "the older name of -exp")
 	fs.StringVar(&o.runID, "run-id", "", "evaluation_run_id to use (default: derived from the stream)")
 	fs.BoolVar(&o.quiet, "q", false, "no summary line")
+	fs.StringVar(&o.junit, "junitfile", "", "also write the results as JUnit XML to this file, with each test's score and metrics as properties")
 	fs.StringVar(&o.logFile, "log", "", "append notices and the summary line to this file instead of stderr")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: gojson2mongo [flags] [FILE...]\n       gojson2mongo [flags] -- COMMAND [ARGS...]")
@@ -153,18 +157,27 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
+	if o.junit != "" {
+		c.junit = junit.New()
+	}
+	var code int
 	switch {
 	case o.command != nil:
-		return c.runCommand()
+		code = c.runCommand()
 	case len(o.files) > 0:
-		code := exitOK
 		for _, f := range o.files {
 			code = max(code, c.file(f))
 		}
-		return code
 	default:
-		return c.stream("standard input", stdin, true)
+		code = c.stream("standard input", stdin, true)
 	}
+	if c.junit != nil {
+		if err := c.junit.WriteFile(o.junit); err != nil {
+			fmt.Fprintf(stderr, "gojson2mongo: -junitfile: %v\n", err)
+			code = max(code, exitUsage)
+		}
+	}
+	return code
 }
 
 type converter struct {
@@ -173,6 +186,7 @@ type converter struct {
 	stdout      io.Writer
 	stderr      io.Writer
 	notes       io.Writer // the summary line; nil: none
+	junit       *junit.Writer
 	log         *slog.Logger
 	git         provenance.Git
 	db          *store.DB
@@ -229,6 +243,16 @@ func (c *converter) stream(name string, r io.Reader, live bool) int {
 		DB:          c.db,
 		Unavailable: c.unavailable,
 		Live:        live,
+	}
+	if c.junit != nil {
+		opts.OnTest = c.junit.Add
+		opts.OnPackage = func(p *ingest.Package, _ pipeline.PackageCounts) {
+			reason := ""
+			if p.Broken() {
+				reason = pipeline.Why(p)
+			}
+			c.junit.EndPackage(p.Name, p.Started, p.Elapsed, reason, p.Output)
+		}
 	}
 	if c.o.tee {
 		opts.Tee = c.stdout

@@ -56,7 +56,8 @@ type Options struct {
 	// OnFailure, when set, is called for each failed or incomplete test,
 	// with its output tail.
 	OnFailure func(pkg, name, output string)
-	// OnTest, when set, is called as each test is handed on to be stored.
+	// OnTest, when set, is called as each test is handed on to be stored,
+	// complete (its output masked, its score computed).
 	OnTest func(t *result.Test)
 	// OnEvent, when set, is called with each event as it is read, before
 	// the ingester sees it.
@@ -301,6 +302,7 @@ func (s *sink) Test(t *result.Test) {
 		s.opts.OnFailure(t.Package, t.Name, t.Output)
 	}
 	if s.opts.OnTest != nil {
+		t.Complete()
 		s.opts.OnTest(t)
 	}
 	s.session.Add(id, t)
@@ -355,6 +357,9 @@ func (s *sink) brokenReason(p *ingest.Package) string {
 	}
 	return why
 }
+
+// Why says in one line why a package broke (see ingest.Package.Broken).
+func Why(p *ingest.Package) string { return (&sink{}).why(p, "") }
 
 func (s *sink) why(p *ingest.Package, stopped string) string {
 	switch {

@@ -1,0 +1,236 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"evalrec.dev/compare"
+	"evalrec.dev/store"
+)
+
+// ReportView is what evalrec report writes: one run, its comparison with
+// a baseline, and charts of the runs before it.
+type ReportView struct {
+	Run      RunView         `json:"run"`
+	Baseline string          `json:"baseline"`
+	Compare  *compare.Report `json:"comparison"`
+	Charts   []Chart         `json:"charts"`
+	Last     []RunRow        `json:"last_runs"`
+}
+
+// ReportOptions choose the report's baseline and history.
+type ReportOptions struct {
+	// Baseline names the runs to compare with (tag:…, branch:…, a run);
+	// "" is the previous comparable run.
+	Baseline     string
+	BaselineRuns int
+	// Last is how many runs of the project the charts show.
+	Last int
+}
+
+// Report builds the report of the run ref names.
+func (s *Server) Report(ctx context.Context, ref string, opt ReportOptions) (*ReportView, error) {
+	scope := store.RunFilter{Project: s.opt.Project}
+	run, err := s.db.ResolveRun(ctx, ref, scope)
+	if err != nil {
+		return nil, err
+	}
+	rv, err := s.runView(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	v := &ReportView{Run: *rv}
+	var base []store.EvaluationRun
+	switch {
+	case opt.Baseline != "":
+		f := scope
+		f.Except = append(f.Except, run.ID)
+		base, err = s.db.ResolveRuns(ctx, opt.Baseline, max(opt.BaselineRuns, 1), f)
+		if err != nil {
+			return nil, fmt.Errorf("baseline %s: %w", opt.Baseline, err)
+		}
+		v.Baseline = opt.Baseline
+	default:
+		if prev, err := s.db.PreviousComparable(ctx, run); err == nil {
+			base = []store.EvaluationRun{*prev}
+			v.Baseline = prev.EvaluationRunID + " (the previous comparable run)"
+		}
+	}
+	if len(base) > 0 {
+		rep, err := compare.Load(ctx, s.db, base, []store.EvaluationRun{*run}, compare.Options{})
+		if err != nil {
+			return nil, err
+		}
+		v.Compare = &rep
+	}
+	last := max(opt.Last, 2)
+	f := scope
+	f.Until, f.Limit = run.StartedAt.Add(1), int64(last)
+	f.Environment, f.Branch = run.Environment, deref(run.GitBranch)
+	runs, err := s.db.Runs(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(runs)
+	for _, r := range runs {
+		v.Last = append(v.Last, rowOf(r))
+	}
+	v.Charts = historyCharts(runs)
+	return v, nil
+}
+
+// historyCharts charts the score and each metric of runs, oldest first.
+func historyCharts(runs []store.EvaluationRun) []Chart {
+	xs := make([]int64, len(runs))
+	names := map[string]bool{}
+	for i, r := range runs {
+		xs[i] = r.StartedAt.Unix()
+		for k := range r.Metrics {
+			names[k] = true
+		}
+	}
+	score := Chart{Title: "score", YLabel: "score", X: xs}
+	line := Series{Label: "score"}
+	var values []float64
+	for _, r := range runs {
+		line.Values = append(line.Values, r.Score)
+		if r.Score != nil {
+			values = append(values, *r.Score)
+		}
+	}
+	score.Series = []Series{line}
+	if len(values) == len(runs) {
+		markChanges(&score, values, xs, "change")
+	}
+	charts := []Chart{score}
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		c := Chart{Title: name, YLabel: name, X: xs}
+		line := Series{Label: name}
+		for _, r := range runs {
+			if v, ok := r.Metrics[name]; ok {
+				line.Values = append(line.Values, ptr(v))
+			} else {
+				line.Values = append(line.Values, nil)
+			}
+		}
+		c.Series = []Series{line}
+		charts = append(charts, c)
+	}
+	return charts
+}
+
+// WriteHTML writes the report as one self-contained HTML file: styles,
+// scripts and data inline, nothing fetched.
+func (s *Server) WriteHTML(w io.Writer, v *ReportView) error {
+	return s.tpl.ExecuteTemplate(w, "report", v)
+}
+
+// WriteMarkdown writes the report as Markdown, for $GITHUB_STEP_SUMMARY.
+func WriteMarkdown(w io.Writer, v *ReportView) error {
+	r := v.Run.Run
+	var b strings.Builder
+	fmt.Fprintf(&b, "## evalrec: run %s — %s\n\n", r.EvaluationRunID, r.Status)
+	fmt.Fprintf(&b, "| score | passed | failed | skipped | branch | commit | environment |\n|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %s | %s |\n\n", fmtScore(r.Score), r.NumPassed, r.NumFailed+r.NumIncomplete, r.NumSkipped,
+		deref(r.GitBranch), short(deref(r.GitCommit), 7), r.Environment)
+	if r.Error != "" {
+		fmt.Fprintf(&b, "> **error:** %s\n\n", mdEscape(r.Error))
+	}
+	if len(v.Run.Metrics) > 0 {
+		b.WriteString("| metric | value | mean | min | max |\n|---|---|---|---|---|\n")
+		for _, m := range v.Run.Metrics {
+			if m.Stats != nil {
+				fmt.Fprintf(&b, "| %s | %.4g | %.4g | %.4g | %.4g |\n", mdEscape(m.Name), m.Value, m.Stats.Mean, m.Stats.Min, m.Stats.Max)
+			} else {
+				fmt.Fprintf(&b, "| %s | %.4g | | | |\n", mdEscape(m.Name), m.Value)
+			}
+		}
+		b.WriteString("\n")
+	}
+	if c := v.Compare; c != nil {
+		fmt.Fprintf(&b, "### Compared with %s\n\n", mdEscape(v.Baseline))
+		changed := 0
+		for _, f := range c.Findings {
+			if f.Verdict == compare.Regression || f.Verdict == compare.Improvement {
+				if changed == 0 {
+					b.WriteString("| test | metric | base | candidate | p | verdict |\n|---|---|---|---|---|---|\n")
+				}
+				changed++
+				p := "–"
+				if f.P != nil {
+					p = fmt.Sprintf("%.3g", *f.P)
+				}
+				fmt.Fprintf(&b, "| %s | %s | %.4g | %.4g | %s | %s |\n", mdEscape(f.TestID), mdEscape(f.Metric), f.Base, f.Cand, p, f.Verdict)
+			}
+		}
+		if changed == 0 {
+			fmt.Fprintf(&b, "No significant changes in %d comparisons.\n", len(c.Findings))
+		}
+		b.WriteString("\n")
+		list := func(label string, ids []string) {
+			if len(ids) > 0 {
+				fmt.Fprintf(&b, "- **%s:** %s\n", label, mdEscape(strings.Join(ids, ", ")))
+			}
+		}
+		list("newly failing", c.NewlyFailing)
+		list("fixed", c.Fixed)
+		list("new", c.NewTests)
+		list("removed", c.RemovedTests)
+		for _, wn := range c.Warnings {
+			fmt.Fprintf(&b, "- ⚠ %s\n", mdEscape(wn))
+		}
+		b.WriteString("\n")
+	}
+	if len(v.Last) > 1 {
+		fmt.Fprintf(&b, "### The last %d runs\n\n```mermaid\nxychart-beta\n  title \"score\"\n  x-axis [", len(v.Last))
+		for i, r := range v.Last {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "\"%s\"", r.StartedAt.UTC().Format("01-02 15:04"))
+		}
+		b.WriteString("]\n  line [")
+		for i, r := range v.Last {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			s := 0.0
+			if r.Score != nil {
+				s = *r.Score
+			}
+			fmt.Fprintf(&b, "%.2f", s)
+		}
+		b.WriteString("]\n```\n")
+	}
+	if fs := v.Run.Failures; len(fs) > 0 {
+		b.WriteString("\n### Failures\n\n")
+		for _, f := range fs {
+			fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n```\n%s\n```\n</details>\n\n", template.HTMLEscapeString(f.TestID), strings.ReplaceAll(f.Output, "```", "ʼʼʼ"))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func fmtScore(f *float64) string {
+	if f == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", *f)
+}
+
+func short(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+var mdEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;")
+
+func mdEscape(s string) string { return mdEscaper.Replace(s) }

@@ -1,0 +1,226 @@
+// Package ui serves evalrec's web UI: runs, a run, a test's history,
+// trends, comparisons, flaky tests, configurations and change points, each
+// page at a stable URL with a JSON twin under /api, and Prometheus metrics
+// at /metrics. Its assets are embedded (uPlot draws the charts in the
+// browser), so it needs no network.
+package ui
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"evalrec.dev/internal/jsonout"
+	"evalrec.dev/store"
+)
+
+//go:embed assets templates
+var files embed.FS
+
+// Options configure the UI.
+type Options struct {
+	// Project is the project pages show unless ?project= says otherwise
+	// ("*" for every project).
+	Project string
+	// Token, when set, is required on every request: as ?token= (which
+	// also sets a cookie), a cookie, or "Authorization: Bearer".
+	Token string
+	// TestSeries adds per-test series to /metrics.
+	TestSeries bool
+	// QueryTimeout bounds each page's queries (default 30 s).
+	QueryTimeout time.Duration
+}
+
+// Server is the UI's http.Handler.
+type Server struct {
+	db   *store.DB
+	opt  Options
+	tpl  *template.Template
+	mux  *http.ServeMux
+	prom http.Handler
+}
+
+// New returns the UI for db.
+func New(db *store.DB, opt Options) *Server {
+	if opt.QueryTimeout == 0 {
+		opt.QueryTimeout = 30 * time.Second
+	}
+	s := &Server{db: db, opt: opt, mux: http.NewServeMux()}
+	s.tpl = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/*.html"))
+	assets, _ := fs.Sub(files, "assets")
+	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
+	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/runs", http.StatusFound)
+	})
+	for _, p := range []struct {
+		path, tpl string
+		view      func(*http.Request) (any, error)
+	}{
+		{"/runs", "runs", s.runs},
+		{"/runs/{ref}", "run", s.run},
+		{"/history", "history", s.history},
+		{"/trend", "trend", s.trend},
+		{"/compare", "compare", s.compare},
+		{"/flaky", "flaky", s.flaky},
+		{"/configs", "configs", s.configs},
+		{"/changes", "changes", s.changes},
+	} {
+		s.mux.Handle("GET "+p.path, s.page(p.tpl, p.view, false))
+		s.mux.Handle("GET /api"+p.path, s.page(p.tpl, p.view, true))
+	}
+	s.prom = s.metricsHandler()
+	s.mux.Handle("GET /metrics", s.prom)
+	return s
+}
+
+// ServeHTTP checks the token, when there is one, and serves the request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opt.Token != "" && !s.authorized(w, r) {
+		http.Error(w, "evalrec ui: a token is needed (?token=…, or Authorization: Bearer …)", http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
+	s.mux.ServeHTTP(w, r)
+}
+
+const tokenCookie = "evalrec_token"
+
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+	ok := func(t string) bool { return subtle.ConstantTimeCompare([]byte(t), []byte(s.opt.Token)) == 1 }
+	if t := r.URL.Query().Get("token"); t != "" && ok(t) {
+		http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: t, HttpOnly: true, SameSite: http.SameSiteStrictMode, Path: "/"})
+		return true
+	}
+	if c, err := r.Cookie(tokenCookie); err == nil && ok(c.Value) {
+		return true
+	}
+	if b, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found && ok(b) {
+		return true
+	}
+	return false
+}
+
+// errNotFound makes a page answer 404.
+var errNotFound = errors.New("not found")
+
+// errBadRequest wraps a mistake in the URL.
+type errBadRequest struct{ error }
+
+// page serves one view as HTML through its template, or as JSON.
+func (s *Server) page(name string, view func(*http.Request) (any, error), asJSON bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.opt.QueryTimeout)
+		defer cancel()
+		v, err := view(r.WithContext(ctx))
+		if err != nil {
+			code := http.StatusInternalServerError
+			var bad errBadRequest
+			switch {
+			case errors.Is(err, errNotFound), errors.Is(err, store.ErrNotFound):
+				code = http.StatusNotFound
+			case errors.As(err, &bad):
+				code = http.StatusBadRequest
+			}
+			if asJSON {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(code)
+				_ = jsonout.Write(w, map[string]string{"error": err.Error()})
+				return
+			}
+			w.WriteHeader(code)
+			_ = s.tpl.ExecuteTemplate(w, "error", layout{Title: http.StatusText(code), Query: r.URL.Query(), Body: err.Error(), Project: s.scope(r)})
+			return
+		}
+		if asJSON {
+			w.Header().Set("Content-Type", "application/json")
+			_ = jsonout.Write(w, v)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := s.tpl.ExecuteTemplate(w, name, layout{Title: name, Query: r.URL.Query(), Body: v, Project: s.scope(r), API: "/api" + r.URL.RequestURI()}); err != nil {
+			fmt.Fprintf(w, "<pre>template: %s</pre>", template.HTMLEscapeString(err.Error()))
+		}
+	})
+}
+
+// layout is what every page template gets.
+type layout struct {
+	Title   string
+	Project string
+	Query   url.Values
+	API     string // the page's JSON twin
+	Body    any
+}
+
+// scope is the project a request is about: ?project=, else the UI's
+// default; "*" and "" mean every project.
+func (s *Server) scope(r *http.Request) string {
+	p := r.URL.Query().Get("project")
+	if p == "" {
+		p = s.opt.Project
+	}
+	if p == "*" {
+		return ""
+	}
+	return p
+}
+
+var funcs = template.FuncMap{
+	"score": func(f *float64) string {
+		if f == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", *f)
+	},
+	"num": func(f float64) string { return fmt.Sprintf("%.4g", f) },
+	"time": func(t time.Time) string {
+		if t.IsZero() {
+			return "–"
+		}
+		return t.UTC().Format("2006-01-02 15:04")
+	},
+	"short": func(s string, n int) string {
+		if len(s) > n {
+			return s[:n]
+		}
+		return s
+	},
+	"deref": func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	},
+	"chart": func(c Chart) (string, error) {
+		b, err := json.Marshal(c)
+		return string(b), err
+	},
+	"q":    url.QueryEscape,
+	"list": func(s ...string) []string { return s },
+	// css and js inline an embedded asset, for the self-contained report.
+	"css": func(name string) (template.CSS, error) {
+		b, err := files.ReadFile("assets/" + name)
+		return template.CSS(b), err
+	},
+	"js": func(name string) (template.JS, error) {
+		b, err := files.ReadFile("assets/" + name)
+		return template.JS(b), err
+	},
+	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
+	"strip": func(s string) template.HTML {
+		var b strings.Builder
+		for _, c := range s {
+			fmt.Fprintf(&b, `<span class="%c">%s</span>`, c, map[rune]string{'P': "●", 'F': "✕"}[c])
+		}
+		return template.HTML(b.String())
+	},
+}

@@ -1,0 +1,194 @@
+package ui_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"evalrec.dev/internal/histgen"
+	"evalrec.dev/internal/storetest"
+	"evalrec.dev/internal/ui"
+	"evalrec.dev/store"
+)
+
+// seeded serves the UI over histgen's standard history: 24 runs, a flaky
+// test, a test that broke, a WER regression between tagged runs.
+func seeded(t *testing.T, opt ui.Options) (*httptest.Server, *store.DB) {
+	t.Helper()
+	st := storetest.New(t)
+	if _, err := histgen.Standard(context.Background(), st.DB, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ui.New(st.DB, opt))
+	t.Cleanup(srv.Close)
+	return srv, st.DB
+}
+
+func get(t *testing.T, url string, header ...string) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+var chartData = regexp.MustCompile(`class="chart" data-spec="\{&#34;title&#34;:&#34;[^"]*&#34;x&#34;:\[\d+`)
+
+// TestEveryPageAndItsJSONTwin loads each page as HTML and as JSON, and
+// checks what it must show.
+func TestEveryPageAndItsJSONTwin(t *testing.T) {
+	srv, _ := seeded(t, ui.Options{})
+	for _, p := range []struct {
+		path   string
+		html   []string // in the page
+		json   string   // in the JSON twin
+		charts bool
+	}{
+		{"/runs", []string{"completed", "<form class=\"filters\""}, `"runs": [`, true},
+		{"/runs?limit=10", []string{"older runs"}, `"next": "/runs?before=`, true},
+		{"/runs?tag=candidate&limit=5", []string{"candidate"}, `"experiment_tags": [`, true},
+		{"/runs/latest", []string{"broken-c", "Against the previous run", "Metrics"}, `"tests": [`, false},
+		{"/history?test=broken-c", []string{"broken-c", "failed"}, `"test_id": "broken-c"`, true},
+		{"/trend?metric=wer&by=day", []string{"wer per day"}, `"points": [`, true},
+		{"/compare?base=tag:baseline&cand=tag:candidate&n=6", []string{"regress-d", "regression"}, `"verdict": "regression"`, false},
+		{"/flaky", []string{"flaky-b", `class="strip"`}, `"strip": "`, false},
+		{"/configs", []string{"model=v1", "model=v2"}, `"configs": [`, false},
+		{"/changes", []string{"regress-d", "regression"}, `"changes": [`, false},
+	} {
+		code, body, _ := get(t, srv.URL+p.path)
+		if code != http.StatusOK {
+			t.Errorf("%s: %d\n%s", p.path, code, body)
+			continue
+		}
+		for _, want := range p.html {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: no %q in the page", p.path, want)
+			}
+		}
+		if p.charts && !chartData.MatchString(body) {
+			t.Errorf("%s: no chart with data", p.path)
+		}
+		if strings.Contains(body, "http://") || strings.Contains(body, "https://") {
+			t.Errorf("%s: the page refers to another site", p.path)
+		}
+		code, body, h := get(t, srv.URL+"/api"+p.path)
+		if code != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "application/json") || !json.Valid([]byte(body)) {
+			t.Errorf("/api%s: %d %s", p.path, code, h.Get("Content-Type"))
+			continue
+		}
+		if !strings.Contains(body, p.json) {
+			t.Errorf("/api%s: no %q in\n%.600s", p.path, p.json, body)
+		}
+	}
+}
+
+func TestMistakesAnswerWithTheirCode(t *testing.T) {
+	srv, _ := seeded(t, ui.Options{})
+	for path, want := range map[string]int{
+		"/runs/no-such-run":         http.StatusNotFound,
+		"/api/runs/no-such-run":     http.StatusNotFound,
+		"/history":                  http.StatusBadRequest,
+		"/history?test=nope":        http.StatusNotFound,
+		"/runs?since=yesterdayish":  http.StatusBadRequest,
+		"/trend?by=month":           http.StatusBadRequest,
+		"/assets/uPlot.iife.min.js": http.StatusOK,
+	} {
+		if code, body, _ := get(t, srv.URL+path); code != want {
+			t.Errorf("%s: %d, want %d\n%.300s", path, code, want, body)
+		}
+	}
+}
+
+func TestATokenGuardsEveryPage(t *testing.T) {
+	srv, _ := seeded(t, ui.Options{Token: "s3cret"})
+	if code, _, _ := get(t, srv.URL+"/runs"); code != http.StatusUnauthorized {
+		t.Errorf("without the token: %d", code)
+	}
+	if code, _, _ := get(t, srv.URL+"/metrics?token=wrong"); code != http.StatusUnauthorized {
+		t.Errorf("with a wrong token: %d", code)
+	}
+	code, _, h := get(t, srv.URL+"/runs?token=s3cret")
+	if code != http.StatusOK || !strings.Contains(h.Get("Set-Cookie"), "evalrec_token=s3cret") {
+		t.Errorf("?token=: %d, cookie %q", code, h.Get("Set-Cookie"))
+	}
+	if code, _, _ := get(t, srv.URL+"/runs", "Cookie", "evalrec_token=s3cret"); code != http.StatusOK {
+		t.Errorf("the cookie: %d", code)
+	}
+	if code, _, _ := get(t, srv.URL+"/metrics", "Authorization", "Bearer s3cret"); code != http.StatusOK {
+		t.Errorf("a bearer token: %d", code)
+	}
+}
+
+func TestMetricsExportTheLatestRuns(t *testing.T) {
+	srv, _ := seeded(t, ui.Options{TestSeries: true})
+	code, body, _ := get(t, srv.URL+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("%d\n%s", code, body)
+	}
+	for _, want := range []string{
+		`evalrec_run_score{branch="main",environment=`,
+		`evalrec_run_tests{`,
+		`status="failed"`,
+		`evalrec_run_metric{`,
+		`metric="wer"`,
+		`evalrec_flaky_tests{`,
+		`evalrec_test_score{`,
+		`test_id="broken-c"`,
+		"evalrec_store_up 1",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no %q in\n%s", want, body)
+		}
+	}
+}
+
+func TestTheReportStandsAlone(t *testing.T) {
+	st := storetest.New(t)
+	if _, err := histgen.Standard(context.Background(), st.DB, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s := ui.New(st.DB, ui.Options{})
+	v, err := s.Report(context.Background(), "tag:candidate", ui.ReportOptions{Baseline: "tag:baseline", BaselineRuns: 6, Last: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var html, md bytes.Buffer
+	if err := s.WriteHTML(&html, v); err != nil {
+		t.Fatal(err)
+	}
+	if err := ui.WriteMarkdown(&md, v); err != nil {
+		t.Fatal(err)
+	}
+	h := html.String()
+	for _, want := range []string{"uPlot", "regress-d", "regression", "The last 10 runs"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("HTML report: no %q", want)
+		}
+	}
+	if strings.Contains(h, " src=") || strings.Contains(h, " href=\"/") {
+		t.Error("the HTML report fetches something")
+	}
+	if !chartData.MatchString(h) {
+		t.Error("the HTML report has no chart with data")
+	}
+	m := md.String()
+	for _, want := range []string{"## evalrec: run ", "| regress-d | wer |", "regression", "```mermaid"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("Markdown report: no %q in\n%s", want, m)
+		}
+	}
+}

@@ -1,0 +1,525 @@
+package ui
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"evalrec.dev/analytics"
+	"evalrec.dev/compare"
+	"evalrec.dev/internal/config"
+	"evalrec.dev/store"
+)
+
+// Chart is what app.js draws: x in Unix seconds, a series per line (or
+// per set of points), bands between two series, and marks (change points).
+type Chart struct {
+	Title  string   `json:"title"`
+	YLabel string   `json:"y_label"`
+	X      []int64  `json:"x"`
+	Series []Series `json:"series"`
+	Bands  [][2]int `json:"bands,omitempty"` // uPlot series indexes (1-based), upper then lower
+	Marks  []Mark   `json:"marks,omitempty"`
+}
+
+// Series is one line of a chart; nil values are gaps.
+type Series struct {
+	Label      string     `json:"label"`
+	Values     []*float64 `json:"values"`
+	Color      string     `json:"color,omitempty"`
+	PointsOnly bool       `json:"points_only,omitempty"`
+	Band       bool       `json:"band,omitempty"`
+}
+
+// Mark is a vertical line at X, labelled.
+type Mark struct {
+	X     int64  `json:"x"`
+	Label string `json:"label"`
+}
+
+func ptr(f float64) *float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
+}
+
+// markChanges marks the change points of values (oldest first) on c.
+func markChanges(c *Chart, values []float64, xs []int64, label string) {
+	for _, cp := range analytics.ChangePoints(values, analytics.ChangeOptions{}) {
+		c.Marks = append(c.Marks, Mark{X: xs[cp.Index], Label: fmt.Sprintf("%s %s → %s", label, trim(cp.Before), trim(cp.After))})
+	}
+}
+
+func trim(f float64) string { return strconv.FormatFloat(f, 'g', 4, 64) }
+
+// runFilter reads the filters every list page takes.
+func (s *Server) runFilter(r *http.Request, limit int64) (store.RunFilter, error) {
+	q := r.URL.Query()
+	f := store.RunFilter{Project: s.scope(r), Branch: q.Get("branch"), Environment: q.Get("env"),
+		Status: q.Get("status"), Tags: config.ParseTags(q.Get("tag")), Limit: limit}
+	if v := q.Get("since"); v != "" {
+		t, err := parseSince(v, time.Now())
+		if err != nil {
+			return f, errBadRequest{err}
+		}
+		f.Since = t
+	}
+	if v := q.Get("before"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return f, errBadRequest{fmt.Errorf("before=%q: want an RFC 3339 time", v)}
+		}
+		f.Until = t
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return f, errBadRequest{fmt.Errorf("limit=%q: want 1 to 1000", v)}
+		}
+		f.Limit = int64(n)
+	}
+	return f, nil
+}
+
+// parseSince reads 90d, 2w, 12h or a date.
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, nil
+	}
+	unit := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'h': time.Hour}
+	if len(v) > 1 {
+		if u, ok := unit[v[len(v)-1]]; ok {
+			if n, err := strconv.ParseFloat(v[:len(v)-1], 64); err == nil && n >= 0 {
+				return now.Add(-time.Duration(n * float64(u))), nil
+			}
+		}
+	}
+	return time.Time{}, fmt.Errorf("since=%q: want 90d, 2w, 12h or a date such as 2026-01-31", v)
+}
+
+// RunRow is a run in a list.
+type RunRow struct {
+	ID              string    `json:"id"`
+	EvaluationRunID string    `json:"evaluation_run_id"`
+	StartedAt       time.Time `json:"started_at"`
+	Status          string    `json:"status"`
+	Score           *float64  `json:"score"`
+	Passed          int       `json:"passed"`
+	Failed          int       `json:"failed"`
+	Skipped         int       `json:"skipped"`
+	Branch          string    `json:"git_branch"`
+	Commit          string    `json:"git_commit"`
+	Environment     string    `json:"environment"`
+	Tags            []string  `json:"experiment_tags"`
+	Project         string    `json:"project"`
+}
+
+func rowOf(r store.EvaluationRun) RunRow {
+	return RunRow{ID: r.ID.Hex(), EvaluationRunID: r.EvaluationRunID, StartedAt: r.StartedAt, Status: r.Status, Score: r.Score,
+		Passed: r.NumPassed, Failed: r.NumFailed + r.NumIncomplete, Skipped: r.NumSkipped, Branch: deref(r.GitBranch),
+		Commit: deref(r.GitCommit), Environment: r.Environment, Tags: r.ExperimentTags, Project: r.Project}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// RunsView is the runs page.
+type RunsView struct {
+	Runs  []RunRow `json:"runs"`
+	Chart Chart    `json:"chart"`
+	// Next is the URL of the next (older) page, "" on the last.
+	Next string `json:"next"`
+}
+
+const pageSize = 50
+
+func (s *Server) runs(r *http.Request) (any, error) {
+	f, err := s.runFilter(r, pageSize+1)
+	if err != nil {
+		return nil, err
+	}
+	limit := int(f.Limit) - 1
+	if r.URL.Query().Get("limit") != "" {
+		limit = int(f.Limit)
+		f.Limit++
+	}
+	runs, err := s.db.Runs(r.Context(), f)
+	if err != nil {
+		return nil, err
+	}
+	v := RunsView{Runs: []RunRow{}}
+	if len(runs) > limit {
+		runs = runs[:limit]
+		q := r.URL.Query()
+		q.Set("before", runs[len(runs)-1].StartedAt.Format(time.RFC3339Nano))
+		v.Next = "/runs?" + q.Encode()
+	}
+	for _, run := range runs {
+		v.Runs = append(v.Runs, rowOf(run))
+	}
+	v.Chart = Chart{Title: "score of these runs", YLabel: "score"}
+	passed, failed := Series{Label: "score (completed)", PointsOnly: true, Color: "#16a34a"}, Series{Label: "score (failed)", PointsOnly: true, Color: "#dc2626"}
+	line := Series{Label: "score", Color: "#2563eb"}
+	for _, run := range slices.Backward(runs) {
+		v.Chart.X = append(v.Chart.X, run.StartedAt.Unix())
+		line.Values = append(line.Values, run.Score)
+		if run.Status == store.StatusFailed {
+			passed.Values, failed.Values = append(passed.Values, nil), append(failed.Values, run.Score)
+		} else {
+			passed.Values, failed.Values = append(passed.Values, run.Score), append(failed.Values, nil)
+		}
+	}
+	v.Chart.Series = []Series{line, passed, failed}
+	return v, nil
+}
+
+// RunView is one run.
+type RunView struct {
+	Run      store.EvaluationRun `json:"run"`
+	Metrics  []MetricRow         `json:"metrics"`
+	Tests    []store.TestRun     `json:"tests"`
+	Failures []Failure           `json:"failures"`
+	Previous *compare.Diff       `json:"-"`
+	Changes  *DiffView           `json:"previous"`
+}
+
+// MetricRow is a run's metric with its statistics across the run's tests.
+type MetricRow struct {
+	Name  string             `json:"name"`
+	Value float64            `json:"value"`
+	Stats *store.MetricStats `json:"stats"`
+}
+
+// Failure is a failed test's output.
+type Failure struct {
+	TestID string `json:"test_id"`
+	Output string `json:"output"`
+}
+
+// DiffView is a run's comparison with the previous comparable run.
+type DiffView struct {
+	Base         string   `json:"base"`
+	ScoreDelta   *float64 `json:"score_delta"`
+	NewTests     []string `json:"new_tests"`
+	RemovedTests []string `json:"removed_tests"`
+	NewlyFailing []string `json:"newly_failing"`
+	Fixed        []string `json:"fixed"`
+}
+
+// maxFailures is how many failed tests' output a run page shows.
+const maxFailures = 20
+
+func (s *Server) run(r *http.Request) (any, error) {
+	run, err := s.db.ResolveRun(r.Context(), r.PathValue("ref"), store.RunFilter{Project: s.scope(r)})
+	if err != nil {
+		return nil, err
+	}
+	return s.runView(r.Context(), run)
+}
+
+// runView reads what a run's page shows.
+func (s *Server) runView(ctx context.Context, run *store.EvaluationRun) (*RunView, error) {
+	tests, err := s.db.TestRunsOf(ctx, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := RunView{Run: *run, Tests: tests, Metrics: []MetricRow{}, Failures: []Failure{}}
+	for _, name := range slices.Sorted(maps.Keys(run.Metrics)) {
+		row := MetricRow{Name: name, Value: run.Metrics[name]}
+		if st, ok := run.MetricStats[name]; ok {
+			row.Stats = &st
+		}
+		v.Metrics = append(v.Metrics, row)
+	}
+	for _, t := range tests {
+		if (t.Status == "failed" || t.Status == "incomplete") && len(v.Failures) < maxFailures {
+			out, err := s.db.TestOutput(ctx, t.ID)
+			if err != nil {
+				return nil, err
+			}
+			v.Failures = append(v.Failures, Failure{TestID: t.TestID, Output: out})
+		}
+	}
+	if prev, err := s.db.PreviousComparable(ctx, run); err == nil {
+		if base, err := s.db.TestRunsOf(ctx, prev.ID); err == nil {
+			d := compare.Runs(prev, run, base, tests)
+			dv := &DiffView{Base: prev.EvaluationRunID, NewTests: d.NewTests, RemovedTests: d.RemovedTests, NewlyFailing: d.NewlyFailing, Fixed: d.Fixed}
+			if sd, ok := d.ScoreDelta(); ok {
+				dv.ScoreDelta = &sd
+			}
+			v.Changes = dv
+		}
+	}
+	return &v, nil
+}
+
+// HistoryView is a test's history.
+type HistoryView struct {
+	TestID   string          `json:"test_id"`
+	TestName string          `json:"test_name"`
+	Runs     []store.TestRun `json:"history"`
+	Charts   []Chart         `json:"charts"`
+}
+
+func (s *Server) history(r *http.Request) (any, error) {
+	id := r.URL.Query().Get("test")
+	if id == "" {
+		return nil, errBadRequest{fmt.Errorf("history needs ?test=TEST_ID")}
+	}
+	f, err := s.runFilter(r, 200)
+	if err != nil {
+		return nil, err
+	}
+	trs, err := s.db.TestHistory(r.Context(), id, store.HistoryFilter{Project: f.Project, Environment: f.Environment, Branch: f.Branch, Since: f.Since, Limit: f.Limit})
+	if err != nil {
+		return nil, err
+	}
+	if len(trs) == 0 {
+		return nil, fmt.Errorf("%w: no runs of test %q", errNotFound, id)
+	}
+	v := HistoryView{TestID: id, TestName: trs[0].TestName, Runs: trs}
+	oldest := slices.Clone(trs)
+	slices.Reverse(oldest)
+	// One chart for the score, with passes and failures marked, and one per
+	// metric, each with a line per environment.
+	envs := map[string]bool{}
+	metrics := map[string]bool{}
+	for _, t := range oldest {
+		envs[t.Environment] = true
+		for k := range t.Metrics {
+			metrics[k] = true
+		}
+	}
+	xs := make([]int64, len(oldest))
+	for i, t := range oldest {
+		xs[i] = t.FinishedAt.Unix()
+	}
+	score := Chart{Title: "score", YLabel: "score", X: xs}
+	var scores []float64
+	for _, env := range slices.Sorted(maps.Keys(envs)) {
+		line := Series{Label: "score " + env}
+		for _, t := range oldest {
+			if t.Environment == env {
+				line.Values = append(line.Values, t.Score)
+			} else {
+				line.Values = append(line.Values, nil)
+			}
+		}
+		score.Series = append(score.Series, line)
+	}
+	passed, failed := Series{Label: "passed", PointsOnly: true, Color: "#16a34a"}, Series{Label: "failed", PointsOnly: true, Color: "#dc2626"}
+	for _, t := range oldest {
+		if t.Score != nil {
+			scores = append(scores, *t.Score)
+		}
+		if t.Status == "passed" {
+			passed.Values, failed.Values = append(passed.Values, t.Score), append(failed.Values, nil)
+		} else {
+			failed.Values, passed.Values = append(failed.Values, cmp.Or(t.Score, ptr(0))), append(passed.Values, nil)
+		}
+	}
+	score.Series = append(score.Series, passed, failed)
+	if len(scores) == len(oldest) {
+		markChanges(&score, scores, xs, "change")
+	}
+	v.Charts = append(v.Charts, score)
+	for _, m := range slices.Sorted(maps.Keys(metrics)) {
+		c := Chart{Title: m, YLabel: m, X: xs}
+		var all []float64
+		for _, env := range slices.Sorted(maps.Keys(envs)) {
+			line := Series{Label: m + " " + env}
+			for _, t := range oldest {
+				md, ok := t.Metrics[m]
+				if ok && t.Environment == env && md.Value != nil {
+					line.Values = append(line.Values, md.Value)
+				} else {
+					line.Values = append(line.Values, nil)
+				}
+			}
+			c.Series = append(c.Series, line)
+		}
+		for _, t := range oldest {
+			if md, ok := t.Metrics[m]; ok && md.Value != nil {
+				all = append(all, *md.Value)
+			}
+		}
+		if len(all) == len(oldest) {
+			markChanges(&c, all, xs, "change")
+		}
+		v.Charts = append(v.Charts, c)
+	}
+	return v, nil
+}
+
+// TrendView is a metric per day or week.
+type TrendView struct {
+	Metric  string                 `json:"metric"`
+	By      string                 `json:"by"`
+	Metrics []string               `json:"metrics"`
+	Points  []analytics.TrendPoint `json:"points"`
+	Chart   Chart                  `json:"chart"`
+}
+
+func (s *Server) trend(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	metric, by := cmp.Or(q.Get("metric"), "score"), cmp.Or(q.Get("by"), "day")
+	if by != "day" && by != "week" {
+		return nil, errBadRequest{fmt.Errorf("by=%q: want day or week", by)}
+	}
+	f, err := s.runFilter(r, 0)
+	if err != nil {
+		return nil, err
+	}
+	if f.Since.IsZero() {
+		f.Since = time.Now().AddDate(0, 0, -90)
+	}
+	runs, err := s.db.Runs(r.Context(), f)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{"score": true}
+	for _, run := range runs {
+		for k := range run.Metrics {
+			names[k] = true
+		}
+	}
+	points := analytics.Trend(runs, metric, by)
+	v := TrendView{Metric: metric, By: by, Metrics: slices.Sorted(maps.Keys(names)), Points: points}
+	c := Chart{Title: fmt.Sprintf("%s per %s: mean, and the band from min to max", metric, by), YLabel: metric}
+	mean, hi, lo := Series{Label: "mean"}, Series{Label: "max", Band: true}, Series{Label: "min", Band: true}
+	var means []float64
+	for _, p := range points {
+		c.X = append(c.X, p.Start.Unix())
+		mean.Values, hi.Values, lo.Values = append(mean.Values, ptr(p.Mean)), append(hi.Values, ptr(p.Max)), append(lo.Values, ptr(p.Min))
+		means = append(means, p.Mean)
+	}
+	c.Series = []Series{mean, hi, lo}
+	c.Bands = [][2]int{{2, 3}}
+	markChanges(&c, means, c.X, "change")
+	v.Chart = c
+	return v, nil
+}
+
+// CompareView compares two runs or two sets of runs.
+type CompareView struct {
+	Base   string          `json:"base"`
+	Cand   string          `json:"candidate"`
+	N      int             `json:"n"`
+	Report *compare.Report `json:"report"`
+}
+
+func (s *Server) compare(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	v := CompareView{Base: q.Get("base"), Cand: q.Get("cand"), N: 1}
+	if v.Base == "" || v.Cand == "" {
+		return v, nil // the form, to fill in
+	}
+	if n := q.Get("n"); n != "" {
+		var err error
+		if v.N, err = strconv.Atoi(n); err != nil || v.N < 1 {
+			return nil, errBadRequest{fmt.Errorf("n=%q: want a number of runs, 1 or more", n)}
+		}
+	}
+	scope := store.RunFilter{Project: s.scope(r)}
+	br, err := s.db.ResolveRuns(r.Context(), v.Base, v.N, scope)
+	if err != nil {
+		return nil, err
+	}
+	cr, err := s.db.ResolveRuns(r.Context(), v.Cand, v.N, scope)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := compare.Load(r.Context(), s.db, br, cr, compare.Options{})
+	if err != nil {
+		return nil, err
+	}
+	v.Report = &rep
+	return v, nil
+}
+
+// FlakyView lists flaky and broken tests.
+type FlakyView struct {
+	Runs  int                    `json:"runs"`
+	Tests []analytics.TestHealth `json:"tests"`
+}
+
+func (s *Server) flaky(r *http.Request) (any, error) {
+	f, err := s.runFilter(r, 200)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := s.db.Runs(r.Context(), f)
+	if err != nil {
+		return nil, err
+	}
+	trs, err := s.db.TestRunsOfRuns(r.Context(), store.IDs(runs), store.Slim)
+	if err != nil {
+		return nil, err
+	}
+	found := analytics.FindFlaky(runs, trs, analytics.FlakyOptions{})
+	if found == nil {
+		found = []analytics.TestHealth{}
+	}
+	return FlakyView{Runs: len(runs), Tests: found}, nil
+}
+
+// ConfigsView lists configurations.
+type ConfigsView struct {
+	Configs []analytics.ConfigGroup `json:"configs"`
+}
+
+func (s *Server) configs(r *http.Request) (any, error) {
+	f, err := s.runFilter(r, 500)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := s.db.Runs(r.Context(), f)
+	if err != nil {
+		return nil, err
+	}
+	return ConfigsView{Configs: analytics.Configs(runs)}, nil
+}
+
+// ChangesView lists change points.
+type ChangesView struct {
+	Runs    int                `json:"runs"`
+	Series  int                `json:"series"`
+	Changes []analytics.Change `json:"changes"`
+}
+
+func (s *Server) changes(r *http.Request) (any, error) {
+	f, err := s.runFilter(r, 200)
+	if err != nil {
+		return nil, err
+	}
+	since := f.Since
+	f.Since = time.Time{}
+	runs, err := s.db.Runs(r.Context(), f)
+	if err != nil {
+		return nil, err
+	}
+	trs, err := s.db.TestRunsOfRuns(r.Context(), store.IDs(runs), store.AllFields)
+	if err != nil {
+		return nil, err
+	}
+	runs = slices.DeleteFunc(runs, func(r store.EvaluationRun) bool { return r.Status == store.StatusRunning })
+	slices.Reverse(runs)
+	series := analytics.BuildSeries(runs, trs)
+	changes := analytics.FindChanges(series, analytics.ChangeOptions{})
+	changes = slices.DeleteFunc(changes, func(c analytics.Change) bool { return !since.IsZero() && c.At.Before(since) })
+	if changes == nil {
+		changes = []analytics.Change{}
+	}
+	return ChangesView{Runs: len(runs), Series: len(series), Changes: changes}, nil
+}
