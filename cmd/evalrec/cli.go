@@ -23,16 +23,13 @@ func subcommand(root *ffcli.Command, name string) *ffcli.Command {
 }
 
 // usage is a command's help text: its own UsageFunc when it has one (test
-// lists the flags it keeps from go test), else ffcli's.
+// says where go test's flags are documented), else ffcli's.
 func usage(c *ffcli.Command) string {
-	if u, ok := customUsage[c.Name]; ok {
-		return u(c)
+	if c.UsageFunc != nil {
+		return c.UsageFunc(c)
 	}
 	return ffcli.DefaultUsageFunc(c)
 }
-
-// customUsage holds the commands whose help is not ffcli's default.
-var customUsage = map[string]func(*ffcli.Command) string{}
 
 func unknownCommand(w io.Writer, root *ffcli.Command, name string) int {
 	names := make([]string, len(root.Subcommands))

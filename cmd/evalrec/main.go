@@ -118,7 +118,6 @@ flags.`,
 	var help bytes.Buffer
 	for _, c := range root.Subcommands {
 		c.FlagSet.SetOutput(&help)
-		c.UsageFunc = func(c *ffcli.Command) string { return usage(c) }
 	}
 	if err := root.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -55,7 +55,6 @@ func newTestCmd(env *environment) *testCmd {
 	c.fs.StringVar(&c.failOn, "fail-on", "", "with -baseline, exit 1 on: regression, new-failure, score-drop=N")
 	c.fs.StringVar(&c.junitFile, "junitfile", "", "also write the results as JUnit XML to this file, with each test's score and metrics as properties")
 	c.fs.StringVar(&c.notify, "notify", "", "post regressions and newly failing tests to this webhook (JSON with a Slack-compatible text); never fails the suite")
-	customUsage["test"] = c.usage
 	return c
 }
 
@@ -73,8 +72,9 @@ evalrec's flags are recognised in any position; every other argument goes
 to go test untouched, and so does everything after "--". None of evalrec's
 flags is also a go test flag, except -json (go test always runs with -json
 here) and -v, which go test gets too and which shows the tests' output.`,
-		FlagSet: c.fs,
-		Exec:    c.Run,
+		FlagSet:   c.fs,
+		UsageFunc: c.usage,
+		Exec:      c.Run,
 	}
 }
 
