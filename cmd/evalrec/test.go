@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -213,6 +214,11 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	start := time.Now()
+	// The system snapshot runs go env (30–50 ms): computed while go test
+	// builds, it is ready when the first package reports.
+	snapshot := make(chan provenance.System, 1)
+	go func() { snapshot <- provenance.SnapshotOf(".") }()
+	system := sync.OnceValue(func() provenance.System { return <-snapshot })
 	prog := newProgress(c.env.stdout, !c.quiet && !c.json && !c.verbose, start, c.goArgs)
 	jw := junit.New()
 	var failures []string
@@ -221,6 +227,7 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		Source:      "wrapper",
 		Invocation:  &inv,
 		Git:         provenance.GitInfo(".", nil),
+		System:      system,
 		Logger:      log,
 		DB:          db,
 		Unavailable: unavailable,
@@ -530,8 +537,16 @@ func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, 
 	// summary shows run-level changes only.
 	tctx, cancel := context.WithTimeout(ctx, summaryBudget)
 	defer cancel()
-	baseTests, err1 := db.TestRunsOf(tctx, prev.ID)
+	// Both runs' tests are read at once, on two connections.
+	var baseTests []store.TestRun
+	var err1 error
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		baseTests, err1 = db.TestRunsOf(tctx, prev.ID)
+	}()
 	candTests, err2 := db.TestRunsOf(tctx, r.ID)
+	<-read
 	if err1 != nil || err2 != nil {
 		baseTests, candTests = nil, nil
 		defer fmt.Fprintf(w, "  (per-test changes skipped: reading the tests took over %s; a store this large wants MongoDB, see README Performance)\n", summaryBudget)

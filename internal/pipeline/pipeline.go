@@ -33,7 +33,11 @@ type Options struct {
 	// the same run and stores nothing new, and no other stream finds it.
 	Invocation *provenance.Invocation
 	Git        provenance.Git
-	Logger     *slog.Logger
+	// System, when set, returns the module's system snapshot (see
+	// provenance.SnapshotOf), which the wrapper starts computing while go
+	// test builds; nil computes it when the first package begins.
+	System func() provenance.System
+	Logger *slog.Logger
 	// DB is an open connection to use; when nil, the session opens the
 	// store Config names (and spools if it cannot).
 	DB *store.DB
@@ -208,7 +212,12 @@ func (s *sink) open(at time.Time) {
 	// same snapshot a test binary of it announces on the stream (see
 	// evalrec.Main), which finalization merges in with the declared system
 	// under test.
-	sys := provenance.SnapshotOf(".")
+	var sys provenance.System
+	if s.opts.System != nil {
+		sys = s.opts.System()
+	} else {
+		sys = provenance.SnapshotOf(".")
+	}
 	_, project := provenance.ModuleRoot(".")
 	run := store.EvaluationRun{
 		ID:              bson.ObjectID(inv.ObjectID()),

@@ -96,6 +96,11 @@ func Open(ctx context.Context, path, name string) (*Store, error) {
 		// In WAL mode, NORMAL loses nothing when a process dies; only a
 		// power cut may lose the last transactions.
 		"synchronous(NORMAL)",
+		// Reads map the file instead of copying each page through a
+		// system call: a short-lived process (every evalrec command)
+		// starts with an empty page cache, and storing 700 test runs in a
+		// 230 MB store read pages with pread for 60 ms.
+		"mmap_size(1073741824)",
 	} {
 		q.Add("_pragma", p)
 	}
