@@ -138,6 +138,11 @@ flags.`,
 		return 2
 	case errors.As(err, &ee):
 		return ee.code
+	case strings.HasPrefix(err.Error(), "flag provided but not defined: "):
+		// A flag after a positional argument (evalrec compare A B -x),
+		// which the command parses itself.
+		fmt.Fprintf(stderr, "evalrec %s: %s\n", cmd.Name, flagMistake(err, cmd.FlagSet))
+		return 2
 	default:
 		fmt.Fprintf(stderr, "evalrec: %v\n", err)
 		return 1
