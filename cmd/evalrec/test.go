@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -214,11 +213,6 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	start := time.Now()
-	// The system snapshot runs go env (30–50 ms): computed while go test
-	// builds, it is ready when the first package reports.
-	snapshot := make(chan provenance.System, 1)
-	go func() { snapshot <- provenance.SnapshotOf(".") }()
-	system := sync.OnceValue(func() provenance.System { return <-snapshot })
 	prog := newProgress(c.env.stdout, !c.quiet && !c.json && !c.verbose, start, c.goArgs)
 	jw := junit.New()
 	var failures []string
@@ -227,7 +221,6 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		Source:      "wrapper",
 		Invocation:  &inv,
 		Git:         provenance.GitInfo(".", nil),
-		System:      system,
 		Logger:      log,
 		DB:          db,
 		Unavailable: unavailable,

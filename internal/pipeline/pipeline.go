@@ -33,11 +33,7 @@ type Options struct {
 	// the same run and stores nothing new, and no other stream finds it.
 	Invocation *provenance.Invocation
 	Git        provenance.Git
-	// System, when set, returns the module's system snapshot (see
-	// provenance.SnapshotOf), which the wrapper starts computing while go
-	// test builds; nil computes it when the first package begins.
-	System func() provenance.System
-	Logger *slog.Logger
+	Logger     *slog.Logger
 	// DB is an open connection to use; when nil, the session opens the
 	// store Config names (and spools if it cannot).
 	DB *store.DB
@@ -211,13 +207,9 @@ func (s *sink) open(at time.Time) {
 	// The module in the working directory, as the go command builds it: the
 	// same snapshot a test binary of it announces on the stream (see
 	// evalrec.Main), which finalization merges in with the declared system
-	// under test.
-	var sys provenance.System
-	if s.opts.System != nil {
-		sys = s.opts.System()
-	} else {
-		sys = provenance.SnapshotOf(".")
-	}
+	// under test. It is read here, once go test has begun, and not earlier:
+	// go test -mod=mod may have just added requirements to go.mod.
+	sys := provenance.SnapshotOf(".")
 	_, project := provenance.ModuleRoot(".")
 	run := store.EvaluationRun{
 		ID:              bson.ObjectID(inv.ObjectID()),
