@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -19,7 +18,7 @@ import (
 // runs of 100 tests). bench/run.sh runs it (section ui).
 func BenchmarkPages(b *testing.B) {
 	size := 100_000
-	if v, err := strconv.Atoi(os.Getenv("EVALREC_BENCH_TESTRUNS")); err == nil {
+	if v, err := strconv.Atoi(benchTestRuns); err == nil {
 		size = v
 	}
 	st := storetest.New(b)

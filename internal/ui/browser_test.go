@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -81,7 +80,7 @@ func TestPagesRenderInABrowser(t *testing.T) {
 	proxy := &recordingProxy{page: srv.URL}
 	psrv := httptest.NewServer(proxy)
 	defer psrv.Close()
-	shots := os.Getenv("EVALREC_SCREENSHOTS")
+	shots := screenshots
 	if shots == "" {
 		shots = t.TempDir()
 	}
