@@ -314,6 +314,30 @@ func FindChanges(series []Series, opt ChangeOptions) []Change {
 	return out
 }
 
+// ChangesOfRuns finds the change points in runs as the store lists them
+// (newest first) and their test runs: runs still running are left out,
+// keep (when set) chooses the series, and changes before since (when set)
+// are dropped; the history before since is still what tells them. It
+// returns how many runs and series it looked at, and the changes, newest
+// first, never nil.
+func ChangesOfRuns(runs []store.EvaluationRun, tests []store.TestRun, keep func(Series) bool, since time.Time, opt ChangeOptions) (nRuns, nSeries int, changes []Change) {
+	finished := make([]store.EvaluationRun, 0, len(runs))
+	for _, r := range slices.Backward(runs) {
+		if r.Status != store.StatusRunning {
+			finished = append(finished, r)
+		}
+	}
+	series := BuildSeries(finished, tests)
+	if keep != nil {
+		series = slices.DeleteFunc(series, func(s Series) bool { return !keep(s) })
+	}
+	changes = slices.DeleteFunc(FindChanges(series, opt), func(c Change) bool { return !since.IsZero() && c.At.Before(since) })
+	if changes == nil {
+		changes = []Change{}
+	}
+	return len(finished), len(series), changes
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -69,29 +68,19 @@ func (c *changesCmd) Run(ctx context.Context, _ []string) error {
 	if err != nil {
 		return err
 	}
-	runs = slices.DeleteFunc(runs, func(r store.EvaluationRun) bool { return r.Status == store.StatusRunning })
-	slices.Reverse(runs) // oldest first
-	series := analytics.BuildSeries(runs, trs)
-	series = slices.DeleteFunc(series, func(s analytics.Series) bool {
-		return c.test != "" && s.TestID != c.test || c.metric != "" && s.Metric != c.metric
-	})
-	changes := analytics.FindChanges(series, analytics.ChangeOptions{P: c.p})
-	if !since.IsZero() {
-		changes = slices.DeleteFunc(changes, func(ch analytics.Change) bool { return ch.At.Before(since) })
-	}
+	nRuns, nSeries, changes := analytics.ChangesOfRuns(runs, trs, func(s analytics.Series) bool {
+		return (c.test == "" || s.TestID == c.test) && (c.metric == "" || s.Metric == c.metric)
+	}, since, analytics.ChangeOptions{P: c.p})
 	if c.notify != "" && len(changes) > 0 {
 		if err := notify.Post(ctx, c.notify, changeMessage(f.Project, changes), notify.Options{}); err != nil {
 			logline.New(c.env.stderr).Warn(fmt.Sprintf("%v; the change points are printed here", err))
 		}
 	}
 	if c.q.json {
-		if changes == nil {
-			changes = []analytics.Change{}
-		}
-		return printJSON(c.env.stdout, map[string]any{"runs": len(runs), "series": len(series), "changes": changes})
+		return printJSON(c.env.stdout, map[string]any{"runs": nRuns, "series": nSeries, "changes": changes})
 	}
 	if len(changes) == 0 {
-		fmt.Fprintf(c.env.stdout, "no change points in %d series over %d runs\n", len(series), len(runs))
+		fmt.Fprintf(c.env.stdout, "no change points in %d series over %d runs\n", nSeries, nRuns)
 		return nil
 	}
 	p := newPainter(c.env.stdout)

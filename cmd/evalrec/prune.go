@@ -11,6 +11,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"evalrec.dev/internal/timespec"
 	"evalrec.dev/store"
 )
 
@@ -47,7 +48,7 @@ func (c *pruneCmd) Run(ctx context.Context, _ []string) error {
 	if c.olderThan == "" {
 		return errors.New("prune needs -older-than, e.g. -older-than 90d")
 	}
-	age, err := parseAge(c.olderThan)
+	age, err := timespec.Age(c.olderThan)
 	if err != nil {
 		return fmt.Errorf("-older-than %q: want a duration such as 90d, 2w or 36h", c.olderThan)
 	}

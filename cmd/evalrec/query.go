@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"evalrec.dev/internal/jsonout"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/internal/timespec"
 	"evalrec.dev/provenance"
 	"evalrec.dev/store"
 )
@@ -69,42 +69,13 @@ func (q *queryFlags) runFilter() (store.RunFilter, error) {
 	f := store.RunFilter{Project: projectScope(q.project, q.allProjects),
 		Tags: config.ParseTags(q.tags), Environment: q.env, Branch: q.branch, Limit: int64(q.limit)}
 	if q.since != "" {
-		t, err := parseSince(q.since, time.Now())
+		t, err := timespec.Since(q.since, time.Now())
 		if err != nil {
-			return f, err
+			return f, fmt.Errorf("--since %q: %w", q.since, err)
 		}
 		f.Since = t
 	}
 	return f, nil
-}
-
-// parseSince reads "90d", "2w", "12h" (before now) or a date.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	d, err := parseAge(s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--since %q: want a duration such as 90d, 2w or 12h, or a date such as 2026-01-31", s)
-	}
-	return now.Add(-d), nil
-}
-
-// parseAge reads a duration with d (days) and w (weeks) besides Go's units.
-func parseAge(s string) (time.Duration, error) {
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			v, err := strconv.ParseFloat(n, 64)
-			if err != nil || v < 0 {
-				return 0, fmt.Errorf("bad duration %q", s)
-			}
-			return time.Duration(v * float64(unit)), nil
-		}
-	}
-	return time.ParseDuration(s)
 }
 
 // errNothingStored says a query found no embedded store to read.

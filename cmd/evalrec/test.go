@@ -289,7 +289,7 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		c.alert(ctx, res, diff, report)
 	}
 	if c.json {
-		if err := jsonout.Write(c.env.stdout, c.summaryJSON(ctx, db, where, res, diff, report, code)); err != nil {
+		if err := jsonout.Write(c.env.stdout, c.summaryJSON(db, where, res, diff, report, code)); err != nil {
 			return err
 		}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"strings"
 
 	"evalrec.dev/compare"
@@ -47,19 +46,15 @@ type previousJSON struct {
 	ChangedTests    int      `json:"changed_tests"`
 }
 
-// summaryJSON describes the run as stored (counts and score read back from
-// the store, when it was stored).
-func (c *testCmd) summaryJSON(ctx context.Context, db *store.DB, where string, res *pipeline.Result, diff *compare.Diff, report *compare.Report, code int) testJSON {
+// summaryJSON describes the run as stored.
+func (c *testCmd) summaryJSON(db *store.DB, where string, res *pipeline.Result, diff *compare.Diff, report *compare.Report, code int) testJSON {
 	out := testJSON{Store: where, Baseline: report, ExitCode: code}
 	if res == nil || res.Run == nil {
 		return out
 	}
+	// Once stored, res.Run is the run as finalized in the store.
 	r := res.Run
-	if db != nil && res.StorageErr == nil {
-		if stored, err := db.Run(ctx, r.ID); err == nil {
-			r, out.Stored = stored, true
-		}
-	}
+	out.Stored = db != nil && res.StorageErr == nil
 	out.ID, out.EvaluationRunID, out.Status = r.ID.Hex(), r.EvaluationRunID, r.Status
 	out.SpoolPath, out.Error, out.Score = res.SpoolPath, r.Error, r.Score
 	out.Tests = counts{r.NumPassed, r.NumFailed, r.NumSkipped, r.NumIncomplete}

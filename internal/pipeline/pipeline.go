@@ -298,12 +298,14 @@ func (s *sink) Test(t *result.Test) {
 	case result.Incomplete:
 		c.Incomplete++
 	}
-	if (t.Status == result.Failed || t.Status == result.Incomplete) && s.opts.OnFailure != nil {
-		t.Complete() // masks secrets in the output before it is shown
+	failed := t.Status == result.Failed || t.Status == result.Incomplete
+	if failed && s.opts.OnFailure != nil || s.opts.OnTest != nil {
+		t.Complete() // masks secrets in the output before anyone sees it
+	}
+	if failed && s.opts.OnFailure != nil {
 		s.opts.OnFailure(t.Package, t.Name, t.Output)
 	}
 	if s.opts.OnTest != nil {
-		t.Complete()
 		s.opts.OnTest(t)
 	}
 	s.session.Add(id, t)

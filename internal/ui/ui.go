@@ -175,31 +175,16 @@ func (s *Server) scope(r *http.Request) string {
 }
 
 var funcs = template.FuncMap{
-	"score": func(f *float64) string {
-		if f == nil {
-			return "–"
-		}
-		return fmt.Sprintf("%.2f", *f)
-	},
-	"num": func(f float64) string { return fmt.Sprintf("%.4g", f) },
+	"score": fmtScore,
+	"num":   func(f float64) string { return fmt.Sprintf("%.4g", f) },
 	"time": func(t time.Time) string {
 		if t.IsZero() {
 			return "–"
 		}
 		return t.UTC().Format("2006-01-02 15:04")
 	},
-	"short": func(s string, n int) string {
-		if len(s) > n {
-			return s[:n]
-		}
-		return s
-	},
-	"deref": func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
-	},
+	"short": short,
+	"deref": deref,
 	"chart": func(c Chart) (string, error) {
 		b, err := json.Marshal(c)
 		return string(b), err

@@ -14,6 +14,7 @@ import (
 	"evalrec.dev/analytics"
 	"evalrec.dev/compare"
 	"evalrec.dev/internal/config"
+	"evalrec.dev/internal/timespec"
 	"evalrec.dev/store"
 )
 
@@ -65,9 +66,9 @@ func (s *Server) runFilter(r *http.Request, limit int64) (store.RunFilter, error
 	f := store.RunFilter{Project: s.scope(r), Branch: q.Get("branch"), Environment: q.Get("env"),
 		Status: q.Get("status"), Tags: config.ParseTags(q.Get("tag")), Limit: limit}
 	if v := q.Get("since"); v != "" {
-		t, err := parseSince(v, time.Now())
+		t, err := timespec.Since(v, time.Now())
 		if err != nil {
-			return f, errBadRequest{err}
+			return f, errBadRequest{fmt.Errorf("since=%q: %w", v, err)}
 		}
 		f.Since = t
 	}
@@ -86,22 +87,6 @@ func (s *Server) runFilter(r *http.Request, limit int64) (store.RunFilter, error
 		f.Limit = int64(n)
 	}
 	return f, nil
-}
-
-// parseSince reads 90d, 2w, 12h or a date.
-func parseSince(v string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse("2006-01-02", v); err == nil {
-		return t, nil
-	}
-	unit := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'h': time.Hour}
-	if len(v) > 1 {
-		if u, ok := unit[v[len(v)-1]]; ok {
-			if n, err := strconv.ParseFloat(v[:len(v)-1], 64); err == nil && n >= 0 {
-				return now.Add(-time.Duration(n * float64(u))), nil
-			}
-		}
-	}
-	return time.Time{}, fmt.Errorf("since=%q: want 90d, 2w, 12h or a date such as 2026-01-31", v)
 }
 
 // RunRow is a run in a list.
@@ -145,22 +130,19 @@ type RunsView struct {
 const pageSize = 50
 
 func (s *Server) runs(r *http.Request) (any, error) {
-	f, err := s.runFilter(r, pageSize+1)
+	f, err := s.runFilter(r, pageSize)
 	if err != nil {
 		return nil, err
 	}
-	limit := int(f.Limit) - 1
-	if r.URL.Query().Get("limit") != "" {
-		limit = int(f.Limit)
-		f.Limit++
-	}
+	page := int(f.Limit)
+	f.Limit++ // one more tells whether there is a next page
 	runs, err := s.db.Runs(r.Context(), f)
 	if err != nil {
 		return nil, err
 	}
 	v := RunsView{Runs: []RunRow{}}
-	if len(runs) > limit {
-		runs = runs[:limit]
+	if len(runs) > page {
+		runs = runs[:page]
 		q := r.URL.Query()
 		q.Set("before", runs[len(runs)-1].StartedAt.Format(time.RFC3339Nano))
 		v.Next = "/runs?" + q.Encode()
@@ -513,13 +495,7 @@ func (s *Server) changes(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	runs = slices.DeleteFunc(runs, func(r store.EvaluationRun) bool { return r.Status == store.StatusRunning })
-	slices.Reverse(runs)
-	series := analytics.BuildSeries(runs, trs)
-	changes := analytics.FindChanges(series, analytics.ChangeOptions{})
-	changes = slices.DeleteFunc(changes, func(c analytics.Change) bool { return !since.IsZero() && c.At.Before(since) })
-	if changes == nil {
-		changes = []analytics.Change{}
-	}
-	return ChangesView{Runs: len(runs), Series: len(series), Changes: changes}, nil
+	v := ChangesView{}
+	v.Runs, v.Series, v.Changes = analytics.ChangesOfRuns(runs, trs, nil, since, analytics.ChangeOptions{})
+	return v, nil
 }
