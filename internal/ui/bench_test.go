@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"testing"
 	"time"
 
@@ -14,13 +13,10 @@ import (
 )
 
 // BenchmarkPages times each page, as the browser gets it (HTML), over an
-// embedded store of EVALREC_BENCH_TESTRUNS test runs (default 100,000: 1,000
-// runs of 100 tests). bench/run.sh runs it (section ui).
+// embedded store of -testruns test runs (default 100,000: 1,000 runs of
+// 100 tests). bench/run.sh runs it (section ui).
 func BenchmarkPages(b *testing.B) {
-	size := 100_000
-	if v, err := strconv.Atoi(benchTestRuns); err == nil {
-		size = v
-	}
+	size := *benchTestRuns
 	st := storetest.New(b)
 	if err := histgen.Bulk(context.Background(), st.DB, size/100, 100, time.Now()); err != nil {
 		b.Fatal(err)

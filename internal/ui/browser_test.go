@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -70,7 +71,7 @@ var (
 // Debian: apt-get install chromium; .ci/run installs it where it can),
 // checks that each chart was drawn on a canvas with data points, that no
 // request left localhost, and saves a screenshot of each page (into
-// $EVALREC_SCREENSHOTS when set, as the README's were made).
+// -screenshots when given, as the README's were made).
 func TestPagesRenderInABrowser(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
@@ -80,9 +81,11 @@ func TestPagesRenderInABrowser(t *testing.T) {
 	proxy := &recordingProxy{page: srv.URL}
 	psrv := httptest.NewServer(proxy)
 	defer psrv.Close()
-	shots := screenshots
+	shots := *screenshots
 	if shots == "" {
 		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	profile := t.TempDir()
 	browse := func(args ...string) string {
@@ -129,7 +132,11 @@ func TestPagesRenderInABrowser(t *testing.T) {
 		if strings.Contains(dom, `class="chart"`) && !strings.Contains(dom, "<canvas") {
 			t.Errorf("%s: charts but no canvas", path)
 		}
-		browse("--screenshot="+filepath.Join(shots, name+".png"), srv.URL+path)
+		shot := filepath.Join(shots, name+".png")
+		browse("--screenshot="+shot, srv.URL+path)
+		if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: no screenshot: %v", path, err)
+		}
 	}
 	proxy.mu.Lock()
 	defer proxy.mu.Unlock()

@@ -1,18 +1,18 @@
 package ui_test
 
 import (
+	"flag"
 	"os"
 	"testing"
 
 	"evalrec.dev/internal/testenv"
 )
 
-// screenshots and benchTestRuns are read before the environment is
-// cleaned: where the browser test saves its screenshots, and the size of
-// BenchmarkPages's store.
+// Test flags, not environment variables: the tests ignore the user's
+// EVALREC_* settings.
 var (
-	screenshots   = os.Getenv("EVALREC_SCREENSHOTS")
-	benchTestRuns = os.Getenv("EVALREC_BENCH_TESTRUNS")
+	screenshots   = flag.String("screenshots", "", "where TestPagesRenderInABrowser saves its screenshots (default: a temporary directory)")
+	benchTestRuns = flag.Int("testruns", 100_000, "how many test runs BenchmarkPages stores first")
 )
 
 func TestMain(m *testing.M) {
