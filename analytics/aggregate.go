@@ -32,11 +32,11 @@ type TrendPoint struct {
 func Trend(runs []store.EvaluationRun, metric, by string) []TrendPoint {
 	buckets := map[time.Time]*TrendPoint{}
 	for _, r := range runs {
-		v, ok := runValue(r, metric)
+		v, ok := RunValue(r, metric)
 		if !ok {
 			continue
 		}
-		start := bucketStart(r.StartedAt, by)
+		start := BucketStart(r.StartedAt, by)
 		p := buckets[start]
 		if p == nil {
 			p = &TrendPoint{Start: start, Min: math.Inf(1), Max: math.Inf(-1)}
@@ -54,7 +54,9 @@ func Trend(runs []store.EvaluationRun, metric, by string) []TrendPoint {
 	return out
 }
 
-func runValue(r store.EvaluationRun, metric string) (float64, bool) {
+// RunValue is a run's value of metric, or its score when metric is "" or
+// "score"; ok is false when the run has none.
+func RunValue(r store.EvaluationRun, metric string) (float64, bool) {
 	if metric == "" || metric == "score" {
 		if r.Score == nil {
 			return 0, false
@@ -65,7 +67,8 @@ func runValue(r store.EvaluationRun, metric string) (float64, bool) {
 	return v, ok
 }
 
-func bucketStart(t time.Time, by string) time.Time {
+// BucketStart is the start of the day or week (by) that holds t, in UTC.
+func BucketStart(t time.Time, by string) time.Time {
 	t = t.UTC()
 	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	if by != Week {
@@ -78,13 +81,16 @@ func bucketStart(t time.Time, by string) time.Time {
 // TestAggregate summarises one test over many runs: the seed's "average
 // score per test across all runs".
 type TestAggregate struct {
-	TestID     string    `json:"test_id"`
-	TestName   string    `json:"test_name"`
-	Runs       int       `json:"runs"`
-	AvgScore   *float64  `json:"avg_score"`
-	MinScore   *float64  `json:"min_score"`
-	MaxScore   *float64  `json:"max_score"`
-	PassRate   float64   `json:"pass_rate"` // over runs that passed or failed
+	TestID   string   `json:"test_id"`
+	TestName string   `json:"test_name"`
+	Runs     int      `json:"runs"`
+	AvgScore *float64 `json:"avg_score"`
+	MinScore *float64 `json:"min_score"`
+	MaxScore *float64 `json:"max_score"`
+	// PassRate is over the runs that passed or failed; nil when every run
+	// was skipped, which is no 0% pass rate.
+	PassRate   *float64  `json:"pass_rate"`
+	Skipped    int       `json:"skipped"`
 	LastStatus string    `json:"last_status"`
 	LastRun    time.Time `json:"last_run"`
 }
@@ -107,6 +113,9 @@ func TestAggregates(tests []store.TestRun) []TestAggregate {
 		a.Runs++
 		if !t.FinishedAt.Before(a.LastRun) {
 			a.LastRun, a.LastStatus, a.TestName = t.FinishedAt, t.Status, t.TestName
+		}
+		if t.Status == "skipped" {
+			a.Skipped++
 		}
 		if t.Status == "passed" || t.Status == "failed" || t.Status == "incomplete" {
 			a.judged++
@@ -133,7 +142,8 @@ func TestAggregates(tests []store.TestRun) []TestAggregate {
 			a.AvgScore = &m
 		}
 		if a.judged > 0 {
-			a.PassRate = float64(a.passed) / float64(a.judged)
+			r := float64(a.passed) / float64(a.judged)
+			a.PassRate = &r
 		}
 		out = append(out, a.TestAggregate)
 	}

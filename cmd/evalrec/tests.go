@@ -60,7 +60,11 @@ func (c *testsCmd) Run(ctx context.Context, _ []string) error {
 	fmt.Fprintf(c.env.stdout, "%d tests over the latest %d runs\n\n", len(aggs), len(runs))
 	fmt.Fprintln(w, "TEST\tRUNS\tAVG\tMIN\tMAX\tPASS RATE\tLAST")
 	for _, a := range aggs {
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%.0f%%\t%s\n", a.TestID, a.Runs, fmtScore(a.AvgScore), fmtScore(a.MinScore), fmtScore(a.MaxScore), 100*a.PassRate, p.status(a.LastStatus))
+		rate := "skipped"
+		if a.PassRate != nil {
+			rate = fmt.Sprintf("%.0f%%", 100**a.PassRate)
+		}
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", a.TestID, a.Runs, fmtScore(a.AvgScore), fmtScore(a.MinScore), fmtScore(a.MaxScore), rate, p.status(a.LastStatus))
 	}
 	return w.Flush()
 }

@@ -239,6 +239,10 @@ func contractRunFilters(t *testing.T, db *store.DB) {
 	assert.Equal(t, []string{"run-003", "run-002"}, names(store.RunFilter{Since: runs[2].StartedAt, Until: runs[4].StartedAt}))
 	assert.Equal(t, []string{"run-005", "run-003"}, names(store.RunFilter{Except: []bson.ObjectID{runs[4].ID, runs[2].ID, runs[1].ID, runs[0].ID}}))
 	assert.Equal(t, []string{}, names(store.RunFilter{Project: "example.com/none", Environment: "ci"}))
+	// A project with three conditions and more: the report's "last runs
+	// of this branch and environment" once found none.
+	assert.Equal(t, []string{"run-002", "run-000"}, names(store.RunFilter{Project: "example.com/p", Branch: "main", Environment: "dev", Until: runs[3].StartedAt, Limit: 30}))
+	assert.Equal(t, []string{"run-005", "run-002", "run-000"}, names(store.RunFilter{Project: "example.com/p", Branch: "main", Environment: "dev", Status: store.StatusCompleted, Tags: []string{"a"}}))
 }
 
 func contractHistory(t *testing.T, db *store.DB) {

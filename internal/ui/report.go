@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"evalrec.dev/compare"
 	"evalrec.dev/store"
@@ -19,8 +20,11 @@ type ReportView struct {
 	Run      RunView         `json:"run"`
 	Baseline string          `json:"baseline"`
 	Compare  *compare.Report `json:"comparison"`
-	Charts   []Chart         `json:"charts"`
-	Last     []RunRow        `json:"last_runs"`
+	// Changes is the comparison's table: what moved significantly, and
+	// what started or stopped failing.
+	Changes []ReportChange `json:"changes"`
+	Charts  []Chart        `json:"charts"`
+	Last    []RunRow       `json:"last_runs"`
 }
 
 // ReportOptions choose the report's baseline and history.
@@ -67,10 +71,12 @@ func (s *Server) Report(ctx context.Context, ref string, opt ReportOptions) (*Re
 			return nil, err
 		}
 		v.Compare = &rep
+		v.Changes = changesOf(&rep)
 	}
 	last := max(opt.Last, 2)
 	f := scope
-	f.Until, f.Limit = run.StartedAt.Add(1), int64(last)
+	// The run itself and those before it; stores keep milliseconds.
+	f.Until, f.Limit = run.StartedAt.Add(time.Millisecond), int64(last)
 	f.Environment, f.Branch = run.Environment, deref(run.GitBranch)
 	runs, err := s.db.Runs(ctx, f)
 	if err != nil {
@@ -82,6 +88,35 @@ func (s *Server) Report(ctx context.Context, ref string, opt ReportOptions) (*Re
 	}
 	v.Charts = historyCharts(runs)
 	return v, nil
+}
+
+// ReportChange is a row of a report's comparison.
+type ReportChange struct {
+	TestID  string   `json:"test_id"`
+	Metric  string   `json:"metric,omitempty"` // "" for a test's status
+	Base    *float64 `json:"base"`
+	Cand    *float64 `json:"cand"`
+	P       *float64 `json:"p"`
+	Verdict string   `json:"verdict"` // regression, improvement, newly failing, fixed
+	Class   string   `json:"-"`       // the CSS class of the verdict
+}
+
+// changesOf lists the tests that started or stopped failing, then the
+// metrics that changed significantly.
+func changesOf(r *compare.Report) []ReportChange {
+	out := []ReportChange{}
+	for _, id := range r.NewlyFailing {
+		out = append(out, ReportChange{TestID: id, Verdict: "newly failing", Class: "failed"})
+	}
+	for _, id := range r.Fixed {
+		out = append(out, ReportChange{TestID: id, Verdict: "fixed", Class: "passed"})
+	}
+	for _, f := range r.Findings {
+		if f.Verdict == compare.Regression || f.Verdict == compare.Improvement {
+			out = append(out, ReportChange{TestID: f.TestID, Metric: f.Metric, Base: ptr(f.Base), Cand: ptr(f.Cand), P: f.P, Verdict: f.Verdict, Class: f.Verdict})
+		}
+	}
+	return out
 }
 
 // historyCharts charts the score and each metric of runs, oldest first.
@@ -134,10 +169,13 @@ func (s *Server) WriteHTML(w io.Writer, v *ReportView) error {
 func WriteMarkdown(w io.Writer, v *ReportView) error {
 	r := v.Run.Run
 	var b strings.Builder
-	fmt.Fprintf(&b, "## evalrec: run %s — %s\n\n", r.EvaluationRunID, r.Status)
+	fmt.Fprintf(&b, "## evalrec: run %s — %s\n\n", mdEscape(r.EvaluationRunID), r.Status)
 	fmt.Fprintf(&b, "| score | passed | failed | skipped | branch | commit | environment |\n|---|---|---|---|---|---|---|\n")
 	fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %s | %s |\n\n", fmtScore(r.Score), r.NumPassed, r.NumFailed+r.NumIncomplete, r.NumSkipped,
-		deref(r.GitBranch), short(deref(r.GitCommit), 7), r.Environment)
+		mdEscape(deref(r.GitBranch)), mdEscape(short(deref(r.GitCommit), 7)), mdEscape(r.Environment))
+	if len(r.ExperimentTags) > 0 {
+		fmt.Fprintf(&b, "tags: %s\n\n", mdEscape(strings.Join(r.ExperimentTags, ", ")))
+	}
 	if r.Error != "" {
 		fmt.Fprintf(&b, "> **error:** %s\n\n", mdEscape(r.Error))
 	}
@@ -145,31 +183,24 @@ func WriteMarkdown(w io.Writer, v *ReportView) error {
 		b.WriteString("| metric | value | mean | min | max |\n|---|---|---|---|---|\n")
 		for _, m := range v.Run.Metrics {
 			if m.Stats != nil {
-				fmt.Fprintf(&b, "| %s | %.4g | %.4g | %.4g | %.4g |\n", mdEscape(m.Name), m.Value, m.Stats.Mean, m.Stats.Min, m.Stats.Max)
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdEscape(m.Name), formatNumber(m.Value, "%.4g"),
+					formatNumber(m.Stats.Mean, "%.4g"), formatNumber(m.Stats.Min, "%.4g"), formatNumber(m.Stats.Max, "%.4g"))
 			} else {
-				fmt.Fprintf(&b, "| %s | %.4g | | | |\n", mdEscape(m.Name), m.Value)
+				fmt.Fprintf(&b, "| %s | %s | | | |\n", mdEscape(m.Name), formatNumber(m.Value, "%.4g"))
 			}
 		}
 		b.WriteString("\n")
 	}
 	if c := v.Compare; c != nil {
 		fmt.Fprintf(&b, "### Compared with %s\n\n", mdEscape(v.Baseline))
-		changed := 0
-		for _, f := range c.Findings {
-			if f.Verdict == compare.Regression || f.Verdict == compare.Improvement {
-				if changed == 0 {
-					b.WriteString("| test | metric | base | candidate | p | verdict |\n|---|---|---|---|---|---|\n")
-				}
-				changed++
-				p := "–"
-				if f.P != nil {
-					p = fmt.Sprintf("%.3g", *f.P)
-				}
-				fmt.Fprintf(&b, "| %s | %s | %.4g | %.4g | %s | %s |\n", mdEscape(f.TestID), mdEscape(f.Metric), f.Base, f.Cand, p, f.Verdict)
+		if len(v.Changes) > 0 {
+			b.WriteString("| test | metric | base | candidate | p | verdict |\n|---|---|---|---|---|---|\n")
+			for _, ch := range v.Changes {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(ch.TestID), mdEscape(ch.Metric),
+					formatNumber(ch.Base, "%.4g"), formatNumber(ch.Cand, "%.4g"), formatNumber(ch.P, "%.3g"), ch.Verdict)
 			}
-		}
-		if changed == 0 {
-			fmt.Fprintf(&b, "No significant changes in %d comparisons.\n", len(c.Findings))
+		} else {
+			fmt.Fprintf(&b, "No test started or stopped failing, and no significant change in %d comparisons.\n", len(c.Findings))
 		}
 		b.WriteString("\n")
 		list := func(label string, ids []string) {
@@ -177,8 +208,6 @@ func WriteMarkdown(w io.Writer, v *ReportView) error {
 				fmt.Fprintf(&b, "- **%s:** %s\n", label, mdEscape(strings.Join(ids, ", ")))
 			}
 		}
-		list("newly failing", c.NewlyFailing)
-		list("fixed", c.Fixed)
 		list("new", c.NewTests)
 		list("removed", c.RemovedTests)
 		for _, wn := range c.Warnings {
@@ -231,6 +260,9 @@ func short(s string, n int) string {
 	return s
 }
 
-var mdEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;")
+// mdEscaper makes text from users inert in Markdown: no HTML, no table
+// cells broken, no links, emphasis or code spans.
+var mdEscaper = strings.NewReplacer("&", "&amp;", "|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;",
+	"[", `\[`, "]", `\]`, "`", "\\`", "*", `\*`, "_", `\_`, "\\", `\\`)
 
 func mdEscape(s string) string { return mdEscaper.Replace(s) }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -175,8 +176,15 @@ func (s *Server) scope(r *http.Request) string {
 }
 
 var funcs = template.FuncMap{
-	"score": fmtScore,
-	"num":   func(f float64) string { return fmt.Sprintf("%.4g", f) },
+	// score, num, signed and pval format a number, a *float64 or nil;
+	// what is missing, NaN or infinite shows as "–", never as Go's
+	// "%!f(*float64=…)" or "NaN".
+	"score":  func(v any) string { return formatNumber(v, "%.2f") },
+	"num":    func(v any) string { return formatNumber(v, "%.4g") },
+	"signed": func(v any) string { return formatNumber(v, "%+.4g") },
+	"pval":   func(v any) string { return formatNumber(v, "%.3g") },
+	"fixed":  func(v any) string { return formatNumber(v, "%.2f") },
+	"ms":     func(v any) string { return formatNumber(v, "%.1f") },
 	"time": func(t time.Time) string {
 		if t.IsZero() {
 			return "–"
@@ -186,7 +194,7 @@ var funcs = template.FuncMap{
 	"short": short,
 	"deref": deref,
 	"chart": func(c Chart) (string, error) {
-		b, err := json.Marshal(c)
+		b, err := json.Marshal(c.filled())
 		return string(b), err
 	},
 	"q":    url.QueryEscape,
@@ -200,7 +208,13 @@ var funcs = template.FuncMap{
 		b, err := files.ReadFile("assets/" + name)
 		return template.JS(b), err
 	},
-	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
+	"pct": func(v any) string {
+		f, ok := number(v)
+		if !ok {
+			return "–"
+		}
+		return fmt.Sprintf("%.0f%%", 100*f)
+	},
 	"strip": func(s string) template.HTML {
 		var b strings.Builder
 		for _, c := range s {
@@ -208,4 +222,37 @@ var funcs = template.FuncMap{
 		}
 		return template.HTML(b.String())
 	},
+}
+
+// number reads a float64 or *float64; ok is false for nil, NaN and ±Inf.
+func number(v any) (float64, bool) {
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case *float64:
+		if x == nil {
+			return 0, false
+		}
+		f = *x
+	case int:
+		f = float64(x)
+	case int64:
+		f = float64(x)
+	default:
+		return 0, false
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
+// formatNumber formats v with format, or "–" when v is not a finite number.
+func formatNumber(v any, format string) string {
+	f, ok := number(v)
+	if !ok {
+		return "–"
+	}
+	return fmt.Sprintf(format, f)
 }

@@ -74,6 +74,7 @@ func TestEveryPageAndItsJSONTwin(t *testing.T) {
 			t.Errorf("%s: %d\n%s", p.path, code, body)
 			continue
 		}
+		checkText(t, p.path, body)
 		for _, want := range p.html {
 			if !strings.Contains(body, want) {
 				t.Errorf("%s: no %q in the page", p.path, want)

@@ -29,6 +29,24 @@ type Chart struct {
 	Marks  []Mark   `json:"marks,omitempty"`
 }
 
+// filled is c with empty lists where it has none, so that app.js (and a
+// JSON reader) always meets arrays, never null.
+func (c Chart) filled() Chart {
+	if c.X == nil {
+		c.X = []int64{}
+	}
+	if c.Series == nil {
+		c.Series = []Series{}
+	}
+	c.Series = slices.Clone(c.Series)
+	for i := range c.Series {
+		if c.Series[i].Values == nil {
+			c.Series[i].Values = []*float64{}
+		}
+	}
+	return c
+}
+
 // Series is one line of a chart; nil values are gaps.
 type Series struct {
 	Label      string     `json:"label"`
@@ -95,6 +113,7 @@ type RunRow struct {
 	EvaluationRunID string    `json:"evaluation_run_id"`
 	StartedAt       time.Time `json:"started_at"`
 	Status          string    `json:"status"`
+	Outcome         Outcome   `json:"outcome"`
 	Score           *float64  `json:"score"`
 	Passed          int       `json:"passed"`
 	Failed          int       `json:"failed"`
@@ -106,8 +125,32 @@ type RunRow struct {
 	Project         string    `json:"project"`
 }
 
+// Outcome is what a run's tests came to, beside its lifecycle status: a
+// completed run whose tests failed is "3 failed", not a green "completed".
+type Outcome struct {
+	Label string `json:"label"`
+	Class string `json:"class"` // passed, failed, skipped or running
+}
+
+func outcomeOf(r *store.EvaluationRun) Outcome {
+	failed := r.NumFailed + r.NumIncomplete
+	switch {
+	case r.Status == store.StatusRunning:
+		return Outcome{"running", "running"}
+	case failed > 0:
+		return Outcome{fmt.Sprintf("%d failed", failed), "failed"}
+	case r.Status == store.StatusFailed:
+		return Outcome{"run failed", "failed"}
+	case r.NumPassed == 0 && r.NumSkipped > 0:
+		return Outcome{"all skipped", "skipped"}
+	case r.NumPassed == 0:
+		return Outcome{"no tests", "skipped"}
+	}
+	return Outcome{"passed", "passed"}
+}
+
 func rowOf(r store.EvaluationRun) RunRow {
-	return RunRow{ID: r.ID.Hex(), EvaluationRunID: r.EvaluationRunID, StartedAt: r.StartedAt, Status: r.Status, Score: r.Score,
+	return RunRow{ID: r.ID.Hex(), EvaluationRunID: r.EvaluationRunID, StartedAt: r.StartedAt, Status: r.Status, Outcome: outcomeOf(&r), Score: r.Score,
 		Passed: r.NumPassed, Failed: r.NumFailed + r.NumIncomplete, Skipped: r.NumSkipped, Branch: deref(r.GitBranch),
 		Commit: deref(r.GitCommit), Environment: r.Environment, Tags: r.ExperimentTags, Project: r.Project}
 }
@@ -169,6 +212,7 @@ func (s *Server) runs(r *http.Request) (any, error) {
 // RunView is one run.
 type RunView struct {
 	Run      store.EvaluationRun `json:"run"`
+	Outcome  Outcome             `json:"outcome"`
 	Metrics  []MetricRow         `json:"metrics"`
 	Tests    []store.TestRun     `json:"tests"`
 	Failures []Failure           `json:"failures"`
@@ -216,7 +260,7 @@ func (s *Server) runView(ctx context.Context, run *store.EvaluationRun) (*RunVie
 	if err != nil {
 		return nil, err
 	}
-	v := RunView{Run: *run, Tests: tests, Metrics: []MetricRow{}, Failures: []Failure{}}
+	v := RunView{Run: *run, Outcome: outcomeOf(run), Tests: tests, Metrics: []MetricRow{}, Failures: []Failure{}}
 	for _, name := range slices.Sorted(maps.Keys(run.Metrics)) {
 		row := MetricRow{Name: name, Value: run.Metrics[name]}
 		if st, ok := run.MetricStats[name]; ok {
@@ -378,19 +422,64 @@ func (s *Server) trend(r *http.Request) (any, error) {
 	}
 	points := analytics.Trend(runs, metric, by)
 	v := TrendView{Metric: metric, By: by, Metrics: slices.Sorted(maps.Keys(names)), Points: points}
+	v.Chart = trendChart(runs, points, metric, by)
+	return v, nil
+}
+
+// trendChart draws points: a mean line with a band from min to max, per
+// bucket. When some bucket holds more than one run (on day one, say), it
+// draws every run as a point at its own time, over its bucket's mean and
+// band, so a few runs are not one dot at the chart's edge.
+func trendChart(runs []store.EvaluationRun, points []analytics.TrendPoint, metric, by string) Chart {
 	c := Chart{Title: fmt.Sprintf("%s per %s: mean, and the band from min to max", metric, by), YLabel: metric}
 	mean, hi, lo := Series{Label: "mean"}, Series{Label: "max", Band: true}, Series{Label: "min", Band: true}
-	var means []float64
-	for _, p := range points {
-		c.X = append(c.X, p.Start.Unix())
-		mean.Values, hi.Values, lo.Values = append(mean.Values, ptr(p.Mean)), append(hi.Values, ptr(p.Max)), append(lo.Values, ptr(p.Min))
-		means = append(means, p.Mean)
-	}
-	c.Series = []Series{mean, hi, lo}
 	c.Bands = [][2]int{{2, 3}}
-	markChanges(&c, means, c.X, "change")
-	v.Chart = c
-	return v, nil
+	var values []float64
+	for _, p := range points {
+		values = append(values, p.Mean)
+	}
+	xs := make([]int64, 0, len(points))
+	perRun := 0
+	for _, p := range points {
+		perRun += p.Runs
+	}
+	if perRun == len(points) {
+		for _, p := range points {
+			xs = append(xs, p.Start.Unix())
+			mean.Values, hi.Values, lo.Values = append(mean.Values, ptr(p.Mean)), append(hi.Values, ptr(p.Max)), append(lo.Values, ptr(p.Min))
+		}
+		c.X, c.Series = xs, []Series{mean, hi, lo}
+		markChanges(&c, values, xs, "change")
+		return c
+	}
+	bucket := make(map[time.Time]analytics.TrendPoint, len(points))
+	for _, p := range points {
+		bucket[p.Start] = p
+	}
+	run := Series{Label: "run", PointsOnly: true, Color: "#111827"}
+	for _, r := range slices.Backward(runs) { // oldest first
+		v, ok := analytics.RunValue(r, metric)
+		if !ok {
+			continue
+		}
+		p := bucket[analytics.BucketStart(r.StartedAt, by)]
+		xs = append(xs, r.StartedAt.Unix())
+		run.Values = append(run.Values, ptr(v))
+		mean.Values, hi.Values, lo.Values = append(mean.Values, ptr(p.Mean)), append(hi.Values, ptr(p.Max)), append(lo.Values, ptr(p.Min))
+	}
+	c.X, c.Series = xs, []Series{mean, hi, lo, run}
+	// Change points are a property of the buckets: mark each at the first
+	// run of its bucket.
+	for _, cp := range analytics.ChangePoints(values, analytics.ChangeOptions{}) {
+		start := points[cp.Index].Start
+		for i, x := range xs {
+			if !time.Unix(x, 0).Before(start) {
+				c.Marks = append(c.Marks, Mark{X: xs[i], Label: fmt.Sprintf("change %s → %s", trim(cp.Before), trim(cp.After))})
+				break
+			}
+		}
+	}
+	return c
 }
 
 // CompareView compares two runs or two sets of runs.

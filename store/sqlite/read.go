@@ -67,6 +67,12 @@ func (w *where) add(cond string, args ...any) {
 	w.args = append(w.args, args...)
 }
 
+// clone is a copy of w that adds conditions of its own: a plain copy
+// would share (and overwrite) the spare capacity of w's slices.
+func (w where) clone() where {
+	return where{conds: slices.Clip(w.conds), args: slices.Clip(w.args)}
+}
+
 func (w *where) String() string {
 	if len(w.conds) == 0 {
 		return ""
@@ -108,7 +114,7 @@ func (s *Store) Runs(ctx context.Context, f store.RunFilter) ([]store.Evaluation
 	// The project's runs, and those of no project: each read in the order
 	// of its index, and merged. (One query with an OR would sort every run
 	// of the project.)
-	mine, none := w, w
+	mine, none := w.clone(), w.clone()
 	mine.add(`project = ?`, f.Project)
 	none.add(`project IS NULL`)
 	q := `SELECT doc, hostname, started_at, id FROM (SELECT doc, hostname, started_at, id FROM evaluation_runs r` + mine.String() + order + limit + `)

@@ -13,7 +13,7 @@
   function render(el) {
     var spec = JSON.parse(el.dataset.spec);
     var series = [{ label: "time", value: function (u, v) { return v == null ? "" : new Date(v * 1000).toISOString().slice(0, 16).replace("T", " "); } }];
-    var data = [spec.x];
+    var data = [spec.x || []];
     var points = 0;
     spec.series.forEach(function (s, i) {
       var color = s.color || colors[i % colors.length];
@@ -25,8 +25,8 @@
       }
       if (s.band) { o.width = 1; o.dash = [4, 4]; }
       series.push(o);
-      data.push(s.values);
-      s.values.forEach(function (v) { if (v != null) points++; });
+      data.push(s.values || []);
+      (s.values || []).forEach(function (v) { if (v != null) points++; });
     });
     var bands = (spec.bands || []).map(function (b) { return { series: b, fill: "rgba(37, 99, 235, 0.12)" }; });
     var marks = spec.marks || [];
@@ -36,7 +36,12 @@
       height: 260,
       series: series,
       bands: bands,
-      scales: { x: { time: true } },
+      // One run (or runs at one time) would give uPlot an empty x range,
+      // which it widens by years: show an hour on each side instead.
+      scales: { x: { time: true, range: function (u, lo, hi) {
+        if (lo == null || hi == null) return [lo, hi];
+        return lo === hi ? [lo - 3600, hi + 3600] : [lo, hi];
+      } } },
       axes: [{ label: "time" }, { label: spec.y_label || "" }],
       hooks: {
         draw: [function (u) {

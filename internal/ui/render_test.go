@@ -1,0 +1,189 @@
+package ui_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/internal/storetest"
+	"evalrec.dev/internal/ui"
+	"evalrec.dev/store"
+)
+
+func strp(s string) *string { return &s }
+func fp(f float64) *float64 { return &f }
+func boolp(b bool) *bool    { return &b }
+func at(minutes int) time.Time {
+	return time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC).Add(time.Duration(minutes) * time.Minute)
+}
+
+// awkward stores what real histories hold and views must survive: runs
+// without a score, a run with nothing to compare with, a run that broke
+// before any test, tests that only skip, a test that newly fails, metric
+// values that were NaN (stored as null) and a branch and environment that
+// are HTML.
+func awkward(t *testing.T) *store.DB {
+	t.Helper()
+	db := storetest.New(t).DB
+	ctx := context.Background()
+	run := func(n int, branch, env, status string, score *float64, tests ...store.TestRun) store.EvaluationRun {
+		finished := at(n).Add(time.Minute)
+		r := store.EvaluationRun{ID: bson.NewObjectIDFromTimestamp(at(n)), EvaluationRunID: fmt.Sprintf("run-%d", n), StartedAt: at(n),
+			FinishedAt: &finished, GitCommit: strp(fmt.Sprintf("%040d", n)), GitBranch: strp(branch), GitDirty: boolp(false),
+			Environment: env, ExperimentTags: []string{"t"}, SystemInfoHash: "h", Status: status, Score: score, Source: "wrapper",
+			Project: "example.com/p", Packages: []string{"example.com/p"}, Metrics: map[string]float64{}, MetricStats: map[string]store.MetricStats{}}
+		for i := range tests {
+			tr := &tests[i]
+			tr.EvaluationRunID, tr.FinishedAt, tr.Project, tr.Environment, tr.GitBranch, tr.GitCommit = r.ID, finished, r.Project, env, r.GitBranch, r.GitCommit
+			tr.ID = fmt.Sprintf("%s/%s", r.EvaluationRunID, tr.TestID)
+			tr.TestRunID, tr.TestName, tr.Package = tr.ID, tr.TestID, "example.com/p"
+			r.NumTests++
+			switch tr.Status {
+			case "passed":
+				r.NumPassed++
+				tr.Passed = true
+			case "failed":
+				r.NumFailed++
+			case "skipped":
+				r.NumSkipped++
+			}
+			if m, ok := tr.Metrics["wer"]; ok && m.Value != nil {
+				r.Metrics["wer"] = *m.Value
+				r.MetricStats["wer"] = store.MetricStats{N: 1, Mean: *m.Value, Min: *m.Value, Max: *m.Value, P50: *m.Value, P90: *m.Value}
+			}
+		}
+		require(t, db.InsertRun(ctx, &r))
+		if len(tests) > 0 {
+			_, err := db.InsertTestRuns(ctx, tests)
+			require(t, err)
+		}
+		return r
+	}
+	wer := func(v *float64) map[string]store.MetricDoc {
+		d := store.MetricDoc{Value: v, Direction: "lower", Score: 50}
+		if v == nil {
+			d.NonFinite = "NaN"
+		}
+		return map[string]store.MetricDoc{"wer": d}
+	}
+	const evil = `<svg/onload=alert(5)>`
+	run(0, "main", "dev", store.StatusCompleted, fp(90),
+		store.TestRun{TestID: "TestA", Status: "passed", Score: fp(90), Metrics: wer(fp(0.1)), DurationMS: 3},
+		store.TestRun{TestID: "TestB", Status: "passed", Score: fp(90), Metrics: wer(nil)},
+		store.TestRun{TestID: "TestSkip", Status: "skipped"})
+	run(5, "main", "dev", store.StatusCompleted, nil,
+		store.TestRun{TestID: "TestA", Status: "passed", Score: fp(91), Metrics: wer(fp(0.12))},
+		store.TestRun{TestID: "TestB", Status: "failed", Output: "--- FAIL: TestB\n    b_test.go:9: wrong\n"},
+		store.TestRun{TestID: "TestSkip", Status: "skipped"})
+	broken := run(9, evil, evil, store.StatusFailed, nil)
+	broken.Error = "build failed"
+	return db
+}
+
+func require(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// badText is what a view must never show: Go's formatting errors, and
+// values a template or a script could not handle.
+var badText = []string{"%!", "NaN", "undefined", "<nil>", "+Inf", "-Inf", "map[", "0x"}
+
+var (
+	scripts = regexp.MustCompile(`(?s)<script>.*?</script>`)
+	// The JSON twin keeps a non-finite value's note beside its null.
+	nonFiniteNote = regexp.MustCompile(`"nonfinite": "(NaN|\+Inf|-Inf)"`)
+)
+
+func checkText(t *testing.T, where, body string) {
+	t.Helper()
+	body = nonFiniteNote.ReplaceAllString(scripts.ReplaceAllString(body, "<script>…</script>"), "")
+	for _, bad := range badText {
+		if i := strings.Index(body, bad); i >= 0 {
+			t.Errorf("%s shows %q: …%s…", where, bad, body[max(0, i-80):min(len(body), i+80)])
+		}
+	}
+}
+
+// TestEveryViewShowsCleanTextOnAwkwardHistories renders every page, its
+// JSON twin and both reports over runs with missing scores, nulls, no
+// baseline and failures, and fails on any Go formatting error or NaN.
+func TestEveryViewShowsCleanTextOnAwkwardHistories(t *testing.T) {
+	db := awkward(t)
+	s := ui.New(db, ui.Options{Project: "example.com/p"})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	for _, path := range []string{
+		"/runs", "/runs/latest", "/runs/run-0", "/runs/run-5", "/history?test=TestA", "/history?test=TestB", "/history?test=TestSkip",
+		"/trend", "/trend?metric=wer", "/trend?by=week", "/compare", "/compare?base=run-0&cand=run-5", "/compare?base=run-9&cand=run-5",
+		"/compare?base=branch:main&cand=run-5&n=3", "/flaky", "/configs", "/changes",
+	} {
+		for _, p := range []string{path, "/api" + path} {
+			code, body, _ := get(t, srv.URL+p)
+			if code != http.StatusOK {
+				t.Errorf("%s: %d\n%.300s", p, code, body)
+				continue
+			}
+			checkText(t, p, body)
+		}
+	}
+	code, body, _ := get(t, srv.URL+"/runs/run-5")
+	if code == http.StatusOK && !strings.Contains(body, "1 failed") {
+		t.Errorf("/runs/run-5: a run with a failing test does not say so:\n%s", body)
+	}
+	if _, body, _ := get(t, srv.URL+"/runs"); strings.Contains(body, "<svg/onload") {
+		t.Error("/runs writes a branch as HTML")
+	}
+
+	for _, ref := range []string{"run-5", "run-9", "run-0"} {
+		v, err := s.Report(context.Background(), ref, ui.ReportOptions{Last: 30})
+		require(t, err)
+		var html, md bytes.Buffer
+		require(t, s.WriteHTML(&html, v))
+		require(t, ui.WriteMarkdown(&md, v))
+		checkText(t, ref+" report (HTML)", html.String())
+		checkText(t, ref+" report (Markdown)", md.String())
+		if strings.Contains(md.String(), "<svg") || strings.Contains(html.String(), "<svg/") {
+			t.Errorf("%s report writes text from users as HTML:\n%s", ref, md.String())
+		}
+	}
+}
+
+// TestTheReportChartsTheRunsOfItsBranch is the report of the newest run on
+// a branch: it charts that run and the ones before it, and compares with
+// the previous one even when only failures changed.
+func TestTheReportChartsTheRunsOfItsBranch(t *testing.T) {
+	db := awkward(t)
+	s := ui.New(db, ui.Options{Project: "example.com/p"})
+	v, err := s.Report(context.Background(), "run-5", ui.ReportOptions{Last: 30})
+	require(t, err)
+	if len(v.Last) != 2 {
+		t.Errorf("the report charts %d runs of branch main, want 2 (run-0 and run-5 itself)", len(v.Last))
+	}
+	var html, md bytes.Buffer
+	require(t, s.WriteHTML(&html, v))
+	require(t, ui.WriteMarkdown(&md, v))
+	for _, want := range []string{"The last 2 runs", "newly failing", "TestB"} {
+		if !strings.Contains(html.String(), want) {
+			t.Errorf("HTML report: no %q", want)
+		}
+	}
+	if !strings.Contains(html.String(), `class="chart" data-spec`) {
+		t.Error("HTML report: no chart")
+	}
+	for _, want := range []string{"```mermaid", "xychart-beta", "| TestB |  | – | – | – | newly failing |"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("Markdown report: no %q in\n%s", want, md.String())
+		}
+	}
+}
