@@ -54,10 +54,15 @@ func (c *uiCmd) Run(ctx context.Context, _ []string) error {
 	if err != nil {
 		return fmt.Errorf("-addr %q: %w", c.addr, err)
 	}
-	if ip := net.ParseIP(host); c.token == "" && (ip == nil || !ip.IsLoopback()) && host != "localhost" {
+	loopback := host == "localhost"
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		loopback = true
+	}
+	madeUp := false
+	if c.token == "" && !loopback {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
-		c.token = hex.EncodeToString(b)
+		c.token, madeUp = hex.EncodeToString(b), true
 	}
 	conn, err := openStore(ctx, c.env)
 	if err != nil {
@@ -65,14 +70,20 @@ func (c *uiCmd) Run(ctx context.Context, _ []string) error {
 	}
 	defer conn.Close()
 	srv := &http.Server{Addr: c.addr, ReadHeaderTimeout: 10 * time.Second,
-		Handler: ui.New(conn.DB, ui.Options{Project: projectScope(c.project, c.allProjects), Token: c.token, TestSeries: c.testSeries})}
+		Handler: ui.New(conn.DB, ui.Options{Project: projectScope(c.project, c.allProjects), Token: c.token, TestSeries: c.testSeries,
+			Loopback: loopback, Addr: c.addr})}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
+	// A token the user chose is theirs to know: it is never printed. One
+	// made up here is, once, in the address to open.
 	url := "http://" + ln.Addr().String() + "/"
-	if c.token != "" {
+	switch {
+	case madeUp:
 		url += "?token=" + c.token
+	case c.token != "":
+		url += " (with your token)"
 	}
 	fmt.Fprintf(c.env.stdout, "evalrec ui on %s (%s); Ctrl-C stops it\n", url, conn.Where)
 	go func() {

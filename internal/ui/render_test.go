@@ -3,6 +3,7 @@ package ui_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -185,5 +186,29 @@ func TestTheReportChartsTheRunsOfItsBranch(t *testing.T) {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("Markdown report: no %q in\n%s", want, md.String())
 		}
+	}
+}
+
+// TestTheTrendOfOneDayDrawsEachRun: two runs on day one are two points at
+// their own times over the day's band, not one point at the chart's edge.
+func TestTheTrendOfOneDayDrawsEachRun(t *testing.T) {
+	srv := httptest.NewServer(ui.New(awkward(t), ui.Options{Project: "example.com/p"}))
+	defer srv.Close()
+	_, body, _ := get(t, srv.URL+"/api/trend?metric=wer&since=3650d")
+	var v ui.TrendView
+	require(t, json.Unmarshal([]byte(body), &v))
+	c := v.Chart
+	if len(v.Points) != 1 || len(c.X) != 2 || c.X[0] == c.X[1] {
+		t.Fatalf("one day, two runs: %d buckets, x %v; want 1 bucket drawn at 2 times", len(v.Points), c.X)
+	}
+	labels := []string{}
+	for _, s := range c.Series {
+		labels = append(labels, s.Label)
+		if len(s.Values) != len(c.X) {
+			t.Errorf("series %s has %d values for %d times", s.Label, len(s.Values), len(c.X))
+		}
+	}
+	if strings.Join(labels, ",") != "mean,max,min,run" || len(c.Bands) != 1 {
+		t.Errorf("series %v, bands %v: want the mean, the band from min to max, and each run", labels, c.Bands)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"net"
 	"math"
 	"net/http"
 	"net/url"
@@ -39,6 +40,13 @@ type Options struct {
 	TestSeries bool
 	// QueryTimeout bounds each page's queries (default 30 s).
 	QueryTimeout time.Duration
+	// Loopback says the UI listens on loopback only. It then answers only
+	// requests whose Host is a loopback name or address (or Addr), as
+	// Jupyter does: a web page that rebinds its own DNS name to 127.0.0.1
+	// must not read the UI with the user's browser.
+	Loopback bool
+	// Addr is the host:port the UI listens on.
+	Addr string
 }
 
 // Server is the UI's http.Handler.
@@ -85,12 +93,52 @@ func New(db *store.DB, opt Options) *Server {
 
 // ServeHTTP checks the token, when there is one, and serves the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opt.Loopback && !s.hostAllowed(r.Host) {
+		http.Error(w, "evalrec ui: this UI answers only to loopback host names (localhost, 127.0.0.1, [::1]); open it at one of them", http.StatusForbidden)
+		return
+	}
 	if s.opt.Token != "" && !s.authorized(w, r) {
 		http.Error(w, "evalrec ui: a token is needed (?token=…, or Authorization: Bearer …)", http.StatusUnauthorized)
 		return
 	}
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	// A token in a page's address would stay in the browser's history and
+	// in every link copied from it: the cookie now holds it, so the page
+	// is shown again without it.
+	if q := r.URL.Query(); q.Has("token") && r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/metrics" {
+		q.Del("token")
+		u := *r.URL
+		u.RawQuery = q.Encode()
+		http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// hostAllowed reports whether a request's Host names this machine's
+// loopback: localhost (and names under .localhost), a loopback address,
+// or the address the UI listens on.
+func (s *Server) hostAllowed(host string) bool {
+	if host == "" {
+		return false
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	if bound, _, err := net.SplitHostPort(s.opt.Addr); err == nil && strings.EqualFold(bound, host) {
+		return true
+	}
+	return false
 }
 
 const tokenCookie = "evalrec_token"
@@ -147,10 +195,21 @@ func (s *Server) page(name string, view func(*http.Request) (any, error), asJSON
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := s.tpl.ExecuteTemplate(w, name, layout{Title: name, Query: r.URL.Query(), Body: v, Project: s.scope(r), API: "/api" + r.URL.RequestURI()}); err != nil {
+		if err := s.tpl.ExecuteTemplate(w, name, layout{Title: name, Query: r.URL.Query(), Body: v, Project: s.scope(r), API: apiLink(r.URL)}); err != nil {
 			fmt.Fprintf(w, "<pre>template: %s</pre>", template.HTMLEscapeString(err.Error()))
 		}
 	})
+}
+
+// apiLink is the address of a page's JSON twin, without any token.
+func apiLink(u *url.URL) string {
+	q := u.Query()
+	q.Del("token")
+	link := "/api" + u.EscapedPath()
+	if len(q) > 0 {
+		link += "?" + q.Encode()
+	}
+	return link
 }
 
 // layout is what every page template gets.

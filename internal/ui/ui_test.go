@@ -35,6 +35,10 @@ func get(t *testing.T, url string, header ...string) (int, string, http.Header) 
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1]
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -122,15 +126,52 @@ func TestATokenGuardsEveryPage(t *testing.T) {
 	if code, _, _ := get(t, srv.URL+"/metrics?token=wrong"); code != http.StatusUnauthorized {
 		t.Errorf("with a wrong token: %d", code)
 	}
-	code, _, h := get(t, srv.URL+"/runs?token=s3cret")
-	if code != http.StatusOK || !strings.Contains(h.Get("Set-Cookie"), "evalrec_token=s3cret") {
-		t.Errorf("?token=: %d, cookie %q", code, h.Get("Set-Cookie"))
+	// ?token= sets the cookie and shows the page again without it, so the
+	// token stays out of the browser's history and of copied links.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(srv.URL + "/runs?branch=main&token=s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Set-Cookie"), "evalrec_token=s3cret") || resp.Header.Get("Location") != "/runs?branch=main" {
+		t.Errorf("?token=: %d, cookie %q, location %q", resp.StatusCode, resp.Header.Get("Set-Cookie"), resp.Header.Get("Location"))
+	}
+	code, body, _ := get(t, srv.URL+"/runs/latest?x=1", "Cookie", "evalrec_token=s3cret")
+	if code != http.StatusOK || strings.Contains(body, "s3cret") {
+		t.Errorf("a page with the cookie: %d; the token in the page: %v", code, strings.Contains(body, "s3cret"))
+	}
+	if !strings.Contains(body, `href="/api/runs/latest?x=1"`) {
+		t.Error("the page's JSON link is missing")
+	}
+	if code, _, _ := get(t, srv.URL+"/api/runs?token=s3cret"); code != http.StatusOK {
+		t.Errorf("a JSON twin with ?token=: %d", code)
 	}
 	if code, _, _ := get(t, srv.URL+"/runs", "Cookie", "evalrec_token=s3cret"); code != http.StatusOK {
 		t.Errorf("the cookie: %d", code)
 	}
 	if code, _, _ := get(t, srv.URL+"/metrics", "Authorization", "Bearer s3cret"); code != http.StatusOK {
 		t.Errorf("a bearer token: %d", code)
+	}
+}
+
+// TestALoopbackUIAnswersOnlyToLoopbackNames: a page of evil.example whose
+// name was rebound to 127.0.0.1 reaches the UI with Host: evil.example,
+// and is refused.
+func TestALoopbackUIAnswersOnlyToLoopbackNames(t *testing.T) {
+	srv, _ := seeded(t, ui.Options{Loopback: true, Addr: "127.0.0.1:8080"})
+	for host, want := range map[string]int{
+		"evil.example": http.StatusForbidden, "evil.example:8080": http.StatusForbidden, "127.0.0.1.nip.io": http.StatusForbidden,
+		"localhost:8080": http.StatusOK, "127.0.0.1:8080": http.StatusOK, "[::1]:8080": http.StatusOK, "LOCALHOST": http.StatusOK,
+		"app.localhost:8080": http.StatusOK, "127.0.0.2": http.StatusOK,
+	} {
+		code, body, _ := get(t, srv.URL+"/api/runs?project=*", "Host", host)
+		if code != want {
+			t.Errorf("Host %s: %d, want %d", host, code, want)
+		}
+		if want == http.StatusForbidden && strings.Contains(body, "evaluation_run_id") {
+			t.Errorf("Host %s: runs were served", host)
+		}
 	}
 }
 

@@ -1,0 +1,26 @@
+package analytics
+
+import (
+	"testing"
+
+	"evalrec.dev/store"
+)
+
+// A test that only ever skipped has no pass rate: it is not a test that
+// always fails.
+func TestATestThatOnlySkipsHasNoPassRate(t *testing.T) {
+	trs := []store.TestRun{
+		{TestID: "skips", Status: "skipped"}, {TestID: "skips", Status: "skipped"},
+		{TestID: "half", Status: "passed"}, {TestID: "half", Status: "failed"}, {TestID: "half", Status: "skipped"},
+	}
+	got := map[string]TestAggregate{}
+	for _, a := range TestAggregates(trs) {
+		got[a.TestID] = a
+	}
+	if a := got["skips"]; a.PassRate != nil || a.Skipped != 2 {
+		t.Errorf("skips: pass rate %v, skipped %d; want none and 2", a.PassRate, a.Skipped)
+	}
+	if a := got["half"]; a.PassRate == nil || *a.PassRate != 0.5 || a.Skipped != 1 {
+		t.Errorf("half: pass rate %v, skipped %d; want 0.5 and 1", a.PassRate, a.Skipped)
+	}
+}
