@@ -2,9 +2,13 @@ package faults
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -23,7 +27,9 @@ func TestAConnectionStringWithoutASchemeNeverShowsItsPassword(t *testing.T) {
 	dir := testmod.Write(t, recorders("p", 2, ""))
 	bin := testmod.Bin(t)
 	stream := []byte(`{"Time":"2026-11-01T00:00:00Z","Action":"pass","Package":"p","Test":"TestA"}` + "\n")
-	for _, uri := range []string{"mongodb//admin:" + secret + "@host", "admin:" + secret + "@host", "mongodb://admin:" + secret + "@127.0.0.1:1/"} {
+	for _, uri := range []string{"mongodb//admin:" + secret + "@host", "admin:" + secret + "@host", "mongodb://admin:" + secret + "@127.0.0.1:1/",
+		// MONGODB-AWS takes an access key ID as the user name.
+		"mongodb://AKIA" + strings.ToUpper(secret)[:12] + "ABCD:" + secret + "@127.0.0.1:1/?authMechanism=MONGODB-AWS"} {
 		env := []string{"MONGODB_ENABLED=true", "MONGODB_CONNECTION_STRING=" + uri, "EVALREC_CONNECT_TIMEOUT=200ms"}
 		for name, out := range map[string]testmod.Output{
 			"testmain":  testmod.Run(t, dir, env, "go", "test", "-count=1", "-v", "./..."),
@@ -32,12 +38,14 @@ func TestAConnectionStringWithoutASchemeNeverShowsItsPassword(t *testing.T) {
 			"runs":      testmod.Run(t, dir, env, filepath.Join(bin, "evalrec"), "runs"),
 		} {
 			assert.NotContains(t, out.Combined(), secret, "%s with %s", name, uri)
+			assert.NotContains(t, strings.ToUpper(out.Combined()), "AKIA"+strings.ToUpper(secret)[:12], "%s with %s", name, uri)
 			assert.Contains(t, out.Combined(), "xxxxx", "%s with %s says what it could not use:\n%s", name, uri, out.Combined())
 		}
 		spool, _ := os.ReadDir(filepath.Join(dir, ".evalrec", "spool"))
 		for _, f := range spool {
 			b, _ := os.ReadFile(filepath.Join(dir, ".evalrec", "spool", f.Name()))
 			assert.NotContains(t, string(b), secret, f.Name())
+			assert.NotContains(t, strings.ToUpper(string(b)), "AKIA"+strings.ToUpper(secret)[:12], f.Name())
 		}
 	}
 }
@@ -143,4 +151,95 @@ func allDocuments(t *testing.T, s *storetest.Store) string {
 		}
 	}
 	return docs
+}
+
+// shapesSuite holds secrets in the shapes found after the first table: a
+// Slack webhook in the system under test and in output, a tag that is an
+// assignment, and a private key printed a line at a time. It fails when
+// FAIL is set, so that a second run has a newly failing test to post.
+const shapesSuite = `package s
+
+import (
+	"os"
+	"testing"
+
+	"evalrec.dev/evalrec"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(evalrec.Main(m, evalrec.SystemUnderTest(map[string]any{
+		"model":  "gpt-4o-mini",
+		"alerts": "https://hooks.slack.com/services/T0000/B0000/SECRET",
+	})))
+}
+
+func TestLeaks(t *testing.T) {
+	evalrec.Record(t, evalrec.Metrics{"acc": 0.5}, evalrec.Tags("token=SECRET", "Bearer SECRETtag"))
+	t.Log("posting to https://hooks.slack.com/services/T0000/B0000/SECRET")
+	t.Log("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6SECRET\nVTLw7onLRnrq0SECRET/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18g\n-----END RSA PRIVATE KEY-----")
+	if os.Getenv("FAIL") != "" {
+		t.Error("failed")
+	}
+}
+`
+
+// TestNewShapesOfSecretsStayOutOfEveryChannel runs a suite whose secrets
+// come in those shapes through the wrapper, from a clone whose remote
+// carries an access token and with experiment tags that hold a token, and
+// reads every channel a user or a webhook sees: the wrapper's -v output,
+// the store's files, the CLI, the exports, both reports, the JUnit file
+// and the webhook's payload.
+func TestNewShapesOfSecretsStayOutOfEveryChannel(t *testing.T) {
+	dir := testmod.Write(t, map[string]string{"s/s_test.go": strings.ReplaceAll(shapesSuite, "SECRET", secret)})
+	git := func(args ...string) {
+		t.Helper()
+		out := testmod.Run(t, dir, nil, "git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		require.Zero(t, out.Code, out.Combined())
+	}
+	git("init", "-q", "-b", "main")
+	git("remote", "add", "origin", "https://gitlab.example.com/g/r.git?private_token="+secret)
+	git("add", "-A")
+	git("commit", "-q", "-m", "suite")
+
+	var mu sync.Mutex
+	var posted []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		posted = append(posted, string(b))
+		mu.Unlock()
+	}))
+	defer hook.Close()
+
+	s := storetest.New(t)
+	bin := testmod.Bin(t)
+	evalrec := filepath.Join(bin, "evalrec")
+	env := append(storeEnv(s), "EXPERIMENT_TAGS=token="+secret+",Bearer "+secret+"tag")
+	channels := map[string]string{}
+	first := testmod.Run(t, dir, env, evalrec, "test", "-v", "-count=1", "./...")
+	channels["wrapper -v"] = first.Combined()
+	second := testmod.Run(t, dir, append(env, "FAIL=1"), evalrec, "test", "-v", "-count=1", "-junitfile", "junit.xml", "-notify", hook.URL, "./...")
+	channels["wrapper -v, failing"] = second.Combined()
+	require.Contains(t, second.Stdout, "posting to https://hooks.slack.com/services/xxxxx", "output that is no secret is kept")
+	b, err := os.ReadFile(filepath.Join(dir, "junit.xml"))
+	require.NoError(t, err)
+	channels["JUnit"] = string(b)
+	channels["store"] = allDocuments(t, s)
+	for _, args := range [][]string{
+		{"runs"}, {"show", "latest"}, {"tests"}, {"export", "-format", "json"}, {"export", "-format", "prometheus"},
+		{"report", "-format", "markdown"}, {"report"}, {"history", "s/TestLeaks"}, {"configs"}, {"compare", "latest~1", "latest"},
+	} {
+		out := testmod.Run(t, dir, storeEnv(s), evalrec, args...)
+		channels[strings.Join(args, " ")] = out.Combined()
+	}
+	mu.Lock()
+	channels["webhook"] = strings.Join(posted, "\n")
+	mu.Unlock()
+	require.NotEmpty(t, channels["webhook"], "the newly failing test was posted")
+
+	for name, text := range channels {
+		assert.NotContains(t, text, secret, name)
+	}
+	assert.Contains(t, channels["store"], "gitlab.example.com/g/r.git", "the repository is kept, without its token")
+	assert.Contains(t, channels["store"], "gpt-4o-mini", "what is not a secret survives")
 }

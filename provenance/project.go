@@ -71,15 +71,21 @@ func goVersion(dir string) string {
 }
 
 // RepositoryURL cleans a git remote URL for storing: credentials in an
-// http(s) URL (https://TOKEN@host/… or user:password@) are dropped; ssh
-// addresses (git@host:org/repo.git) keep their user, which is no secret.
+// http(s) URL (https://TOKEN@host/… or user:password@) are dropped, and so
+// are a query and a fragment (?access_token=…, ?private_token=…), which
+// name no repository; ssh addresses (git@host:org/repo.git) keep their
+// user, which is no secret.
 func RepositoryURL(raw string) string {
 	raw = strings.TrimSpace(raw)
 	if u, err := url.Parse(raw); err == nil && u.Scheme != "" && u.Host != "" {
 		if u.Scheme == "http" || u.Scheme == "https" || u.User != nil && hasPassword(u) {
 			u.User = nil
 		}
+		u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
 		return u.String()
+	}
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		raw = raw[:i]
 	}
 	return raw
 }

@@ -158,12 +158,15 @@ func TestAStreamIsKnownByItsFirstLine(t *testing.T) {
 
 func TestRepositoryURLDropsCredentials(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://ghp_token123@github.com/org/repo.git":    "https://github.com/org/repo.git",
-		"https://user:hunter2@gitlab.example.com/g/r.git": "https://gitlab.example.com/g/r.git",
-		"git@github.com:org/repo.git":                     "git@github.com:org/repo.git",
-		"ssh://git@github.com/org/repo.git":               "ssh://git@github.com/org/repo.git",
-		"ssh://git:secret@host/org/repo.git":              "ssh://host/org/repo.git",
-		"https://github.com/org/repo":                     "https://github.com/org/repo",
+		"https://ghp_token123@github.com/org/repo.git":            "https://github.com/org/repo.git",
+		"https://user:hunter2@gitlab.example.com/g/r.git":         "https://gitlab.example.com/g/r.git",
+		"git@github.com:org/repo.git":                             "git@github.com:org/repo.git",
+		"ssh://git@github.com/org/repo.git":                       "ssh://git@github.com/org/repo.git",
+		"ssh://git:secret@host/org/repo.git":                      "ssh://host/org/repo.git",
+		"https://github.com/org/repo":                             "https://github.com/org/repo",
+		"https://gitlab.com/g/r.git?private_token=glpat-abc":      "https://gitlab.com/g/r.git",
+		"https://github.com/org/repo.git?access_token=ghs_x#frag": "https://github.com/org/repo.git",
+		"git@github.com:org/repo.git?access_token=x":              "git@github.com:org/repo.git",
 	} {
 		assert.Equal(t, want, RepositoryURL(in), in)
 	}

@@ -216,6 +216,7 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	prog := newProgress(c.env.stdout, !c.quiet && !c.json && !c.verbose, start, c.goArgs)
 	jw := junit.New()
 	var failures []string
+	masks := map[[2]string]*redact.Lines{} // -v output, per test: a key spans lines
 	res, readErr := pipeline.Ingest(context.WithoutCancel(ctx), gt.stdout, pipeline.Options{
 		Config:      cfg,
 		Source:      "wrapper",
@@ -228,7 +229,11 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		Stopped:     gt.stopped,
 		OnEvent: func(ev *ingest.Event) {
 			if c.verbose && !c.json && (ev.Action == "output" || ev.Action == "build-output") {
-				fmt.Fprint(c.env.stdout, redact.Text(ev.Output))
+				k := [2]string{ev.Package, ev.Test}
+				if masks[k] == nil {
+					masks[k] = &redact.Lines{}
+				}
+				fmt.Fprint(c.env.stdout, masks[k].Line(ev.Output))
 			}
 		},
 		OnTest: func(t *result.Test) {

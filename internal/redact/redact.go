@@ -11,6 +11,7 @@
 package redact
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -45,11 +46,18 @@ func URI(uri string) string {
 	}
 	if at >= 0 {
 		userinfo := rest[:at]
-		if user, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
+		user, _, hasPass := strings.Cut(userinfo, ":")
+		// A user name can be a secret too: an access key ID (MONGODB-AWS
+		// takes one as the user name), or a token given as the user.
+		if secretUser(user, rest[at:]) {
+			user = mask
+		}
+		if hasPass {
 			rest = user + ":" + mask + rest[at:]
 			hostsStart = len(user) + 1 + len(mask) + 1
 		} else {
-			hostsStart = at + 1
+			rest = user + rest[at:]
+			hostsStart = len(user) + 1
 		}
 	}
 	if q := strings.Index(rest[hostsStart:], "?"); q >= 0 {
@@ -57,6 +65,16 @@ func URI(uri string) string {
 		rest = rest[:q+1] + redactQuery(rest[q+1:])
 	}
 	return scheme + "://" + rest
+}
+
+// secretUser reports whether a connection string's user name is itself a
+// secret: a known token format, or any user of the MONGODB-AWS mechanism
+// (an AWS access key ID). rest is what follows the user information.
+func secretUser(user, rest string) bool {
+	if decoded, err := url.PathUnescape(user); err == nil {
+		user = decoded
+	}
+	return tokens.MatchString(user) || strings.Contains(strings.ToUpper(rest), "AUTHMECHANISM=MONGODB-AWS")
 }
 
 func redactQuery(q string) string {
@@ -101,8 +119,14 @@ var (
 		`\bAIza[0-9A-Za-z_-]{35}`,                                         // Google
 		`\bhf_[A-Za-z0-9]{30,}`,                                           // Hugging Face
 		`\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}`, // JWT
-		`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`,
+		// A private key from its BEGIN line to its END line, or to the end
+		// of a text that lost the END line (see Text for one that lost
+		// its BEGIN line).
+		`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\z)`,
 	}, "|"))
+	// Webhook URLs whose path is the secret: Slack, Discord, Microsoft
+	// Teams. The host stays, so a reader knows what was there.
+	webhook = regexp.MustCompile(`(?i)(\bhooks\.slack\.com/(?:services|workflows|triggers)/|\bdiscord(?:app)?\.com/api/webhooks/|\.webhook\.office\.com/webhookb2/)[^\s"'<>]+`)
 )
 
 // Text masks every secret found in free text: connection strings of any
@@ -112,7 +136,13 @@ func Text(s string) string {
 	if s == "" {
 		return s
 	}
+	// A bounded output tail may start inside a private key: all before
+	// its END line is the key's body.
+	if end := pemEnd.FindStringIndex(s); end != nil && !pemBegin.MatchString(s[:end[0]]) {
+		s = mask + s[end[1]:]
+	}
 	s = tokens.ReplaceAllString(s, mask)
+	s = webhook.ReplaceAllString(s, "${1}"+mask)
 	s = urlInText.ReplaceAllStringFunc(s, URI)
 	s = userinfo.ReplaceAllStringFunc(s, func(m string) string {
 		g := userinfo.FindStringSubmatch(m)
@@ -154,3 +184,30 @@ func Text(s string) string {
 // URIsIn masks every secret found in s; it is [Text], kept for callers that
 // quote a connection string in a message.
 func URIsIn(s string) string { return Text(s) }
+
+var (
+	pemBegin = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)
+	pemEnd   = regexp.MustCompile(`-----END [A-Z ]*PRIVATE KEY-----`)
+)
+
+// Lines masks text that arrives a line at a time, as go test -v prints
+// it: a private key spans many lines, and each line of its body, on its
+// own, looks like nothing. The zero value is ready to use; use one per
+// stream of lines (per test, where tests run in parallel).
+type Lines struct{ inKey bool }
+
+// Line returns line with every secret masked, and the body of a private
+// key masked whole.
+func (l *Lines) Line(line string) string {
+	if l.inKey {
+		if pemEnd.MatchString(line) {
+			l.inKey = false
+			return Text(line) // masks up to the END line
+		}
+		return mask + line[len(strings.TrimRight(line, "\r\n")):]
+	}
+	if pemBegin.MatchString(line) && !pemEnd.MatchString(line) {
+		l.inKey = true
+	}
+	return Text(line)
+}

@@ -150,3 +150,55 @@ func TestTextKeepsOrdinaryMessages(t *testing.T) {
 		"an attribute line is masked by its key; a name with Secret in it is no key")
 	assert.True(t, strings.HasPrefix(Text("Authorization: Bearer abc.def.ghi"), "Authorization: Bearer xxxxx"))
 }
+
+const pemKey = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n-----END RSA PRIVATE KEY-----\n"
+
+func TestNewShapesOfSecretsAreMasked(t *testing.T) {
+	for in, secret := range map[string]string{
+		"posting to https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX now": "T0000/B0000",
+		"webhook=https://discord.com/api/webhooks/123456/abcDEF-ghi":                           "abcDEF",
+		"exp token=abc123def456": "abc123def456",
+		"Bearer abcdef123456":    "abcdef123456",
+		"mongodb://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI@host/?authMechanism=MONGODB-AWS": "AKIAIOSFODNN7EXAMPLE",
+		"mongodb://someuser@host/?authMechanism=MONGODB-AWS":                           "someuser",
+		"https://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/o/r":              "ghp_abc",
+		pemKey:                             "MIIEpAIB",
+		pemKey[40:]:                        "VTLw7onL", // a tail that lost the BEGIN line
+		pemKey[:len(pemKey)-35] + "more\n": "VTLw7onL", // one that lost the END line
+		"repo https://x.example/r?access_token=abcdef&x=1": "abcdef",
+	} {
+		out := Text(in)
+		if strings.Contains(out, secret) {
+			t.Errorf("Text(%q) = %q: %q is still there", in, out, secret)
+		}
+		if !strings.Contains(out, Mask) {
+			t.Errorf("Text(%q) = %q: no mask", in, out)
+		}
+	}
+	if got := Text("before\n" + pemKey + "after"); got != "before\n"+Mask+"\nafter" {
+		t.Errorf("the text around a key: %q", got)
+	}
+	if got := URI("mongodb://AKIAIOSFODNN7EXAMPLE:pw@host/?authMechanism=MONGODB-AWS"); strings.Contains(got, "AKIA") || strings.Contains(got, "pw@") {
+		t.Errorf("URI kept the access key ID: %q", got)
+	}
+	if got := URI("mongodb://app:pw@host/db"); got != "mongodb://app:xxxxx@host/db" {
+		t.Errorf("an ordinary user name is no secret: %q", got)
+	}
+}
+
+// go test -v prints a private key a line at a time.
+func TestLinesMaskAPrivateKeyPrintedLineByLine(t *testing.T) {
+	var l Lines
+	var out strings.Builder
+	for _, line := range strings.SplitAfter("    key_test.go:12: here it is\n"+pemKey+"    key_test.go:13: done\n", "\n") {
+		out.WriteString(l.Line(line))
+	}
+	for _, body := range []string{"MIIEpAIB", "VTLw7onL"} {
+		if strings.Contains(out.String(), body) {
+			t.Errorf("the key's body was printed:\n%s", out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "here it is") || !strings.Contains(out.String(), "key_test.go:13: done") {
+		t.Errorf("lines around the key were lost:\n%s", out.String())
+	}
+}

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+
+	"evalrec.dev/internal/redact"
+)
+
+// Every document a writer stores passes through these methods of DB,
+// whatever built it (a flag, the environment, git, a test's output, a
+// journal written by an older version): this is the one place where its
+// text is masked (see internal/redact), so that what the store keeps,
+// and so every command, page, report, export and webhook that reads it
+// back, holds no secret. The documents are masked in place, so the
+// caller's copy is the one stored.
+
+// InsertRun masks r and stores it (see [Driver.InsertRun]).
+func (d *DB) InsertRun(ctx context.Context, r *EvaluationRun) error {
+	maskRun(r)
+	return d.Driver.InsertRun(ctx, r)
+}
+
+// SetTotals masks r and writes its totals (see [Driver.SetTotals]).
+func (d *DB) SetTotals(ctx context.Context, r *EvaluationRun) error {
+	maskRun(r)
+	return d.Driver.SetTotals(ctx, r)
+}
+
+// InsertTestRuns masks trs and stores them (see [Driver.InsertTestRuns]).
+func (d *DB) InsertTestRuns(ctx context.Context, trs []TestRun) (WriteStats, error) {
+	var env, branch memo // a batch repeats its run's environment and branch
+	for i := range trs {
+		maskTestRun(&trs[i], &env, &branch)
+	}
+	return d.Driver.InsertTestRuns(ctx, trs)
+}
+
+// InsertParts masks ps and stores them (see [Driver.InsertParts]).
+func (d *DB) InsertParts(ctx context.Context, ps []Part) (WriteStats, error) {
+	for i := range ps {
+		maskPart(&ps[i])
+	}
+	return d.Driver.InsertParts(ctx, ps)
+}
+
+// ReplacePart masks p and stores it (see [Driver.ReplacePart]).
+func (d *DB) ReplacePart(ctx context.Context, p *Part) error {
+	maskPart(p)
+	return d.Driver.ReplacePart(ctx, p)
+}
+
+// ReapPart masks p and stores it if its part still runs (see
+// [Driver.ReapPart]).
+func (d *DB) ReapPart(ctx context.Context, p *Part) (bool, error) {
+	maskPart(p)
+	return d.Driver.ReapPart(ctx, p)
+}
+
+func maskRun(r *EvaluationRun) {
+	r.GitBranch = maskPtr(r.GitBranch)
+	r.Environment = redact.Text(r.Environment)
+	r.ExperimentTags = maskAll(r.ExperimentTags)
+	r.Repository = redact.Text(r.Repository)
+	r.Error = redact.Text(r.Error)
+	if r.System.SystemUnderTest != nil {
+		r.System.SystemUnderTest, _ = redact.Value(r.System.SystemUnderTest).(map[string]any)
+	}
+}
+
+// memo remembers the last text masked, and what it became.
+type memo struct{ in, out string }
+
+func (m *memo) text(s string) string {
+	if s != m.in {
+		m.in, m.out = s, redact.Text(s)
+	}
+	return m.out
+}
+
+func maskTestRun(t *TestRun, env, branch *memo) {
+	if t.GitBranch != nil {
+		b := branch.text(*t.GitBranch)
+		t.GitBranch = &b
+	}
+	t.Environment = env.text(t.Environment)
+	t.Tags = maskAll(t.Tags)
+	t.Participants = maskAll(t.Participants)
+	t.Attributes = redact.Attributes(t.Attributes)
+	t.Output = redact.Text(t.Output)
+}
+
+func maskPart(p *Part) {
+	p.Error = redact.Text(p.Error)
+	if p.System != nil && p.System.SystemUnderTest != nil {
+		p.System.SystemUnderTest, _ = redact.Value(p.System.SystemUnderTest).(map[string]any)
+	}
+}
+
+func maskPtr(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	m := redact.Text(*s)
+	return &m
+}
+
+// maskAll masks each string of ss, in a new slice when one changes (ss
+// may be the caller's configuration).
+func maskAll(ss []string) []string {
+	for i, s := range ss {
+		if m := redact.Text(s); m != s {
+			out := append([]string(nil), ss...)
+			out[i] = m
+			for j := i + 1; j < len(out); j++ {
+				out[j] = redact.Text(out[j])
+			}
+			return out
+		}
+	}
+	return ss
+}
