@@ -12,18 +12,21 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/logline"
+	"evalrec.dev/internal/metricfile"
 	"evalrec.dev/internal/redact"
 	"evalrec.dev/internal/settle"
 	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
+	"evalrec.dev/store/sqlite"
 )
 
 // A Recorder stores the results of one test binary. Most suites use [Main];
@@ -44,6 +47,11 @@ type Recorder struct {
 	mu               sync.Mutex
 	attempts         map[string]int
 	recordedFailures atomic.Int64
+	// notes are warnings stored with the run's part, as its error.
+	notes notes
+	// damaged says the embedded store cannot be read: results stay in
+	// the spool.
+	damaged bool
 }
 
 // active is the recorder that stores this process's results, or nil.
@@ -113,6 +121,13 @@ func logger() *slog.Logger {
 
 // goStderr writes to the standard error of the go command that started the
 // binary, or to the binary's own when there is none to reach.
+//
+// When the go command's stderr is a regular file (go test ./... > log
+// 2>&1), no write of another process can land safely: the go command
+// writes at its own offset, over whatever was appended. The warning then
+// goes to the binary's own stderr, which go test prints with -v or when
+// the package fails, and into the run's stored error (see [unseen]), so
+// that it is never lost.
 type goStderr struct{}
 
 func (goStderr) Write(p []byte) (int, error) {
@@ -120,7 +135,49 @@ func (goStderr) Write(p []byte) (int, error) {
 		defer f.Close()
 		return f.Write(p)
 	}
+	unseen.add(string(p))
 	return os.Stderr.Write(p)
+}
+
+// unseen holds the warnings that may not have reached anyone's eyes, for
+// the run's stored error.
+var unseen notes
+
+// notes is a bounded, concurrency-safe list of one-line messages.
+type notes struct {
+	mu   sync.Mutex
+	list []string
+	more int
+}
+
+const maxNotes = 5
+
+func (n *notes) add(msg string) {
+	msg = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(msg), "evalrec: "))
+	if msg == "" {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if slices.Contains(n.list, msg) {
+		return
+	}
+	if len(n.list) == maxNotes {
+		n.more++
+		return
+	}
+	n.list = append(n.list, msg)
+}
+
+// String joins the notes into one line.
+func (n *notes) String() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := strings.Join(n.list, "; ")
+	if n.more > 0 {
+		s += fmt.Sprintf("; and %d more warnings", n.more)
+	}
+	return s
 }
 
 // announceSystem prints this binary's system snapshot (module, Go version,
@@ -181,6 +238,19 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 		// The first binary of the go test run starts the ingester that
 		// stores every journal once go test ends, a crashed binary's too.
 		settle.Schedule(cfg, log)
+		// An ingester cannot store into a damaged file, and nobody would
+		// see it fail: say so now, once, where warnings are seen.
+		if path, err := sqlite.Path(uri); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			if err := sqlite.Check(ctx, path); err != nil && warnOnce("damaged store") {
+				msg := fmt.Sprintf("the embedded store %s cannot be read (%v): results stay in %s; move the file aside, then `evalrec replay` stores them in a new one",
+					logline.RelPath(path), err, logline.RelPath(cfg.SpoolDir))
+				log.Warn(msg)
+				r.notes.add(msg)
+				r.damaged = true
+			}
+			cancel()
+		}
 	}
 	r.session = store.Open(context.Background(), store.SessionConfig{
 		Deferred:       r.deferred,
@@ -196,6 +266,13 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 	host, _ := os.Hostname()
 	r.partID = fmt.Sprintf("%s/%s/%s/%d", run.ID.Hex(), r.pkg, host, os.Getpid())
 	r.session.BeginPart(r.partID, r.pkg, sys.Dependencies)
+	// A broken evalrec.yaml is said now, in one line where warnings are
+	// seen, and kept with the run: its metrics are scored without it.
+	if _, err := moduleFile(); err != nil && warnOnce(metricfile.Name) {
+		msg := fmt.Sprintf("%v; its definitions are not used", err)
+		log.Warn(msg)
+		r.notes.add(msg)
+	}
 	r.capture = startCapture(
 		func(t *result.Test) { r.session.Add(r.partID, t) },
 		func(t *result.Test) { r.session.Provisional(r.partID, t) })
@@ -220,6 +297,11 @@ func (r *Recorder) Finish(code int) int {
 		status = store.StatusFailed
 		errMsg = fmt.Sprintf("%s: go test exited %d with no failure recorded by evalrec (a test that does not call Record failed, or the binary reported an error)", r.pkg, code)
 	}
+	for _, n := range []*notes{&r.notes, &unseen} {
+		if w := n.String(); w != "" {
+			errMsg = strings.TrimPrefix(errMsg+"; warning: "+w, "; ")
+		}
+	}
 	r.session.EndPart(r.partID, store.PartEnd{Status: status, ExitCode: &code, Error: errMsg})
 	run, err := r.session.Close()
 	if err != nil {
@@ -232,6 +314,8 @@ func (r *Recorder) Finish(code int) int {
 		return code
 	}
 	switch {
+	case r.deferred && r.damaged:
+		r.log.Info(fmt.Sprintf("recorded %s in %s; it stays there until %s can be read (see the warning above)", r.pkg, logline.RelPath(r.session.SpoolPath()), r.where))
 	case r.deferred:
 		// Stored once the go command exits; say where meanwhile.
 		r.log.Info(fmt.Sprintf("recorded %s in %s; it is stored in %s when go test ends", r.pkg, logline.RelPath(r.session.SpoolPath()), r.where))

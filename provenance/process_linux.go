@@ -76,12 +76,21 @@ func ProcessAlive(pid int) bool {
 // its package fails (or with -v), so a warning that must be seen in a plain
 // `go test ./...` goes there: the go command's own stderr is the terminal
 // or the CI log. The caller closes the file.
+//
+// Only a terminal, a pipe or a socket is opened: a regular file opened
+// again through /proc is a new file description with an offset of its
+// own, and the go command's writes, at its offset, would land on top of
+// ours (go test ./... > log 2>&1 lost warnings and the start of lines).
 func GoCommandStderr() (*os.File, bool) {
 	ppid := os.Getppid()
 	if !isGoCommand(ppid) {
 		return nil, false
 	}
-	f, err := os.OpenFile("/proc/"+strconv.Itoa(ppid)+"/fd/2", os.O_WRONLY|os.O_APPEND, 0)
+	path := "/proc/" + strconv.Itoa(ppid) + "/fd/2"
+	if fi, err := os.Stat(path); err != nil || fi.Mode()&(os.ModeCharDevice|os.ModeNamedPipe|os.ModeSocket) == 0 {
+		return nil, false
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return nil, false
 	}

@@ -21,6 +21,7 @@ import (
 	"evalrec.dev/internal/timespec"
 	"evalrec.dev/provenance"
 	"evalrec.dev/store"
+	"evalrec.dev/store/sqlite"
 )
 
 // queryFlags are the filters and output options every query command takes.
@@ -89,13 +90,21 @@ func openStore(ctx context.Context, env *environment) (*storeconn.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.URISet {
-		// A query never creates the embedded store; it has nothing to
-		// answer from until a run (or a journal waiting to be stored) is
-		// there.
-		file := storeconn.EmbeddedFile(cfg)
+	// A query never creates an SQLite store, the embedded one or one that
+	// MONGODB_CONNECTION_STRING names: it has nothing to answer from until
+	// a run (or a journal waiting to be stored) is there.
+	file := storeconn.EmbeddedFile(cfg)
+	if cfg.URISet {
+		file = ""
+		if store.Scheme(cfg.URI) == "sqlite" {
+			if file, err = sqlite.Path(cfg.URI); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if file != "" {
 		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
-			if pending, _ := store.PendingSpool(cfg.SpoolDir); len(pending) == 0 {
+			if pending, _ := store.PendingSpool(cfg.SpoolDir); len(pending) == 0 || cfg.URISet {
 				return nil, fmt.Errorf("%w: there is no store at %s (evalrec test stores a run there)", errNothingStored, logline.RelPath(file))
 			}
 		}

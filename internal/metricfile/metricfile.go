@@ -80,12 +80,18 @@ func Load(dir string) (*File, error) {
 // Parse reads the file's contents. Unknown keys are errors, so that a
 // misspelt "treshold" does not silently define nothing. The score method
 // is not checked here: a suite may register its own calculator.
+//
+// The file is read as a node tree and walked here, not decoded into a map:
+// yaml's decoder checks a mapping's keys for duplicates pair by pair, which
+// took 586 s on a file of 150,000 definitions. This walk is linear.
 func Parse(b []byte) (*File, error) {
-	var y fileYAML
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&y); err != nil && !errors.Is(err, io.EOF) {
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, oneLine(err)
+	}
+	y, err := fromNode(&doc)
+	if err != nil {
+		return nil, err
 	}
 	f := &File{ScoreMethod: y.ScoreMethod, exact: map[string]scoring.Definition{}}
 	for name, m := range y.Metrics {
@@ -133,6 +139,70 @@ func Parse(b []byte) (*File, error) {
 		return strings.Compare(a.pattern, b.pattern)
 	})
 	return f, nil
+}
+
+// metricKeys are the keys a metric's definition may have.
+var metricKeys = map[string]bool{"unit": true, "direction": true, "min": true, "max": true, "threshold": true, "weight": true}
+
+// fromNode reads the document's tree: score_method, and metrics, each
+// checked for unknown and repeated keys.
+func fromNode(doc *yaml.Node) (fileYAML, error) {
+	var y fileYAML
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return y, nil // an empty file
+	}
+	top := doc.Content[0]
+	if top.Kind == yaml.ScalarNode && top.Tag == "!!null" {
+		return y, nil
+	}
+	if top.Kind != yaml.MappingNode {
+		return y, fmt.Errorf("line %d: want a mapping with score_method and metrics", top.Line)
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		k, v := top.Content[i], top.Content[i+1]
+		if seen[k.Value] {
+			return y, fmt.Errorf("line %d: key %s is given twice", k.Line, k.Value)
+		}
+		seen[k.Value] = true
+		switch k.Value {
+		case "score_method":
+			if err := v.Decode(&y.ScoreMethod); err != nil {
+				return y, oneLine(err)
+			}
+		case "metrics":
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+				continue
+			}
+			if v.Kind != yaml.MappingNode {
+				return y, fmt.Errorf("line %d: metrics must map metric names to definitions", v.Line)
+			}
+			y.Metrics = make(map[string]metricYAML, len(v.Content)/2)
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				name, def := v.Content[j], v.Content[j+1]
+				if _, dup := y.Metrics[name.Value]; dup {
+					return y, fmt.Errorf("line %d: metric %q is defined twice", name.Line, name.Value)
+				}
+				var m metricYAML
+				if def.Kind == yaml.MappingNode {
+					for n := 0; n+1 < len(def.Content); n += 2 {
+						if key := def.Content[n]; !metricKeys[key.Value] {
+							return y, fmt.Errorf("line %d: unknown key %s", key.Line, key.Value)
+						}
+					}
+				}
+				if !(def.Kind == yaml.ScalarNode && def.Tag == "!!null") {
+					if err := def.Decode(&m); err != nil {
+						return y, oneLine(err)
+					}
+				}
+				y.Metrics[name.Value] = m
+			}
+		default:
+			return y, fmt.Errorf("line %d: unknown key %s", k.Line, k.Value)
+		}
+	}
+	return y, nil
 }
 
 // oneLine makes yaml's errors one line: "line 2: unknown key treshold".

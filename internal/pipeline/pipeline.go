@@ -101,7 +101,10 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	if root, _ := provenance.ModuleRoot("."); root != "" {
 		f, err := metricfile.Load(root)
 		if err != nil {
-			opts.Logger.Warn(fmt.Sprintf("%v; its definitions are not used", err))
+			// Said once, and kept with every package's part, so the
+			// stored run says it too.
+			s.warning = fmt.Sprintf("%v; its definitions are not used", err)
+			opts.Logger.Warn(s.warning)
 		}
 		s.defs = f
 	}
@@ -172,6 +175,9 @@ type sink struct {
 	in        *ingest.Ingester
 	session   *store.Session
 	firstLine []byte
+	// warning is a one-line problem every part of the run carries, such
+	// as an evalrec.yaml that could not be read.
+	warning string
 	// current is the part of each package's lifetime in progress: a
 	// package that the stream runs again gets a part per lifetime.
 	current map[string]string
@@ -342,6 +348,9 @@ func (s *sink) end(p *ingest.Package) {
 		end.Status = store.StatusFailed
 		end.Error = s.brokenReason(p)
 		s.broken = append(s.broken, p)
+	}
+	if s.warning != "" {
+		end.Error = strings.TrimPrefix(end.Error+"; warning: "+s.warning, "; ")
 	}
 	s.session.EndPart(id, end)
 	s.report(p, *s.counts[id])

@@ -19,6 +19,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io/fs"
 	"fmt"
 	"net/url"
 	"os"
@@ -285,4 +286,24 @@ func describe(err error) error {
 		return fmt.Errorf("the embedded store's file is damaged: %w", err)
 	}
 	return err
+}
+
+// Check opens the file at path read-only and reads its schema: it tells a
+// damaged or foreign file ("file is not a database") from a store that
+// can be written, without changing either. A missing file is no error:
+// the first writer creates it.
+func Check(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(2000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&n); err != nil {
+		return describe(err)
+	}
+	return nil
 }
