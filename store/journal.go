@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -130,14 +129,49 @@ func (jt *journalTest) result() (*result.Test, error) {
 }
 
 // journal is an open journal file. Its methods are safe for concurrent use.
+//
+// Records wait in pending until they are in the file: a buffered journal
+// writes them in blocks, an unbuffered one at once. A write that fails (a
+// full disk, say) keeps them, in order, and every later write and the seal
+// try again, so that space freed before the end loses nothing; what is
+// still unwritten at the seal is counted, and only that is lost.
 type journal struct {
-	mu   sync.Mutex
-	f    *os.File
-	buf  *bufio.Writer // nil: every record is written at once
-	lock *flock.Flock
-	path string
-	err  error // the first failed write: the journal is incomplete from there
+	mu       sync.Mutex
+	f        journalFile
+	buffered bool
+	lock     *flock.Flock
+	path     string
+	pending  []byte    // records not yet (wholly) in the file, in order
+	ends     []pending // where each record of pending ends
+	dropped  int       // test results never held: pending was full
+	err      error     // the last write's error, nil once one succeeds
 }
+
+// pending is a record waiting in journal.pending.
+type pending struct {
+	end  int  // offset just past it in journal.pending
+	test bool // a test's final result, which counts when lost
+}
+
+// journalFile is what a journal writes to: an *os.File (tests put a disk
+// that fills up in its place).
+type journalFile interface {
+	Write([]byte) (int, error)
+	Sync() error
+	Close() error
+}
+
+// openJournalFile opens a journal's file for appending.
+var openJournalFile = func(path string) (journalFile, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+}
+
+// Buffering: a buffered journal writes when this much waits; any journal
+// holds at most maxPending bytes that could not be written.
+const (
+	blockSize  = 256 << 10
+	maxPending = 64 << 20
+)
 
 // createJournal starts a journal for the run in dir, with its header. A
 // buffered journal writes in blocks, and only sealing it makes it whole.
@@ -161,17 +195,15 @@ func createJournal(dir string, target Target, run EvaluationRun, buffered bool) 
 	if !ok || err != nil {
 		return nil, errors.Join(errors.New("cannot create and lock a journal"), err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := openJournalFile(path)
 	if err != nil {
 		lock.Unlock()
 		os.Remove(path)
 		return nil, err
 	}
-	j := &journal{f: f, lock: lock, path: path}
-	if buffered {
-		j.buf = bufio.NewWriterSize(f, 256<<10)
-	}
-	if !j.write(journalHeader{Version: journalVersion, Target: target, Run: run}) {
+	j := &journal{f: f, lock: lock, path: path, buffered: buffered}
+	j.write(journalHeader{Version: journalVersion, Target: target, Run: run})
+	if j.err != nil {
 		err := j.err
 		j.remove()
 		return nil, err
@@ -179,35 +211,64 @@ func createJournal(dir string, target Target, run EvaluationRun, buffered bool) 
 	return j, nil
 }
 
-// write appends one record and reports whether it is in the journal. After
-// a failed write (a full disk, say) nothing more is written: a record after
-// a gap could not be trusted to replay in order.
+// write appends one record and reports whether the journal holds it: in
+// the file, or waiting to be written (see [journal]). It is false only for
+// a record that could not be encoded, or when maxPending bytes already
+// wait.
 func (j *journal) write(rec any) bool {
 	if j == nil {
 		return false
 	}
 	b, err := json.Marshal(rec)
+	if err != nil {
+		return false
+	}
+	r, _ := rec.(journalRecord)
+	test := r.Test != nil && !r.Test.Provisional
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.err != nil {
-		return false
-	}
-	if err == nil {
-		b = append(b, '\n')
-		if j.buf != nil {
-			_, err = j.buf.Write(b)
-		} else {
-			_, err = j.f.Write(b)
+	if len(j.pending)+len(b) >= maxPending {
+		j.flushLocked()
+		if len(j.pending)+len(b) >= maxPending {
+			if test {
+				j.dropped++
+			}
+			return false
 		}
 	}
-	if err != nil {
-		j.err = err
-		return false
+	j.pending = append(append(j.pending, b...), '\n')
+	j.ends = append(j.ends, pending{end: len(j.pending), test: test})
+	if !j.buffered || len(j.pending) >= blockSize || j.err != nil {
+		j.flushLocked()
 	}
 	return true
 }
 
-// failed returns the first write error, or nil.
+// flushLocked writes what is pending; what a failed write left stays
+// pending, in order.
+func (j *journal) flushLocked() {
+	if len(j.pending) == 0 {
+		return
+	}
+	n, err := j.f.Write(j.pending)
+	j.err = err
+	if n <= 0 {
+		return
+	}
+	j.pending = j.pending[n:]
+	kept := j.ends[:0]
+	for _, p := range j.ends {
+		if p.end > n {
+			kept = append(kept, pending{end: p.end - n, test: p.test})
+		}
+	}
+	j.ends = kept
+	if len(j.pending) == 0 {
+		j.pending = j.pending[:0:0] // let a large block go
+	}
+}
+
+// failed returns the error of the last write, or nil when it succeeded.
 func (j *journal) failed() error {
 	if j == nil {
 		return errors.New("no journal")
@@ -215,6 +276,22 @@ func (j *journal) failed() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.err
+}
+
+// lost counts the test results the journal does not hold: those still
+// unwritten when it was sealed, and those it never took (see write).
+func (j *journal) lost() (unwritten, dropped int) {
+	if j == nil {
+		return 0, 0
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, p := range j.ends {
+		if p.test {
+			unwritten++
+		}
+	}
+	return unwritten, j.dropped
 }
 
 // remove deletes the journal: everything in it is stored. It removes the
@@ -239,13 +316,8 @@ func (j *journal) remove() {
 func (j *journal) seal(sync bool) (string, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var err error
-	if j.buf != nil {
-		err = j.buf.Flush()
-	}
-	if err != nil && j.err == nil {
-		j.err = err
-	}
+	j.flushLocked()
+	err := j.err
 	if sync {
 		err = errors.Join(err, j.f.Sync())
 	}

@@ -174,8 +174,9 @@ func (d *DB) replayFile(ctx context.Context, path string, opt ReplayOptions, rep
 // decode, and reports whether the last line was cut short (a writer killed
 // mid-write, which is not an error).
 type lines struct {
-	r *bufio.Reader
-	n int // the line last returned
+	r   *bufio.Reader
+	n   int  // the line last returned
+	cut bool // the last line was cut short
 }
 
 // next returns the next complete line, or nil at the end.
@@ -191,6 +192,7 @@ func (l *lines) next() []byte {
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
 			l.n++ // cut short: the writer died mid-line; what came before stands
+			l.cut = true
 		}
 		return nil
 	}
@@ -282,7 +284,7 @@ func (d *DB) replayJournal(ctx context.Context, path string, r *bufio.Reader, op
 	for _, p := range parts {
 		end, ok := ends[p.ID]
 		if !ok {
-			end = PartEnd{Status: StatusFailed, At: died, Error: diedReason(h.Run.Source, p.Package, counts[p.ID])}
+			end = PartEnd{Status: StatusFailed, At: died, Error: diedReason(h.Run.Source, p.Package, counts[p.ID], in.cut)}
 			rep.Recovered = append(rep.Recovered, fmt.Sprintf("%s: %d results", p.Package, counts[p.ID]))
 		}
 		sess.EndPart(p.ID, end)
@@ -291,8 +293,13 @@ func (d *DB) replayJournal(ctx context.Context, path string, r *bufio.Reader, op
 	return true, err
 }
 
-// diedReason says why a part that never ended failed.
-func diedReason(source, pkg string, n int) string {
+// diedReason says why a part that never ended failed. A journal whose
+// last line was cut short lost its end to a failed write (a full disk) as
+// likely as to a kill.
+func diedReason(source, pkg string, n int, cut bool) string {
+	if cut {
+		return fmt.Sprintf("the journal of %s ends in a line cut short (its disk filled up, or its writer was killed mid-write); %d results recovered from it", pkg, n)
+	}
 	if source == "testmain" {
 		return fmt.Sprintf("test binary for %s died without finishing (a panic, os.Exit, -timeout or a signal); %d results recovered from its journal", pkg, n)
 	}

@@ -92,6 +92,7 @@ type Session struct {
 	parts   map[string]*Part
 	failure error  // first storage failure; from then on nothing is sent
 	lost    int    // results neither stored nor in the journal
+	added   int    // results given to Add
 	spooled string // the sealed journal, once Close made it the spool
 	notes   []string
 
@@ -342,13 +343,11 @@ func (s *Session) beginPart(p *Part) {
 func (s *Session) Add(partID string, t *result.Test) {
 	t.Complete()
 	journaled := s.jn.write(journalRecord{Test: newJournalTest(partID, t, false)})
+	s.mu.Lock()
+	s.added++
+	s.mu.Unlock()
 	if s.cfg.Deferred {
-		if !journaled {
-			s.mu.Lock()
-			s.lost++
-			s.mu.Unlock()
-		}
-		return // nothing to queue, and no writer to wake
+		return // nothing to queue, and no writer to wake; the journal counts what it lost
 	}
 	s.mu.Lock()
 	for len(s.queue) >= maxQueue && !s.closed {
@@ -474,47 +473,49 @@ func (s *Session) replayRun() {
 }
 
 // closeJournal removes the journal when everything is stored, and otherwise
-// keeps it as the spool and says, in one line, what was lost.
+// keeps it as the spool and says, in one line, what was lost, why, and
+// what the next command recovers.
 func (s *Session) closeJournal() {
-	failure := s.Err()
-	if failure == nil && s.cfg.Deferred && s.jn != nil {
-		path, err := s.jn.seal(false)
-		if err = errors.Join(s.jn.failed(), err); err != nil {
-			s.log.Error(fmt.Sprintf("results of this run may be lost: writing %s failed (%v)", logline.RelPath(path), err))
-			return
-		}
-		s.mu.Lock()
-		s.spooled = path
-		s.mu.Unlock()
-		return
-	}
-	if failure == nil {
+	s.mu.Lock()
+	failure := s.failure
+	s.mu.Unlock()
+	if failure == nil && !s.cfg.Deferred {
 		if s.jn != nil {
 			s.jn.remove()
 		}
 		return
 	}
-	var why error
-	path := ""
 	if s.jn == nil {
-		why = s.jnErr
-	} else {
-		var err error
-		path, err = s.jn.seal(true)
-		why = errors.Join(s.jn.failed(), err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if why == nil {
-		s.spooled = path
+		if n := s.Lost(); n > 0 {
+			s.log.Error(fmt.Sprintf("%d results of this run are lost: storing failed (%v), and no journal could be written to %s (%v)",
+				n, failure, logline.RelPath(s.cfg.SpoolDir), s.jnErr))
+		}
 		return
 	}
-	spool := logline.RelPath(s.cfg.SpoolDir)
-	if path != "" {
-		spool = logline.RelPath(path)
+	path, err := s.jn.seal(!s.cfg.Deferred)
+	unwritten, dropped := s.jn.lost()
+	s.mu.Lock()
+	s.lost += unwritten
+	if s.cfg.Deferred {
+		s.lost += dropped // without a store, nothing else counts them
 	}
-	s.log.Error(fmt.Sprintf("%d results of this run are lost: storing failed (%v), and so did spooling to %s (%v)",
-		s.lost, s.failure, spool, why))
+	lost, total := s.lost, s.added
+	s.spooled = path
+	s.mu.Unlock()
+	if err == nil && lost == 0 {
+		return
+	}
+	if lost == 0 {
+		// Every result is in the journal; sealing it failed.
+		s.log.Warn(fmt.Sprintf("closing %s failed (%v); its results are kept, and the next evalrec command (or `evalrec replay`) stores them", logline.RelPath(path), err))
+		return
+	}
+	cause := fmt.Sprintf("writing %s failed (%v)", logline.RelPath(path), err)
+	if failure != nil {
+		cause = fmt.Sprintf("storing failed (%v), and %s", failure, cause)
+	}
+	s.log.Error(fmt.Sprintf("%d of %d results of this run are lost: %s; the other %d are in the journal, and the next evalrec command (or `evalrec replay`) stores them",
+		lost, total, cause, total-lost))
 }
 
 // finalize finalizes the run unless another part of it is still alive, in
@@ -549,8 +550,11 @@ func (s *Session) finalize() (*EvaluationRun, error) {
 func (s *Session) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lost > 0 {
+	switch {
+	case s.lost > 0 && s.failure != nil:
 		return fmt.Errorf("%w; %d results could not be spooled either and are lost", s.failure, s.lost)
+	case s.lost > 0:
+		return fmt.Errorf("%d results could not be written to the journal and are lost", s.lost)
 	}
 	return s.failure
 }
