@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -44,16 +43,6 @@ func TestEvalrecTestFlagsShadowNoGoTestFlag(t *testing.T) {
 			t.Errorf("evalrec test -%s shadows go test's flag", f.Name)
 		}
 	})
-}
-
-func TestDidYouMean(t *testing.T) {
-	names := []string{"runs", "show", "history", "trend", "tests", "compare", "changes"}
-	for in, want := range map[string]string{"rnus": "runs", "histroy": "history", "comapre": "compare", "tset": "tests", "hist": "history", "zzzzzz": ""} {
-		got := didYouMean(in, names, "")
-		if want == "" && got != "" || want != "" && !strings.Contains(got, "did you mean "+want+"?") {
-			t.Errorf("didYouMean(%q) = %q, want %q", in, got, want)
-		}
-	}
 }
 
 func TestWithoutAttrLines(t *testing.T) {

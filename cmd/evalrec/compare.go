@@ -48,8 +48,12 @@ func (c *compareCmd) command() *ffcli.Command {
 		LongHelp: `BASE and CANDIDATE are run references: an evaluation_run_id, an ObjectID,
 latest, latest~N, tag:NAME or branch:NAME. With -n N, each tag:, branch: or
 latest reference stands for its newest N runs. Where both sides have two or
-more samples of a test's metric (several runs, or -count=N), a Mann-Whitney U
-test decides, corrected for multiple comparisons with Holm-Bonferroni.`,
+more samples of a test's metric (several runs, or -count=N), a t-test
+decides whose variance is moderated across the suite (empirical Bayes: the
+metric's spread over all the tests is pooled with each test's own), with
+regressions and improvements each held at -alpha by Holm-Bonferroni across
+the comparisons. -test mannwhitney uses the first version's Mann-Whitney U
+test instead, and -tolerance where a side has one sample.`,
 		FlagSet: c.fs, Exec: c.Run,
 	}
 }
@@ -157,6 +161,9 @@ func compareSides(ctx context.Context, db *store.DB, br, cr []store.EvaluationRu
 	return compare.Load(ctx, db, br, cr, opt)
 }
 
+// maxFindings is how many findings a report lists without -all.
+const maxFindings = 50
+
 func printReport(w io.Writer, r compare.Report, all bool) {
 	p := newPainter(w)
 	fmt.Fprintf(w, "base: %d run(s), score %s   candidate: %d run(s), score %s", r.BaseRuns, fmtScore(r.BaseScore), r.CandRuns, fmtScore(r.CandScore))
@@ -175,6 +182,9 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 			continue
 		}
 		shown++
+		if shown > maxFindings && !all {
+			continue // counted below
+		}
 		pv := "–"
 		if f.P != nil {
 			pv = fmt.Sprintf("%.3g", *f.P)
@@ -190,6 +200,9 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 		fmt.Fprintf(t, "%s\t%s\t%.4g\t%.4g\t%+.4g\t%s\t%d+%d\t%s\n", f.TestID, f.Metric, f.Base, f.Cand, f.Delta(), pv, f.N1, f.N2, verdict)
 	}
 	t.Flush()
+	if shown > maxFindings && !all {
+		fmt.Fprintf(w, "… and %d more findings (-all lists them)\n", shown-maxFindings)
+	}
 	switch {
 	case r.NeedRuns > 0 && len(r.Regressions()) == 0:
 		fmt.Fprintf(w, "too few runs: need ≥ %d per side for a 5σ change to show among %d comparisons (base has %d, candidate %d)\n",
@@ -200,9 +213,13 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 	if unknown > 0 {
 		fmt.Fprintf(w, "direction unknown: no definition says which way those metrics improve, so higher was assumed; declare them with evalrec.MetricDefinitions\n")
 	}
+	limit := maxListed // -all lists every name
+	if all {
+		limit = -1
+	}
 	list := func(label string, ids []string) {
 		if len(ids) > 0 {
-			fmt.Fprintf(w, "%s: %s\n", label, strings.Join(ids, ", "))
+			fmt.Fprintf(w, "%s: %s\n", label, brief(ids, limit))
 		}
 	}
 	list("newly failing", r.NewlyFailing)

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"evalrec.dev/internal/clihint"
 )
 
 type completionCmd struct {
@@ -48,7 +50,7 @@ func (c *completionCmd) Run(_ context.Context, args []string) error {
 	case "fish":
 		fmt.Fprint(c.env.stdout, c.fish())
 	default:
-		return fmt.Errorf("completion: unknown shell %q%s (bash, zsh or fish)", args[0], didYouMean(args[0], []string{"bash", "zsh", "fish"}, ""))
+		return fmt.Errorf("completion: unknown shell %q%s (bash, zsh or fish)", args[0], clihint.DidYouMean(args[0], []string{"bash", "zsh", "fish"}, ""))
 	}
 	return nil
 }

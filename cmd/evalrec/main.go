@@ -31,6 +31,8 @@ import (
 	"syscall"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"evalrec.dev/internal/clihint"
 )
 
 // exitError carries an exit code through ffcli's error return.
@@ -124,7 +126,7 @@ flags.`,
 			fmt.Fprint(stdout, help.String())
 			return 0
 		}
-		fmt.Fprintf(stderr, "evalrec %s: %s\n", cmd.Name, flagMistake(err, cmd.FlagSet))
+		fmt.Fprintf(stderr, "evalrec %s: %s\n", cmd.Name, clihint.FlagMistake(err, cmd.FlagSet))
 		return 2
 	}
 	err := root.Run(ctx)
@@ -141,7 +143,7 @@ flags.`,
 	case strings.HasPrefix(err.Error(), "flag provided but not defined: "):
 		// A flag after a positional argument (evalrec compare A B -x),
 		// which the command parses itself.
-		fmt.Fprintf(stderr, "evalrec %s: %s\n", cmd.Name, flagMistake(err, cmd.FlagSet))
+		fmt.Fprintf(stderr, "evalrec %s: %s\n", cmd.Name, clihint.FlagMistake(err, cmd.FlagSet))
 		return 2
 	default:
 		fmt.Fprintf(stderr, "evalrec: %v\n", err)

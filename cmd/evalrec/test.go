@@ -277,7 +277,10 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		return exitError{max(code, 1)}
 	}
 	if !c.quiet && !c.verbose && len(failures) > 0 {
-		fmt.Fprintf(c.out(), "\nFailures:\n%s", strings.Join(failures, ""))
+		fmt.Fprintf(c.out(), "\nFailures:\n%s", strings.Join(failures[:min(len(failures), maxFailures)], ""))
+		if len(failures) > maxFailures {
+			fmt.Fprintf(c.out(), "… and %d more failing tests (evalrec show latest lists them, -v shows their output)\n", len(failures)-maxFailures)
+		}
 	}
 	// A signal cancelled ctx; the summary is still printed.
 	ctx = context.WithoutCancel(ctx)
@@ -408,7 +411,7 @@ func (c *testCmd) alert(ctx context.Context, res *pipeline.Result, diff *compare
 	}
 	m.Text = fmt.Sprintf("evalrec: run %s of %s: %d regressions, %d newly failing tests", m.Run, orAll(project), len(m.Regressions), len(m.NewFailures))
 	if len(m.NewFailures) > 0 {
-		m.Text += " (" + strings.Join(m.NewFailures[:min(3, len(m.NewFailures))], ", ") + ")"
+		m.Text += " (" + brief(m.NewFailures, 3) + ")"
 	}
 	if err := notify.Post(ctx, c.notify, m, notify.Options{}); err != nil {
 		fmt.Fprintf(c.env.stderr, "evalrec: %v; the run is stored all the same\n", err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/mattn/go-isatty"
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -177,7 +178,7 @@ type exportCmd struct {
 
 func newExportCmd(env *environment) *exportCmd {
 	c := &exportCmd{env: env, fs: flag.NewFlagSet("export", flag.ContinueOnError)}
-	c.fs.StringVar(&c.out, "o", "", "the directory to write (jsonl; default evalrec-export), or the file (prometheus; default evalrec.prom)")
+	c.fs.StringVar(&c.out, "o", "", "the directory to write (jsonl; default evalrec-export), or the file (prometheus; default: stdout)")
 	c.fs.StringVar(&c.format, "format", "jsonl", "jsonl (every document) or prometheus (the latest runs' metrics, for node_exporter's textfile collector)")
 	c.fs.BoolVar(&c.testSeries, "metrics-tests", false, "with -format prometheus: add one series per test of each latest run")
 	registerProject(c.fs, &c.project, &c.allProjects)
@@ -212,12 +213,25 @@ func (c *exportCmd) Run(ctx context.Context, _ []string) error {
 	defer conn.Close()
 	switch c.format {
 	case "prometheus":
-		out := cmp.Or(c.out, "evalrec.prom")
 		col := &ui.Collector{DB: conn.DB, Project: projectScope(c.project, c.allProjects), TestSeries: c.testSeries}
-		if err := prometheus.WriteToTextfile(out, col.Registry()); err != nil {
+		if c.out == "" {
+			// To stdout, as promtool and the textfile tools expect:
+			// evalrec export -format prometheus | sponge FILE.
+			mfs, err := col.Registry().Gather()
+			if err != nil {
+				return err
+			}
+			for _, mf := range mfs {
+				if _, err := expfmt.MetricFamilyToText(c.env.stdout, mf); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if err := prometheus.WriteToTextfile(c.out, col.Registry()); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.env.stdout, "wrote the latest runs' metrics to %s\n", out)
+		fmt.Fprintf(c.env.stderr, "evalrec: wrote the latest runs' metrics to %s\n", c.out)
 		return nil
 	case "jsonl":
 	default:

@@ -34,6 +34,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"evalrec.dev/ingest"
+	"evalrec.dev/internal/clihint"
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/junit"
 	"evalrec.dev/internal/logline"
@@ -69,10 +70,18 @@ type options struct {
 	command []string
 }
 
-func parse(args []string, stderr io.Writer) (*options, error) {
+// errUsage is a mistake in the command line, said in one line.
+type errUsage struct{ msg string }
+
+func (e errUsage) Error() string { return e.msg }
+
+// parse reads the command line. -h asks for the usage, which the caller
+// prints on stdout; a mistyped flag is one line naming the closest flag,
+// as evalrec says it.
+func parse(args []string, stdout io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("gojson2mongo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.BoolVar(&o.tee, "tee", false, "copy the input stream to stdout, byte for byte")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print the documents as JSON lines instead of storing them")
 	fs.StringVar(&o.env, "env", "", "environment to record (default: ENVIRONMENT, else dev)")
@@ -82,12 +91,15 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.quiet, "q", false, "no summary line")
 	fs.StringVar(&o.junit, "junitfile", "", "also write the results as JUnit XML to this file, with each test's score and metrics as properties")
 	fs.StringVar(&o.logFile, "log", "", "append notices and the summary line to this file instead of stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gojson2mongo [flags] [FILE...]\n       gojson2mongo [flags] -- COMMAND [ARGS...]")
+	fs.Usage = func() {}
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stdout, "usage: gojson2mongo [flags] [FILE...]\n       gojson2mongo [flags] -- COMMAND [ARGS...]\n\n"+
+			"Stores a go test -json stream (stdin, files, or the output of COMMAND) as one evaluation run.\n\nFlags:")
+		fs.SetOutput(stdout)
 		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
 		return nil, err
+	} else if err != nil {
+		return nil, errUsage{clihint.FlagMistake(err, fs)}
 	}
 	rest := fs.Args()
 	for i, a := range args {
@@ -108,11 +120,12 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o, err := parse(args, stderr)
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "gojson2mongo: %v\n", err)
-		}
+	o, err := parse(args, stdout)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "gojson2mongo: %v\n", err)
 		return exitUsage
 	}
 	// Notices: to -log when given. With --tee another tool reads the
