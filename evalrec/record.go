@@ -54,6 +54,17 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 	tr := &st.test
 	recorded := make([]result.Metric, 0, len(names))
 	for _, name := range names {
+		// A name over the limit is refused where it would be stored: here
+		// in TestMain mode, by the reader of the stream otherwise.
+		if err := result.CheckName(name); err != nil {
+			if r := active.Load(); r != nil {
+				if warnOnce("long name") {
+					r.log.Warn(err.Error())
+					r.notes.add(err.Error())
+				}
+				continue
+			}
+		}
 		key, changed := result.MetricKey(name)
 		if changed {
 			t.Helper()

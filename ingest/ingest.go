@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"fmt"
 	"encoding/json"
 	"maps"
 	"slices"
@@ -105,6 +106,9 @@ type Stats struct {
 	BadLines   int
 	FirstBad   []*LineError // the first few, for the report
 	AttrErrors int
+	// FirstAttrError is the first attribute that could not be read, said
+	// in the one line that reports them.
+	FirstAttrError error
 	// LateAttrs counts attributes that arrived after their test had ended
 	// (a goroutine that outlived its test called Record): they are ignored.
 	LateAttrs int
@@ -262,6 +266,9 @@ func (in *Ingester) attr(t *testState, key, value string) {
 	}
 	if err := t.ApplyAttr(key, value); err != nil {
 		in.Stats.AttrErrors++
+		if in.Stats.FirstAttrError == nil {
+			in.Stats.FirstAttrError = fmt.Errorf("%s: %w", t.Name, err)
+		}
 	}
 }
 

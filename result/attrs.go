@@ -168,7 +168,10 @@ func (t *Test) ApplyAttr(key, value string) error {
 		}
 		m, err := decodeMetric(mk, value)
 		if err != nil {
-			return fmt.Errorf("attribute %s: %w", key, err)
+			return fmt.Errorf("attribute %s: %w", OneLine(key[:min(len(key), 60)]), err)
+		}
+		if err := CheckName(m.Name); err != nil {
+			return err
 		}
 		// The key is rebuilt from the name: a hand-written attribute
 		// may name the metric with characters a key cannot hold.

@@ -12,6 +12,19 @@ import (
 // MaxKeyLen is the longest metric key stored; longer names are shortened.
 const MaxKeyLen = 128
 
+// MaxNameLen is the longest metric name evalrec takes: a longer one is
+// refused where it enters (Record, or an attribute on a stream), with one
+// line, so that no table, page or document has to hold it.
+const MaxNameLen = 256
+
+// CheckName refuses a metric name longer than MaxNameLen.
+func CheckName(name string) error {
+	if len(name) > MaxNameLen {
+		return fmt.Errorf("metric name %q… is %d bytes, over the %d-byte limit: not stored", OneLine(name[:min(len(name), 40)]), len(name), MaxNameLen)
+	}
+	return nil
+}
+
 // MetricKey maps a user's metric name onto a key that is safe as a MongoDB
 // field name on every server, as a t.Attr key, and as a path in a query. It
 // escapes, as %XX, the bytes that are unsafe:

@@ -82,6 +82,11 @@ func (c *historyCmd) Run(ctx context.Context, args []string) error {
 		}
 	}
 	keys := slices.Sorted(maps.Keys(metricKeys))
+	// A column per metric, up to a screen's worth; -json has them all.
+	if len(keys) > maxMetricColumns {
+		defer fmt.Fprintf(c.env.stdout, "… and %d more metrics (-json lists them all)\n", len(keys)-maxMetricColumns)
+		keys = keys[:maxMetricColumns]
+	}
 	fmt.Fprint(w, "FINISHED\tSTATUS\tSCORE\tCOMMIT\tENV")
 	for _, k := range keys {
 		fmt.Fprintf(w, "\t%s", k)
@@ -104,3 +109,6 @@ func (c *historyCmd) Run(ctx context.Context, args []string) error {
 	}
 	return w.Flush()
 }
+
+// maxMetricColumns is how many metrics history shows as columns.
+const maxMetricColumns = 8

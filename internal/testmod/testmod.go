@@ -65,6 +65,9 @@ func Env(env ...string) []string {
 type Output struct {
 	Stdout, Stderr string
 	Code           int
+	// MaxRSS is the command's peak resident set, in bytes, where the
+	// system reports it (0 elsewhere).
+	MaxRSS int64
 }
 
 // Combined is stdout followed by stderr.
@@ -79,7 +82,7 @@ func Run(t testing.TB, dir string, env []string, name string, args ...string) Ou
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
-	o := Output{Stdout: out.String(), Stderr: errOut.String()}
+	o := Output{Stdout: out.String(), Stderr: errOut.String(), MaxRSS: maxRSS(cmd.ProcessState)}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
