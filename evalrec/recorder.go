@@ -52,6 +52,9 @@ type Recorder struct {
 	// damaged says the embedded store cannot be read: results stay in
 	// the spool.
 	damaged bool
+	// crash is where the runtime writes a crash report (see
+	// store.CrashFile), until Finish.
+	crash *os.File
 }
 
 // active is the recorder that stores this process's results, or nil.
@@ -263,6 +266,19 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 		Run:            run,
 		Logger:         log,
 	})
+	// A test that panics ends the process before any deferred code runs:
+	// the runtime's report goes to a file beside the journal too, and the
+	// replay that stores the journal gives its message to the test.
+	if j := r.session.JournalPath(); j != "" {
+		if f, err := os.OpenFile(store.CrashFile(j), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err == nil {
+			if debug.SetCrashOutput(f, debug.CrashOptions{}) == nil {
+				r.crash = f
+			} else {
+				f.Close()
+				os.Remove(f.Name())
+			}
+		}
+	}
 	host, _ := os.Hostname()
 	r.partID = fmt.Sprintf("%s/%s/%s/%d", run.ID.Hex(), r.pkg, host, os.Getpid())
 	r.session.BeginPart(r.partID, r.pkg, sys.Dependencies)
@@ -292,6 +308,11 @@ func (r *Recorder) Finish(code int) int {
 	}
 	active.CompareAndSwap(r, nil)
 	r.capture.stop()
+	if r.crash != nil {
+		_ = debug.SetCrashOutput(nil, debug.CrashOptions{})
+		r.crash.Close()
+		os.Remove(r.crash.Name())
+	}
 	status, errMsg := store.StatusCompleted, ""
 	if code != 0 && r.recordedFailures.Load() == 0 {
 		status = store.StatusFailed

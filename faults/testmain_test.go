@@ -65,6 +65,7 @@ func TestACrashingTestBinaryKeepsWhatItRecorded(t *testing.T) {
 		last     string
 	}{
 		{"panic", 40, `panic("boom")`},
+		{"panic after 60", 60, `panic("boom after 60")`},
 		{"os.Exit(0)", 26, `os.Exit(0)`},
 		{"panic at once", 0, `panic("at once")`},
 	} {
@@ -81,7 +82,7 @@ func TestACrashingTestBinaryKeepsWhatItRecorded(t *testing.T) {
 			require.Len(t, rs, 1)
 			r := rs[0]
 			assert.Equal(t, store.StatusFailed, r.Status)
-			assert.Contains(t, r.Error, "died without finishing")
+			assert.Contains(t, r.Error, "test binary for example.com/gen/p crashed: panic: ", "the run's error quotes the crash")
 			trs := assertTotalsAreStored(t, s.DB, r)
 			assert.Len(t, trs, c.recorded+1, "every recorded test, and the one that crashed")
 			byName := map[string]store.TestRun{}
@@ -89,6 +90,11 @@ func TestACrashingTestBinaryKeepsWhatItRecorded(t *testing.T) {
 				byName[tr.GoTest] = tr
 			}
 			assert.Equal(t, "failed", byName["TestZLast"].Status, "the crashing test is stored, failed")
+			if strings.HasPrefix(c.last, "panic") {
+				out, err := s.DB.TestOutput(context.Background(), byName["TestZLast"].ID)
+				require.NoError(t, err)
+				assert.Contains(t, out, strings.TrimSuffix(strings.TrimPrefix(c.last, `panic("`), `")`), "the crashing test's output holds its panic")
+			}
 			t.Logf("%s: %d of %d recorded results stored", c.name, len(trs), c.recorded+1)
 		})
 	}

@@ -273,8 +273,14 @@ func (d *DB) replayJournal(ctx context.Context, path string, r *bufio.Reader, op
 			ends[rec.End.Part] = rec.End.PartEnd
 		}
 	}
+	crash := readCrash(path)
 	for _, k := range order {
 		if t, ok := provisional[k]; ok {
+			// The test that never got its report died with the binary: the
+			// runtime's crash report is its output's end.
+			if crash.text != "" && crash.names(t.Name) {
+				t.Output = strings.TrimRight(t.Output, "\n") + "\n" + crash.text
+			}
 			sess.Add(k.part, t)
 			counts[k.part]++
 			rep.Tests++
@@ -285,12 +291,60 @@ func (d *DB) replayJournal(ctx context.Context, path string, r *bufio.Reader, op
 		end, ok := ends[p.ID]
 		if !ok {
 			end = PartEnd{Status: StatusFailed, At: died, Error: diedReason(h.Run.Source, p.Package, counts[p.ID], in.cut)}
+			if crash.message != "" {
+				end.Error = fmt.Sprintf("test binary for %s crashed: %s; %d results recovered from its journal", p.Package, crash.message, counts[p.ID])
+			}
 			rep.Recovered = append(rep.Recovered, fmt.Sprintf("%s: %d results", p.Package, counts[p.ID]))
 		}
 		sess.EndPart(p.ID, end)
 	}
 	_, err := sess.Close()
+	if err == nil {
+		os.Remove(CrashFile(path))
+	}
 	return true, err
+}
+
+// CrashFile is where the test binary writing the journal at path has the
+// runtime print a crash (debug.SetCrashOutput): a panic in a test ends the
+// process before any deferred code, so this is how its message survives.
+func CrashFile(journal string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(journal, journalPartExt), journalExt) + ".crash"
+}
+
+// maxCrashText bounds the crash report kept with a test's output.
+const maxCrashText = 8 << 10
+
+// crashReport is what the runtime printed when a test binary crashed.
+type crashReport struct {
+	message string // the first line: "panic: boom [recovered, repanicked]"
+	text    string // the report, up to the second goroutine's trace
+}
+
+// names reports whether the crash report's stack holds the test's
+// function (a subtest's top test), or says nothing of any test.
+func (c crashReport) names(test string) bool {
+	top, _, _ := strings.Cut(test, "/")
+	return strings.Contains(c.text, "."+top+"(") || !strings.Contains(c.text, ".Test")
+}
+
+func readCrash(journal string) crashReport {
+	b, err := os.ReadFile(CrashFile(journal))
+	if err != nil || len(bytes.TrimSpace(b)) == 0 {
+		return crashReport{}
+	}
+	text := string(b)
+	// The panicking goroutine's trace comes first; the others add nothing.
+	if i := strings.Index(text, "\n\ngoroutine "); i >= 0 {
+		if j := strings.Index(text[i+2:], "\n\ngoroutine "); j >= 0 {
+			text = text[:i+2+j]
+		}
+	}
+	if len(text) > maxCrashText {
+		text = text[:maxCrashText] + "\n…"
+	}
+	msg, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	return crashReport{message: result.OneLine(msg), text: strings.TrimSpace(text) + "\n"}
 }
 
 // diedReason says why a part that never ended failed. A journal whose

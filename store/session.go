@@ -567,6 +567,14 @@ func (s *Session) Spooled() bool {
 	return s.failure != nil
 }
 
+// JournalPath is the journal this session writes, or "" without one.
+func (s *Session) JournalPath() string {
+	if s.jn == nil {
+		return ""
+	}
+	return s.jn.path
+}
+
 // SpoolPath is the spool file that holds this session's results for
 // replay, once Close has sealed it, or "" when there is none: everything
 // was stored, or the spool could not be written.
