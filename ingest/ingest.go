@@ -1,8 +1,8 @@
 package ingest
 
 import (
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"

@@ -120,7 +120,11 @@ func (w *Writer) EndPackage(pkg string, started time.Time, elapsed time.Duration
 	if !started.IsZero() {
 		s.Timestamp = started.UTC().Format("2006-01-02T15:04:05")
 	}
-	if broken != "" {
+	// A package whose failure a failing test already accounts for (a
+	// panic, os.Exit in a test) gets no testcase of its own, as in
+	// gotestsum's reports; one that failed with no failing test (a build
+	// failure, TestMain) gets a "(package)" error.
+	if broken != "" && s.Failures == 0 {
 		s.Tests++
 		s.Errors++
 		s.Cases = append(s.Cases, testcase{Classname: pkg, Name: "(package)", Time: "0",
