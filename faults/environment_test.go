@@ -49,3 +49,15 @@ func TestTheProjectsTestsIgnoreTheUsersSettings(t *testing.T) {
 	assert.Zero(t, out.Code, out.Combined())
 	assert.Zero(t, connections.Load(), "a test connected to the user's server")
 }
+
+// TestGoTestOfTheModuleLeavesTheExampleOut: the example suite stores
+// where a user's settings point, as any suite does; go test ./... of this
+// module must not run it, so it is a module of its own.
+func TestGoTestOfTheModuleLeavesTheExampleOut(t *testing.T) {
+	out := testmod.Run(t, testmod.Repo(t), nil, "go", "list", "./...")
+	require.Zero(t, out.Code, out.Combined())
+	assert.NotContains(t, out.Stdout, "examples", "go test ./... would run the example suite")
+	out = testmod.Run(t, testmod.Repo(t)+"/examples", nil, "go", "list", "./...")
+	require.Zero(t, out.Code, out.Combined())
+	assert.Contains(t, out.Stdout, "evalrec.dev/examples/scenario_test")
+}

@@ -47,6 +47,21 @@ func main() {
 // run is main without the process: it returns the exit code. Help that
 // was asked for goes to stdout with exit 0; a usage mistake is one line on
 // stderr, with the closest command or flag when there is one, and exit 2.
+// chdirFlag reads a leading -C DIR (or -C=DIR) off args.
+func chdirFlag(args []string) (dir string, rest []string, ok bool) {
+	switch {
+	case len(args) > 0 && (args[0] == "-C" || args[0] == "--C"):
+		if len(args) < 2 {
+			return "", nil, true
+		}
+		return args[1], args[2:], true
+	case len(args) > 0 && (strings.HasPrefix(args[0], "-C=") || strings.HasPrefix(args[0], "--C=")):
+		_, dir, _ := strings.Cut(args[0], "=")
+		return dir, args[1:], true
+	}
+	return "", args, false
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -55,12 +70,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	test := newTestCmd(env)
 	root := &ffcli.Command{
 		Name:       "evalrec",
-		ShortUsage: "evalrec <command> [flags] [args]",
+		ShortUsage: "evalrec [-C DIR] <command> [flags] [args]",
 		ShortHelp:  "Store Go test runs and ask questions about their history.",
 		LongHelp: `evalrec stores every go test run of a suite, with its git commit,
 environment, experiment tags, system, metrics and score, and answers
 questions about their history. Run "evalrec <command> -h" for a command's
-flags.`,
+flags. "evalrec -C DIR <command>" runs the command in DIR, as go -C does.`,
 		Subcommands: []*ffcli.Command{
 			test.command(),
 			newRunsCmd(env).command(),
@@ -90,6 +105,21 @@ flags.`,
 	}
 	root.Subcommands = append(root.Subcommands, newCompletionCmd(env, root).command())
 	root.FlagSet = flag.NewFlagSet("evalrec", flag.ContinueOnError)
+
+	// -C DIR, first, changes to DIR before the command runs, as go -C
+	// does: evalrec -C examples test ./scenario_test/ runs a suite of
+	// another module, and stores it in that module's .evalrec.
+	if dir, rest, ok := chdirFlag(args); ok {
+		if dir == "" {
+			fmt.Fprintln(stderr, "evalrec: -C needs a directory: evalrec -C DIR <command>")
+			return 2
+		}
+		if err := os.Chdir(dir); err != nil {
+			fmt.Fprintf(stderr, "evalrec: -C: %v\n", err)
+			return 2
+		}
+		args = rest
+	}
 
 	switch {
 	case len(args) == 0:

@@ -36,18 +36,20 @@ func TestThreeWaysStoreEquivalentTestRuns(t *testing.T) {
 	}
 
 	// (a) TestMain recording.
-	goCmd(append(storeEnv, "MONGODB_ENABLED=true"), "test", "-count=1", "./examples/scenario_test/")
+	// The example is a module of its own: go -C examples.
+	goCmd(append(storeEnv, "MONGODB_ENABLED=true"), "-C", "examples", "test", "-count=1", "./scenario_test/")
 	s.AwaitIngest(t)
 	// (b) The converter, in-process, on a stream recorded with storage off.
-	stream := goCmd(nil, "test", "-json", "-count=1", "./examples/scenario_test/")
+	stream := goCmd(nil, "-C", "examples", "test", "-json", "-count=1", "./scenario_test/")
 	for _, kv := range storeEnv {
 		k, v, _ := bytes.Cut([]byte(kv), []byte("="))
 		t.Setenv(string(k), string(v))
 	}
 	var stderr bytes.Buffer
+	t.Chdir(filepath.Join(repo, "examples")) // the converter reads the module it runs in, as a user's would
 	require.Equal(t, exitOK, run([]string{"-q"}, bytes.NewReader(stream), &bytes.Buffer{}, &stderr), stderr.String())
 	// (c) The wrapper.
-	goCmd(storeEnv, "run", "./cmd/evalrec", "test", "-q", "-count=1", "./examples/scenario_test/")
+	goCmd(storeEnv, "run", "./cmd/evalrec", "-C", "examples", "test", "-q", "-count=1", "./scenario_test/")
 
 	ctx := context.Background()
 	bySource := map[string][]store.TestRun{}
