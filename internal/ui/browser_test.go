@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -77,7 +78,7 @@ func TestPagesRenderInABrowser(t *testing.T) {
 	if err != nil {
 		t.Skip("chromium is not installed (apt-get install chromium): the browser test did not run")
 	}
-	srv, _ := seeded(t, ui.Options{})
+	srv, db := seeded(t, ui.Options{})
 	proxy := &recordingProxy{page: srv.URL}
 	psrv := httptest.NewServer(proxy)
 	defer psrv.Close()
@@ -110,14 +111,39 @@ func TestPagesRenderInABrowser(t *testing.T) {
 			t.Logf("chromium %v: %v; trying again", args, err)
 		}
 	}
+	// The report is a file of its own, opened as a user opens it.
+	s := ui.New(db, ui.Options{})
+	rv, err := s.Report(context.Background(), "latest", ui.ReportOptions{Last: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report bytes.Buffer
+	if err := s.WriteHTML(&report, rv); err != nil {
+		t.Fatal(err)
+	}
+	reportFile := filepath.Join(t.TempDir(), "report.html")
+	if err := os.WriteFile(reportFile, report.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for name, path := range map[string]string{
 		"runs": "/runs", "run": "/runs/latest", "history": "/history?test=broken-c", "trend": "/trend?metric=wer",
 		"compare": "/compare?base=tag:baseline&cand=tag:candidate&n=6", "flaky": "/flaky", "configs": "/configs", "changes": "/changes",
+		"report": "file://" + reportFile,
 	} {
-		dom := browse("--dump-dom", srv.URL+path)
+		url := srv.URL + path
+		if strings.HasPrefix(path, "file://") {
+			url = path
+		}
+		dom := browse("--dump-dom", url)
 		if !strings.Contains(dom, "evalrec") || !strings.Contains(dom, "</main>") {
 			t.Errorf("%s: the page did not load:\n%.500s", path, dom)
 			continue
+		}
+		// What the browser shows: no Go formatting error, NaN or
+		// undefined, and no chart whose script threw.
+		checkText(t, name+" in the browser", dom)
+		if i := strings.Index(dom, "data-error="); i >= 0 {
+			t.Errorf("%s: a chart failed: %.300s", path, dom[i:])
 		}
 		for _, div := range chartDiv.FindAllString(dom, -1) {
 			m := points.FindStringSubmatch(div)
@@ -133,7 +159,7 @@ func TestPagesRenderInABrowser(t *testing.T) {
 			t.Errorf("%s: charts but no canvas", path)
 		}
 		shot := filepath.Join(shots, name+".png")
-		browse("--screenshot="+shot, srv.URL+path)
+		browse("--screenshot="+shot, url)
 		if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
 			t.Errorf("%s: no screenshot: %v", path, err)
 		}
