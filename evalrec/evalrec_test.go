@@ -368,7 +368,7 @@ func TestTimeoutPanicIsMarkedFailedWhenItsJournalIsStored(t *testing.T) {
 	require.Contains(t, out, "test timed out")
 	r := runs(t, s.DB)[0]
 	assert.Equal(t, store.StatusFailed, r.Status)
-	assert.Contains(t, r.Error, "died without finishing")
+	assert.Contains(t, r.Error, "crashed: panic: test timed out after 2s", "the run's error quotes the crash")
 	assert.Equal(t, 1, r.NumTests, "the result recorded before the panic is kept")
 }
 
