@@ -213,7 +213,12 @@ func (s *Session) open(ctx context.Context) {
 	}
 }
 
+// setRunContext derives the run context from the run. The session's
+// goroutine calls it when it joins or renames the run while callers read
+// it through Run, so it holds s.mu.
 func (s *Session) setRunContext() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	r := s.cfg.Run
 	s.rc = RunContext{
 		ID: r.ID, EvaluationRunID: r.EvaluationRunID, Environment: r.Environment, Project: r.Project,
@@ -301,7 +306,11 @@ func (s *Session) Notes() []string {
 // Run returns the context every test run of this session repeats. Its
 // EvaluationRunID is final only once the run is created or joined in the
 // background: read it after Close.
-func (s *Session) Run() RunContext { return s.rc }
+func (s *Session) Run() RunContext {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rc
+}
 
 // BeginPart registers a part of the run: a test binary or a package. deps
 // are the part's dependencies; the part stores them only when the run does
@@ -391,11 +400,12 @@ func (s *Session) Provisional(partID string, t *result.Test) {
 // dependencies the run lists. It runs on the session's goroutine, after
 // open, so that Add and BeginPart need not wait for the server.
 func (s *Session) resolve(ops []op) {
+	rc := s.Run()
 	for i := range ops {
 		o := &ops[i]
 		switch {
 		case o.test != nil:
-			o.doc, o.test = NewTestRun(s.rc, o.test), nil
+			o.doc, o.test = NewTestRun(rc, o.test), nil
 		case o.kind != opInsertTest && s.runDeps != nil && slices.Equal(o.part.Dependencies, s.runDeps):
 			o.part.Dependencies = nil
 		}
