@@ -9,6 +9,8 @@ import (
 
 	"evalrec.dev/store"
 	"github.com/aclements/go-moremath/stats"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 // ChangeOptions tune change-point detection. The zero value uses the
@@ -167,13 +169,7 @@ func (e *energy) q(lo, t, hi int) float64 {
 	return n * m / (n + m) * (2*between - within1 - within2)
 }
 
-func meanOf(xs []float64) float64 {
-	var s float64
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
+func meanOf(xs []float64) float64 { return stat.Mean(xs, nil) }
 
 func varianceOf(xs []float64) float64 {
 	m := meanOf(xs)

@@ -7,11 +7,11 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/aclements/go-moremath/stats"
 	"golang.org/x/perf/benchmath"
+	"gonum.org/v1/gonum/stat"
 
 	"evalrec.dev/scoring"
 	"evalrec.dev/store"
@@ -215,7 +215,7 @@ type pair struct {
 
 func (p pair) finding() Finding {
 	return Finding{TestID: p.id, Metric: p.metric, Direction: p.dir.String(), DirectionKnown: p.known,
-		Base: mean(p.b), Cand: mean(p.c), N1: len(p.b), N2: len(p.c)}
+		Base: stat.Mean(p.b, nil), Cand: stat.Mean(p.c, nil), N1: len(p.b), N2: len(p.c)}
 }
 
 // moderatedT runs the default method, and returns the findings and the
@@ -347,7 +347,7 @@ func neededRuns(tested []int, dfs []float64, fs []Finding, alpha float64) int {
 func pooledVariance(a, b []float64) (float64, float64) {
 	var ss float64
 	for _, xs := range [][]float64{a, b} {
-		m := mean(xs)
+		m := stat.Mean(xs, nil)
 		for _, x := range xs {
 			ss += (x - m) * (x - m)
 		}
@@ -394,22 +394,19 @@ func rank(verdict string) int {
 	return 3
 }
 
-// holm applies the Holm–Bonferroni step-down procedure to the tested
-// findings: sorted by p, the i-th smallest (0-based) of m is significant
-// when its p and every smaller one are at most alpha / (m − i). A
-// significant finding with no change (a tie) is still unchanged.
+// holm applies the Holm–Bonferroni step-down procedure (holmRejects) to
+// the tested findings' p-values, and gives each its verdict. A significant
+// finding with no change (a tie) is still unchanged.
 func holm(fs []Finding, tested []int, alpha float64) {
-	sorted := slices.Clone(tested)
-	sort.SliceStable(sorted, func(a, b int) bool { return *fs[sorted[a]].P < *fs[sorted[b]].P })
-	m := len(sorted)
-	rejecting := true
-	for i, idx := range sorted {
+	p := make([]float64, len(fs))
+	for _, idx := range tested {
+		p[idx] = *fs[idx].P
+	}
+	for _, idx := range holmRejects(tested, p, alpha) {
+		fs[idx].Significant = true
+	}
+	for _, idx := range tested {
 		f := &fs[idx]
-		if rejecting && *f.P <= alpha/float64(m-i) {
-			f.Significant = true
-		} else {
-			rejecting = false
-		}
 		f.Verdict = Unchanged
 		if f.Significant && f.Delta() != 0 {
 			f.Verdict = worseOrBetter(f.Delta(), directionOf(f.Direction))
@@ -555,14 +552,6 @@ func meanScore(runs []store.EvaluationRun) *float64 {
 	}
 	m := sum / float64(n)
 	return &m
-}
-
-func mean(vs []float64) float64 {
-	var s float64
-	for _, v := range vs {
-		s += v
-	}
-	return s / float64(len(vs))
 }
 
 func median(vs []float64) float64 {

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/metricfile"
@@ -211,27 +209,8 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 	git := provenance.GitInfo(".", nil)
 	sys := provenance.Snapshot(sut)
 	_, project := provenance.ModuleRoot(".")
-	repository := ""
-	if git.Remote != nil {
-		repository = *git.Remote
-	}
-	run := store.EvaluationRun{
-		ID:              bson.ObjectID(inv.ObjectID()),
-		EvaluationRunID: inv.RunID(git),
-		StartedAt:       inv.Started,
-		GitCommit:       git.Commit,
-		GitBranch:       git.Branch,
-		GitDirty:        git.Dirty,
-		Environment:     cfg.Environment,
-		ExperimentTags:  cfg.ExperimentTags,
-		System:          sys,
-		SystemInfoHash:  sys.Hash(),
-		Metrics:         map[string]float64{},
-		Status:          store.StatusRunning,
-		Source:          "testmain",
-		Project:         project,
-		Repository:      repository,
-	}
+	run := store.NewRun(store.RunStart{Invocation: inv, Git: git, Environment: cfg.Environment,
+		ExperimentTags: cfg.ExperimentTags, System: sys, Source: "testmain", Project: project})
 	uri := storeconn.URI(cfg)
 	r := &Recorder{cfg: cfg, log: log, pkg: packagePath(), attempts: map[string]int{},
 		// A test binary only journals into the embedded store: writing

@@ -35,6 +35,7 @@ func concurrentSuite() map[string]string {
 // evalrec runs, on the embedded store: every command succeeds and every
 // run keeps all 180 tests.
 func TestEveryWriterAndReaderWorksAtOnce(t *testing.T) {
+	t.Parallel()
 	bin := testmod.Bin(t)
 	dir := testmod.Write(t, concurrentSuite())
 	// Build once, so that the writers overlap in running, not compiling.

@@ -16,6 +16,7 @@ import (
 // server this test listens as, and at values that are invalid. They must
 // pass, and never connect to it.
 func TestTheProjectsTestsIgnoreTheUsersSettings(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs other packages' tests")
 	}
@@ -54,6 +55,7 @@ func TestTheProjectsTestsIgnoreTheUsersSettings(t *testing.T) {
 // where a user's settings point, as any suite does; go test ./... of this
 // module must not run it, so it is a module of its own.
 func TestGoTestOfTheModuleLeavesTheExampleOut(t *testing.T) {
+	t.Parallel()
 	out := testmod.Run(t, testmod.Repo(t), nil, "go", "list", "./...")
 	require.Zero(t, out.Code, out.Combined())
 	assert.NotContains(t, out.Stdout, "examples", "go test ./... would run the example suite")

@@ -26,6 +26,7 @@ var goTestLine = regexp.MustCompile(`^(ok  |FAIL|--- |=== |    |PASS|evalrec: |\
 // appended through /proc was written over. The warning is kept with the
 // stored run instead, and the log's lines stay whole.
 func TestWarningsSurviveAGoTestWrittenToAFile(t *testing.T) {
+	t.Parallel()
 	dir := testmod.Write(t, merge(recorders("a", 40, ""), recorders("b", 40, ""), map[string]string{"evalrec.yaml": misspelt}))
 	s := storetest.New(t)
 	out := testmod.Run(t, dir, append(storeEnv(s), "MONGODB_ENABLED=true"), "sh", "-c", "go test -count=1 ./... > log 2>&1")
@@ -47,6 +48,7 @@ func TestWarningsSurviveAGoTestWrittenToAFile(t *testing.T) {
 // TestMain mode as under the wrapper, one line says evalrec.yaml is not
 // used, and the stored run says it too.
 func TestAMisspeltMetricFileIsSaidInOneLineInEveryMode(t *testing.T) {
+	t.Parallel()
 	dir := testmod.Write(t, merge(recorders("p", 3, ""), map[string]string{"evalrec.yaml": misspelt}))
 	want := "evalrec.yaml: line 3: unknown key treshold; its definitions are not used"
 
@@ -68,6 +70,7 @@ func TestAMisspeltMetricFileIsSaidInOneLineInEveryMode(t *testing.T) {
 // into a file that is not a database, and no one would see it fail. The
 // test binary says so, and the results wait in the spool.
 func TestADamagedEmbeddedStoreIsSaidInTestMainMode(t *testing.T) {
+	t.Parallel()
 	dir := testmod.Write(t, recorders("p", 3, ""))
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, ".evalrec"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ".evalrec", "vt_metrics.db"), []byte(strings.Repeat("not a database\n", 500)), 0o644))

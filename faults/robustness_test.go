@@ -45,6 +45,7 @@ func TestLongName(t *testing.T) {
 // command on a store with 10,000 metrics on one test answers within
 // 200 MB, with tables of bounded width.
 func TestHugeNamesAndWideTestsStayBounded(t *testing.T) {
+	t.Parallel()
 	dir := testmod.Write(t, map[string]string{"w/w_test.go": wideSuite})
 	evalrec := filepath.Join(testmod.Bin(t), "evalrec")
 	s := storetest.New(t)

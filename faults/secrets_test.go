@@ -24,6 +24,7 @@ import (
 const secret = "Hunter2Secret"
 
 func TestAConnectionStringWithoutASchemeNeverShowsItsPassword(t *testing.T) {
+	t.Parallel()
 	dir := testmod.Write(t, recorders("p", 2, ""))
 	bin := testmod.Bin(t)
 	stream := []byte(`{"Time":"2026-11-01T00:00:00Z","Action":"pass","Package":"p","Test":"TestA"}` + "\n")
@@ -95,6 +96,7 @@ func TestPrintsASecretAndFails(t *testing.T) {
 `
 
 func TestSecretsInTheSystemUnderTestOutputAndAttributesAreNeverStored(t *testing.T) {
+	t.Parallel()
 	dir := testmod.Write(t, map[string]string{"s/s_test.go": strings.ReplaceAll(sutSuite, "SECRET", secret)})
 	bin := testmod.Bin(t)
 	stores := map[string]*storetest.Store{"testmain": storetest.New(t), "converter": storetest.New(t), "wrapper": storetest.New(t)}
@@ -190,6 +192,7 @@ func TestLeaks(t *testing.T) {
 // the store's files, the CLI, the exports, both reports, the JUnit file
 // and the webhook's payload.
 func TestNewShapesOfSecretsStayOutOfEveryChannel(t *testing.T) {
+	t.Parallel()
 	dir := testmod.Write(t, map[string]string{"s/s_test.go": strings.ReplaceAll(shapesSuite, "SECRET", secret)})
 	git := func(args ...string) {
 		t.Helper()

@@ -18,6 +18,7 @@ import (
 var unreachable = []string{"MONGODB_ENABLED=true", "MONGODB_CONNECTION_STRING=mongodb://127.0.0.1:1/", "EVALREC_CONNECT_TIMEOUT=200ms"}
 
 func TestABadSpoolLineHoldsUpNothingAndIsReported(t *testing.T) {
+	t.Parallel()
 	dir := testmod.Write(t, merge(recorders("a", 5, ""), recorders("b", 6, ""), recorders("c", 7, ""), recorders("d", 8, "")))
 	out := testmod.Run(t, dir, append(unreachable, "MONGODB_DATABASE=evals"), "go", "test", "-count=1", "-p", "1", "./...")
 	require.Zero(t, out.Code, out.Combined())
@@ -60,6 +61,7 @@ func TestABadSpoolLineHoldsUpNothingAndIsReported(t *testing.T) {
 }
 
 func TestAFullSpoolIsCountedAndNeverClaimed(t *testing.T) {
+	t.Parallel()
 	dir := testmod.Write(t, recorders("p", 7, ""))
 	// Where the spool should go there is a file: nothing can be written.
 	spool := filepath.Join(t.TempDir(), "spool")

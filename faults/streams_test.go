@@ -69,6 +69,7 @@ func gotestsumFixture(t *testing.T, name string) []byte {
 }
 
 func TestEveryExecutionOfARerunStreamIsStored(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"go-test-json-flaky-rerun.out", "go-test-missing-run-events.out"} {
 		t.Run(name, func(t *testing.T) {
 			s := storetest.New(t)
@@ -101,6 +102,7 @@ func genStream(pkg string, start time.Time, n int) [][]byte {
 func joinLines(ls [][]byte) []byte { return append(bytes.Join(ls, []byte("\n")), '\n') }
 
 func TestConcatenatedStreamsKeepEveryExecution(t *testing.T) {
+	t.Parallel()
 	s := storetest.New(t)
 	a := genStream("example.com/gen/p", time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), 2000)
 	b := genStream("example.com/gen/p", time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), 2000)
@@ -125,6 +127,7 @@ func TestConcatenatedStreamsKeepEveryExecution(t *testing.T) {
 }
 
 func TestInterleavedStreamsAreReportedAndKept(t *testing.T) {
+	t.Parallel()
 	s := storetest.New(t)
 	a := genStream("example.com/gen/p", time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), 3000)
 	b := genStream("example.com/gen/p", time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), 3000)
@@ -145,6 +148,7 @@ func TestInterleavedStreamsAreReportedAndKept(t *testing.T) {
 }
 
 func TestReingestingWithOtherSettingsSaysWhatItDid(t *testing.T) {
+	t.Parallel()
 	s := storetest.New(t)
 	stream := joinLines(genStream("example.com/gen/p", time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC), 10))
 	out := convert(t, s, t.TempDir(), stream, "-tags", "first", "-env", "lab")
@@ -159,6 +163,7 @@ func TestReingestingWithOtherSettingsSaysWhatItDid(t *testing.T) {
 }
 
 func TestStreamTimesAreTheRunsTimes(t *testing.T) {
+	t.Parallel()
 	s := storetest.New(t)
 	start := time.Date(2026, 10, 1, 9, 0, 0, 123e6, time.UTC)
 	stream := joinLines(genStream("example.com/gen/p", start, 49)) // 99 ms of events
@@ -221,6 +226,7 @@ func TestManyTags(t *testing.T) {
 }
 
 func TestLateRecordsLongTagsAndOddIDsAreTheSameInEveryMode(t *testing.T) {
+	t.Parallel()
 	dir := testmod.Write(t, recordingSuite)
 	bin := testmod.Bin(t)
 

@@ -59,6 +59,7 @@ func merge(ms ...map[string]string) map[string]string {
 func spoolOf(dir string) string { return filepath.Join(dir, ".evalrec", "spool") }
 
 func TestACrashingTestBinaryKeepsWhatItRecorded(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name     string
 		recorded int
@@ -101,6 +102,7 @@ func TestACrashingTestBinaryKeepsWhatItRecorded(t *testing.T) {
 }
 
 func TestACrashAmongManyBinariesLeavesExactTotals(t *testing.T) {
+	t.Parallel()
 	s := storetest.New(t)
 	const per = 500
 	dir := testmod.Write(t, merge(recorders("a", per, ""), recorders("b", per/2, `panic("half way")`),
@@ -117,6 +119,7 @@ func TestACrashAmongManyBinariesLeavesExactTotals(t *testing.T) {
 }
 
 func TestAnExplicitRunIDNamesOneRunPerInvocation(t *testing.T) {
+	t.Parallel()
 	s := storetest.New(t)
 	files := map[string]string{}
 	for _, p := range []string{"p1", "p2", "p3", "p4", "p5"} {
@@ -145,6 +148,7 @@ func TestAnExplicitRunIDNamesOneRunPerInvocation(t *testing.T) {
 }
 
 func TestRunsStartedInOneSecondSortByTheirMilliseconds(t *testing.T) {
+	t.Parallel()
 	s := storetest.New(t)
 	base := time.Date(2026, 11, 5, 10, 0, 0, 0, time.UTC)
 	for i, ms := range []int{300, 100, 200} {
@@ -160,6 +164,7 @@ func TestRunsStartedInOneSecondSortByTheirMilliseconds(t *testing.T) {
 }
 
 func TestAConfigurationProblemIsSeenInAPlainGoTest(t *testing.T) {
+	t.Parallel()
 	dir := testmod.Write(t, recorders("p", 3, ""))
 	out := testmod.Run(t, dir, []string{"MONGODB_ENABLED=sure"}, "go", "test", "-count=1", "./...")
 	require.Zero(t, out.Code, "a bad setting never fails the suite: %s", out.Combined())
@@ -174,6 +179,7 @@ func TestAConfigurationProblemIsSeenInAPlainGoTest(t *testing.T) {
 }
 
 func TestABuildFailureFailsTheRunThatCanSeeIt(t *testing.T) {
+	t.Parallel()
 	files := merge(recorders("a", 3, ""), recorders("b", 3, ""), recorders("c", 3, ""),
 		map[string]string{"d/d_test.go": "package d\n\nimport \"testing\"\n\nfunc TestBroken(t *testing.T) { undefined() }\n"})
 	dir := testmod.Write(t, files)

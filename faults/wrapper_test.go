@@ -2,7 +2,6 @@ package faults
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -81,25 +79,7 @@ type wrapperRun struct {
 	cmd                    *exec.Cmd
 	dir                    string
 	marks, release, blockd string
-	stdout, stderr         syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer that a command writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	stdout, stderr         testmod.SyncBuffer
 }
 
 func startWrapper(t *testing.T, n int, env ...string) *wrapperRun {
@@ -158,6 +138,7 @@ func processGone(pid int) bool {
 const fastTests = 300
 
 func TestTheWrapperKilledLosesNothingThatFinished(t *testing.T) {
+	t.Parallel()
 	w := startWrapper(t, fastTests)
 	w.waitForMarks(t, fastTests)
 	require.NoError(t, syscall.Kill(w.cmd.Process.Pid, syscall.SIGKILL))
@@ -189,6 +170,7 @@ func TestTheWrapperKilledLosesNothingThatFinished(t *testing.T) {
 }
 
 func TestTheWrapperPassesSignalsOnAndStoresWhatFinished(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			w := startWrapper(t, fastTests)
@@ -240,6 +222,7 @@ func TestTwo(t *testing.T) { evalrec.Record(t, evalrec.Metrics{"acc": 0.8}) }
 }
 
 func TestStorageProblemsNeverFailTheSuite(t *testing.T) {
+	t.Parallel()
 	bin := filepath.Join(testmod.Bin(t), "evalrec")
 
 	t.Run("an invalid setting", func(t *testing.T) {

@@ -7,8 +7,47 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 )
+
+// RunStart is what a writer knows of a run as it starts it.
+type RunStart struct {
+	Invocation     provenance.Invocation
+	Git            provenance.Git
+	Environment    string
+	ExperimentTags []string
+	System         provenance.System
+	Source         string // testmain, wrapper or converter
+	Project        string
+}
+
+// NewRun is the document of a run that starts: every writer builds its run
+// here, so that a suite recorded in TestMain mode and the same suite read
+// from its stream give the same document.
+func NewRun(s RunStart) EvaluationRun {
+	repository := ""
+	if s.Git.Remote != nil {
+		repository = *s.Git.Remote
+	}
+	return EvaluationRun{
+		ID:              bson.ObjectID(s.Invocation.ObjectID()),
+		EvaluationRunID: s.Invocation.RunID(s.Git),
+		StartedAt:       s.Invocation.Started,
+		GitCommit:       s.Git.Commit,
+		GitBranch:       s.Git.Branch,
+		GitDirty:        s.Git.Dirty,
+		Environment:     s.Environment,
+		ExperimentTags:  s.ExperimentTags,
+		System:          s.System,
+		SystemInfoHash:  s.System.Hash(),
+		Metrics:         map[string]float64{},
+		Status:          StatusRunning,
+		Source:          s.Source,
+		Project:         s.Project,
+		Repository:      repository,
+	}
+}
 
 // RunContext is what every test run repeats from its evaluation run.
 type RunContext struct {

@@ -1,36 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/internal/testmod"
 )
-
-// syncBuffer is a bytes.Buffer that a server goroutine writes while the
-// test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // startUI runs evalrec ui with args until the test ends, and returns what
 // it printed once it is listening.
@@ -42,7 +22,7 @@ func startUI(t *testing.T, args ...string) string {
 	}
 	storetest.EmbeddedAt(t, dir)
 	t.Chdir(dir)
-	out := &syncBuffer{}
+	out := &testmod.SyncBuffer{}
 	c := newUICmd(&environment{stdin: strings.NewReader(""), stdout: out, stderr: out})
 	if err := c.fs.Parse(args); err != nil {
 		t.Fatal(err)

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/ingest"
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/metricfile"
@@ -217,23 +215,8 @@ func (s *sink) open(at time.Time) {
 	// go test -mod=mod may have just added requirements to go.mod.
 	sys := provenance.SnapshotOf(".")
 	_, project := provenance.ModuleRoot(".")
-	run := store.EvaluationRun{
-		ID:              bson.ObjectID(inv.ObjectID()),
-		EvaluationRunID: inv.RunID(s.opts.Git),
-		StartedAt:       inv.Started,
-		GitCommit:       s.opts.Git.Commit,
-		GitBranch:       s.opts.Git.Branch,
-		GitDirty:        s.opts.Git.Dirty,
-		Environment:     cfg.Environment,
-		ExperimentTags:  cfg.ExperimentTags,
-		System:          sys,
-		SystemInfoHash:  sys.Hash(),
-		Metrics:         map[string]float64{},
-		Status:          store.StatusRunning,
-		Source:          s.opts.Source,
-		Project:         project,
-		Repository:      deref(s.opts.Git.Remote),
-	}
+	run := store.NewRun(store.RunStart{Invocation: *inv, Git: s.opts.Git, Environment: cfg.Environment,
+		ExperimentTags: cfg.ExperimentTags, System: sys, Source: s.opts.Source, Project: project})
 	s.session = store.Open(context.Background(), store.SessionConfig{
 		URI: storeconn.URI(cfg), Database: cfg.Database,
 		ConnectTimeout: cfg.ConnectTimeout, WriteTimeout: cfg.WriteTimeout, FlushInterval: cfg.FlushInterval,
@@ -439,11 +422,4 @@ func ReportStream(w io.Writer, prefix string, st ingest.Stats) {
 	if st.Interleaved > 0 {
 		fmt.Fprintf(w, "%s%d packages mix two go test runs line by line (their times go backwards); every result is stored, the run is marked failed: ingest each stream on its own\n", prefix, st.Interleaved)
 	}
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
