@@ -289,9 +289,16 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 		log.Error(fmt.Sprintf("strict mode: storage failed: %v", res.StorageErr))
 		code = 1
 	}
+	// The gate runs whenever go test ran tests, passing or failing: a
+	// new failure is what -fail-on new-failure is for. Its failure adds
+	// to go test's exit code, never hides it.
 	var report *compare.Report
-	if code == 0 && c.baseline != "" {
-		code, report = c.gate(ctx, db, baseline, res, g)
+	if c.baseline != "" && res != nil {
+		var gcode int
+		gcode, report = c.gate(ctx, db, baseline, res, g)
+		if code == 0 {
+			code = gcode
+		}
 	}
 	if c.notify != "" {
 		c.alert(ctx, res, diff, report)
