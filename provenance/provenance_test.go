@@ -14,6 +14,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"evalrec.dev/internal/dotdir"
 )
 
 func noEnv(string) string { return "" }
@@ -194,4 +196,20 @@ func TestModuleRootAndSnapshotOf(t *testing.T) {
 	assert.Equal(t, "example.com/m", s.Module)
 	assert.Equal(t, []Module{{"golang.org/x/mod", "v0.43.0"}}, s.Dependencies)
 	assert.True(t, strings.HasPrefix(s.GoVersion, "go1."), s.GoVersion)
+}
+
+// The store and spool evalrec writes into .evalrec never make the tree
+// dirty: the directory ignores itself. Changes elsewhere still do.
+func TestEvalrecsOwnFilesLeaveTheTreeClean(t *testing.T) {
+	dir := t.TempDir()
+	commitFile(t, dir)
+	require.NoError(t, dotdir.MkdirAll(filepath.Join(dir, ".evalrec", "spool"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".evalrec", "vt_metrics.db"), []byte("store"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".evalrec", "spool", "x.jsonl"), []byte("{}"), 0o644))
+	g := GitInfo(dir, noEnv)
+	require.NotNil(t, g.Dirty)
+	assert.False(t, *g.Dirty, "a new .evalrec made the tree dirty")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "new.txt"), []byte("x"), 0o644))
+	assert.True(t, *GitInfo(dir, noEnv).Dirty, "an untracked file elsewhere is a change")
 }

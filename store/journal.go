@@ -13,6 +13,8 @@ import (
 	"github.com/gofrs/flock"
 
 	"evalrec.dev/result"
+
+	"evalrec.dev/internal/dotdir"
 )
 
 // The journal is the durable record of one session. Every call that adds to
@@ -185,7 +187,7 @@ func createJournal(dir string, target Target, run EvaluationRun, buffered bool) 
 	var ok bool
 	var err error
 	for range 3 {
-		if err = os.MkdirAll(dir, 0o700); err != nil {
+		if err = dotdir.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
 		if ok, err = lock.TryLock(); !errors.Is(err, os.ErrNotExist) {

@@ -32,6 +32,8 @@ import (
 	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/provenance"
 	"evalrec.dev/store"
+
+	"evalrec.dev/internal/dotdir"
 )
 
 // envVar, set on an ingester, names the go command it waits for: PID and
@@ -74,7 +76,7 @@ func Schedule(cfg *config.Config, log *slog.Logger) {
 // on the spool's parent directory (the spool's own is replay's lock).
 func waiting(cfg *config.Config) *flock.Flock {
 	dir := filepath.Dir(filepath.Clean(cfg.SpoolDir))
-	_ = os.MkdirAll(dir, 0o755)
+	_ = dotdir.MkdirAll(dir, 0o755)
 	return flock.New(dir, flock.SetFlag(os.O_RDONLY))
 }
 

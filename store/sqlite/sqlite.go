@@ -31,6 +31,8 @@ import (
 	sqlite3lib "modernc.org/sqlite/lib"
 
 	"evalrec.dev/store"
+
+	"evalrec.dev/internal/dotdir"
 )
 
 func init() {
@@ -87,7 +89,7 @@ type Store struct {
 // Open opens the file at path, creating it (and its directory) with
 // evalrec's tables when missing. name is the database name journals record.
 func Open(ctx context.Context, path, name string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := dotdir.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("creating the directory of the embedded store: %w", err)
 	}
 	q := url.Values{}
