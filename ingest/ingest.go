@@ -378,7 +378,7 @@ func (in *Ingester) finishTest(p *pkgState, t *testState, st result.Status, ev *
 		t.Finished = p.lastTime
 	}
 	if ev != nil && ev.Elapsed != nil {
-		t.Duration = time.Duration(*ev.Elapsed * float64(time.Second))
+		t.Duration, t.Timed = time.Duration(*ev.Elapsed*float64(time.Second)), true
 		if t.Started.IsZero() {
 			t.Started = t.Finished.Add(-t.Duration)
 		}

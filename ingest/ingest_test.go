@@ -382,3 +382,23 @@ func TestTail(t *testing.T) {
 	assert.True(t, strings.HasSuffix(s, "zzEND"))
 	assert.Len(t, s, TailSize+len("…\n"))
 }
+
+// A test go test timed at 0.00 s took under 5 ms, whatever the time
+// between its events (a parallel test waits between run and pass): its
+// duration is go test's, never that gap.
+func TestADurationIsGoTestsElapsedNeverTheGapBetweenEvents(t *testing.T) {
+	stream := strings.Join([]string{
+		`{"Time":"2026-01-01T00:00:00Z","Action":"run","Package":"p","Test":"TestWaits"}`,
+		`{"Time":"2026-01-01T00:00:05Z","Action":"pass","Package":"p","Test":"TestWaits","Elapsed":0}`,
+		`{"Time":"2026-01-01T00:00:05Z","Action":"run","Package":"p","Test":"TestSlow"}`,
+		`{"Time":"2026-01-01T00:00:07Z","Action":"pass","Package":"p","Test":"TestSlow","Elapsed":2.5}`,
+		`{"Time":"2026-01-01T00:00:07Z","Action":"pass","Package":"p","Elapsed":7}`,
+	}, "\n")
+	c, _ := ingestAll(t, []byte(stream))
+	waits := c.find("p", "TestWaits")[0]
+	waits.Complete()
+	assert.Zero(t, waits.Duration, "0.00 s in go test's report")
+	slow := c.find("p", "TestSlow")[0]
+	slow.Complete()
+	assert.Equal(t, 2500*time.Millisecond, slow.Duration)
+}

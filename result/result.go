@@ -50,6 +50,11 @@ type Test struct {
 	Started  time.Time
 	Finished time.Time
 	Duration time.Duration
+	// Timed says Duration is go test's own figure (test2json's Elapsed),
+	// where 0 means under 5 ms: it is never replaced by the time between
+	// the stream's events, which counts the waits of parallel tests and
+	// of the reader.
+	Timed bool
 
 	Metrics     []Metric // sorted by Key
 	Score       *float64 // 0–100; nil for a skipped test with no metrics
@@ -96,7 +101,7 @@ func (t *Test) Complete() {
 	if t.Attempt == 0 {
 		t.Attempt = 1
 	}
-	if t.Duration == 0 && !t.Started.IsZero() && t.Finished.After(t.Started) {
+	if !t.Timed && t.Duration == 0 && !t.Started.IsZero() && t.Finished.After(t.Started) {
 		t.Duration = t.Finished.Sub(t.Started)
 	}
 	slices.SortFunc(t.Metrics, func(a, b Metric) int { return strings.Compare(a.Key, b.Key) })

@@ -89,6 +89,7 @@ type journalTest struct {
 	Started      time.Time         `json:"started"`
 	Finished     time.Time         `json:"finished"`
 	Duration     time.Duration     `json:"duration_ns"`
+	Timed        bool              `json:"timed,omitempty"`
 	Metrics      []string          `json:"metrics,omitempty"`
 	Score        *float64          `json:"score"`
 	ScoreMethod  string            `json:"score_method,omitempty"`
@@ -103,7 +104,7 @@ func newJournalTest(part string, t *result.Test, provisional bool) *journalTest 
 	jt := &journalTest{
 		Part: part, Provisional: provisional,
 		Package: t.Package, Name: t.Name, Attempt: t.Attempt, TestID: t.TestID, TestName: t.TestName,
-		Status: t.Status, Started: t.Started, Finished: t.Finished, Duration: t.Duration,
+		Status: t.Status, Started: t.Started, Finished: t.Finished, Duration: t.Duration, Timed: t.Timed,
 		Score: finiteOrNil(t.Score), ScoreMethod: t.ScoreMethod, Tags: t.Tags, Participants: t.Participants,
 		Attrs: t.Attrs, Output: t.Output, Cached: t.Cached,
 	}
@@ -117,7 +118,7 @@ func newJournalTest(part string, t *result.Test, provisional bool) *journalTest 
 func (jt *journalTest) result() (*result.Test, error) {
 	t := &result.Test{
 		Package: jt.Package, Name: jt.Name, Attempt: jt.Attempt, TestID: jt.TestID, TestName: jt.TestName,
-		Status: jt.Status, Started: jt.Started, Finished: jt.Finished, Duration: jt.Duration,
+		Status: jt.Status, Started: jt.Started, Finished: jt.Finished, Duration: jt.Duration, Timed: jt.Timed,
 		Score: jt.Score, ScoreMethod: jt.ScoreMethod, Tags: jt.Tags, Participants: jt.Participants,
 		Attrs: jt.Attrs, Output: jt.Output, Cached: jt.Cached,
 	}
