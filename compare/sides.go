@@ -158,16 +158,19 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 		BaseScore: meanScore(baseRuns), CandScore: meanScore(candRuns)}
 	r.Warnings = sideWarnings(baseRuns, candRuns)
 	base = onPackagesOf(base, cand)
+	// A result go test served from its cache says the test ran and how it
+	// ended (as it did when last run fresh), so it counts for the test
+	// set and for statuses; it is no new sample of a metric.
+	bt, ct := latest(base), latest(cand)
 	var cachedB, cachedC int
 	base, cachedB = withoutCached(base)
 	cand, cachedC = withoutCached(cand)
 	r.Cached = cachedB + cachedC
 	if r.Cached > 0 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%d test results were served from go test's cache and are left out: run with -count=1 for fresh samples", r.Cached))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d test results were served from go test's cache and are left out of the samples: run with -count=1 for fresh ones", r.Cached))
 	}
 
 	bs, cs := samplesByTest(base), samplesByTest(cand)
-	bt, ct := latest(base), latest(cand)
 	r.NewTests, r.RemovedTests, r.NewlyFailing, r.Fixed = statusChanges(bt, ct)
 	if len(r.NewTests)+len(r.RemovedTests) > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("dataset inconsistency: the sides differ in their test set (%d new, %d removed)",

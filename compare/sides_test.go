@@ -211,3 +211,24 @@ func TestTheModeratedVarianceLearnsFromTheOtherTests(t *testing.T) {
 	assert.Equal(t, "t42", r.Regressions()[0].TestID)
 	assert.Zero(t, r.NeedRuns)
 }
+
+// A run whose packages came from go test's cache still ran its tests: they
+// are not "new" against it, and a test that fails after it is newly
+// failing. Its results are no samples.
+func TestACachedRunStillHasItsTests(t *testing.T) {
+	var base, cand []store.TestRun
+	for _, id := range []string{"a", "b", "c"} {
+		b := tr(id, "passed", 100, 1)
+		b.Cached = true
+		base = append(base, b)
+		status := "passed"
+		if id == "b" {
+			status = "failed"
+		}
+		cand = append(cand, tr(id, status, 100, 1))
+	}
+	r := Sides([]store.EvaluationRun{{}}, []store.EvaluationRun{{}}, base, cand, Options{})
+	assert.Empty(t, r.NewTests, "the cached run's tests are not new")
+	assert.Equal(t, []string{"b"}, r.NewlyFailing)
+	assert.Equal(t, 3, r.Cached)
+}
