@@ -72,28 +72,37 @@ type Diff struct {
 	RemovedTests []string
 	NewlyFailing []string // passed in base, failed or incomplete in cand
 	Fixed        []string // failed or incomplete in base, passed in cand
+	// Common says a side ran some tests only (go test -run): the diff
+	// keeps to the tests both ran, and its scores are theirs.
+	Common bool
+	// BaseScore and CandScore are the scores compared: the runs', or with
+	// Common, the mean score of the tests both ran.
+	BaseScore, CandScore *float64
 }
 
-// ScoreDelta is the change of the run score, and false when either run has
-// no score.
+// ScoreDelta is the change of the score, and false when a side has none.
 func (d Diff) ScoreDelta() (float64, bool) {
-	if d.Base.Score == nil || d.Cand.Score == nil {
+	if d.BaseScore == nil || d.CandScore == nil {
 		return 0, false
 	}
-	return *d.Cand.Score - *d.Base.Score, true
+	return *d.CandScore - *d.BaseScore, true
 }
 
 // Runs compares cand against base, on the packages cand ran. A test is
 // identified by its test_id; when it ran several times in one run
 // (-count=N), its last attempt counts.
 func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun) Diff {
-	d := Diff{Base: base, Cand: cand}
+	d := Diff{Base: base, Cand: cand, BaseScore: base.Score, CandScore: cand.Score}
 	baseTests = onPackagesOf(baseTests, candTests)
+	if base.TestsSelected || cand.TestsSelected {
+		baseTests, candTests = common(baseTests, candTests)
+		d.Common, d.BaseScore, d.CandScore = true, meanTestScore(baseTests), meanTestScore(candTests)
+	}
 	dirs, known := directions(candTests, baseTests)
 	for name, c := range cand.Metrics {
 		b, ok := base.Metrics[name]
-		if !ok {
-			continue
+		if !ok || d.Common {
+			continue // with Common, the runs' means cover other tests
 		}
 		d.Metrics = append(d.Metrics, MetricDelta{Name: name, Base: b, Cand: c, Direction: dirs[name], DirectionKnown: known[name]})
 	}
@@ -118,6 +127,39 @@ func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun)
 		return cmp.Compare(math.Abs(b.ScoreDelta()), math.Abs(a.ScoreDelta()))
 	})
 	return d
+}
+
+// common keeps the test runs of the tests both sides ran.
+func common(base, cand []store.TestRun) ([]store.TestRun, []store.TestRun) {
+	in := func(trs []store.TestRun) map[string]bool {
+		m := make(map[string]bool, len(trs))
+		for _, t := range trs {
+			m[t.TestID] = true
+		}
+		return m
+	}
+	inBase, inCand := in(base), in(cand)
+	keep := func(trs []store.TestRun, other map[string]bool) []store.TestRun {
+		return slices.DeleteFunc(slices.Clone(trs), func(t store.TestRun) bool { return !other[t.TestID] })
+	}
+	return keep(base, inCand), keep(cand, inBase)
+}
+
+// meanTestScore is the mean score of the tests' last attempts, or nil.
+func meanTestScore(trs []store.TestRun) *float64 {
+	var sum float64
+	n := 0
+	for _, t := range latest(trs) {
+		if t.Score != nil {
+			sum += *t.Score
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	m := sum / float64(n)
+	return &m
 }
 
 // statusChanges lists the tests only in cand, only in base, passing in base

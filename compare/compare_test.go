@@ -53,3 +53,26 @@ func TestRunsWithoutTestsDoesNotGuessDirections(t *testing.T) {
 		assert.False(t, d.Metrics[0].DirectionKnown)
 	}
 }
+
+// After a run of some tests (go test -run), the next full run is compared
+// on the tests both ran: the others are not new, and the score is theirs.
+func TestARunOfSomeTestsIsComparedOnTheTestsBothRan(t *testing.T) {
+	some := &store.EvaluationRun{Score: f(90), TestsSelected: true}
+	all := &store.EvaluationRun{Score: f(60)}
+	d := Runs(some, all,
+		[]store.TestRun{tr("a", "passed", 90, 1)},
+		[]store.TestRun{tr("a", "passed", 92, 1), tr("b", "failed", 0, 1), tr("c", "passed", 88, 1)},
+	)
+	assert.True(t, d.Common)
+	assert.Empty(t, d.NewTests, "b and c did not run in the first: they are not new")
+	sd, ok := d.ScoreDelta()
+	assert.True(t, ok)
+	assert.InDelta(t, 2.0, sd, 1e-9, "the score of the tests both ran, not 60 against 90")
+
+	r := Sides([]store.EvaluationRun{*some}, []store.EvaluationRun{*all},
+		[]store.TestRun{tr("a", "passed", 90, 1)},
+		[]store.TestRun{tr("a", "passed", 92, 1), tr("b", "failed", 0, 1)}, Options{})
+	assert.Empty(t, r.NewTests)
+	drop, _ := r.ScoreDrop()
+	assert.InDelta(t, -2.0, drop, 1e-9)
+}

@@ -158,6 +158,11 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 		BaseScore: meanScore(baseRuns), CandScore: meanScore(candRuns)}
 	r.Warnings = sideWarnings(baseRuns, candRuns)
 	base = onPackagesOf(base, cand)
+	if selected(baseRuns) || selected(candRuns) {
+		base, cand = common(base, cand)
+		r.BaseScore, r.CandScore = meanTestScore(base), meanTestScore(cand)
+		r.Warnings = append(r.Warnings, "a side ran some tests only (go test -run): compared on the tests both ran, scores too")
+	}
 	// A result go test served from its cache says the test ran and how it
 	// ended (as it did when last run fresh), so it counts for the test
 	// set and for statuses; it is no new sample of a metric.
@@ -206,6 +211,11 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 		return cmp.Compare(rank(a.Verdict), rank(b.Verdict))
 	})
 	return r
+}
+
+// selected reports whether a run of the side ran some tests only.
+func selected(runs []store.EvaluationRun) bool {
+	return slices.ContainsFunc(runs, func(r store.EvaluationRun) bool { return r.TestsSelected })
 }
 
 // pair is one test's metric on both sides.

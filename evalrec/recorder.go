@@ -210,7 +210,7 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 	sys := provenance.Snapshot(sut)
 	_, project := provenance.ModuleRoot(".")
 	run := store.NewRun(store.RunStart{Invocation: inv, Git: git, Environment: cfg.Environment,
-		ExperimentTags: cfg.ExperimentTags, System: sys, Source: "testmain", Project: project})
+		ExperimentTags: cfg.ExperimentTags, System: sys, Source: "testmain", Project: project, TestsSelected: testsSelected(os.Args[1:])})
 	uri := storeconn.URI(cfg)
 	r := &Recorder{cfg: cfg, log: log, pkg: packagePath(), attempts: map[string]int{},
 		// A test binary only journals into the embedded store: writing
@@ -324,6 +324,24 @@ func (r *Recorder) Finish(code int) int {
 		r.log.Info(fmt.Sprintf("stored %s in run %s", r.pkg, run.EvaluationRunID))
 	}
 	return code
+}
+
+// testsSelected reports whether the binary was told to run some tests
+// only (-test.run, -test.skip, as go test passes -run and -skip).
+func testsSelected(args []string) bool {
+	for i, a := range args {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name != "test.run" && name != "test.skip" {
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			value = args[i+1]
+		}
+		if value != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // packagePath is the import path of the package under test: a test binary's

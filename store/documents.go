@@ -20,6 +20,8 @@ type RunStart struct {
 	System         provenance.System
 	Source         string // testmain, wrapper or converter
 	Project        string
+	// TestsSelected: go test ran some tests only (see EvaluationRun).
+	TestsSelected bool
 }
 
 // NewRun is the document of a run that starts: every writer builds its run
@@ -46,6 +48,7 @@ func NewRun(s RunStart) EvaluationRun {
 		Source:          s.Source,
 		Project:         s.Project,
 		Repository:      repository,
+		TestsSelected:   s.TestsSelected,
 	}
 }
 

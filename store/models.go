@@ -43,6 +43,10 @@ type EvaluationRun struct {
 	// Packages are the packages that ran, sorted: a run is compared with
 	// another on the packages both ran.
 	Packages []string `bson:"packages" json:"packages"`
+	// TestsSelected says go test was told to run some tests only (-run,
+	// -skip): the tests it did not run are not gone, and comparisons
+	// with this run keep to the tests both sides ran.
+	TestsSelected bool `bson:"tests_selected,omitempty" json:"tests_selected,omitempty"`
 }
 
 // MetricStats summarises one metric over the tests of a run.

@@ -218,15 +218,16 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	var failures []string
 	masks := map[[2]string]*redact.Lines{} // -v output, per test: a key spans lines
 	res, readErr := pipeline.Ingest(context.WithoutCancel(ctx), gt.stdout, pipeline.Options{
-		Config:      cfg,
-		Source:      "wrapper",
-		Invocation:  &inv,
-		Git:         provenance.GitInfo(".", nil),
-		Logger:      log,
-		DB:          db,
-		Unavailable: unavailable,
-		Live:        true,
-		Stopped:     gt.stopped,
+		Config:        cfg,
+		Source:        "wrapper",
+		TestsSelected: c.selectsTests(),
+		Invocation:    &inv,
+		Git:           provenance.GitInfo(".", nil),
+		Logger:        log,
+		DB:            db,
+		Unavailable:   unavailable,
+		Live:          true,
+		Stopped:       gt.stopped,
 		OnEvent: func(ev *ingest.Event) {
 			if c.verbose && !c.json && (ev.Action == "output" || ev.Action == "build-output") {
 				k := [2]string{ev.Package, ev.Test}

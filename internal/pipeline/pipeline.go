@@ -26,6 +26,8 @@ type Options struct {
 	Config *config.Config
 	// Source is stored in the run: "converter" or "wrapper".
 	Source string
+	// TestsSelected says go test was told to run some tests only.
+	TestsSelected bool
 	// Invocation identifies the run. When nil, it is derived from the
 	// stream's first event line, so ingesting the same stream again finds
 	// the same run and stores nothing new, and no other stream finds it.
@@ -216,7 +218,7 @@ func (s *sink) open(at time.Time) {
 	sys := provenance.SnapshotOf(".")
 	_, project := provenance.ModuleRoot(".")
 	run := store.NewRun(store.RunStart{Invocation: *inv, Git: s.opts.Git, Environment: cfg.Environment,
-		ExperimentTags: cfg.ExperimentTags, System: sys, Source: s.opts.Source, Project: project})
+		ExperimentTags: cfg.ExperimentTags, System: sys, Source: s.opts.Source, Project: project, TestsSelected: s.opts.TestsSelected})
 	s.session = store.Open(context.Background(), store.SessionConfig{
 		URI: storeconn.URI(cfg), Database: cfg.Database,
 		ConnectTimeout: cfg.ConnectTimeout, WriteTimeout: cfg.WriteTimeout, FlushInterval: cfg.FlushInterval,
