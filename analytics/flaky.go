@@ -25,6 +25,11 @@ type FlakyOptions struct {
 	// BrokenStreak is how many latest failures in a row, after at most one
 	// change from passing, make a test broken rather than flaky. Default 3.
 	BrokenStreak int
+	// BlipTests is how many tests, each failing only in that run of the
+	// window, make a run a blip: they failed together, once (a network
+	// outage, a full disk), which says nothing of any one of them.
+	// Default 3.
+	BlipTests int
 }
 
 func (o FlakyOptions) withDefaults() FlakyOptions {
@@ -39,6 +44,9 @@ func (o FlakyOptions) withDefaults() FlakyOptions {
 	}
 	if o.BrokenStreak <= 0 {
 		o.BrokenStreak = 3
+	}
+	if o.BlipTests <= 0 {
+		o.BlipTests = 3
 	}
 	return o
 }
@@ -78,6 +86,18 @@ type sample struct {
 	at     time.Time
 	passed bool
 	commit string
+	run    [12]byte
+}
+
+// Blip is a run in which several tests that otherwise pass failed
+// together, once: their failures are left out of flakiness, and reported
+// here instead.
+type Blip struct {
+	Run            string    `json:"run"` // evaluation_run_id
+	At             time.Time `json:"at"`
+	Environment    string    `json:"environment"`
+	SystemInfoHash string    `json:"system_info_hash"`
+	Tests          []string  `json:"tests"`
 }
 
 // FindFlaky judges every test in tests. runs must hold the evaluation run
@@ -90,6 +110,14 @@ type sample struct {
 // exclusion of runs where most tests failed (Trunk). History is split by
 // environment and system hash, so different configurations never pool.
 func FindFlaky(runs []store.EvaluationRun, tests []store.TestRun, opt FlakyOptions) []TestHealth {
+	health, _ := Health(runs, tests, opt)
+	return health
+}
+
+// Health is FindFlaky, with the blips whose failures it left out: runs in
+// which opt.BlipTests tests or more failed that failed in no other run of
+// their window. Blips are sorted newest first.
+func Health(runs []store.EvaluationRun, tests []store.TestRun, opt FlakyOptions) ([]TestHealth, []Blip) {
 	opt = opt.withDefaults()
 	type key struct{ env, hash, test string }
 	byRun := make(map[[12]byte]*store.EvaluationRun, len(runs))
@@ -116,14 +144,47 @@ func FindFlaky(runs []store.EvaluationRun, tests []store.TestRun, opt FlakyOptio
 		if r.GitCommit != nil {
 			commit = *r.GitCommit
 		}
-		groups[k] = append(groups[k], sample{at: t.FinishedAt, passed: passed, commit: commit})
+		groups[k] = append(groups[k], sample{at: t.FinishedAt, passed: passed, commit: commit, run: t.EvaluationRunID})
 		names[k] = t.TestName
 	}
-	var out []TestHealth
+	// Each test's window, and the runs in which it failed only once.
+	alone := map[[12]byte][]string{} // run → tests whose only failure it holds
 	for k, ss := range groups {
 		slices.SortStableFunc(ss, func(a, b sample) int { return a.at.Compare(b.at) })
 		if len(ss) > opt.Window {
 			ss = ss[len(ss)-opt.Window:]
+		}
+		groups[k] = ss
+		var failedIn [12]byte
+		failures := 0
+		for _, s := range ss {
+			if !s.passed {
+				failures++
+				failedIn = s.run
+			}
+		}
+		if failures == 1 {
+			alone[failedIn] = append(alone[failedIn], k.test)
+		}
+	}
+	var blips []Blip
+	blipRuns := map[[12]byte]bool{}
+	for id, ts := range alone {
+		if len(ts) < opt.BlipTests {
+			continue
+		}
+		r := byRun[id]
+		blipRuns[id] = true
+		blips = append(blips, Blip{Run: r.EvaluationRunID, At: r.StartedAt, Environment: r.Environment,
+			SystemInfoHash: r.SystemInfoHash, Tests: slices.Sorted(slices.Values(ts))})
+	}
+	slices.SortFunc(blips, func(a, b Blip) int { return cmp.Or(b.At.Compare(a.At), cmp.Compare(a.Run, b.Run)) })
+
+	var out []TestHealth
+	for k, ss := range groups {
+		if len(blipRuns) > 0 {
+			// A blip's failures are the blip's, not the test's.
+			ss = slices.DeleteFunc(slices.Clone(ss), func(s sample) bool { return !s.passed && blipRuns[s.run] })
 		}
 		if len(ss) < opt.MinSamples {
 			continue
@@ -139,7 +200,7 @@ func FindFlaky(runs []store.EvaluationRun, tests []store.TestRun, opt FlakyOptio
 		return cmp.Or(cmp.Compare(b.Impact, a.Impact), cmp.Compare(b.FlipRate, a.FlipRate),
 			cmp.Compare(a.TestID, b.TestID), cmp.Compare(a.Environment, b.Environment), cmp.Compare(a.SystemInfoHash, b.SystemInfoHash))
 	})
-	return out
+	return out, blips
 }
 
 func infraFailure(r *store.EvaluationRun, ratio float64) bool {

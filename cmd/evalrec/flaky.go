@@ -59,13 +59,20 @@ func (c *flakyCmd) Run(ctx context.Context, _ []string) error {
 	if err != nil {
 		return err
 	}
-	found := analytics.FindFlaky(runs, trs, c.opt)
+	found, blips := analytics.Health(runs, trs, c.opt)
 	if c.q.limit > 0 && len(found) > c.q.limit {
 		found = found[:c.q.limit]
 	}
 	if c.q.json {
-		return printJSON(c.env.stdout, map[string]any{"runs": len(runs), "tests": found})
+		return printJSON(c.env.stdout, map[string]any{"runs": len(runs), "tests": found, "blips": blips})
 	}
+	// A blip: tests that failed together once are no flaky tests.
+	defer func() {
+		for _, b := range blips {
+			fmt.Fprintf(c.env.stdout, "blip: in run %s (%s) %d tests that pass in every other run failed together: %s\n",
+				b.Run, fmtTime(b.At), len(b.Tests), brief(b.Tests, maxListed))
+		}
+	}()
 	if len(found) == 0 {
 		fmt.Fprintf(c.env.stdout, "no flaky or broken tests in the latest %d runs\n", len(runs))
 		return nil

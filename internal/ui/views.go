@@ -523,6 +523,9 @@ func (s *Server) compare(r *http.Request) (any, error) {
 type FlakyView struct {
 	Runs  int                    `json:"runs"`
 	Tests []analytics.TestHealth `json:"tests"`
+	// Blips are runs where several tests failed together, once: their
+	// failures are not counted as flakiness.
+	Blips []analytics.Blip `json:"blips"`
 }
 
 func (s *Server) flaky(r *http.Request) (any, error) {
@@ -538,11 +541,14 @@ func (s *Server) flaky(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	found := analytics.FindFlaky(runs, trs, analytics.FlakyOptions{})
+	found, blips := analytics.Health(runs, trs, analytics.FlakyOptions{})
 	if found == nil {
 		found = []analytics.TestHealth{}
 	}
-	return FlakyView{Runs: len(runs), Tests: found}, nil
+	if blips == nil {
+		blips = []analytics.Blip{}
+	}
+	return FlakyView{Runs: len(runs), Tests: found, Blips: blips}, nil
 }
 
 // ConfigsView lists configurations.
