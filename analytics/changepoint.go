@@ -27,6 +27,12 @@ type ChangeOptions struct {
 	// MinSegment is the fewest points on either side of a change point.
 	// Default 3: a lone outlier is not a change.
 	MinSegment int
+	// Confirm is how many points after a change point confirm it: one
+	// with fewer, at the newest end of its series, is tentative, and is
+	// not posted by -notify. Default 5: three tight points after a change
+	// pass the t-test with a tiny p-value, and the newest end is what a
+	// nightly job posts.
+	Confirm int
 }
 
 func (o ChangeOptions) withDefaults() ChangeOptions {
@@ -35,6 +41,9 @@ func (o ChangeOptions) withDefaults() ChangeOptions {
 	}
 	if o.MinSegment <= 0 {
 		o.MinSegment = 3
+	}
+	if o.Confirm <= 0 {
+		o.Confirm = 5
 	}
 	return o
 }
@@ -203,6 +212,9 @@ type Change struct {
 	Commit  *string   `json:"git_commit"`
 	At      time.Time `json:"started_at"`
 	Verdict string    `json:"verdict"` // regression or improvement
+	// Tentative says too few points follow the change to confirm it
+	// (ChangeOptions.Confirm): it is shown, not posted.
+	Tentative bool `json:"tentative"`
 }
 
 // BuildSeries turns runs (oldest first) and their test runs into series:
@@ -282,6 +294,7 @@ func BuildSeries(runs []store.EvaluationRun, tests []store.TestRun) []Series {
 // FindChanges finds the change points of every series. The direction of a
 // run-level metric is taken from the test-level series of the same name.
 func FindChanges(series []Series, opt ChangeOptions) []Change {
+	opt = opt.withDefaults()
 	dirs := map[string]Series{}
 	for _, s := range series {
 		if s.TestID != "" && s.DirectionKnown {
@@ -299,7 +312,8 @@ func FindChanges(series []Series, opt ChangeOptions) []Change {
 		}
 		for _, cp := range ChangePoints(s.Values, opt) {
 			r := s.Runs[cp.Index]
-			c := Change{Series: s, ChangePoint: cp, Run: r.EvaluationRunID, Commit: r.GitCommit, At: r.StartedAt, Verdict: "improvement"}
+			c := Change{Series: s, ChangePoint: cp, Run: r.EvaluationRunID, Commit: r.GitCommit, At: r.StartedAt, Verdict: "improvement",
+				Tentative: len(s.Values)-cp.Index < opt.Confirm}
 			if (cp.After < cp.Before) == (s.Direction != "lower") {
 				c.Verdict = "regression"
 			}

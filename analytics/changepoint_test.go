@@ -2,10 +2,15 @@ package analytics
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"fmt"
+
+	"evalrec.dev/store"
 )
 
 func TestAStepIsFoundWhereItIs(t *testing.T) {
@@ -64,4 +69,30 @@ func TestPrecisionAndRecallOnGeneratedSeries(t *testing.T) {
 	assert.GreaterOrEqual(t, m.Precision, 0.90)
 	assert.GreaterOrEqual(t, m.Recall, 0.85)
 	assert.LessOrEqual(t, m.FalseInNoise, 0.02)
+}
+
+// A change with fewer than Confirm points after it, at the newest end, is
+// tentative; once the points come, it is not.
+func TestAChangeAtTheNewestEndIsTentative(t *testing.T) {
+	base := []float64{}
+	for i := range 40 {
+		base = append(base, 1+0.01*float64(i%3))
+	}
+	for _, after := range []struct {
+		points    int
+		tentative bool
+	}{{3, true}, {4, true}, {5, false}, {10, false}} {
+		xs := slices.Clone(base)
+		for i := range after.points {
+			xs = append(xs, 2+0.01*float64(i%3))
+		}
+		runs := make([]store.EvaluationRun, len(xs))
+		for i := range runs {
+			runs[i] = store.EvaluationRun{EvaluationRunID: fmt.Sprint("r", i)}
+		}
+		cs := FindChanges([]Series{{Metric: "m", Direction: "higher", DirectionKnown: true, Runs: runs, Values: xs}}, ChangeOptions{})
+		if len(cs) != 1 || cs[0].Tentative != after.tentative {
+			t.Errorf("%d points after the change: %+v, want one change, tentative %v", after.points, cs, after.tentative)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -71,8 +72,11 @@ func (c *changesCmd) Run(ctx context.Context, _ []string) error {
 	nRuns, nSeries, changes := analytics.ChangesOfRuns(runs, trs, func(s analytics.Series) bool {
 		return (c.test == "" || s.TestID == c.test) && (c.metric == "" || s.Metric == c.metric)
 	}, since, analytics.ChangeOptions{P: c.p})
-	if c.notify != "" && len(changes) > 0 {
-		if err := notify.Post(ctx, c.notify, changeMessage(f.Project, changes), notify.Options{}); err != nil {
+	// A tentative change (too few points after it yet) is shown, not posted:
+	// the next nightly job posts it once it is confirmed.
+	confirmed := slices.DeleteFunc(slices.Clone(changes), func(ch analytics.Change) bool { return ch.Tentative })
+	if c.notify != "" && len(confirmed) > 0 {
+		if err := notify.Post(ctx, c.notify, changeMessage(f.Project, confirmed), notify.Options{}); err != nil {
 			logline.New(c.env.stderr).Warn(fmt.Sprintf("%v; the change points are printed here", err))
 		}
 	}
@@ -94,6 +98,9 @@ func (c *changesCmd) Run(ctx context.Context, _ []string) error {
 		verdict := p.status(ch.Verdict)
 		if !ch.DirectionKnown {
 			verdict += " (direction unknown)"
+		}
+		if ch.Tentative {
+			verdict += " (tentative: too few runs after it yet)"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%.4g\t%.4g\t%+.1f%%\t%.2g\t%s\n", fmtTime(ch.At), ch.Run, short(deref(ch.Commit), 7),
 			test, ch.Metric, ch.Before, ch.After, 100*ch.Relative(), ch.P, verdict)
