@@ -56,7 +56,18 @@ func (d *DB) ResolveRun(ctx context.Context, ref string, f RunFilter) (*Evaluati
 // ResolveRuns is ResolveRun for up to n runs: for latest, tag: and branch:
 // references, the n newest matching runs (for latest~N, those from the N-th
 // on); other references name one run.
+// DefaultSideRuns is how many runs a tag: or branch: reference stands for
+// when the caller gives no count (n 0): one run against one says nothing
+// of noise, so a side is its recent history. latest and a run name one run.
+const DefaultSideRuns = 10
+
 func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([]EvaluationRun, error) {
+	if n <= 0 {
+		n = 1
+		if strings.HasPrefix(ref, "tag:") || strings.HasPrefix(ref, "branch:") {
+			n = DefaultSideRuns
+		}
+	}
 	skip := int64(0)
 	switch {
 	case latestRef.MatchString(ref):

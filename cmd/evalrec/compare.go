@@ -29,7 +29,7 @@ type compareCmd struct {
 
 func newCompareCmd(env *environment) *compareCmd {
 	c := &compareCmd{env: env, fs: flag.NewFlagSet("compare", flag.ContinueOnError)}
-	c.fs.IntVar(&c.n, "n", 1, "runs per side, for latest, tag: and branch: references (their newest N)")
+	c.fs.IntVar(&c.n, "n", 0, "runs per side, for latest, tag: and branch: references (their newest N; default: 10 for tag: and branch:, 1 for latest)")
 	c.fs.Float64Var(&c.opt.Alpha, "alpha", 0.05, "family-wise significance level (Holm-Bonferroni across all comparisons)")
 	c.fs.StringVar(&c.opt.Test, "test", compare.ModeratedT, "t: t-test with the variance moderated across the suite; mannwhitney: Mann-Whitney U, with -tolerance for single samples")
 	c.fs.Float64Var(&c.opt.Tolerance, "tolerance", 0.05, "with -test mannwhitney: relative change counted as a regression when a side has one sample")
@@ -46,8 +46,8 @@ func (c *compareCmd) command() *ffcli.Command {
 		ShortUsage: "evalrec compare [-n N] [-alpha 0.05] [-fail-on regression,new-failure,score-drop=2] [-json] BASE CANDIDATE",
 		ShortHelp:  "Compare two runs, or two sets of runs, with significance tests; gate CI on the result.",
 		LongHelp: `BASE and CANDIDATE are run references: an evaluation_run_id, an ObjectID,
-latest, latest~N, tag:NAME or branch:NAME. With -n N, each tag:, branch: or
-latest reference stands for its newest N runs. Where both sides have two or
+latest, latest~N, tag:NAME or branch:NAME. A tag: or branch: reference
+stands for its newest 10 runs and latest for one; -n N sets how many. Where both sides have two or
 more samples of a test's metric (several runs, or -count=N), a t-test
 decides whose variance is moderated across the suite (empirical Bayes: the
 metric's spread over all the tests is pooled with each test's own), with
@@ -94,7 +94,7 @@ func (g gate) check(r compare.Report) error {
 		why = append(why, fmt.Sprintf("%d regressions", n))
 	}
 	if g.newFailure && len(r.NewlyFailing) > 0 {
-		why = append(why, fmt.Sprintf("newly failing: %s", strings.Join(r.NewlyFailing, ", ")))
+		why = append(why, fmt.Sprintf("newly failing: %s", brief(r.NewlyFailing, maxListed)))
 	}
 	if d, ok := r.ScoreDrop(); g.scoreDrop != nil && ok && d > *g.scoreDrop {
 		why = append(why, fmt.Sprintf("score dropped %.2f points (limit %g)", d, *g.scoreDrop))
@@ -146,6 +146,10 @@ func (c *compareCmd) Run(ctx context.Context, args []string) error {
 	if err := g.check(r); err != nil {
 		fmt.Fprintf(c.env.stderr, "evalrec: %v\n", err)
 		return exitError{1}
+	}
+	if c.failOn != "" {
+		fmt.Fprintf(c.env.stderr, "evalrec: gate passed (%s): %d regressions, %d newly failing, %d vs %d runs\n",
+			c.failOn, len(r.Regressions()), len(r.NewlyFailing), r.BaseRuns, r.CandRuns)
 	}
 	return nil
 }

@@ -492,7 +492,7 @@ type CompareView struct {
 
 func (s *Server) compare(r *http.Request) (any, error) {
 	q := r.URL.Query()
-	v := CompareView{Base: q.Get("base"), Cand: q.Get("cand"), N: 1}
+	v := CompareView{Base: q.Get("base"), Cand: q.Get("cand")} // N 0: tag: and branch: are their newest 10 runs
 	if v.Base == "" || v.Cand == "" {
 		return v, nil // the form, to fill in
 	}
