@@ -188,7 +188,7 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 		}
 	}
 
-	var pairs []pair
+	var pairs, benches []pair
 	for _, id := range slices.Sorted(maps.Keys(cs)) {
 		b, ok := bs[id]
 		if !ok {
@@ -197,7 +197,12 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 		c := cs[id]
 		for _, metric := range slices.Sorted(maps.Keys(c.values)) {
 			if bv, ok := b.values[metric]; ok {
-				pairs = append(pairs, pair{id: id, metric: metric, dir: c.dirs[metric], known: !c.assumed[metric], b: bv, c: c.values[metric]})
+				p := pair{id: id, metric: metric, dir: c.dirs[metric], known: !c.assumed[metric], b: bv, c: c.values[metric]}
+				if c.bench {
+					benches = append(benches, p)
+					continue
+				}
+				pairs = append(pairs, p)
 			}
 		}
 	}
@@ -207,6 +212,7 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 	default:
 		r.Findings, r.NeedRuns = moderatedT(pairs, opt.Alpha)
 	}
+	r.Findings = append(r.Findings, benchmarkVerdicts(benches)...)
 	slices.SortStableFunc(r.Findings, func(a, b Finding) int {
 		return cmp.Compare(rank(a.Verdict), rank(b.Verdict))
 	})
@@ -372,6 +378,37 @@ func pooledVariance(a, b []float64) (float64, float64) {
 	return ss / d, d
 }
 
+// benchmarkVerdicts judges each benchmark and unit on its own, as
+// benchstat does: benchmath's Mann–Whitney U test (AssumeNothing) at
+// alpha 0.05, with the medians as the sides' values. Benchmarks are not
+// pooled with the suite's metrics, nor with each other, nor corrected
+// across: a throughput (B/s) and a time (sec/op) of the same samples rank
+// them alike and so get the same verdict.
+func benchmarkVerdicts(pairs []pair) []Finding {
+	fs := make([]Finding, 0, len(pairs))
+	for _, p := range pairs {
+		f := p.finding()
+		bs := benchmath.NewSample(slices.Clone(p.b), &benchmath.DefaultThresholds)
+		cs := benchmath.NewSample(slices.Clone(p.c), &benchmath.DefaultThresholds)
+		f.Base, f.Cand = median(p.b), median(p.c)
+		f.Verdict = Unchanged
+		if f.N1 < 2 || f.N2 < 2 {
+			f.Verdict = TooFewRuns
+			fs = append(fs, f)
+			continue
+		}
+		c := benchmath.AssumeNothing.Compare(bs, cs)
+		pv := c.P
+		f.P = &pv
+		if c.P < c.Alpha && f.Delta() != 0 {
+			f.Significant = true
+			f.Verdict = worseOrBetter(f.Delta(), directionOf(f.Direction))
+		}
+		fs = append(fs, f)
+	}
+	return fs
+}
+
 // mannWhitney is the first version's method.
 func mannWhitney(pairs []pair, opt Options) []Finding {
 	fs := make([]Finding, len(pairs))
@@ -458,6 +495,7 @@ type testSamples struct {
 	values  map[string][]float64
 	dirs    map[string]scoring.Direction
 	assumed map[string]bool
+	bench   bool // a benchmark: judged as benchstat does (see benchmarkVerdicts)
 }
 
 // samplesByTest collects, per test, each metric's finite values over every
@@ -471,7 +509,7 @@ func samplesByTest(trs []store.TestRun) map[string]*testSamples {
 		s := out[t.TestID]
 		if s == nil {
 			s = &testSamples{values: map[string][]float64{}, dirs: map[string]scoring.Direction{},
-				assumed: map[string]bool{}}
+				assumed: map[string]bool{}, bench: strings.HasPrefix(t.GoTest, "Benchmark")}
 			out[t.TestID] = s
 		}
 		for k, m := range t.Metrics {

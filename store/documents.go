@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"math"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -138,9 +139,15 @@ func (c *Counts) Add(t *result.Test) {
 	}
 }
 
-// Add collects t's metric values and score.
+// Add collects t's metric values and score. A benchmark's measurements
+// (sec/op, B/op, …) are its own: the mean sec/op of unrelated benchmarks
+// says nothing, so they stay out of the run's metrics.
 func (s *Values) Add(t *result.Test) {
+	bench := strings.HasPrefix(t.Name, "Benchmark")
 	for _, m := range t.Metrics {
+		if bench {
+			break
+		}
 		if result.NonFinite(m.Value) != "" {
 			continue
 		}

@@ -165,6 +165,7 @@ func (d *DB) tally(ctx context.Context, runID bson.ObjectID) (*Tally, error) {
 
 // TallyDoc is what a tally reads of a stored test run.
 type TallyDoc struct {
+	GoTest  string                 `bson:"go_test" json:"go_test"`
 	Status  string                 `bson:"status" json:"status"`
 	Score   *float64               `bson:"score" json:"score"`
 	Metrics map[string]TallyMetric `bson:"metrics" json:"metrics"`
@@ -190,8 +191,8 @@ func (t *Tally) Add(d *TallyDoc) {
 		t.NumIncomplete++
 	}
 	for k, m := range d.Metrics {
-		if m.Value == nil {
-			continue
+		if m.Value == nil || strings.HasPrefix(d.GoTest, "Benchmark") {
+			continue // a benchmark's measurements are its own (see Values.Add)
 		}
 		if t.MetricValues == nil {
 			t.MetricValues = map[string][]float64{}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -642,4 +644,19 @@ func TestAFailingTestAlwaysLowersTheRunScore(t *testing.T) {
 		assert.InDelta(t, 67.5, *got.Score, 1e-9)
 		assert.Less(t, *got.Score, 100.0)
 	})
+}
+
+// The mean sec/op of unrelated benchmarks says nothing: a benchmark's
+// measurements stay out of its run's metrics, whichever way they are
+// counted (as results, or from the stored test runs).
+func TestABenchmarksMeasurementsStayOutOfTheRunsMetrics(t *testing.T) {
+	one := 1.0
+	var v store.Values
+	v.Add(&result.Test{Name: "BenchmarkParse", Status: result.Passed, Metrics: []result.Metric{{Key: "sec/op", Result: scoring.Result{Name: "sec/op", Value: 1}}}})
+	v.Add(werTest("m/a", "TestA", 0.2, result.Passed))
+	assert.Equal(t, []string{"wer"}, slices.Collect(maps.Keys(v.MetricValues)))
+	var tl store.Tally
+	tl.Add(&store.TallyDoc{GoTest: "BenchmarkParse", Status: "passed", Metrics: map[string]store.TallyMetric{"sec/op": {Value: &one}}})
+	tl.Add(&store.TallyDoc{GoTest: "TestA", Status: "passed", Metrics: map[string]store.TallyMetric{"wer": {Value: &one}}})
+	assert.Equal(t, []string{"wer"}, slices.Collect(maps.Keys(tl.MetricValues)))
 }

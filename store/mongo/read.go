@@ -142,7 +142,7 @@ func (s *Store) TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID, fields
 // Tally implements [store.Driver].
 func (s *Store) Tally(ctx context.Context, run bson.ObjectID) (*store.Tally, error) {
 	cur, err := s.tests().Find(ctx, bson.D{{Key: "evaluation_run_id", Value: run}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "status", Value: 1}, {Key: "score", Value: 1}, {Key: "metrics", Value: 1}}))
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "go_test", Value: 1}, {Key: "status", Value: 1}, {Key: "score", Value: 1}, {Key: "metrics", Value: 1}}))
 	if err != nil {
 		return nil, err
 	}

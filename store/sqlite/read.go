@@ -309,12 +309,13 @@ func (s *Store) Tally(ctx context.Context, run bson.ObjectID) (*store.Tally, err
 			return nil, describe(err)
 		}
 		var m struct {
+			GoTest  string                       `json:"go_test"`
 			Metrics map[string]store.TallyMetric `json:"metrics"`
 		}
 		if err := json.Unmarshal(doc, &m); err != nil {
 			return nil, fmt.Errorf("reading a test run: %w", err)
 		}
-		d.Metrics = m.Metrics
+		d.GoTest, d.Metrics = m.GoTest, m.Metrics
 		if score.Valid {
 			d.Score = &score.Float64
 		}
