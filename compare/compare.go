@@ -147,19 +147,7 @@ func common(base, cand []store.TestRun) ([]store.TestRun, []store.TestRun) {
 
 // meanTestScore is the mean score of the tests' last attempts, or nil.
 func meanTestScore(trs []store.TestRun) *float64 {
-	var sum float64
-	n := 0
-	for _, t := range latest(trs) {
-		if t.Score != nil {
-			sum += *t.Score
-			n++
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	m := sum / float64(n)
-	return &m
+	return meanOf(maps.Values(latest(trs)), func(t store.TestRun) *float64 { return t.Score })
 }
 
 // statusChanges lists the tests only in cand, only in base, passing in base

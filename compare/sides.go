@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"iter"
 	"maps"
 	"math"
 	"slices"
@@ -589,12 +590,18 @@ func short(h string) string {
 	return h
 }
 
+// meanScore is the mean run score of a side, or nil when no run has one.
 func meanScore(runs []store.EvaluationRun) *float64 {
+	return meanOf(slices.Values(runs), func(r store.EvaluationRun) *float64 { return r.Score })
+}
+
+// meanOf is the mean of the scores items have, or nil when none has one.
+func meanOf[T any](items iter.Seq[T], score func(T) *float64) *float64 {
 	var sum float64
 	n := 0
-	for _, r := range runs {
-		if r.Score != nil {
-			sum += *r.Score
+	for it := range items {
+		if s := score(it); s != nil {
+			sum += *s
 			n++
 		}
 	}
