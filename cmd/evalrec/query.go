@@ -179,6 +179,15 @@ func (p painter) color(code, s string) string {
 }
 
 // status colours a status word: green for good, red for bad.
+// runStatus paints a run's lifecycle status by what its tests came to: a
+// completed run with failing tests is not green.
+func (p painter) runStatus(r store.EvaluationRun) string {
+	if r.Status == store.StatusCompleted && r.NumFailed+r.NumIncomplete > 0 {
+		return p.color("31", r.Status)
+	}
+	return p.status(r.Status)
+}
+
 func (p painter) status(s string) string {
 	switch s {
 	case "passed", "completed":

@@ -74,7 +74,7 @@ func (c *runsCmd) Run(ctx context.Context, _ []string) error {
 	w := table(c.env.stdout)
 	fmt.Fprintln(w, "STARTED\tRUN\tSTATUS\tPASSED\tFAILED\tSKIPPED\tSCORE\tENV\tTAGS\tCONFIG")
 	for _, r := range runs {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\t%s\t%s\t%s\n", fmtTime(r.StartedAt), r.EvaluationRunID, p.status(r.Status),
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\t%s\t%s\t%s\n", fmtTime(r.StartedAt), r.EvaluationRunID, p.runStatus(r),
 			r.NumPassed, r.NumTests, r.NumFailed+r.NumIncomplete, r.NumSkipped, fmtScore(r.Score), r.Environment,
 			joinTags(r.ExperimentTags), short(r.SystemInfoHash, 8))
 	}

@@ -73,7 +73,10 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 	p := newPainter(c.env.stdout)
 	w := c.env.stdout
 	fmt.Fprintf(w, "run      %s (%s)\n", r.EvaluationRunID, r.ID.Hex())
-	fmt.Fprintf(w, "status   %s", p.status(r.Status))
+	fmt.Fprintf(w, "status   %s", p.runStatus(*r))
+	if n := r.NumFailed + r.NumIncomplete; r.Status == store.StatusCompleted && n > 0 {
+		fmt.Fprintf(w, ", %d tests failed", n)
+	}
 	if r.Error != "" {
 		fmt.Fprintf(w, ": %s", r.Error)
 	}
