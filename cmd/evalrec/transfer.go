@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/mattn/go-isatty"
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -217,18 +215,10 @@ func (c *exportCmd) Run(ctx context.Context, _ []string) error {
 		if c.out == "" {
 			// To stdout, as promtool and the textfile tools expect:
 			// evalrec export -format prometheus | sponge FILE.
-			mfs, err := col.Registry().Gather()
-			if err != nil {
-				return err
-			}
-			for _, mf := range mfs {
-				if _, err := expfmt.MetricFamilyToText(c.env.stdout, mf); err != nil {
-					return err
-				}
-			}
+			col.WritePrometheus(c.env.stdout)
 			return nil
 		}
-		if err := prometheus.WriteToTextfile(c.out, col.Registry()); err != nil {
+		if err := writeTextfile(c.out, col.WritePrometheus); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.env.stderr, "evalrec: wrote the latest runs' metrics to %s\n", c.out)
@@ -321,4 +311,20 @@ func (m *meter) show(coll string, done, total int64) {
 	if done >= total {
 		fmt.Fprintln(m.w)
 	}
+}
+
+// writeTextfile writes a file for node_exporter's textfile collector: to a
+// temporary file beside it, renamed into place, so that the collector never
+// reads half of it.
+func writeTextfile(path string, write func(io.Writer)) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	write(tmp)
+	if err := errors.Join(tmp.Chmod(0o644), tmp.Close()); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

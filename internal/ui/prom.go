@@ -1,13 +1,17 @@
 package ui
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/VictoriaMetrics/metrics"
 
 	"evalrec.dev/analytics"
 	"evalrec.dev/store"
@@ -30,69 +34,109 @@ type Collector struct {
 	// CacheFor is how long a reading is reused (default 15 s).
 	CacheFor time.Duration
 
-	mu      sync.Mutex
-	at      time.Time
-	metrics []prometheus.Metric
+	mu   sync.Mutex
+	at   time.Time
+	text []byte // the last reading, in the exposition format
 }
 
 // MaxTestSeries bounds the per-test series: the cardinality of
 // evalrec_test_score is at most this many.
 const MaxTestSeries = 5000
 
+// family is a metric family: its name, help, and its series' labels.
+type family struct {
+	name, help string
+	labels     []string
+}
+
 var (
-	labels      = []string{"project", "branch", "environment"}
-	descScore   = prometheus.NewDesc("evalrec_run_score", "Score (0-100) of the latest run.", labels, nil)
-	descMetric  = prometheus.NewDesc("evalrec_run_metric", "A metric of the latest run.", append(labels, "metric"), nil)
-	descTests   = prometheus.NewDesc("evalrec_run_tests", "Tests of the latest run, by status.", append(labels, "status"), nil)
-	descStarted = prometheus.NewDesc("evalrec_run_started_timestamp_seconds", "When the latest run started.", labels, nil)
-	descFailed  = prometheus.NewDesc("evalrec_run_failed", "1 when the latest run failed, else 0.", labels, nil)
-	descFlaky   = prometheus.NewDesc("evalrec_flaky_tests", "Flaky tests over the newest runs.", labels, nil)
-	descBroken  = prometheus.NewDesc("evalrec_broken_tests", "Tests that started failing and kept failing.", labels, nil)
-	descTest    = prometheus.NewDesc("evalrec_test_score", "Score of each test in the latest run (with -metrics-tests).", append(labels, "test_id"), nil)
-	descUp      = prometheus.NewDesc("evalrec_store_up", "1 when the store answered the last reading.", nil, nil)
+	labels          = []string{"project", "branch", "environment"}
+	famScore        = family{"evalrec_run_score", "Score (0-100) of the latest run.", labels}
+	famMetric       = family{"evalrec_run_metric", "A metric of the latest run.", append(labels, "metric")}
+	famTests        = family{"evalrec_run_tests", "Tests of the latest run, by status.", append(labels, "status")}
+	famStarted      = family{"evalrec_run_started_timestamp_seconds", "When the latest run started.", labels}
+	famFailed       = family{"evalrec_run_failed", "1 when the latest run failed, else 0.", labels}
+	famFlaky        = family{"evalrec_flaky_tests", "Flaky tests over the newest runs.", labels}
+	famBroken       = family{"evalrec_broken_tests", "Tests that started failing and kept failing.", labels}
+	famTest         = family{"evalrec_test_score", "Score of each test in the latest run (with -metrics-tests).", append(labels, "test_id")}
+	famUp           = family{"evalrec_store_up", "1 when the store answered the last reading.", nil}
+	familiesInOrder = []family{famScore, famMetric, famTests, famStarted, famFailed, famFlaky, famBroken, famTest, famUp}
 )
 
-// Describe sends the descriptions.
-func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descScore, descMetric, descTests, descStarted, descFailed, descFlaky, descBroken, descTest, descUp} {
-		ch <- d
+// reading collects the gauges of one reading, a set per family, so that
+// each family is written under its own HELP and TYPE lines.
+type reading map[string]*metrics.Set
+
+// gauge sets the series of f with label values lv to v.
+func (r reading) gauge(f family, v float64, lv ...string) {
+	set := r[f.name]
+	if set == nil {
+		set = metrics.NewSet()
+		r[f.name] = set
+	}
+	name := f.name
+	if len(f.labels) > 0 {
+		pairs := make([]string, len(f.labels))
+		for i, l := range f.labels {
+			pairs[i] = l + "=" + labelValue(lv[i])
+		}
+		slices.Sort(pairs) // by label name, as Prometheus's own client writes them
+		name += "{" + strings.Join(pairs, ",") + "}"
+	}
+	set.GetOrCreateGauge(name, nil).Set(v)
+}
+
+// labelEscaper escapes a label value as the exposition format asks.
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+func labelValue(v string) string { return `"` + labelEscaper.Replace(v) + `"` }
+
+// write writes the reading in the Prometheus text exposition format.
+func (r reading) write(w io.Writer) {
+	for _, f := range familiesInOrder {
+		if set := r[f.name]; set != nil {
+			fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", f.name, f.help, f.name)
+			set.WritePrometheus(w)
+		}
 	}
 }
 
-// Collect reads the store (or the cached reading) and sends the metrics.
-func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+// WritePrometheus writes the metrics in the text exposition format,
+// reading the store at most every CacheFor.
+func (c *Collector) WritePrometheus(w io.Writer) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cache := c.CacheFor
 	if cache == 0 {
 		cache = 15 * time.Second
 	}
-	if c.metrics == nil || time.Since(c.at) > cache {
+	if c.text == nil || time.Since(c.at) > cache {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		ms, err := c.read(ctx)
+		r := reading{}
+		err := c.read(ctx, r)
 		cancel()
 		up := 1.0
 		if err != nil {
-			up, ms = 0, nil
+			up, r = 0, reading{}
 		}
-		c.metrics = append(ms, prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up))
-		c.at = time.Now()
+		r.gauge(famUp, up)
+		var b bytes.Buffer
+		r.write(&b)
+		c.text, c.at = b.Bytes(), time.Now()
 	}
-	for _, m := range c.metrics {
-		ch <- m
-	}
+	_, _ = w.Write(c.text)
 }
 
 type configKey struct{ project, branch, env string }
 
-func (c *Collector) read(ctx context.Context) ([]prometheus.Metric, error) {
+func (c *Collector) read(ctx context.Context, out reading) error {
 	n := c.Runs
 	if n == 0 {
 		n = 500
 	}
 	runs, err := c.DB.Runs(ctx, store.RunFilter{Project: c.Project, Limit: n})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	latest := map[configKey]store.EvaluationRun{}
 	byKey := map[configKey][]store.EvaluationRun{}
@@ -108,32 +152,29 @@ func (c *Collector) read(ctx context.Context) ([]prometheus.Metric, error) {
 		}
 		byKey[k] = append(byKey[k], r)
 	}
-	var out []prometheus.Metric
-	gauge := func(d *prometheus.Desc, v float64, lv ...string) {
-		out = append(out, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...))
-	}
+	gauge := out.gauge
 	testSeries := 0
 	for _, k := range order {
 		r := latest[k]
 		lv := []string{k.project, k.branch, k.env}
 		if r.Score != nil {
-			gauge(descScore, *r.Score, lv...)
+			gauge(famScore, *r.Score, lv...)
 		}
 		for name, v := range r.Metrics {
-			gauge(descMetric, v, append(lv, name)...)
+			gauge(famMetric, v, append(lv, name)...)
 		}
 		for status, v := range map[string]int{"passed": r.NumPassed, "failed": r.NumFailed, "skipped": r.NumSkipped, "incomplete": r.NumIncomplete} {
-			gauge(descTests, float64(v), append(lv, status)...)
+			gauge(famTests, float64(v), append(lv, status)...)
 		}
-		gauge(descStarted, float64(r.StartedAt.Unix()), lv...)
+		gauge(famStarted, float64(r.StartedAt.Unix()), lv...)
 		failed := 0.0
 		if r.Status == store.StatusFailed {
 			failed = 1
 		}
-		gauge(descFailed, failed, lv...)
+		gauge(famFailed, failed, lv...)
 		trs, err := c.DB.TestRunsOfRuns(ctx, store.IDs(byKey[k]), store.Slim)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		flaky, broken := 0, 0
 		for _, h := range analytics.FindFlaky(byKey[k], trs, analytics.FlakyOptions{}) {
@@ -143,8 +184,8 @@ func (c *Collector) read(ctx context.Context) ([]prometheus.Metric, error) {
 				flaky++
 			}
 		}
-		gauge(descFlaky, float64(flaky), lv...)
-		gauge(descBroken, float64(broken), lv...)
+		gauge(famFlaky, float64(flaky), lv...)
+		gauge(famBroken, float64(broken), lv...)
 		if c.TestSeries {
 			// A test run more than once in the run (-count, reruns): its
 			// last result, in finishing order.
@@ -164,21 +205,17 @@ func (c *Collector) read(ctx context.Context) ([]prometheus.Metric, error) {
 					break
 				}
 				testSeries++
-				gauge(descTest, last[id], append(lv, id)...)
+				gauge(famTest, last[id], append(lv, id)...)
 			}
 		}
 	}
-	return out, nil
-}
-
-// Registry returns a registry holding c.
-func (c *Collector) Registry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(c)
-	return reg
+	return nil
 }
 
 func (s *Server) metricsHandler() http.Handler {
 	c := &Collector{DB: s.db, Project: s.opt.Project, TestSeries: s.opt.TestSeries}
-	return promhttp.HandlerFor(c.Registry(), promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		c.WritePrometheus(w)
+	})
 }
