@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // DB is an open store: a [Driver], with what evalrec does the same way on
 // every store (run references, finalization, replay, pruning) on top.
@@ -27,3 +30,21 @@ const (
 	queryTimeout = 2 * time.Minute
 	opTimeout    = 10 * time.Second
 )
+
+// Compactor is a driver that can give the space of deleted documents back
+// (SQLite keeps freed pages; MongoDB's storage engine reuses them itself).
+type Compactor interface {
+	Compact(ctx context.Context) (before, after int64, err error)
+}
+
+// Compact gives the space of deleted documents back where the store needs
+// to be told, and reports the sizes before and after; ok is false where
+// there is nothing to do.
+func (d *DB) Compact(ctx context.Context) (before, after int64, ok bool, err error) {
+	c, ok := d.Driver.(Compactor)
+	if !ok {
+		return 0, 0, false, nil
+	}
+	before, after, err = c.Compact(ctx)
+	return before, after, true, err
+}

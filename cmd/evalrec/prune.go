@@ -65,17 +65,31 @@ func (c *pruneCmd) Run(ctx context.Context, _ []string) error {
 		}
 	}
 	rep, err := conn.DB.Prune(ctx, filter, c.dryRun)
+	// An SQLite file keeps the pages it freed: give them back.
+	var before, after int64
+	compacted := false
+	if err == nil && !c.dryRun && rep.Runs > 0 {
+		before, after, compacted, err = conn.DB.Compact(ctx)
+		if err != nil {
+			err = fmt.Errorf("the runs are deleted, but giving their space back failed: %w", err)
+		}
+	}
 	if c.json {
 		return errors.Join(err, printJSON(c.env.stdout, map[string]any{"dry_run": c.dryRun, "cutoff": cutoff,
-			"runs": rep.Runs, "test_runs": rep.TestRuns, "parts": rep.Parts}))
+			"runs": rep.Runs, "test_runs": rep.TestRuns, "parts": rep.Parts, "bytes_before": before, "bytes_after": after}))
 	}
 	verb := "deleted"
 	if c.dryRun {
 		verb = "would delete"
 	}
 	fmt.Fprintf(c.env.stdout, "%s %d runs, %d test runs and %d parts started before %s\n", verb, rep.Runs, rep.TestRuns, rep.Parts, fmtTime(cutoff))
+	if compacted && err == nil {
+		fmt.Fprintf(c.env.stdout, "the store's files went from %s to %s\n", megabytes(before), megabytes(after))
+	}
 	return err
 }
+
+func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
 // pruneUnasked is how many runs prune deletes without asking when it cannot
 // ask (stdin is not a terminal).

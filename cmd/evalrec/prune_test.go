@@ -60,3 +60,59 @@ func TestPruneNeedsYesPastAHundredRuns(t *testing.T) {
 		t.Errorf("output %q", out.String())
 	}
 }
+
+// TestPruneGivesTheSpaceBack: SQLite keeps the pages of deleted rows, so a
+// pruned store's file would stay as large; prune compacts it.
+func TestPruneGivesTheSpaceBack(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/prune\n\ngo 1.25\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := storetest.EmbeddedAt(t, dir)
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	out := strings.Repeat("a failure's output, kept for failed tests\n", 100)
+	for i := range 20 {
+		end := start.Add(time.Second)
+		r := store.EvaluationRun{ID: bson.NewObjectID(), EvaluationRunID: fmt.Sprintf("run-%03d", i), StartedAt: start, FinishedAt: &end,
+			Status: store.StatusCompleted, Project: "example.com/prune", ExperimentTags: []string{}, Packages: []string{}, Metrics: map[string]float64{}}
+		if err := db.InsertRun(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+		var trs []store.TestRun
+		for j := range 200 {
+			id := fmt.Sprintf("%s/T%03d", r.EvaluationRunID, j)
+			trs = append(trs, store.TestRun{ID: id, TestRunID: id, EvaluationRunID: r.ID, TestID: fmt.Sprint("T", j), Status: "failed", Output: out, FinishedAt: end,
+				Metrics: map[string]store.MetricDoc{}, Tags: []string{}, Participants: []string{}})
+		}
+		if _, err := db.InsertTestRuns(ctx, trs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, ".evalrec", "vt_metrics.db")
+	size := func() int64 {
+		var n int64
+		for _, p := range []string{path, path + "-wal"} {
+			if fi, err := os.Stat(p); err == nil {
+				n += fi.Size()
+			}
+		}
+		return n
+	}
+	before := size()
+	t.Chdir(dir)
+	var stdout bytes.Buffer
+	c := newPruneCmd(&environment{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stdout})
+	if err := c.fs.Parse([]string{"-older-than", "1m", "-yes"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Run(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if after := size(); after*4 > before {
+		t.Errorf("the store's files went from %d to %d bytes after every run was pruned", before, after)
+	}
+	if !strings.Contains(stdout.String(), "the store's files went from") {
+		t.Errorf("output %q", stdout.String())
+	}
+}

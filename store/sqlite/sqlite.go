@@ -309,3 +309,28 @@ func Check(ctx context.Context, path string) error {
 	}
 	return nil
 }
+
+// Compact gives the space of deleted documents back to the file system:
+// SQLite keeps freed pages for reuse, so a pruned store's file would not
+// shrink. It checkpoints the write-ahead log and rewrites the file
+// (VACUUM), which needs as much free disk as the store holds and holds the
+// write lock meanwhile; evalrec prune calls it after it deleted runs.
+// It returns the sizes of the file and its log before and after.
+func (s *Store) Compact(ctx context.Context) (before, after int64, err error) {
+	size := func() int64 {
+		var n int64
+		for _, p := range []string{s.path, s.path + "-wal"} {
+			if fi, err := os.Stat(p); err == nil {
+				n += fi.Size()
+			}
+		}
+		return n
+	}
+	before = size()
+	for _, q := range []string{`VACUUM`, `PRAGMA wal_checkpoint(TRUNCATE)`} {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return before, size(), describe(err)
+		}
+	}
+	return before, size(), nil
+}
