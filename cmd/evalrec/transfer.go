@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/mattn/go-isatty"
 	"github.com/peterbourgon/ff/v3/ffcli"
 
