@@ -28,6 +28,11 @@ type Options struct {
 	// method, kept for comparison: a Mann–Whitney U test where both sides
 	// have two samples or more, and a fixed Tolerance otherwise.
 	Test string
+	// Durations compares each test's duration too, as a metric "duration"
+	// in ms, lower is better (evalrec.yaml: compare_durations: true). A
+	// change under MinDurationChange is none: go test reports durations
+	// in hundredths of a second, and a scheduler's hiccup is as large.
+	Durations bool
 	// Tolerance is the relative change, in the worse direction, that the
 	// Mann–Whitney method counts as a regression when a side has a single
 	// sample. Default 0.05 (5%).
@@ -176,7 +181,7 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d test results were served from go test's cache and are left out of the samples: run with -count=1 for fresh ones", r.Cached))
 	}
 
-	bs, cs := samplesByTest(base), samplesByTest(cand)
+	bs, cs := samplesByTest(base, opt.Durations), samplesByTest(cand, opt.Durations)
 	r.NewTests, r.RemovedTests, r.NewlyFailing, r.Fixed = statusChanges(bt, ct)
 	if len(r.NewTests)+len(r.RemovedTests) > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("dataset inconsistency: the sides differ in their test set (%d new, %d removed)",
@@ -214,6 +219,11 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 		r.Findings, r.NeedRuns = moderatedT(pairs, opt.Alpha)
 	}
 	r.Findings = append(r.Findings, benchmarkVerdicts(benches)...)
+	for i := range r.Findings {
+		if f := &r.Findings[i]; f.Metric == DurationMetric && math.Abs(f.Delta()) < MinDurationChange && f.Verdict != TooFewRuns {
+			f.Verdict = Unchanged
+		}
+	}
 	slices.SortStableFunc(r.Findings, func(a, b Finding) int {
 		return cmp.Compare(rank(a.Verdict), rank(b.Verdict))
 	})
@@ -504,7 +514,7 @@ type testSamples struct {
 // metrics, and the score of a test without metrics is its status, whose
 // changes are newly failing and fixed tests (and flakiness), not a drift
 // to test for.
-func samplesByTest(trs []store.TestRun) map[string]*testSamples {
+func samplesByTest(trs []store.TestRun, durations bool) map[string]*testSamples {
 	out := map[string]*testSamples{}
 	for _, t := range trs {
 		s := out[t.TestID]
@@ -521,9 +531,20 @@ func samplesByTest(trs []store.TestRun) map[string]*testSamples {
 			s.dirs[k] = directionOf(m.Direction)
 			s.assumed[k] = s.assumed[k] || m.Assumed
 		}
+		if durations && !s.bench && t.Status == "passed" {
+			s.values[DurationMetric] = append(s.values[DurationMetric], t.DurationMS)
+			s.dirs[DurationMetric] = scoring.LowerIsBetter
+		}
 	}
 	return out
 }
+
+// DurationMetric is the name a test's duration is compared under.
+const DurationMetric = "duration"
+
+// MinDurationChange is the smallest change of a duration, in ms, that
+// counts (see Options.Durations).
+const MinDurationChange = 100.0
 
 // withoutCached drops the test runs go test served from its cache.
 func withoutCached(trs []store.TestRun) ([]store.TestRun, int) {

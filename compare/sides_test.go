@@ -232,3 +232,33 @@ func TestACachedRunStillHasItsTests(t *testing.T) {
 	assert.Equal(t, []string{"b"}, r.NewlyFailing)
 	assert.Equal(t, 3, r.Cached)
 }
+
+// A test that became 2 s slower: with Durations (compare_durations in
+// evalrec.yaml) it is a duration regression; a change under 100 ms, or
+// without Durations, is none.
+func TestDurationsAreComparedWhenAsked(t *testing.T) {
+	side := func(slowMS float64) []store.TestRun {
+		var out []store.TestRun
+		for i := range 10 {
+			for _, id := range []string{"a", "b", "c"} {
+				d := 100 + float64(i%3)
+				if id == "a" {
+					d += slowMS
+				}
+				if id == "b" {
+					d = float64(i % 2 * 10) // 0.00 s and 0.01 s: go test's resolution
+				}
+				out = append(out, store.TestRun{TestID: id, Status: "passed", Score: f(100), DurationMS: d, Attempt: i + 1})
+			}
+		}
+		return out
+	}
+	runs := []store.EvaluationRun{{}}
+	r := Sides(runs, runs, side(0), side(2000), Options{Durations: true})
+	assert.Equal(t, Regression, find(r, "a", DurationMetric).Verdict)
+	assert.Equal(t, Unchanged, find(r, "b", DurationMetric).Verdict)
+	r = Sides(runs, runs, side(0), side(50), Options{Durations: true})
+	assert.Equal(t, Unchanged, find(r, "a", DurationMetric).Verdict, "50 ms is under the floor")
+	r = Sides(runs, runs, side(0), side(2000), Options{})
+	assert.Empty(t, r.Findings, "durations are compared only when asked")
+}

@@ -13,6 +13,10 @@ import (
 
 	"evalrec.dev/compare"
 	"evalrec.dev/store"
+
+	"evalrec.dev/internal/metricfile"
+
+	"evalrec.dev/provenance"
 )
 
 type compareCmd struct {
@@ -160,8 +164,14 @@ func resolveSide(ctx context.Context, db *store.DB, ref string, n int, scope sto
 	return db.ResolveRuns(ctx, ref, n, scope)
 }
 
-// compareSides reads both sides' test runs and compares them.
+// compareSides reads both sides' test runs and compares them, judging
+// durations too when the module's evalrec.yaml asks (compare_durations).
 func compareSides(ctx context.Context, db *store.DB, br, cr []store.EvaluationRun, opt compare.Options) (compare.Report, error) {
+	if root, _ := provenance.ModuleRoot("."); root != "" {
+		if f, err := metricfile.Load(root); err == nil && f.CompareDurations {
+			opt.Durations = true
+		}
+	}
 	return compare.Load(ctx, db, br, cr, opt)
 }
 

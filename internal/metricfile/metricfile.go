@@ -6,6 +6,7 @@
 // metrics written by hand as bare numbers.
 //
 //	score_method: weighted
+//	compare_durations: true   # judge test durations too (ms, lower is better)
 //	metrics:
 //	  wer:        {direction: lower, threshold: 0.1, weight: 2}
 //	  "latency_*": {unit: ms, min: 0, max: 5000}
@@ -35,7 +36,10 @@ const Name = "evalrec.yaml"
 type File struct {
 	Path        string
 	ScoreMethod string
-	exact       map[string]scoring.Definition
+	// CompareDurations asks comparisons and the gate to judge each test's
+	// duration too, as a metric "duration" in ms, lower is better.
+	CompareDurations bool
+	exact            map[string]scoring.Definition
 	globs       []glob // longest pattern first: the most specific wins
 }
 
@@ -54,8 +58,9 @@ type metricYAML struct {
 }
 
 type fileYAML struct {
-	ScoreMethod string                `yaml:"score_method"`
-	Metrics     map[string]metricYAML `yaml:"metrics"`
+	ScoreMethod      string                `yaml:"score_method"`
+	CompareDurations bool                  `yaml:"compare_durations"`
+	Metrics          map[string]metricYAML `yaml:"metrics"`
 }
 
 // Load reads evalrec.yaml in dir. A missing file is an empty File and no
@@ -93,7 +98,7 @@ func Parse(b []byte) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{ScoreMethod: y.ScoreMethod, exact: map[string]scoring.Definition{}}
+	f := &File{ScoreMethod: y.ScoreMethod, CompareDurations: y.CompareDurations, exact: map[string]scoring.Definition{}}
 	for name, m := range y.Metrics {
 		d := scoring.Definition{Name: name, Unit: m.Unit, Threshold: m.Threshold}
 		dir, err := scoring.ParseDirection(m.Direction)
@@ -168,6 +173,10 @@ func fromNode(doc *yaml.Node) (fileYAML, error) {
 		switch k.Value {
 		case "score_method":
 			if err := v.Decode(&y.ScoreMethod); err != nil {
+				return y, oneLine(err)
+			}
+		case "compare_durations":
+			if err := v.Decode(&y.CompareDurations); err != nil {
 				return y, oneLine(err)
 			}
 		case "metrics":
