@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -26,6 +27,8 @@ import (
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 type testCmd struct {
@@ -38,6 +41,7 @@ type testCmd struct {
 	verbose      bool // -v, which also goes to go test
 	baseline     string
 	baselineRuns int
+	baselineName string // what the default baseline of -fail-on was
 	failOn       string
 	notify       string
 	junitFile    string
@@ -52,7 +56,7 @@ func newTestCmd(env *environment) *testCmd {
 	c.fs.BoolVar(&c.json, "json", false, "print the stored run as one JSON document (ID, counts, score, comparison) instead of the report; go test runs with -json under evalrec whatever this says")
 	c.fs.StringVar(&c.baseline, "baseline", "", "compare the run with this run reference (tag:baseline, branch:main, a run ID)")
 	c.fs.IntVar(&c.baselineRuns, "baseline-runs", 10, "with -baseline: compare against its newest N runs, a history to learn the noise from")
-	c.fs.StringVar(&c.failOn, "fail-on", "", "with -baseline, exit 1 on: regression, new-failure, score-drop=N")
+	c.fs.StringVar(&c.failOn, "fail-on", "", "exit 1 on: regression, new-failure, score-drop=N, against -baseline, or by default the newest 10 comparable runs")
 	c.fs.StringVar(&c.junitFile, "junitfile", "", "also write the results as JUnit XML to this file, with each test's score and metrics as properties")
 	c.fs.StringVar(&c.notify, "notify", "", "post regressions and newly failing tests to this webhook (JSON with a Slack-compatible text); never fails the suite")
 	return c
@@ -165,9 +169,6 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	g, err := parseGate(c.failOn)
 	if err != nil {
 		return err
-	}
-	if c.failOn != "" && c.baseline == "" {
-		return errors.New("-fail-on needs -baseline")
 	}
 	cfg, cfgErr := config.Load("")
 	if cfgErr != nil {
@@ -294,7 +295,11 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 	// new failure is what -fail-on new-failure is for. Its failure adds
 	// to go test's exit code, never hides it.
 	var report *compare.Report
-	if c.baseline != "" && res != nil {
+	if c.failOn != "" && c.baseline == "" && res != nil && res.Run != nil && db != nil {
+		// No -baseline: the run's own history is the baseline.
+		baseline = c.comparableHistory(ctx, db, res.Run)
+	}
+	if (c.baseline != "" || c.failOn != "") && res != nil {
 		var gcode int
 		gcode, report = c.gate(ctx, db, baseline, res, g)
 		if code == 0 {
@@ -363,12 +368,38 @@ func strictFromEnv() bool {
 	return v
 }
 
+// comparableHistory is the default baseline of -fail-on: the newest
+// runs (up to -baseline-runs) of the same project, environment and system
+// before this one, on its branch, or on any branch when its branch has
+// none yet (a new branch judged against the history it came from).
+func (c *testCmd) comparableHistory(ctx context.Context, db *store.DB, run *store.EvaluationRun) []store.EvaluationRun {
+	f := store.RunFilter{Project: run.Project, Environment: run.Environment, SystemInfoHash: run.SystemInfoHash,
+		Status: store.StatusCompleted, Until: run.StartedAt, Except: []bson.ObjectID{run.ID}, Limit: int64(c.baselineRuns)}
+	if run.GitBranch != nil {
+		f.Branch = *run.GitBranch
+		if rs, err := db.Runs(ctx, f); err == nil && len(rs) > 0 {
+			c.baselineName = "this branch's newest comparable runs"
+			return rs
+		}
+		f.Branch = ""
+	}
+	rs, _ := db.Runs(ctx, f)
+	c.baselineName = "the newest comparable runs"
+	return rs
+}
+
 // gate compares the stored run with the baseline and returns 1 when the
 // gate fails.
 func (c *testCmd) gate(ctx context.Context, db *store.DB, baseline []store.EvaluationRun, res *pipeline.Result, g gate) (int, *compare.Report) {
-	if db == nil || len(baseline) == 0 || res == nil || res.Run == nil || res.StorageErr != nil {
-		fmt.Fprintf(c.env.stderr, "evalrec: cannot compare with %s: the run was not stored\n", c.baseline)
+	name := cmp.Or(c.baseline, c.baselineName)
+	if db == nil || res == nil || res.Run == nil || res.StorageErr != nil {
+		fmt.Fprintf(c.env.stderr, "evalrec: cannot compare with %s: the run was not stored\n", name)
 		return 1, nil
+	}
+	if len(baseline) == 0 {
+		// The first run of its configuration: nothing to judge it against.
+		fmt.Fprintf(c.env.stderr, "evalrec: gate: no earlier comparable run to judge this one against; it passes\n")
+		return 0, nil
 	}
 	cand, err := db.Run(ctx, res.Run.ID)
 	var r compare.Report
@@ -376,13 +407,13 @@ func (c *testCmd) gate(ctx context.Context, db *store.DB, baseline []store.Evalu
 		r, err = compareSides(ctx, db, baseline, []store.EvaluationRun{*cand}, compare.Options{})
 	}
 	if err != nil {
-		fmt.Fprintf(c.env.stderr, "evalrec: comparing with %s: %v\n", c.baseline, err)
+		fmt.Fprintf(c.env.stderr, "evalrec: comparing with %s: %v\n", name, err)
 		return 1, nil
 	}
 	if c.selectsTests() {
 		r = r.OnCandidateTests()
 	}
-	fmt.Fprintf(c.out(), "\ncompared with %s (%d runs):\n", c.baseline, r.BaseRuns)
+	fmt.Fprintf(c.out(), "\ncompared with %s (%d runs):\n", name, r.BaseRuns)
 	printReport(c.out(), r, false)
 	if err := g.check(r); err != nil {
 		fmt.Fprintf(c.env.stderr, "evalrec: %v\n", err)
