@@ -219,7 +219,9 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 	if r.deferred {
 		// The first binary of the go test run starts the ingester that
 		// stores every journal once go test ends, a crashed binary's too.
-		settle.Schedule(cfg, log)
+		if cfg.BackgroundStore {
+			settle.Schedule(cfg, log)
+		}
 		// An ingester cannot store into a damaged file, and nobody would
 		// see it fail: say so now, once, where warnings are seen.
 		if path, err := sqlite.Path(uri); err == nil {
@@ -316,6 +318,8 @@ func (r *Recorder) Finish(code int) int {
 	switch {
 	case r.deferred && r.damaged:
 		r.log.Info(fmt.Sprintf("recorded %s in %s; it stays there until %s can be read (see the warning above)", r.pkg, logline.RelPath(r.session.SpoolPath()), r.where))
+	case r.deferred && !bool(r.cfg.BackgroundStore):
+		r.log.Info(fmt.Sprintf("recorded %s in %s; the next evalrec command (or `evalrec replay`) stores it in %s", r.pkg, logline.RelPath(r.session.SpoolPath()), r.where))
 	case r.deferred:
 		// Stored once the go command exits; say where meanwhile.
 		r.log.Info(fmt.Sprintf("recorded %s in %s; it is stored in %s when go test ends", r.pkg, logline.RelPath(r.session.SpoolPath()), r.where))

@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -211,4 +212,30 @@ func TestABuildFailureFailsTheRunThatCanSeeIt(t *testing.T) {
 	storetest.AwaitIngest(t, spoolOf(dir))
 	r = runs(t, sm.DB)[0]
 	assert.Len(t, assertTotalsAreStored(t, sm.DB, r), 9, "what ran is stored")
+}
+
+// TestNothingOutlivesGoTestWhenAsked: with EVALREC_BACKGROUND_STORE=false
+// no process a test binary started is left when go test exits; the
+// journals wait, and the next evalrec command stores them.
+func TestNothingOutlivesGoTestWhenAsked(t *testing.T) {
+	t.Parallel()
+	dir := testmod.Write(t, recorders("p", 3, ""))
+	out := testmod.Run(t, dir, []string{"MONGODB_ENABLED=true", "EVALREC_BACKGROUND_STORE=false"}, "go", "test", "-count=1", "-v", "./...")
+	require.Zero(t, out.Code, out.Combined())
+	assert.Contains(t, out.Combined(), "the next evalrec command (or `evalrec replay`) stores it")
+	journals, _ := filepath.Glob(filepath.Join(spoolOf(dir), "*.jsonl"))
+	require.NotEmpty(t, journals, "the results wait in the spool")
+	// An ingester is a copy of a test binary, with EVALREC_SETTLE set, in
+	// the package's directory.
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		cwd, _ := os.Readlink(filepath.Join(p, "cwd"))
+		env, _ := os.ReadFile(filepath.Join(p, "environ"))
+		if strings.HasPrefix(cwd, dir) && strings.Contains(string(env), "EVALREC_SETTLE=") {
+			t.Errorf("an ingester outlived go test: %s", p)
+		}
+	}
+	runsOut := testmod.Run(t, dir, nil, filepath.Join(testmod.Bin(t), "evalrec"), "runs")
+	require.Zero(t, runsOut.Code, runsOut.Combined())
+	assert.Contains(t, runsOut.Stdout, "completed", "the next command stored the run")
 }
