@@ -16,6 +16,7 @@ import (
 
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/testmod"
+	evalui "evalrec.dev/internal/ui"
 	"evalrec.dev/store/sqlite"
 )
 
@@ -189,8 +190,8 @@ func TestLeaks(t *testing.T) {
 // come in those shapes through the wrapper, from a clone whose remote
 // carries an access token and with experiment tags that hold a token, and
 // reads every channel a user or a webhook sees: the wrapper's -v output,
-// the store's files, the CLI, the exports, both reports, the JUnit file
-// and the webhook's payload.
+// the store's files, the CLI, the exports, both reports, the JUnit file,
+// the UI's pages, and the webhook's payload.
 func TestNewShapesOfSecretsStayOutOfEveryChannel(t *testing.T) {
 	t.Parallel()
 	dir := testmod.Write(t, map[string]string{"s/s_test.go": strings.ReplaceAll(shapesSuite, "SECRET", secret)})
@@ -234,6 +235,15 @@ func TestNewShapesOfSecretsStayOutOfEveryChannel(t *testing.T) {
 	} {
 		out := testmod.Run(t, dir, storeEnv(s), evalrec, args...)
 		channels[strings.Join(args, " ")] = out.Combined()
+	}
+	ui := httptest.NewServer(evalui.New(s.DB, evalui.Options{Project: "*"}))
+	defer ui.Close()
+	for _, path := range []string{"/runs", "/runs/latest", "/api/runs/latest", "/history?test=example.com/gen/s.TestLeaks", "/configs", "/api/configs", "/flaky", "/changes", "/metrics"} {
+		resp, err := http.Get(ui.URL + path)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		channels["UI "+path] = string(b)
 	}
 	mu.Lock()
 	channels["webhook"] = strings.Join(posted, "\n")

@@ -40,7 +40,7 @@ type File struct {
 	// duration too, as a metric "duration" in ms, lower is better.
 	CompareDurations bool
 	exact            map[string]scoring.Definition
-	globs       []glob // longest pattern first: the most specific wins
+	globs            []glob // longest pattern first: the most specific wins
 }
 
 type glob struct {
