@@ -13,6 +13,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"evalrec.dev/analytics"
 	"evalrec.dev/compare"
 	"evalrec.dev/internal/histgen"
 )
@@ -22,7 +23,12 @@ func main() {
 	spread := flag.Float64("spread", 0, "each test's noise is σ × U(1−spread, 1+spread)")
 	alpha := flag.Float64("alpha", 0.05, "the gate's family-wise level")
 	tests := flag.Int("tests", 0, "only the cells of this many tests (0: all)")
+	noises := flag.Bool("noises", false, "measure the current method on 50- and 1,000-test suites with each noise shape (Gaussian, t3, bimodal, discrete) instead")
 	flag.Parse()
+	if *noises {
+		measureNoises(*reps, *alpha)
+		return
+	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "tests\tbase runs\tcandidate runs\tchange\tmethod\tfalse alarms / detection")
 	for _, c := range histgen.GateCells(*spread) {
@@ -37,6 +43,27 @@ func main() {
 				what = "detected"
 			}
 			fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%s\t%s %.1f%%\n", c.Tests, c.Base, c.Cand, c.Describe(), method, what, 100*rate)
+		}
+	}
+	w.Flush()
+}
+
+// measureNoises measures the default method on the shapes of issue 18:
+// per noise shape, 50 and 1,000 tests at 3 vs 3, 10 vs 10 and 10 runs
+// against 1, false alarms when nothing changed and detection of one test
+// shifted by 5σ.
+func measureNoises(reps int, alpha float64) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "noise\ttests\tbase runs\tcandidate runs\tfalse alarms\t1 test +5σ detected")
+	for _, n := range analytics.Noises {
+		for _, tests := range []int{50, 1000} {
+			for _, sides := range [][2]int{{3, 3}, {10, 10}, {10, 1}} {
+				c := histgen.Scenario{Tests: tests, Base: sides[0], Cand: sides[1], Sigma: 0.01, Alpha: alpha, Noise: n.Draw}
+				fa := histgen.MeasureGate(c, compare.ModeratedT, reps)
+				c.Shift = 5
+				det := histgen.MeasureGate(c, compare.ModeratedT, reps)
+				fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%.1f%%\t%.1f%%\n", n.Name, tests, sides[0], sides[1], 100*fa, 100*det)
+			}
 		}
 	}
 	w.Flush()

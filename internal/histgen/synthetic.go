@@ -32,6 +32,9 @@ type Scenario struct {
 	Seed   uint64
 	// Alpha is the gate's family-wise level; 0 means its default, 0.05.
 	Alpha float64
+	// Noise draws each metric's noise, of unit spread, before Sigma
+	// scales it; nil is Gaussian (see analytics.Noises for other shapes).
+	Noise func(*rand.Rand) float64
 }
 
 // Shifted is the test whose metric a scenario with Shift > 0 moves.
@@ -42,7 +45,7 @@ func (s Scenario) Generate() (baseRuns, candRuns []store.EvaluationRun, base, ca
 	rng := rand.New(rand.NewPCG(s.Seed, 0x9e3779b97f4a7c15))
 	specs := make([]spec, s.Tests)
 	for i := range specs {
-		sp := spec{id: fmt.Sprintf("test-%03d", i), mean: 0.05 + 0.25*rng.Float64(), sigma: s.Sigma * (1 - s.Spread + 2*s.Spread*rng.Float64())}
+		sp := spec{id: fmt.Sprintf("test-%03d", i), mean: 0.05 + 0.25*rng.Float64(), sigma: s.Sigma * (1 - s.Spread + 2*s.Spread*rng.Float64()), noise: s.Noise}
 		switch {
 		case i >= s.Tests-s.StatusOnly:
 			sp.statusOnly = true
@@ -95,6 +98,7 @@ type spec struct {
 	statusOnly   bool
 	flaky        bool
 	shiftInSigma float64
+	noise        func(*rand.Rand) float64
 }
 
 func (sp spec) sample(rng *rand.Rand, run bson.ObjectID, candidate bool, flakyRate float64) store.TestRun {
@@ -107,7 +111,11 @@ func (sp spec) sample(rng *rand.Rand, run bson.ObjectID, candidate bool, flakyRa
 		t.Score, t.ScoreMethod = &score, "status"
 		return t
 	}
-	v := sp.mean + sp.sigma*rng.NormFloat64()
+	draw := sp.noise
+	if draw == nil {
+		draw = (*rand.Rand).NormFloat64
+	}
+	v := sp.mean + sp.sigma*draw(rng)
 	if candidate {
 		v += sp.shiftInSigma * sp.sigma // worse: WER is lower-is-better
 	}
