@@ -19,22 +19,33 @@ import (
 // TestPruneNeedsYesPastAHundredRuns: "-older-than 1m" is a minute, so a
 // user who meant a month would lose the history; without a terminal to ask
 // on, prune refuses past 100 runs unless told -yes.
-func TestPruneNeedsYesPastAHundredRuns(t *testing.T) {
-	dir := t.TempDir()
+// hourOldRuns makes a module with an embedded store holding n runs that
+// started an hour ago, calling each (if set) with the store and each run.
+func hourOldRuns(t *testing.T, n int, each func(*store.DB, *store.EvaluationRun)) (dir string, db *store.DB) {
+	t.Helper()
+	dir = t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/prune\n\ngo 1.25\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	db := storetest.EmbeddedAt(t, dir)
-	ctx := context.Background()
+	db = storetest.EmbeddedAt(t, dir)
 	start := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
-	for i := range 101 {
+	for i := range n {
 		end := start.Add(time.Second)
 		r := store.EvaluationRun{ID: bson.NewObjectID(), EvaluationRunID: fmt.Sprintf("run-%03d", i), StartedAt: start, FinishedAt: &end,
 			Status: store.StatusCompleted, Project: "example.com/prune", ExperimentTags: []string{}, Packages: []string{}, Metrics: map[string]float64{}}
-		if err := db.InsertRun(ctx, &r); err != nil {
+		if err := db.InsertRun(context.Background(), &r); err != nil {
 			t.Fatal(err)
 		}
+		if each != nil {
+			each(db, &r)
+		}
 	}
+	return dir, db
+}
+
+func TestPruneNeedsYesPastAHundredRuns(t *testing.T) {
+	dir, db := hourOldRuns(t, 101, nil)
+	ctx := context.Background()
 	t.Chdir(dir)
 	var out, errOut bytes.Buffer
 	env := &environment{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut}
@@ -64,31 +75,19 @@ func TestPruneNeedsYesPastAHundredRuns(t *testing.T) {
 // TestPruneGivesTheSpaceBack: SQLite keeps the pages of deleted rows, so a
 // pruned store's file would stay as large; prune compacts it.
 func TestPruneGivesTheSpaceBack(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/prune\n\ngo 1.25\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	db := storetest.EmbeddedAt(t, dir)
 	ctx := context.Background()
-	start := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
 	out := strings.Repeat("a failure's output, kept for failed tests\n", 100)
-	for i := range 20 {
-		end := start.Add(time.Second)
-		r := store.EvaluationRun{ID: bson.NewObjectID(), EvaluationRunID: fmt.Sprintf("run-%03d", i), StartedAt: start, FinishedAt: &end,
-			Status: store.StatusCompleted, Project: "example.com/prune", ExperimentTags: []string{}, Packages: []string{}, Metrics: map[string]float64{}}
-		if err := db.InsertRun(ctx, &r); err != nil {
-			t.Fatal(err)
-		}
+	dir, _ := hourOldRuns(t, 20, func(db *store.DB, r *store.EvaluationRun) {
 		var trs []store.TestRun
 		for j := range 200 {
 			id := fmt.Sprintf("%s/T%03d", r.EvaluationRunID, j)
-			trs = append(trs, store.TestRun{ID: id, TestRunID: id, EvaluationRunID: r.ID, TestID: fmt.Sprint("T", j), Status: "failed", Output: out, FinishedAt: end,
+			trs = append(trs, store.TestRun{ID: id, TestRunID: id, EvaluationRunID: r.ID, TestID: fmt.Sprint("T", j), Status: "failed", Output: out, FinishedAt: *r.FinishedAt,
 				Metrics: map[string]store.MetricDoc{}, Tags: []string{}, Participants: []string{}})
 		}
 		if _, err := db.InsertTestRuns(ctx, trs); err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
 	path := filepath.Join(dir, ".evalrec", "vt_metrics.db")
 	size := func() int64 {
 		var n int64
