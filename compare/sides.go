@@ -89,6 +89,11 @@ type Finding struct {
 	Significant bool     `json:"significant"`
 	Verdict     string   `json:"verdict"`
 	Note        string   `json:"note,omitempty"`
+	// Rule says what decided the verdict: "moderated t", "mann-whitney",
+	// "benchstat" (a benchmark), or "threshold" where the sides had too
+	// few runs to tell noise from change and the metric's declared
+	// threshold did (passed in base, failed in candidate, or the reverse).
+	Rule string `json:"rule"`
 }
 
 // Delta is Cand − Base.
@@ -203,7 +208,8 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 		c := cs[id]
 		for _, metric := range slices.Sorted(maps.Keys(c.values)) {
 			if bv, ok := b.values[metric]; ok {
-				p := pair{id: id, metric: metric, dir: c.dirs[metric], known: !c.assumed[metric], b: bv, c: c.values[metric]}
+				p := pair{id: id, metric: metric, dir: c.dirs[metric], known: !c.assumed[metric], b: bv, c: c.values[metric],
+					bPassed: b.passed[metric], cPassed: c.passed[metric]}
 				if c.bench {
 					benches = append(benches, p)
 					continue
@@ -212,11 +218,18 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 			}
 		}
 	}
+	rule := "moderated t"
 	switch opt.Test {
 	case MannWhitney:
-		r.Findings = mannWhitney(pairs, opt)
+		r.Findings, rule = mannWhitney(pairs, opt), "mann-whitney"
 	default:
 		r.Findings, r.NeedRuns = moderatedT(pairs, opt.Alpha)
+	}
+	for i := range r.Findings {
+		r.Findings[i].Rule = rule
+		if f := &r.Findings[i]; f.Verdict == TooFewRuns && f.TestID == pairs[i].id && f.Metric == pairs[i].metric {
+			byThreshold(f, pairs[i]) // findings are in the pairs' order until sorted below
+		}
 	}
 	r.Findings = append(r.Findings, benchmarkVerdicts(benches)...)
 	for i := range r.Findings {
@@ -241,6 +254,9 @@ type pair struct {
 	dir        scoring.Direction
 	known      bool
 	b, c       []float64
+	// bPassed and cPassed are the samples' passes against the metric's
+	// declared threshold, when it has one.
+	bPassed, cPassed []bool
 }
 
 func (p pair) finding() Finding {
@@ -389,6 +405,31 @@ func pooledVariance(a, b []float64) (float64, float64) {
 	return ss / d, d
 }
 
+// byThreshold decides a finding the sides have too few runs to test, when
+// its metric declares a threshold: every base sample passed it and the
+// candidate's newest failed is a regression, the reverse an improvement.
+// This is the declared rule, not a statistical verdict, and Rule says so.
+func byThreshold(f *Finding, p pair) {
+	if len(p.bPassed) == 0 || len(p.cPassed) == 0 {
+		return
+	}
+	all := func(bs []bool, v bool) bool {
+		for _, b := range bs {
+			if b != v {
+				return false
+			}
+		}
+		return true
+	}
+	cand := p.cPassed[len(p.cPassed)-1]
+	switch {
+	case all(p.bPassed, true) && !cand:
+		f.Verdict, f.Rule = Regression, "threshold"
+	case all(p.bPassed, false) && cand:
+		f.Verdict, f.Rule = Improvement, "threshold"
+	}
+}
+
 // benchmarkVerdicts judges each benchmark and unit on its own, as
 // benchstat does: benchmath's Mann–Whitney U test (AssumeNothing) at
 // alpha 0.05, with the medians as the sides' values. Benchmarks are not
@@ -399,6 +440,7 @@ func benchmarkVerdicts(pairs []pair) []Finding {
 	fs := make([]Finding, 0, len(pairs))
 	for _, p := range pairs {
 		f := p.finding()
+		f.Rule = "benchstat"
 		bs := benchmath.NewSample(slices.Clone(p.b), &benchmath.DefaultThresholds)
 		cs := benchmath.NewSample(slices.Clone(p.c), &benchmath.DefaultThresholds)
 		f.Base, f.Cand = median(p.b), median(p.c)
@@ -503,6 +545,9 @@ func directionOf(s string) scoring.Direction {
 }
 
 type testSamples struct {
+	// passed is each metric's pass against its declared threshold, per
+	// sample, where one was declared.
+	passed  map[string][]bool
 	values  map[string][]float64
 	dirs    map[string]scoring.Direction
 	assumed map[string]bool
@@ -519,7 +564,7 @@ func samplesByTest(trs []store.TestRun, durations bool) map[string]*testSamples 
 	for _, t := range trs {
 		s := out[t.TestID]
 		if s == nil {
-			s = &testSamples{values: map[string][]float64{}, dirs: map[string]scoring.Direction{},
+			s = &testSamples{values: map[string][]float64{}, dirs: map[string]scoring.Direction{}, passed: map[string][]bool{},
 				assumed: map[string]bool{}, bench: strings.HasPrefix(t.GoTest, "Benchmark")}
 			out[t.TestID] = s
 		}
@@ -528,6 +573,9 @@ func samplesByTest(trs []store.TestRun, durations bool) map[string]*testSamples 
 				continue
 			}
 			s.values[k] = append(s.values[k], *m.Value)
+			if m.Threshold != nil && m.Passed != nil {
+				s.passed[k] = append(s.passed[k], *m.Passed)
+			}
 			s.dirs[k] = directionOf(m.Direction)
 			s.assumed[k] = s.assumed[k] || m.Assumed
 		}

@@ -262,3 +262,24 @@ func TestDurationsAreComparedWhenAsked(t *testing.T) {
 	r = Sides(runs, runs, side(0), side(2000), Options{})
 	assert.Empty(t, r.Findings, "durations are compared only when asked")
 }
+
+// With one run a side and nothing to learn the noise from, a metric's
+// declared threshold decides: passed in base and failed in the candidate
+// is a regression, and the finding says which rule decided.
+func TestWithoutHistoryTheThresholdDecides(t *testing.T) {
+	run := func(wer float64) []store.TestRun {
+		th := 0.3
+		passed := wer <= th
+		return []store.TestRun{{TestID: "a", Status: "passed", Score: f(100),
+			Metrics: map[string]store.MetricDoc{"wer": {Value: &wer, Direction: "lower", Threshold: &th, Passed: &passed}}}}
+	}
+	runs := []store.EvaluationRun{{}}
+	r := Sides(runs, runs, run(0.2), run(0.4), Options{})
+	fd := find(r, "a", "wer")
+	assert.Equal(t, Regression, fd.Verdict)
+	assert.Equal(t, "threshold", fd.Rule)
+	r = Sides(runs, runs, run(0.2), run(0.25), Options{})
+	assert.Equal(t, TooFewRuns, find(r, "a", "wer").Verdict, "within the threshold, one run a side says nothing")
+	r = Sides(runs, runs, run(0.4), run(0.2), Options{})
+	assert.Equal(t, Improvement, find(r, "a", "wer").Verdict)
+}

@@ -207,6 +207,9 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 			}
 		}
 		verdict := p.status(f.Verdict)
+		if f.Rule == "threshold" || f.Rule == "benchstat" {
+			verdict += " (by " + f.Rule + ")"
+		}
 		if !f.DirectionKnown && (f.Verdict == compare.Regression || f.Verdict == compare.Improvement) {
 			verdict += " (direction unknown)"
 			unknown++
