@@ -7,10 +7,10 @@ import (
 	"slices"
 	"time"
 
-	"evalrec.dev/store"
 	"github.com/aclements/go-moremath/stats"
-
 	"gonum.org/v1/gonum/stat"
+
+	"evalrec.dev/store"
 )
 
 // ChangeOptions tune change-point detection. The zero value uses the

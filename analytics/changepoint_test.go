@@ -1,14 +1,13 @@
 package analytics
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"fmt"
 
 	"evalrec.dev/store"
 )

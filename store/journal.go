@@ -12,9 +12,8 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/gofrs/flock"
 
-	"evalrec.dev/result"
-
 	"evalrec.dev/internal/dotdir"
+	"evalrec.dev/result"
 )
 
 // The journal is the durable record of one session. Every call that adds to

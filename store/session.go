@@ -354,9 +354,12 @@ func (s *Session) Add(partID string, t *result.Test) {
 	journaled := s.jn.write(journalRecord{Test: newJournalTest(partID, t, false)})
 	s.mu.Lock()
 	s.added++
+	if s.cfg.Deferred && s.jn == nil {
+		s.lost++ // no journal and no store; a journal counts what it drops itself
+	}
 	s.mu.Unlock()
 	if s.cfg.Deferred {
-		return // nothing to queue, and no writer to wake; the journal counts what it lost
+		return // nothing to queue, and no writer to wake
 	}
 	s.mu.Lock()
 	for len(s.queue) >= maxQueue && !s.closed {
@@ -520,12 +523,23 @@ func (s *Session) closeJournal() {
 		s.log.Warn(fmt.Sprintf("closing %s failed (%v); its results are kept, and the next evalrec command (or `evalrec replay`) stores them", logline.RelPath(path), err))
 		return
 	}
-	cause := fmt.Sprintf("writing %s failed (%v)", logline.RelPath(path), err)
+	// Name what truly failed: never "failed (<nil>)".
+	var cause string
+	switch {
+	case err != nil:
+		cause = fmt.Sprintf("writing %s failed (%v)", logline.RelPath(path), err)
+	case dropped > 0:
+		cause = fmt.Sprintf("writing %s failed for a time, and more than %d MB of results waited", logline.RelPath(path), maxPending>>20)
+	default:
+		cause = fmt.Sprintf("they could not be written to %s", logline.RelPath(path))
+	}
+	rest := fmt.Sprintf("the other %d are in the journal", total-lost)
 	if failure != nil {
 		cause = fmt.Sprintf("storing failed (%v), and %s", failure, cause)
+		rest = fmt.Sprintf("the other %d were stored or are in the journal", total-lost)
 	}
-	s.log.Error(fmt.Sprintf("%d of %d results of this run are lost: %s; the other %d are in the journal, and the next evalrec command (or `evalrec replay`) stores them",
-		lost, total, cause, total-lost))
+	s.log.Error(fmt.Sprintf("%d of %d results of this run are lost: %s; %s, and the next evalrec command (or `evalrec replay`) stores them",
+		lost, total, cause, rest))
 }
 
 // finalize finalizes the run unless another part of it is still alive, in

@@ -12,11 +12,9 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"evalrec.dev/compare"
-	"evalrec.dev/store"
-
 	"evalrec.dev/internal/metricfile"
-
 	"evalrec.dev/provenance"
+	"evalrec.dev/store"
 )
 
 type compareCmd struct {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/compare"
 	"evalrec.dev/ingest"
@@ -27,8 +28,6 @@ import (
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 type testCmd struct {

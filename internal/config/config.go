@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+	"github.com/sethvargo/go-envconfig"
 
 	"evalrec.dev/internal/redact"
-	"github.com/sethvargo/go-envconfig"
 )
 
 // Config holds every setting. The seed's five variables come first; the

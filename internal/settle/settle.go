@@ -29,11 +29,10 @@ import (
 	"github.com/gofrs/flock"
 
 	"evalrec.dev/internal/config"
+	"evalrec.dev/internal/dotdir"
 	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/provenance"
 	"evalrec.dev/store"
-
-	"evalrec.dev/internal/dotdir"
 )
 
 // envVar, set on an ingester, names the go command it waits for: PID and

@@ -30,9 +30,8 @@ import (
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
 
-	"evalrec.dev/store"
-
 	"evalrec.dev/internal/dotdir"
+	"evalrec.dev/store"
 )
 
 func init() {
