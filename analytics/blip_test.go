@@ -44,16 +44,16 @@ func flakyHistory(seed uint64, runsPerCommit int) (h *history, flaky, broken, bl
 				failed++
 			}
 		}
-		for id, p := range rates {
+		for _, id := range flaky { // in order: the draws are the same every time
 			st[id] = 'P'
-			if rng.Float64() < p {
+			if rng.Float64() < rates[id] {
 				st[id] = 'F'
 				failed++
 			}
 		}
-		for id, at := range brokeAt {
+		for _, id := range broken {
 			st[id] = 'P'
-			if r >= at {
+			if r >= brokeAt[id] {
 				st[id] = 'F'
 				failed++
 			}
@@ -94,8 +94,13 @@ func TestABlipIsNotFlakiness(t *testing.T) {
 				}
 			}
 			assert.Zero(t, stable, "stable tests named: %v", verdicts)
+			// A flaky test whose one failure in the window fell in the blip
+			// run cannot be told from the blip's tests, and may join them.
 			if assert.Len(t, blips, 1) {
-				assert.Equal(t, blip, blips[0].Tests)
+				assert.Subset(t, blips[0].Tests, blip)
+				for _, id := range blips[0].Tests {
+					assert.True(t, slices.Contains(blip, id) || slices.Contains(flaky, id), "%s is in the blip", id)
+				}
 			}
 			t.Logf("%d runs a commit: %d of 12 flaky tests named, %d of 4 broken, blips %d", perCommit, named, len(broken), len(blips))
 		})
