@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -65,8 +67,8 @@ func Env(env ...string) []string {
 type Output struct {
 	Stdout, Stderr string
 	Code           int
-	// MaxRSS is the command's peak resident set, in bytes, where the
-	// system reports it (0 elsewhere).
+	// MaxRSS is the command's peak resident set, in bytes, from RunMeasured
+	// (0 from Run, or where it cannot be measured).
 	MaxRSS int64
 }
 
@@ -82,7 +84,7 @@ func Run(t testing.TB, dir string, env []string, name string, args ...string) Ou
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
-	o := Output{Stdout: out.String(), Stderr: errOut.String(), MaxRSS: maxRSS(cmd.ProcessState)}
+	o := Output{Stdout: out.String(), Stderr: errOut.String()}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
@@ -119,4 +121,25 @@ func Bin(t testing.TB) string {
 		t.Fatalf("building evalrec: %v", buildErr)
 	}
 	return binDir
+}
+
+// RunMeasured is Run, with the command's peak resident set in MaxRSS.
+// Linux carries a process's peak over exec, and a command started from a
+// test binary starts as a copy of it: its own figure would be the test
+// binary's. So the command runs under GNU time, a small process that
+// forks it and reads its peak; without /usr/bin/time, MaxRSS is 0.
+func RunMeasured(t testing.TB, dir string, env []string, name string, args ...string) Output {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		return Run(t, dir, env, name, args...)
+	}
+	report := filepath.Join(t.TempDir(), "rss")
+	o := Run(t, dir, env, "/usr/bin/time", append([]string{"-o", report, "-f", "%M", name}, args...)...)
+	if b, err := os.ReadFile(report); err == nil {
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if kb, err := strconv.ParseInt(lines[len(lines)-1], 10, 64); err == nil {
+			o.MaxRSS = kb * 1024
+		}
+	}
+	return o
 }

@@ -1,7 +1,0 @@
-//go:build !unix
-
-package testmod
-
-import "os"
-
-func maxRSS(*os.ProcessState) int64 { return 0 }
