@@ -3,6 +3,7 @@ package analytics
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // SeriesWithChanges generates a series of n points with changes at known
@@ -133,11 +134,20 @@ type ShapeMeasure struct {
 	BumpEdges    float64 // edges found of a 4σ bump lasting 5 points
 }
 
-// MeasureShape runs the detector over reps series of 60 to 200 points
-// with two changes of 3σ (15 points apart or more), reps unchanged series,
-// and reps series with a 4σ bump lasting 5 points, all with noise of one
-// shape. A change found within three points of a true one is correct.
-func MeasureShape(reps int, noise Noise, opt ChangeOptions) ShapeMeasure {
+// A ShapeCase is one generated series whose changes are known.
+type ShapeCase struct {
+	// Kind is "changes" (two changes of 3σ), "flat" (none) or "bump" (a
+	// 4σ bump lasting 5 points: two edges).
+	Kind   string
+	Series []float64
+	Truth  []int // indices of the first points after each change
+}
+
+// ShapeCases generates, with noise of one shape, reps series of 60 to 200
+// points with two changes of 3σ (15 points apart or more), reps unchanged
+// series, and reps series with a 4σ bump lasting 5 points. The same reps
+// and noise give the same cases.
+func ShapeCases(reps int, noise Noise) []ShapeCase {
 	rng := rand.New(rand.NewPCG(23, 5))
 	gen := func(n int, changes []int, shifts []float64) []float64 {
 		xs := make([]float64, n)
@@ -152,8 +162,7 @@ func MeasureShape(reps int, noise Noise, opt ChangeOptions) ShapeMeasure {
 		}
 		return xs
 	}
-	near := func(a, b int) bool { return a-b <= 3 && b-a <= 3 }
-	var found, correct, truth, hit, noisy, edges int
+	var out []ShapeCase
 	for range reps {
 		n := 60 + rng.IntN(141)
 		var at []int
@@ -172,40 +181,53 @@ func MeasureShape(reps int, noise Noise, opt ChangeOptions) ShapeMeasure {
 			}
 			return 3
 		}
-		cps := ChangePoints(gen(n, at, []float64{sign(), sign()}), opt)
-		truth += len(at)
-		found += len(cps)
-		for _, c := range cps {
-			if near(c.Index, at[0]) || near(c.Index, at[1]) {
-				correct++
-			}
-		}
-		for _, a := range at {
-			for _, c := range cps {
-				if near(c.Index, a) {
-					hit++
-					break
-				}
-			}
-		}
-		if len(ChangePoints(gen(60+rng.IntN(141), nil, nil), opt)) > 0 {
-			noisy++
-		}
+		out = append(out, ShapeCase{Kind: "changes", Series: gen(n, at, []float64{sign(), sign()}), Truth: at})
+		out = append(out, ShapeCase{Kind: "flat", Series: gen(60+rng.IntN(141), nil, nil)})
 		m := 60 + rng.IntN(141)
 		b := 10 + rng.IntN(m-25)
-		bump := ChangePoints(gen(m, []int{b, b + 5}, []float64{4, -4}), opt)
-		for _, e := range []int{b, b + 5} {
-			for _, c := range bump {
-				if near(c.Index, e) {
-					edges++
-					break
-				}
+		out = append(out, ShapeCase{Kind: "bump", Series: gen(m, []int{b, b + 5}, []float64{4, -4}), Truth: []int{b, b + 5}})
+	}
+	return out
+}
+
+// ScoreShape scores the change points a detector found in each case
+// (found[i] for cases[i]). A change found within three points of a true
+// one is correct.
+func ScoreShape(noise string, cases []ShapeCase, found [][]int) ShapeMeasure {
+	near := func(a, b int) bool { return a-b <= 3 && b-a <= 3 }
+	hitOf := func(truth, cps []int) (hits int) {
+		for _, a := range truth {
+			if slices.ContainsFunc(cps, func(c int) bool { return near(c, a) }) {
+				hits++
 			}
 		}
+		return hits
 	}
-	sm := ShapeMeasure{Noise: noise.Name, FalseInNoise: float64(noisy) / float64(reps), BumpEdges: float64(edges) / float64(2*reps)}
-	if found > 0 {
-		sm.Precision = float64(correct) / float64(found)
+	var nFound, correct, truth, hit, flats, noisy, bumps, edges int
+	for i, c := range cases {
+		switch c.Kind {
+		case "changes":
+			truth += len(c.Truth)
+			nFound += len(found[i])
+			for _, f := range found[i] {
+				if slices.ContainsFunc(c.Truth, func(a int) bool { return near(f, a) }) {
+					correct++
+				}
+			}
+			hit += hitOf(c.Truth, found[i])
+		case "flat":
+			flats++
+			if len(found[i]) > 0 {
+				noisy++
+			}
+		case "bump":
+			bumps++
+			edges += hitOf(c.Truth, found[i])
+		}
+	}
+	sm := ShapeMeasure{Noise: noise, FalseInNoise: float64(noisy) / float64(max(1, flats)), BumpEdges: float64(edges) / float64(max(1, 2*bumps))}
+	if nFound > 0 {
+		sm.Precision = float64(correct) / float64(nFound)
 	}
 	if truth > 0 {
 		sm.Recall = float64(hit) / float64(truth)
@@ -214,4 +236,17 @@ func MeasureShape(reps int, noise Noise, opt ChangeOptions) ShapeMeasure {
 		sm.F1 = 2 * sm.Precision * sm.Recall / (sm.Precision + sm.Recall)
 	}
 	return sm
+}
+
+// MeasureShape runs the detector over ShapeCases(reps, noise) and scores
+// it.
+func MeasureShape(reps int, noise Noise, opt ChangeOptions) ShapeMeasure {
+	cases := ShapeCases(reps, noise)
+	found := make([][]int, len(cases))
+	for i, c := range cases {
+		for _, cp := range ChangePoints(c.Series, opt) {
+			found[i] = append(found[i], cp.Index)
+		}
+	}
+	return ScoreShape(noise.Name, cases, found)
 }

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 
@@ -24,7 +25,9 @@ type Options struct {
 	// correction across every comparison made. Default 0.05.
 	Alpha float64
 	// Test is "t", the default: a t-test whose variance is moderated across
-	// the suite (see moderated.go). "mannwhitney" is the first version's
+	// the suite (see moderated.go) and referred to the suite's own
+	// permutation null (see calibrate.go). "t-gaussian" refers it to
+	// Student's t instead, as the previous version did. "mannwhitney" is the first version's
 	// method, kept for comparison: a Mann–Whitney U test where both sides
 	// have two samples or more, and a fixed Tolerance otherwise.
 	Test string
@@ -43,6 +46,10 @@ type Options struct {
 const (
 	ModeratedT  = "t"
 	MannWhitney = "mannwhitney"
+	// GaussianT is the moderated t referred to Student's t, without the
+	// suite's calibration: the previous version's method, kept for
+	// comparison.
+	GaussianT = "t-gaussian"
 )
 
 func (o Options) withDefaults() Options {
@@ -223,7 +230,7 @@ func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun,
 	case MannWhitney:
 		r.Findings, rule = mannWhitney(pairs, opt), "mann-whitney"
 	default:
-		r.Findings, r.NeedRuns = moderatedT(pairs, opt.Alpha)
+		r.Findings, r.NeedRuns = moderatedT(pairs, opt.Alpha, opt.Test != GaussianT)
 	}
 	for i := range r.Findings {
 		r.Findings[i].Rule = rule
@@ -266,7 +273,7 @@ func (p pair) finding() Finding {
 
 // moderatedT runs the default method, and returns the findings and the
 // runs per side a 5σ change would need, when more than there are.
-func moderatedT(pairs []pair, alpha float64) ([]Finding, int) {
+func moderatedT(pairs []pair, alpha float64, calibrated bool) ([]Finding, int) {
 	fs := make([]Finding, len(pairs))
 	s2 := make([]float64, len(pairs))
 	d := make([]float64, len(pairs))
@@ -284,10 +291,31 @@ func moderatedT(pairs []pair, alpha float64) ([]Finding, int) {
 		}
 		priors[metric] = fitPrior(gs, gd)
 	}
+	// worseStat is a test's statistic, positive when the candidate is
+	// worse, for any labelling of its samples.
+	worseStat := func(i int) nullStatistic {
+		p := pairs[i]
+		return func(pooled []float64, nb int) (float64, bool) {
+			b, c := pooled[:nb], pooled[nb:]
+			s2, d := pooledVariance(b, c)
+			v, _, ok := priors[p.metric].moderate(s2, d)
+			if !ok || v == 0 {
+				return 0, false
+			}
+			t := (stat.Mean(c, nil) - stat.Mean(b, nil)) / math.Sqrt(v*(1/float64(len(b))+1/float64(len(c))))
+			if p.dir == scoring.HigherIsBetter {
+				t = -t
+			}
+			return t, true
+		}
+	}
 	var tested []int
 	var dfs []float64
 	worse := make([]float64, len(pairs)) // one-sided p-values of a change for the worse
 	better := make([]float64, len(pairs))
+	stats := make([]float64, len(pairs))
+	dfOf := make([]float64, len(pairs))
+	var exact []int // tests judged by their own labellings (see below)
 	for i, p := range pairs {
 		f := &fs[i]
 		if f.Delta() == 0 {
@@ -299,23 +327,57 @@ func moderatedT(pairs []pair, alpha float64) ([]Finding, int) {
 		case !ok:
 			f.Verdict, f.Note = TooFewRuns, "one run a side and no other test to learn the noise from: need ≥ 2 runs on a side"
 		case v == 0:
-			// Constant sides that differ: a certain change.
+			// Constant sides that differ, in a metric no test of the
+			// suite shows noise in: a certain change.
 			f.Significant, f.Note = true, "both sides constant"
 			f.Verdict = worseOrBetter(f.Delta(), p.dir)
+		case calibrated && len(p.c) == 1 && distinctValues(p.b) <= 2:
+			// A history of one or two values (a count of rare events,
+			// a pass or fail) tells little of the test's noise, and
+			// borrowing the suite's would call a count that is usually
+			// 0 and once 1 a change. Only the test's own labellings
+			// judge one run against it: the newest of 11 runs is the
+			// odd one out by chance once in 11.
+			exact = append(exact, i)
+			tested = append(tested, i)
+			dfs = append(dfs, df)
 		default:
-			t := f.Delta() / math.Sqrt(v*(1/float64(f.N1)+1/float64(f.N2)))
-			if p.dir == scoring.LowerIsBetter {
-				t = -t // positive: better
-			}
-			better[i], worse[i] = upperTail(t, df), upperTail(-t, df)
-			pv := min(better[i], worse[i])
-			f.P = &pv
+			t, _ := worseStat(i)(append(slices.Clone(p.b), p.c...), len(p.b))
+			stats[i], dfOf[i] = t, df
 			tested = append(tested, i)
 			dfs = append(dfs, df)
 		}
 	}
-	for i := range tested {
-		fs[tested[i]].Verdict = Unchanged
+	// The reference distributions of the statistic for the worse and the
+	// better direction, from the suite's own permutation null (see
+	// calibrate.go); with too few tests to fit, Student's t at the
+	// moderated degrees of freedom.
+	var params []int
+	for _, i := range tested {
+		if !slices.Contains(exact, i) {
+			params = append(params, i)
+		}
+	}
+	fallback := reference{scale: 1}
+	if !calibrated {
+		params = nil
+	}
+	null := permutationNull(len(params), func(k int) ([]float64, []float64) { return pairs[params[k]].b, pairs[params[k]].c },
+		func(k int) nullStatistic { return worseStat(params[k]) })
+	refWorse, refBetter := fitTail(slices.Clone(null), fallback), fitTail(negated(null), fallback)
+	for _, i := range tested {
+		if slices.Contains(exact, i) {
+			continue
+		}
+		worse[i], better[i] = refWorse.upper(stats[i], dfOf[i]), refBetter.upper(-stats[i], dfOf[i])
+	}
+	for _, i := range exact {
+		worse[i], better[i] = exactP(pairs[i], worseStat(i))
+	}
+	for _, i := range tested {
+		pv := min(better[i], worse[i])
+		fs[i].P = &pv
+		fs[i].Verdict = Unchanged
 	}
 	// Regressions and improvements are two one-sided families over every
 	// tested comparison, each held at alpha by Holm's procedure: the gate's
@@ -328,7 +390,7 @@ func moderatedT(pairs []pair, alpha float64) ([]Finding, int) {
 			fs[i].Significant, fs[i].Verdict = true, fam.verdict
 		}
 	}
-	need := neededRuns(tested, dfs, fs, alpha)
+	need := neededRuns(tested, dfs, fs, alpha, refWorse)
 	if need > 0 {
 		for _, i := range tested {
 			if !fs[i].Significant {
@@ -336,7 +398,78 @@ func moderatedT(pairs []pair, alpha float64) ([]Finding, int) {
 			}
 		}
 	}
+	for _, i := range exact {
+		if f := &fs[i]; !f.Significant && *f.P > alpha {
+			f.Verdict, f.Note = TooFewRuns, "constant in the base: its own runs must show the change, more candidate runs than the base has variations"
+		}
+	}
 	return fs, need
+}
+
+// distinctValues counts the distinct values.
+func distinctValues(xs []float64) int {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return len(slices.Compact(s))
+}
+
+func negated(xs []float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = -x
+	}
+	return out
+}
+
+// exactP is a test's permutation p-values, worse and better, over every
+// labelling of its samples (or 2,000 drawn): the share of labellings whose
+// statistic is at least the observed one. A labelling with no statistic
+// (both sides constant) ranks by the difference of the sides' means.
+func exactP(p pair, f nullStatistic) (worse, better float64) {
+	pooled := append(slices.Clone(p.b), p.c...)
+	nb := len(p.b)
+	score := func(xs []float64) float64 {
+		if t, ok := f(xs, nb); ok {
+			return t
+		}
+		d := stat.Mean(xs[nb:], nil) - stat.Mean(xs[:nb], nil)
+		if p.dir == scoring.HigherIsBetter {
+			d = -d
+		}
+		switch {
+		case d > 0:
+			return math.Inf(1)
+		case d < 0:
+			return math.Inf(-1)
+		}
+		return 0
+	}
+	obs := score(pooled)
+	var n, ge, le float64
+	each := func(xs []float64) {
+		s := score(xs)
+		n++
+		if s >= obs {
+			ge++
+		}
+		if s <= obs {
+			le++
+		}
+	}
+	if binomial(len(pooled), len(p.c)) <= 2000 {
+		for _, lab := range allLabellings(nb, len(p.c)) {
+			each(relabel(pooled, lab, nb))
+		}
+	} else {
+		rng := rand.New(rand.NewPCG(0x5eed, 19))
+		each(pooled)
+		for range 1999 {
+			xs := slices.Clone(pooled)
+			rng.Shuffle(len(xs), func(a, b int) { xs[a], xs[b] = xs[b], xs[a] })
+			each(xs)
+		}
+	}
+	return ge / n, le / n
 }
 
 // upperTail is P(T ≥ t) for t with df degrees of freedom.
@@ -366,14 +499,17 @@ func holmRejects(tested []int, p []float64, alpha float64) []int {
 // neededRuns is the fewest runs a side, equal on both, with which a change
 // of five standard deviations would reach Holm's first threshold among m
 // comparisons; 0 when the sides at hand already get there.
-func neededRuns(tested []int, dfs []float64, fs []Finding, alpha float64) int {
+func neededRuns(tested []int, dfs []float64, fs []Finding, alpha float64, ref reference) int {
 	m := float64(len(tested))
 	if m == 0 {
 		return 0
 	}
 	first := alpha / m
 	enough := func(n1, n2 int, df float64) bool {
-		return upperTail(5/math.Sqrt(1/float64(n1)+1/float64(n2)), df) <= first
+		if ref.calibrated {
+			df = ref.df
+		}
+		return upperTail(5/math.Sqrt(1/float64(n1)+1/float64(n2))/ref.scale, df) <= first
 	}
 	i := tested[0]
 	if enough(fs[i].N1, fs[i].N2, dfs[0]) {

@@ -2,6 +2,7 @@ package histgen
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -21,10 +22,20 @@ type Scenario struct {
 	Sigma      float64 // each test's noise: Sigma, or Sigma × U(1−Spread, 1+Spread)
 	Spread     float64
 	Shift      float64 // in the shifted test's own σ; 0: nothing changed
+	// ShiftShare is the share of the metric tests Shift moves (the first
+	// of them); 0 moves one, Shifted.
+	ShiftShare float64
 	// StatusOnly tests report no metric (scored 100 passed, 0 failed);
 	// Flaky of them fail at random with probability FlakyRate.
 	StatusOnly, Flaky int
 	FlakyRate         float64
+	// Failing status-only tests fail in every run, Skipped are skipped in
+	// every run; both are among the StatusOnly.
+	Failing, Skipped int
+	// Counts tests report a count of rare events (lower is better) drawn
+	// from a Poisson law of mean 0.02–0.3, so their history is often all
+	// zeros, instead of the noisy metric.
+	Counts int
 	// Cached, when set, makes every run after a side's first a copy that
 	// go test served from its cache: an unchanged suite run again without
 	// -count=1.
@@ -49,9 +60,20 @@ func (s Scenario) Generate() (baseRuns, candRuns []store.EvaluationRun, base, ca
 		switch {
 		case i >= s.Tests-s.StatusOnly:
 			sp.statusOnly = true
-			sp.flaky = i >= s.Tests-s.Flaky
-		case sp.id == Shifted:
+			k := s.Tests - 1 - i // 0 is the last test
+			switch {
+			case k < s.Flaky:
+				sp.flaky = true
+			case k < s.Flaky+s.Failing:
+				sp.status = "failed"
+			case k < s.Flaky+s.Failing+s.Skipped:
+				sp.status = "skipped"
+			}
+		case i >= s.Tests-s.StatusOnly-s.Counts:
+			sp.count = 0.02 + 0.28*rng.Float64()
+		case sp.id == Shifted, i < int(s.ShiftShare*float64(s.Tests)):
 			sp.shiftInSigma = s.Shift
+			sp.shifted = s.Shift > 0
 		}
 		specs[i] = sp
 	}
@@ -76,10 +98,14 @@ func (s Scenario) Generate() (baseRuns, candRuns []store.EvaluationRun, base, ca
 				first = these
 			}
 			var sum float64
+			scored := 0
 			for _, t := range these {
-				sum += *t.Score
+				if t.Score != nil {
+					sum += *t.Score
+					scored++
+				}
 			}
-			score := sum / float64(len(these))
+			score := sum / float64(scored)
 			run.Score = &score
 			runs = append(runs, run)
 			trs = append(trs, these...)
@@ -97,7 +123,10 @@ type spec struct {
 	mean, sigma  float64
 	statusOnly   bool
 	flaky        bool
+	status       string  // of a status-only test that is not flaky: "" passes
+	count        float64 // > 0: the mean of a count metric
 	shiftInSigma float64
+	shifted      bool
 	noise        func(*rand.Rand) float64
 }
 
@@ -105,10 +134,22 @@ func (sp spec) sample(rng *rand.Rand, run bson.ObjectID, candidate bool, flakyRa
 	t := store.TestRun{TestID: sp.id, Package: "example.com/synthetic", EvaluationRunID: run, Status: "passed", ScoreMethod: "average"}
 	if sp.statusOnly {
 		score := 100.0
-		if sp.flaky && rng.Float64() < flakyRate {
+		switch {
+		case sp.flaky && rng.Float64() < flakyRate, sp.status == "failed":
 			t.Status, score = "failed", 0
+		case sp.status == "skipped":
+			t.Status = "skipped"
+			t.Score, t.ScoreMethod = nil, "status"
+			return t
 		}
 		t.Score, t.ScoreMethod = &score, "status"
+		return t
+	}
+	if sp.count > 0 {
+		v := float64(poisson(rng, sp.count))
+		score := 100 / (1 + v)
+		t.Score = &score
+		t.Metrics = map[string]store.MetricDoc{"errors": {Value: &v, Direction: "lower", Score: score}}
 		return t
 	}
 	draw := sp.noise
@@ -123,6 +164,19 @@ func (sp spec) sample(rng *rand.Rand, run bson.ObjectID, candidate bool, flakyRa
 	t.Score = &score
 	t.Metrics = map[string]store.MetricDoc{"wer": {Value: &v, Direction: "lower", Score: score}}
 	return t
+}
+
+// poisson draws from a Poisson law of mean lambda (Knuth's method, for
+// small means).
+func poisson(rng *rand.Rand, lambda float64) int {
+	l, k, p := math.Exp(-lambda), 0, 1.0
+	for {
+		p *= rng.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
 }
 
 // GateCells are the configurations issue 10 names: 20- and 200-test
@@ -179,8 +233,13 @@ func MeasureGate(c Scenario, method string, reps int) float64 {
 		br, cr, b, cd := c.Generate()
 		r := compare.Sides(br, cr, b, cd, compare.Options{Test: method, Alpha: c.Alpha})
 		if c.Shift > 0 {
+			// Found: the gate fails on a regression of a shifted test.
+			shifted := map[string]bool{Shifted: true}
+			for i := range int(c.ShiftShare * float64(c.Tests)) {
+				shifted[fmt.Sprintf("test-%03d", i)] = true
+			}
 			for _, f := range r.Regressions() {
-				if f.TestID == Shifted && f.Metric == "wer" {
+				if f.Metric == "wer" && shifted[f.TestID] {
 					hits++
 					break
 				}
