@@ -1,5 +1,5 @@
 // Command gate measures the regression gate on synthetic histories whose
-// truth is known (see histgen.Scenario): how often it raises a false alarm
+// truth is known (see gatesim.Scenario): how often it raises a false alarm
 // when nothing changed, and how often it detects a shift of one metric of
 // one test, for the first version's method and the current one, side by
 // side in one run.
@@ -19,7 +19,7 @@ import (
 
 	"evalrec.dev/analytics"
 	"evalrec.dev/compare"
-	"evalrec.dev/internal/histgen"
+	"evalrec.dev/internal/gatesim"
 )
 
 func main() {
@@ -35,13 +35,13 @@ func main() {
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "tests\tbase runs\tcandidate runs\tchange\tmethod\tfalse alarms / detection")
-	for _, c := range histgen.GateCells(*spread) {
+	for _, c := range gatesim.GateCells(*spread) {
 		if *tests > 0 && c.Tests != *tests {
 			continue
 		}
 		c.Alpha = *alpha
 		for _, method := range []string{compare.MannWhitney, compare.ModeratedT} {
-			rate := histgen.MeasureGate(c, method, *reps)
+			rate := gatesim.MeasureGate(c, method, *reps)
 			what := "false alarms"
 			if c.Shift > 0 {
 				what = "detected"
@@ -84,20 +84,20 @@ func measureNoises(reps int, alpha float64) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			sc := histgen.Scenario{Tests: c.tests, Base: c.base, Cand: c.cand, Sigma: 0.01, Alpha: alpha, Noise: c.noise.Draw,
+			sc := gatesim.Scenario{Tests: c.tests, Base: c.base, Cand: c.cand, Sigma: 0.01, Alpha: alpha, Noise: c.noise.Draw,
 				StatusOnly: c.tests / 10, Flaky: c.tests / 50, FlakyRate: 0.2, Failing: c.tests / 50, Skipped: c.tests / 50}
 			if c.counts {
 				sc.Counts = c.tests / 5
 			}
 			row := fmt.Sprintf("%s\t%d\t%dv%d", c.noise.Name, c.tests, c.base, c.cand)
 			for _, method := range []string{compare.GaussianT, compare.ModeratedT} {
-				fa := histgen.MeasureGate(sc, method, reps)
+				fa := gatesim.MeasureGate(sc, method, reps)
 				one := sc
 				one.Shift = 5
-				det := histgen.MeasureGate(one, method, reps)
+				det := gatesim.MeasureGate(one, method, reps)
 				many := sc
 				many.Shift, many.ShiftShare = 2, 0.1
-				wide := histgen.MeasureGate(many, method, reps)
+				wide := gatesim.MeasureGate(many, method, reps)
 				row += fmt.Sprintf("\t%s\t%s\t%s", interval(fa, reps), interval(det, reps), interval(wide, reps))
 			}
 			rows[k] = row

@@ -33,7 +33,7 @@ func newCompareCmd(env *environment) *compareCmd {
 	c := &compareCmd{env: env, fs: flag.NewFlagSet("compare", flag.ContinueOnError)}
 	c.fs.IntVar(&c.n, "n", 0, "runs per side, for latest, tag: and branch: references (their newest N; default: 10 for tag: and branch:, 1 for latest)")
 	c.fs.Float64Var(&c.opt.Alpha, "alpha", 0.05, "family-wise significance level (Holm-Bonferroni across all comparisons)")
-	c.fs.StringVar(&c.opt.Test, "test", compare.ModeratedT, "t: t-test with the variance moderated across the suite; mannwhitney: Mann-Whitney U, with -tolerance for single samples")
+	c.fs.StringVar(&c.opt.Test, "test", compare.ModeratedT, "t: t-test with the variance moderated across the suite, referred to the suite's own permutation null; t-gaussian: the same referred to Student's t (the previous method); mannwhitney: Mann-Whitney U, with -tolerance for single samples")
 	c.fs.Float64Var(&c.opt.Tolerance, "tolerance", 0.05, "with -test mannwhitney: relative change counted as a regression when a side has one sample")
 	c.fs.StringVar(&c.failOn, "fail-on", "", "exit 1 on: regression, new-failure, score-drop=N (comma-separated)")
 	c.fs.BoolVar(&c.json, "json", false, "print JSON")
@@ -52,10 +52,14 @@ latest, latest~N, tag:NAME or branch:NAME. A tag: or branch: reference
 stands for its newest 10 runs and latest for one; -n N sets how many. Where both sides have two or
 more samples of a test's metric (several runs, or -count=N), a t-test
 decides whose variance is moderated across the suite (empirical Bayes: the
-metric's spread over all the tests is pooled with each test's own), with
-regressions and improvements each held at -alpha by Holm-Bonferroni across
-the comparisons. -test mannwhitney uses the first version's Mann-Whitney U
-test instead, and -tolerance where a side has one sample.`,
+metric's spread over all the tests is pooled with each test's own), and
+whose null distribution is learnt from the suite itself (its tests'
+samples relabelled, the tail fitted), so that heavy-tailed noise does not
+fire the gate; regressions and improvements are each held at -alpha by
+Holm-Bonferroni across the comparisons. -test t-gaussian refers the
+statistic to Student's t, as the previous version did; -test mannwhitney
+uses the first version's Mann-Whitney U test, and -tolerance where a side
+has one sample.`,
 		FlagSet: c.fs, Exec: c.Run,
 	}
 }
@@ -119,6 +123,11 @@ func (c *compareCmd) Run(ctx context.Context, args []string) error {
 	g, err := parseGate(c.failOn)
 	if err != nil {
 		return err
+	}
+	switch c.opt.Test {
+	case compare.ModeratedT, compare.GaussianT, compare.MannWhitney:
+	default:
+		return fmt.Errorf("-test %q: want t, t-gaussian or mannwhitney", c.opt.Test)
 	}
 	conn, err := openStore(ctx, c.env)
 	if err != nil {

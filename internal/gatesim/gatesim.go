@@ -1,4 +1,9 @@
-package histgen
+// Package gatesim generates comparisons whose truth is known (a suite's
+// base and candidate runs, with nothing changed or with known shifts) and
+// measures the regression gate on them: its false alarms and detections.
+// It sits above compare, which it measures, and store, whose documents it
+// generates.
+package gatesim
 
 import (
 	"fmt"

@@ -1,0 +1,90 @@
+package layering
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "evalrec.dev/"
+
+// layerOf is the layer of a package of the module, or -1 when none names
+// it.
+func layerOf(pkg string) int {
+	rel := strings.TrimPrefix(pkg, module)
+	for i, l := range Layers {
+		for _, p := range l {
+			if rel == p || strings.HasSuffix(p, "/") && strings.HasPrefix(rel, p) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// imports lists, per package of the module, its imports (not its tests':
+// a driver's tests import the shared harness above them, as the Go CDK's
+// drivertest is imported).
+func imports(t *testing.T, tags string) map[string][]string {
+	t.Helper()
+	args := []string{"list", "-f", `{{.ImportPath}} {{join .Imports " "}}`}
+	if tags != "" {
+		args = append(args, "-tags", tags)
+	}
+	cmd := exec.Command("go", append(args, "evalrec.dev/...")...)
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	m := map[string][]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		m[f[0]] = f[1:]
+	}
+	return m
+}
+
+func TestNoPackageImportsOneAboveIt(t *testing.T) {
+	for pkg, imps := range imports(t, "") {
+		from := layerOf(pkg)
+		if from < 0 {
+			t.Errorf("%s is in no layer: add it to Layers", pkg)
+			continue
+		}
+		for _, imp := range imps {
+			if !strings.HasPrefix(imp, module) || imp == pkg || strings.HasSuffix(pkg, "_test") {
+				continue
+			}
+			if to := layerOf(imp); to >= from {
+				t.Errorf("%s (layer %d) imports %s (layer %d): a package imports only lower layers", pkg, from, imp, to)
+			}
+		}
+	}
+}
+
+func TestOnlyTheMongoDriverImportsMongo(t *testing.T) {
+	for pkg, imps := range imports(t, "") {
+		rel := strings.TrimPrefix(pkg, module)
+		if rel == "store/mongo" || slices.Contains(MongoImporters, rel) || strings.HasPrefix(rel, "bench/") || rel == "faults" {
+			continue
+		}
+		for _, imp := range imps {
+			if strings.HasPrefix(imp, "go.mongodb.org/") {
+				t.Errorf("%s imports %s: only store/mongo may", pkg, imp)
+			}
+		}
+	}
+	// The list only shrinks: a package on it that no longer imports the
+	// driver must leave it.
+	all := imports(t, "")
+	for _, rel := range MongoImporters {
+		if !slices.ContainsFunc(all[module+rel], func(imp string) bool { return strings.HasPrefix(imp, "go.mongodb.org/") }) {
+			t.Errorf("%s no longer imports the MongoDB driver: take it off MongoImporters", rel)
+		}
+	}
+}
