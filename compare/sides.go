@@ -316,6 +316,7 @@ func moderatedT(pairs []pair, alpha float64, calibrated bool) ([]Finding, int) {
 	stats := make([]float64, len(pairs))
 	dfOf := make([]float64, len(pairs))
 	var exact []int // tests judged by their own labellings (see below)
+	isExact := make([]bool, len(pairs))
 	for i, p := range pairs {
 		f := &fs[i]
 		if f.Delta() == 0 {
@@ -338,7 +339,7 @@ func moderatedT(pairs []pair, alpha float64, calibrated bool) ([]Finding, int) {
 			// 0 and once 1 a change. Only the test's own labellings
 			// judge one run against it: the newest of 11 runs is the
 			// odd one out by chance once in 11.
-			exact = append(exact, i)
+			exact, isExact[i] = append(exact, i), true
 			tested = append(tested, i)
 			dfs = append(dfs, df)
 		default:
@@ -354,22 +355,51 @@ func moderatedT(pairs []pair, alpha float64, calibrated bool) ([]Finding, int) {
 	// moderated degrees of freedom.
 	var params []int
 	for _, i := range tested {
-		if !slices.Contains(exact, i) {
+		if !isExact[i] {
 			params = append(params, i)
 		}
 	}
+	// Per metric, as the prior is: a count of errors and a WER have
+	// nulls of different shapes, and a metric with too few tests to fit
+	// one of its own shares the pool of all such metrics.
 	fallback := reference{scale: 1}
-	if !calibrated {
-		params = nil
+	refs := map[string][2]reference{} // worse, better
+	if calibrated {
+		byMetric := map[string][]int{}
+		for _, i := range params {
+			byMetric[pairs[i].metric] = append(byMetric[pairs[i].metric], i)
+		}
+		nulls := map[string][]float64{}
+		var small []float64
+		for metric, idx := range byMetric {
+			null := permutationNull(len(idx), func(k int) ([]float64, []float64) { return pairs[idx[k]].b, pairs[idx[k]].c },
+				func(k int) nullStatistic { return worseStat(idx[k]) })
+			if len(null) >= minNull {
+				nulls[metric] = null
+			} else {
+				small = append(small, null...)
+			}
+		}
+		for metric := range byMetric {
+			null, ok := nulls[metric]
+			if !ok {
+				null = small
+			}
+			refs[metric] = [2]reference{fitTail(slices.Clone(null), fallback), fitTail(negated(null), fallback)}
+		}
 	}
-	null := permutationNull(len(params), func(k int) ([]float64, []float64) { return pairs[params[k]].b, pairs[params[k]].c },
-		func(k int) nullStatistic { return worseStat(params[k]) })
-	refWorse, refBetter := fitTail(slices.Clone(null), fallback), fitTail(negated(null), fallback)
+	refOf := func(metric string) [2]reference {
+		if r, ok := refs[metric]; ok {
+			return r
+		}
+		return [2]reference{fallback, fallback}
+	}
 	for _, i := range tested {
-		if slices.Contains(exact, i) {
+		if isExact[i] {
 			continue
 		}
-		worse[i], better[i] = refWorse.upper(stats[i], dfOf[i]), refBetter.upper(-stats[i], dfOf[i])
+		r := refOf(pairs[i].metric)
+		worse[i], better[i] = r[0].upper(stats[i], dfOf[i]), r[1].upper(-stats[i], dfOf[i])
 	}
 	for _, i := range exact {
 		worse[i], better[i] = exactP(pairs[i], worseStat(i))
@@ -390,7 +420,11 @@ func moderatedT(pairs []pair, alpha float64, calibrated bool) ([]Finding, int) {
 			fs[i].Significant, fs[i].Verdict = true, fam.verdict
 		}
 	}
-	need := neededRuns(tested, dfs, fs, alpha, refWorse)
+	var first reference
+	if len(tested) > 0 {
+		first = refOf(pairs[tested[0]].metric)[0]
+	}
+	need := neededRuns(tested, dfs, fs, alpha, first)
 	if need > 0 {
 		for _, i := range tested {
 			if !fs[i].Significant {
