@@ -73,12 +73,12 @@ func heavySuite(rng *rand.Rand, n, nb, nc int) (base, cand []store.TestRun) {
 // TestHeavyTailsDoNotFireTheGate: one run against a 10-run history of
 // 1,000 tests with t3 noise. Referred to Student's t, the largest of 1,000
 // heavy-tailed draws passes Holm's threshold in most unchanged
-// comparisons; referred to the suite's own null, in few. Fixed seeds: 20
+// comparisons; referred to the suite's own null, in few. Fixed seeds: 12
 // comparisons each.
 func TestHeavyTailsDoNotFireTheGate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(18, 3))
 	var before, now int
-	for range 20 {
+	for range 12 {
 		base, cand := heavySuite(rng, 1000, 10, 1)
 		if len(Sides(nil, nil, base, cand, Options{Test: GaussianT}).Regressions()) > 0 {
 			before++
@@ -87,7 +87,7 @@ func TestHeavyTailsDoNotFireTheGate(t *testing.T) {
 			now++
 		}
 	}
-	assert.GreaterOrEqual(t, before, 10, "the Gaussian reference fires on most unchanged heavy-tailed suites")
+	assert.GreaterOrEqual(t, before, 6, "the Gaussian reference fires on most unchanged heavy-tailed suites")
 	assert.LessOrEqual(t, now, 2, "the calibrated reference fires on few (5% expected)")
 }
 

@@ -217,23 +217,26 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 		// SQLite itself would cost its tests (see internal/settle).
 		deferred: store.Scheme(uri) == "sqlite", where: redact.URI(uri)}
 	if r.deferred {
-		// The first binary of the go test run starts the ingester that
-		// stores every journal once go test ends, a crashed binary's too.
-		if cfg.BackgroundStore {
-			settle.Schedule(cfg, log)
-		}
 		// An ingester cannot store into a damaged file, and nobody would
-		// see it fail: say so now, once, where warnings are seen.
+		// see it fail: say so now, once, where warnings are seen, and
+		// start none.
 		if path, err := sqlite.Path(uri); err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			if err := sqlite.Check(ctx, path); err != nil && warnOnce("damaged store") {
-				msg := fmt.Sprintf("the embedded store %s cannot be read (%v): results stay in %s; move the file aside, then `evalrec replay` stores them in a new one",
-					logline.RelPath(path), err, logline.RelPath(cfg.SpoolDir))
-				log.Warn(msg)
-				r.notes.add(msg)
+			if err := sqlite.Check(ctx, path); err != nil {
 				r.damaged = true
+				if warnOnce("damaged store") {
+					msg := fmt.Sprintf("the embedded store %s cannot be read (%v): results stay in %s; move the file aside, then `evalrec replay` stores them in a new one",
+						logline.RelPath(path), err, logline.RelPath(cfg.SpoolDir))
+					log.Warn(msg)
+					r.notes.add(msg)
+				}
 			}
 			cancel()
+		}
+		// The first binary of the go test run starts the ingester that
+		// stores every journal once go test ends, a crashed binary's too.
+		if bool(cfg.BackgroundStore) && !r.damaged {
+			settle.Schedule(cfg, log)
 		}
 	}
 	r.session = store.Open(context.Background(), store.SessionConfig{
