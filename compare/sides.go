@@ -434,7 +434,7 @@ func moderatedT(pairs []pair, alpha float64, calibrated bool) ([]Finding, int) {
 	}
 	for _, i := range exact {
 		if f := &fs[i]; !f.Significant && *f.P > alpha {
-			f.Verdict, f.Note = TooFewRuns, "constant in the base: its own runs must show the change, more candidate runs than the base has variations"
+			f.Verdict, f.Note = TooFewRuns, fmt.Sprintf("its history holds %d value(s): the newest of %d runs is the odd one out by chance once in %d; run more candidate runs", distinctValues(pairs[i].b), len(pairs[i].b)+1, len(pairs[i].b)+1)
 		}
 	}
 	return fs, need
