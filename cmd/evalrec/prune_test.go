@@ -77,9 +77,9 @@ func TestPruneNeedsYesPastAHundredRuns(t *testing.T) {
 func TestPruneGivesTheSpaceBack(t *testing.T) {
 	ctx := context.Background()
 	out := strings.Repeat("a failure's output, kept for failed tests\n", 100)
-	dir, _ := hourOldRuns(t, 20, func(db *store.DB, r *store.EvaluationRun) {
+	dir, _ := hourOldRuns(t, 10, func(db *store.DB, r *store.EvaluationRun) {
 		var trs []store.TestRun
-		for j := range 200 {
+		for j := range 50 {
 			id := fmt.Sprintf("%s/T%03d", r.EvaluationRunID, j)
 			trs = append(trs, store.TestRun{ID: id, TestRunID: id, EvaluationRunID: r.ID, TestID: fmt.Sprint("T", j), Status: "failed", Output: out, FinishedAt: *r.FinishedAt,
 				Metrics: map[string]store.MetricDoc{}, Tags: []string{}, Participants: []string{}})
