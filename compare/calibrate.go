@@ -20,9 +20,9 @@ import (
 // So the gate learns the statistic's null distribution from the suite
 // itself. Under no change, the runs of a test are exchangeable: relabelling
 // which samples are the candidate gives the statistic's permutation
-// distribution. Pooled across the suite's tests (hundreds to hundreds of
-// thousands of values), its upper tail is fitted by a scaled Student t
-// (see fitTail). Holm's thresholds lie further out than a pool of a few
+// distribution. Pooled across the tests of each metric, as the prior is
+// (hundreds to hundreds of thousands of values), its upper tail is fitted
+// by a scaled Student t (see fitTail). Holm's thresholds lie further out than a pool of a few
 // hundred values reaches; the fitted t carries the pool's tail there. A
 // suite whose tail is normal keeps the moderated t's own reference; a
 // heavy-tailed one fits a small ν, and its threshold moves out with it.
