@@ -5,7 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/aclements/go-moremath/stats"
+	"gonum.org/v1/gonum/stat/combin"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // The moderated t statistic is referred to Student's t, which assumes
@@ -91,7 +92,7 @@ func permutationNull(n int, samples func(i int) (b, c []float64), stat func(i in
 		nb, nc := len(b), len(c)
 		pooled = append(append(pooled[:0], b...), c...)
 		f := stat(i)
-		if nc == 1 || binomial(nb+nc, nc) <= float64(labellings) {
+		if nc == 1 || combin.GeneralizedBinomial(float64(nb+nc), float64(nc)) <= float64(labellings) {
 			labs, ok := all[[2]int{nb, nc}]
 			if !ok {
 				labs = allLabellings(nb, nc)
@@ -195,13 +196,11 @@ func fitBody(null []float64, fallback reference) reference {
 		return reference{scale: scale, df: df, calibrated: true}, ll
 	}
 	normal, normalLL := fit(len(dfGrid) - 1)
-	best, bestLL := normal, normalLL
+	bestLL := normalLL
 	lls := make([]float64, len(dfGrid)-1)
 	for k := range lls {
-		var r reference
-		if r, lls[k] = fit(k); lls[k] > bestLL {
-			best, bestLL = r, lls[k]
-		}
+		_, lls[k] = fit(k)
+		bestLL = max(bestLL, lls[k])
 	}
 	// The normal tail stays unless the heavier one is clearly more likely
 	// (a likelihood-ratio test at 1%, one-sided, as ν = ∞ is the
@@ -221,13 +220,14 @@ func fitBody(null []float64, fallback reference) reference {
 		return fallback
 	}
 	// A heavier tail: the heaviest within the fit's one-sided 99%
-	// likelihood interval, for the same reason.
-	for k := range lls {
-		if 2*(bestLL-lls[k]) < 5.41 {
-			return reference{scale: u / qs[k], df: dfGrid[k], calibrated: true}
-		}
+	// likelihood interval, for the same reason. The most likely one is
+	// in it, so the loop returns.
+	j := 0
+	for 2*(bestLL-lls[j]) >= 5.41 {
+		j++
 	}
-	return best
+	r, _ := fit(j)
+	return r
 }
 
 // dfGrid is the degrees of freedom fitTail chooses among: log-spaced from
@@ -243,13 +243,15 @@ var dfGrid = func() []float64 {
 // quantile is Student's t's (the normal's at df ∞) quantile at p.
 func quantile(df, p float64) float64 {
 	if math.IsInf(df, 1) {
-		return stats.NormalDist{Mu: 0, Sigma: 1}.InvCDF(p)
+		return distuv.UnitNormal.Quantile(p)
 	}
-	return tInv(df, p)
+	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(p)
 }
 
 // The log density of Student's t (the normal's at df ∞) is
-// logPDFConst(df) + logPDFKernel(df, x).
+// logPDFConst(df) + logPDFKernel(df, x): split, where distuv's LogProb
+// is not, so that a fit over thousands of tail values computes the
+// constant's two log-gammas once per df.
 func logPDFConst(df float64) float64 {
 	if math.IsInf(df, 1) {
 		return -0.5 * math.Log(2*math.Pi)
@@ -264,27 +266,6 @@ func logPDFKernel(df, x float64) float64 {
 		return -x * x / 2
 	}
 	return -(df + 1) / 2 * math.Log1p(x*x/df)
-}
-
-// tInv is the quantile function of Student's t, by bisection on its CDF.
-func tInv(df, p float64) float64 {
-	d := stats.TDist{V: df}
-	lo, hi := -1.0, 1.0
-	for d.CDF(hi) < p {
-		hi *= 2
-	}
-	for d.CDF(lo) > p {
-		lo *= 2
-	}
-	for range 100 {
-		mid := (lo + hi) / 2
-		if d.CDF(mid) < p {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return (lo + hi) / 2
 }
 
 // allLabellings lists, for nb base and nc candidate samples, every choice
@@ -322,13 +303,4 @@ func relabel(pooled []float64, cand []int, nb int) []float64 {
 		out = append(out, pooled[i])
 	}
 	return out
-}
-
-// binomial is C(n, k) as a float.
-func binomial(n, k int) float64 {
-	r := 1.0
-	for i := 1; i <= k; i++ {
-		r = r * float64(n-k+i) / float64(i)
-	}
-	return r
 }

@@ -4,13 +4,22 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"evalrec.dev/analytics"
 	"evalrec.dev/store"
 )
+
+// t3 draws Student t noise of 3 degrees of freedom scaled to unit
+// variance, the shape bench/gate measures.
+var t3 = func() func(*rand.Rand) float64 {
+	i := slices.IndexFunc(analytics.Noises, func(n analytics.Noise) bool { return n.Name == "t3" })
+	return analytics.Noises[i].Draw
+}()
 
 func TestTheTailFitKnowsGaussianFromHeavyTails(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -18,12 +27,7 @@ func TestTheTailFitKnowsGaussianFromHeavyTails(t *testing.T) {
 	heavy := make([]float64, 20000)
 	for i := range gauss {
 		gauss[i] = 2 * rng.NormFloat64()
-		chi := 0.0
-		for range 3 {
-			z := rng.NormFloat64()
-			chi += z * z
-		}
-		heavy[i] = rng.NormFloat64() / math.Sqrt(chi/3)
+		heavy[i] = math.Sqrt(3) * t3(rng) // unit scale, as Student's t is
 	}
 	g := fitTail(gauss, reference{scale: 1})
 	require.True(t, g.calibrated)
@@ -50,21 +54,13 @@ func TestEveryLabellingOfOneRunAgainstAHistory(t *testing.T) {
 // heavySuite is a suite of n tests whose WER has Student t noise of 3
 // degrees of freedom (scaled to sd 0.01), nb base and nc candidate runs.
 func heavySuite(rng *rand.Rand, n, nb, nc int) (base, cand []store.TestRun) {
-	t3 := func() float64 {
-		chi := 0.0
-		for range 3 {
-			z := rng.NormFloat64()
-			chi += z * z
-		}
-		return rng.NormFloat64() / math.Sqrt(chi/3) / math.Sqrt(3)
-	}
 	for i := range n {
 		id := fmt.Sprintf("t%04d", i)
 		for r := range nb {
-			base = append(base, withMetric(id, 90, 0.1+0.01*t3(), r+1))
+			base = append(base, withMetric(id, 90, 0.1+0.01*t3(rng), r+1))
 		}
 		for r := range nc {
-			cand = append(cand, withMetric(id, 90, 0.1+0.01*t3(), r+1))
+			cand = append(cand, withMetric(id, 90, 0.1+0.01*t3(rng), r+1))
 		}
 	}
 	return base, cand

@@ -7,7 +7,6 @@ import (
 	"iter"
 	"maps"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"strings"
 
@@ -455,10 +454,11 @@ func negated(xs []float64) []float64 {
 	return out
 }
 
-// exactP is a test's permutation p-values, worse and better, over every
-// labelling of its samples (or 2,000 drawn): the share of labellings whose
-// statistic is at least the observed one. A labelling with no statistic
-// (both sides constant) ranks by the difference of the sides' means.
+// exactP is a test's permutation p-values, worse and better, for one
+// candidate sample: the share of its nb+1 labellings (each sample as the
+// candidate in turn) whose statistic is at least, or at most, the
+// observed one. A labelling with no statistic (both sides constant) ranks
+// by the difference of the sides' means.
 func exactP(p pair, f nullStatistic) (worse, better float64) {
 	pooled := append(slices.Clone(p.b), p.c...)
 	nb := len(p.b)
@@ -480,27 +480,14 @@ func exactP(p pair, f nullStatistic) (worse, better float64) {
 	}
 	obs := score(pooled)
 	var n, ge, le float64
-	each := func(xs []float64) {
-		s := score(xs)
+	for _, lab := range allLabellings(nb, len(p.c)) {
+		s := score(relabel(pooled, lab, nb))
 		n++
 		if s >= obs {
 			ge++
 		}
 		if s <= obs {
 			le++
-		}
-	}
-	if binomial(len(pooled), len(p.c)) <= 2000 {
-		for _, lab := range allLabellings(nb, len(p.c)) {
-			each(relabel(pooled, lab, nb))
-		}
-	} else {
-		rng := rand.New(rand.NewPCG(0x5eed, 19))
-		each(pooled)
-		for range 1999 {
-			xs := slices.Clone(pooled)
-			rng.Shuffle(len(xs), func(a, b int) { xs[a], xs[b] = xs[b], xs[a] })
-			each(xs)
 		}
 	}
 	return ge / n, le / n

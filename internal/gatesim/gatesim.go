@@ -53,6 +53,13 @@ type Scenario struct {
 	Noise func(*rand.Rand) float64
 }
 
+// testID names the i-th test of a scenario.
+func testID(i int) string { return fmt.Sprintf("test-%03d", i) }
+
+// shifts reports whether Shift moves the metric of the i-th test: the
+// first, Shifted, and the first ShiftShare of them.
+func (s Scenario) shifts(i int) bool { return i == 0 || i < int(s.ShiftShare*float64(s.Tests)) }
+
 // Shifted is the test whose metric a scenario with Shift > 0 moves.
 const Shifted = "test-000"
 
@@ -61,7 +68,7 @@ func (s Scenario) Generate() (baseRuns, candRuns []store.EvaluationRun, base, ca
 	rng := rand.New(rand.NewPCG(s.Seed, 0x9e3779b97f4a7c15))
 	specs := make([]spec, s.Tests)
 	for i := range specs {
-		sp := spec{id: fmt.Sprintf("test-%03d", i), mean: 0.05 + 0.25*rng.Float64(), sigma: s.Sigma * (1 - s.Spread + 2*s.Spread*rng.Float64()), noise: s.Noise}
+		sp := spec{id: testID(i), mean: 0.05 + 0.25*rng.Float64(), sigma: s.Sigma * (1 - s.Spread + 2*s.Spread*rng.Float64()), noise: s.Noise}
 		switch {
 		case i >= s.Tests-s.StatusOnly:
 			sp.statusOnly = true
@@ -76,9 +83,8 @@ func (s Scenario) Generate() (baseRuns, candRuns []store.EvaluationRun, base, ca
 			}
 		case i >= s.Tests-s.StatusOnly-s.Counts:
 			sp.count = 0.02 + 0.28*rng.Float64()
-		case sp.id == Shifted, i < int(s.ShiftShare*float64(s.Tests)):
+		case s.shifts(i):
 			sp.shiftInSigma = s.Shift
-			sp.shifted = s.Shift > 0
 		}
 		specs[i] = sp
 	}
@@ -131,7 +137,6 @@ type spec struct {
 	status       string  // of a status-only test that is not flaky: "" passes
 	count        float64 // > 0: the mean of a count metric
 	shiftInSigma float64
-	shifted      bool
 	noise        func(*rand.Rand) float64
 }
 
@@ -232,6 +237,12 @@ func (s Scenario) Describe() string {
 // -fail-on regression fails on) when nothing changed, or the shifted
 // test's regression when one was shifted.
 func MeasureGate(c Scenario, method string, reps int) float64 {
+	shifted := map[string]bool{}
+	for i := range c.Tests {
+		if c.shifts(i) {
+			shifted[testID(i)] = true
+		}
+	}
 	hits := 0
 	for i := range reps {
 		c.Seed = uint64(i + 1)
@@ -239,10 +250,6 @@ func MeasureGate(c Scenario, method string, reps int) float64 {
 		r := compare.Sides(br, cr, b, cd, compare.Options{Test: method, Alpha: c.Alpha})
 		if c.Shift > 0 {
 			// Found: the gate fails on a regression of a shifted test.
-			shifted := map[string]bool{Shifted: true}
-			for i := range int(c.ShiftShare * float64(c.Tests)) {
-				shifted[fmt.Sprintf("test-%03d", i)] = true
-			}
 			for _, f := range r.Regressions() {
 				if f.Metric == "wer" && shifted[f.TestID] {
 					hits++
