@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
 
@@ -96,44 +97,63 @@ type TestAggregate struct {
 }
 
 // TestAggregates summarises each test, highest average score first.
-func TestAggregates(tests []store.TestRun) []TestAggregate {
+func TestAggregates(results store.ResultStream) ([]TestAggregate, error) {
 	type acc struct {
 		TestAggregate
 		sum            float64
 		scored, judged int
 		passed         int
+		last           int64
 	}
-	by := map[string]*acc{}
-	for _, t := range tests {
-		a := by[t.TestID]
-		if a == nil {
-			a = &acc{TestAggregate: TestAggregate{TestID: t.TestID}}
-			by[t.TestID] = a
+	var accs []acc
+	var tests []store.TestKey
+	err := results(func(rs *store.Results) error {
+		tests = rs.Tests
+		if n := len(rs.Tests) - len(accs); n > 0 {
+			accs = append(accs, make([]acc, n)...)
 		}
-		a.Runs++
-		if !t.FinishedAt.Before(a.LastRun) {
-			a.LastRun, a.LastStatus, a.TestName = t.FinishedAt, t.Status, t.TestName
-		}
-		if t.Status == "skipped" {
-			a.Skipped++
-		}
-		if t.Status == "passed" || t.Status == "failed" || t.Status == "incomplete" {
-			a.judged++
-			if t.Status == "passed" {
+		for i := range rs.Rows {
+			t := &rs.Rows[i]
+			a := &accs[t.Test]
+			a.Runs++
+			status := t.Status()
+			if a.Runs == 1 || t.Finished >= a.last {
+				a.last, a.LastStatus = t.Finished, string(status)
+			}
+			switch status {
+			case result.Skipped:
+				a.Skipped++
+			case result.Passed:
+				a.judged++
 				a.passed++
+			case result.Failed, result.Incomplete:
+				a.judged++
+			}
+			if t.HasScore() {
+				s := t.Score
+				a.sum += s
+				a.scored++
+				if a.MinScore == nil || s < *a.MinScore {
+					a.MinScore = &s
+				}
+				if a.MaxScore == nil || s > *a.MaxScore {
+					a.MaxScore = &s
+				}
 			}
 		}
-		if t.Score != nil {
-			s := *t.Score
-			a.sum += s
-			a.scored++
-			if a.MinScore == nil || s < *a.MinScore {
-				a.MinScore = &s
-			}
-			if a.MaxScore == nil || s > *a.MaxScore {
-				a.MaxScore = &s
-			}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	by := make([]*acc, 0, len(accs))
+	for i := range accs {
+		a := &accs[i]
+		if a.Runs == 0 {
+			continue
 		}
+		a.TestID, a.TestName, a.LastRun = tests[i].TestID, tests[i].TestName, time.UnixMilli(a.last).UTC()
+		by = append(by, a)
 	}
 	out := make([]TestAggregate, 0, len(by))
 	for _, a := range by {
@@ -157,7 +177,7 @@ func TestAggregates(tests []store.TestRun) []TestAggregate {
 		}
 		return cmp.Or(cmp.Compare(bs, as), cmp.Compare(a.TestID, b.TestID))
 	})
-	return out
+	return out, nil
 }
 
 // ConfigGroup is one system configuration (system_info_hash) and how its

@@ -14,7 +14,11 @@ func TestATestThatOnlySkipsHasNoPassRate(t *testing.T) {
 		{TestID: "half", Status: "passed"}, {TestID: "half", Status: "failed"}, {TestID: "half", Status: "skipped"},
 	}
 	got := map[string]TestAggregate{}
-	for _, a := range TestAggregates(trs) {
+	aggs, err := TestAggregates(store.StreamOf(trs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range aggs {
 		got[a.TestID] = a
 	}
 	if a := got["skips"]; a.PassRate != nil || a.Skipped != 2 {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"evalrec.dev/store"
 )
 
 // flakyHistory generates 30 runs of 300 tests at runsPerCommit runs a
@@ -70,7 +72,10 @@ func TestABlipIsNotFlakiness(t *testing.T) {
 	for _, perCommit := range []int{1, 3} {
 		t.Run(fmt.Sprint(perCommit, " runs a commit"), func(t *testing.T) {
 			h, flaky, broken, blip := flakyHistory(7, perCommit)
-			health, blips := Health(h.runs, h.tests, FlakyOptions{})
+			health, blips, err := Health(h.runs, store.StreamOf(h.tests), FlakyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
 			verdicts := map[string]string{}
 			for _, x := range health {
 				verdicts[x.TestID] = x.Verdict

@@ -291,15 +291,15 @@ func varianceOf(xs []float64) float64 {
 // of a test, or of the run itself (TestID ""), in one configuration, one
 // point per run, oldest first.
 type Series struct {
-	Environment    string                `json:"environment"`
-	Branch         *string               `json:"git_branch"`
-	SystemInfoHash string                `json:"system_info_hash"`
-	TestID         string                `json:"test_id"`
-	Metric         string                `json:"metric"`
-	Direction      string                `json:"direction"`
-	DirectionKnown bool                  `json:"direction_known"`
-	Runs           []store.EvaluationRun `json:"-"`
-	Values         []float64             `json:"-"`
+	Environment    string                 `json:"environment"`
+	Branch         *string                `json:"git_branch"`
+	SystemInfoHash string                 `json:"system_info_hash"`
+	TestID         string                 `json:"test_id"`
+	Metric         string                 `json:"metric"`
+	Direction      string                 `json:"direction"`
+	DirectionKnown bool                   `json:"direction_known"`
+	Runs           []*store.EvaluationRun `json:"-"`
+	Values         []float64              `json:"-"`
 }
 
 // A Change is a change point of a series, with the first run after it.
@@ -315,78 +315,158 @@ type Change struct {
 	Tentative bool `json:"tentative"`
 }
 
-// BuildSeries turns runs (oldest first) and their test runs into series:
-// per configuration (environment, branch, system hash), the run's score and
+// BuildSeries turns runs (oldest first) and their results into series: per
+// configuration (environment, branch, system hash), the run's score and
 // metrics, and each test's score and metrics, a test's attempts in one run
 // averaged. Results served from go test's cache are left out, as copies.
-func BuildSeries(runs []store.EvaluationRun, tests []store.TestRun) []Series {
-	type key struct {
-		env, branch, hash, test, metric string
+// Series are ordered by the run they start in, and within a run the run's
+// own first, then by test ID and metric; the stream may yield the runs in
+// any order.
+func BuildSeries(runs []store.EvaluationRun, results store.ResultStream) ([]Series, error) {
+	type point struct {
+		run int32 // position in runs
+		n   int32
+		sum float64
 	}
-	byKey := map[key]*Series{}
-	var order []key
-	add := func(r store.EvaluationRun, test, metric, dir string, known bool, v float64) {
-		k := key{r.Environment, deref(r.GitBranch), r.SystemInfoHash, test, metric}
-		s := byKey[k]
-		if s == nil {
-			s = &Series{Environment: r.Environment, Branch: r.GitBranch, SystemInfoHash: r.SystemInfoHash,
-				TestID: test, Metric: metric, Direction: dir, DirectionKnown: known}
-			byKey[k] = s
-			order = append(order, k)
-		}
-		if n := len(s.Runs); n > 0 && s.Runs[n-1].ID == r.ID {
-			return // averaged below
-		}
-		s.Runs = append(s.Runs, r)
-		s.Values = append(s.Values, v)
+	type acc struct {
+		Series
+		points []point
 	}
-	byRun := map[[12]byte][]store.TestRun{}
-	for _, t := range tests {
-		if !t.Cached {
-			byRun[t.EvaluationRunID] = append(byRun[t.EvaluationRunID], t)
-		}
+	var all []*acc
+	newAcc := func(r *store.EvaluationRun, test, metric, dir string, known bool) *acc {
+		a := &acc{Series: Series{Environment: r.Environment, Branch: r.GitBranch, SystemInfoHash: r.SystemInfoHash,
+			TestID: test, Metric: metric, Direction: dir, DirectionKnown: known}}
+		all = append(all, a)
+		return a
 	}
-	for _, r := range runs {
+	add := func(a *acc, pos int32, v float64) {
+		if n := len(a.points); n > 0 && a.points[n-1].run == pos {
+			a.points[n-1].sum += v // another attempt in the same run
+			a.points[n-1].n++
+			return
+		}
+		a.points = append(a.points, point{run: pos, n: 1, sum: v})
+	}
+	type config struct{ env, branch, hash string }
+	type runKey struct {
+		config
+		metric string
+	}
+	own := map[runKey]*acc{}
+	pos := make(map[[12]byte]int32, len(runs))
+	for i := range runs {
+		r := &runs[i]
+		pos[r.ID] = int32(i)
+		c := config{r.Environment, deref(r.GitBranch), r.SystemInfoHash}
 		if r.Score != nil {
-			add(r, "", "score", "higher", true, *r.Score)
+			k := runKey{c, "\x00score"}
+			if own[k] == nil {
+				own[k] = newAcc(r, "", "score", "higher", true)
+			}
+			add(own[k], int32(i), *r.Score)
 		}
 		for _, m := range slices.Sorted(maps.Keys(r.Metrics)) {
-			add(r, "", m, "", false, r.Metrics[m])
-		}
-		type point struct {
-			values    []float64
-			direction string
-			known     bool
-		}
-		points := map[[2]string]*point{}
-		collect := func(test, metric, dir string, known bool, v float64) {
-			k := [2]string{test, metric}
-			if points[k] == nil {
-				points[k] = &point{direction: dir, known: known}
+			k := runKey{c, m}
+			if own[k] == nil {
+				own[k] = newAcc(r, "", m, "", false)
 			}
-			points[k].values = append(points[k].values, v)
+			add(own[k], int32(i), r.Metrics[m])
 		}
-		for _, t := range byRun[r.ID] {
-			if t.Score != nil {
-				collect(t.TestID, "score", "higher", true, *t.Score)
+	}
+
+	// Tests' series, per configuration: scores by test, metrics by test
+	// and metric. The same stored key is one metric, whatever its name or
+	// direction said (the first seen says those).
+	type testSeries struct {
+		scores  []*acc
+		metrics map[[2]int32]*acc
+	}
+	byConfig := map[config]*testSeries{}
+	var canonical []int32
+	first := map[string]int32{}
+	err := results(func(rs *store.Results) error {
+		for i := len(canonical); i < len(rs.Metrics); i++ {
+			c, ok := first[rs.Metrics[i].Key]
+			if !ok {
+				c = int32(i)
+				first[rs.Metrics[i].Key] = c
 			}
-			for name, m := range t.Metrics {
-				if m.Value != nil {
-					collect(t.TestID, name, m.Direction, !m.Assumed, *m.Value)
+			canonical = append(canonical, c)
+		}
+		p, ok := pos[rs.Runs[rs.Current()]]
+		if !ok {
+			return nil
+		}
+		r := &runs[p]
+		c := config{r.Environment, deref(r.GitBranch), r.SystemInfoHash}
+		ts := byConfig[c]
+		if ts == nil {
+			ts = &testSeries{metrics: map[[2]int32]*acc{}}
+			byConfig[c] = ts
+		}
+		if n := len(rs.Tests) - len(ts.scores); n > 0 {
+			ts.scores = append(ts.scores, make([]*acc, n)...)
+		}
+		for i := range rs.Rows {
+			t := &rs.Rows[i]
+			if t.Cached {
+				continue
+			}
+			if t.HasScore() {
+				a := ts.scores[t.Test]
+				if a == nil {
+					a = newAcc(r, rs.Tests[t.Test].TestID, "score", "higher", true)
+					ts.scores[t.Test] = a
 				}
+				add(a, p, t.Score)
+			}
+			for _, v := range rs.ValuesOf(i) {
+				if math.IsNaN(v.Value) {
+					continue
+				}
+				k := [2]int32{t.Test, canonical[v.Metric]}
+				a := ts.metrics[k]
+				if a == nil {
+					m := rs.Metrics[v.Metric]
+					a = newAcc(r, rs.Tests[t.Test].TestID, rs.Metrics[k[1]].Key, m.Direction, !m.Assumed)
+					ts.metrics[k] = a
+				}
+				add(a, p, v.Value)
 			}
 		}
-		keys := slices.SortedFunc(maps.Keys(points), func(a, b [2]string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
-		for _, k := range keys {
-			p := points[k]
-			add(r, k[0], k[1], p.direction, p.known, meanOf(p.values))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range all {
+		slices.SortStableFunc(a.points, func(x, y point) int { return cmp.Compare(x.run, y.run) })
+	}
+	// A series starts where its first point is; within a run, the run's
+	// score, then its metrics, then tests' series by test ID and metric.
+	rank := func(a *acc) int {
+		switch {
+		case a.TestID != "":
+			return 2
+		case a.Metric == "score" && a.DirectionKnown:
+			return 0
 		}
+		return 1
 	}
-	out := make([]Series, len(order))
-	for i, k := range order {
-		out[i] = *byKey[k]
+	slices.SortStableFunc(all, func(x, y *acc) int {
+		return cmp.Or(cmp.Compare(x.points[0].run, y.points[0].run), cmp.Compare(rank(x), rank(y)),
+			cmp.Compare(x.TestID, y.TestID), cmp.Compare(x.Metric, y.Metric))
+	})
+	out := make([]Series, len(all))
+	for i, a := range all {
+		a.Runs = make([]*store.EvaluationRun, len(a.points))
+		a.Values = make([]float64, len(a.points))
+		for j, p := range a.points {
+			a.Runs[j], a.Values[j] = &runs[p.run], p.sum/float64(p.n)
+		}
+		out[i] = a.Series
 	}
-	return out
+	return out, nil
 }
 
 // FindChanges finds the change points of every series. The direction of a
@@ -428,14 +508,17 @@ func FindChanges(series []Series, opt ChangeOptions) []Change {
 // are dropped; the history before since is still what tells them. It
 // returns how many runs and series it looked at, and the changes, newest
 // first, never nil.
-func ChangesOfRuns(runs []store.EvaluationRun, tests []store.TestRun, keep func(Series) bool, since time.Time, opt ChangeOptions) (nRuns, nSeries int, changes []Change) {
+func ChangesOfRuns(runs []store.EvaluationRun, results store.ResultStream, keep func(Series) bool, since time.Time, opt ChangeOptions) (nRuns, nSeries int, changes []Change, err error) {
 	finished := make([]store.EvaluationRun, 0, len(runs))
 	for _, r := range slices.Backward(runs) {
 		if r.Status != store.StatusRunning {
 			finished = append(finished, r)
 		}
 	}
-	series := BuildSeries(finished, tests)
+	series, err := BuildSeries(finished, results)
+	if err != nil {
+		return 0, 0, nil, err
+	}
 	if keep != nil {
 		series = slices.DeleteFunc(series, func(s Series) bool { return !keep(s) })
 	}
@@ -443,7 +526,7 @@ func ChangesOfRuns(runs []store.EvaluationRun, tests []store.TestRun, keep func(
 	if changes == nil {
 		changes = []Change{}
 	}
-	return len(finished), len(series), changes
+	return len(finished), len(series), changes, nil
 }
 
 func deref(s *string) string {

@@ -85,9 +85,9 @@ func TestAChangeAtTheNewestEndIsTentative(t *testing.T) {
 		for i := range after.points {
 			xs = append(xs, 2+0.01*float64(i%3))
 		}
-		runs := make([]store.EvaluationRun, len(xs))
+		runs := make([]*store.EvaluationRun, len(xs))
 		for i := range runs {
-			runs[i] = store.EvaluationRun{EvaluationRunID: fmt.Sprint("r", i)}
+			runs[i] = &store.EvaluationRun{EvaluationRunID: fmt.Sprint("r", i)}
 		}
 		cs := FindChanges([]Series{{Metric: "m", Direction: "higher", DirectionKnown: true, Runs: runs, Values: xs}}, ChangeOptions{})
 		if len(cs) != 1 || cs[0].Tentative != after.tentative {

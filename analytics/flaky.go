@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
 
@@ -109,43 +110,88 @@ type Blip struct {
 // the same commit (Datadog, Trunk, Google), a minimum sample size, and the
 // exclusion of runs where most tests failed (Trunk). History is split by
 // environment and system hash, so different configurations never pool.
-func FindFlaky(runs []store.EvaluationRun, tests []store.TestRun, opt FlakyOptions) []TestHealth {
-	health, _ := Health(runs, tests, opt)
-	return health
+func FindFlaky(runs []store.EvaluationRun, results store.ResultStream, opt FlakyOptions) ([]TestHealth, error) {
+	health, _, err := Health(runs, results, opt)
+	return health, err
 }
 
 // Health is FindFlaky, with the blips whose failures it left out: runs in
 // which opt.BlipTests tests or more failed that failed in no other run of
 // their window. Blips are sorted newest first.
-func Health(runs []store.EvaluationRun, tests []store.TestRun, opt FlakyOptions) ([]TestHealth, []Blip) {
+//
+// Only tests that failed at least once can be flaky or broken, or make a
+// blip: a first pass over the results finds them, and the second gathers
+// their samples only, so a window of 1.5 million results that hold a few
+// hundred failures keeps a few thousand samples.
+func Health(runs []store.EvaluationRun, results store.ResultStream, opt FlakyOptions) ([]TestHealth, []Blip, error) {
 	opt = opt.withDefaults()
-	type key struct{ env, hash, test string }
-	byRun := make(map[[12]byte]*store.EvaluationRun, len(runs))
+	type key struct {
+		env, hash string
+		test      int32
+	}
+	byID := make(map[[12]byte]*store.EvaluationRun, len(runs))
 	for i := range runs {
-		byRun[runs[i].ID] = &runs[i]
+		byID[runs[i].ID] = &runs[i]
+	}
+	// The run of each index, nil where it is unknown or an infrastructure
+	// failure.
+	var runOf []*store.EvaluationRun
+	runsOf := func(rs *store.Results) {
+		for i := len(runOf); i < len(rs.Runs); i++ {
+			r := byID[rs.Runs[i]]
+			if r != nil && infraFailure(r, opt.InfraFailureRatio) {
+				r = nil
+			}
+			runOf = append(runOf, r)
+		}
+	}
+	var failing []bool
+	err := results(func(rs *store.Results) error {
+		runsOf(rs)
+		if n := len(rs.Tests) - len(failing); n > 0 {
+			failing = append(failing, make([]bool, n)...)
+		}
+		for i := range rs.Rows {
+			t := &rs.Rows[i]
+			if runOf[t.Run] != nil && (t.Status() == result.Failed || t.Status() == result.Incomplete) {
+				failing[t.Test] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	groups := map[key][]sample{}
-	names := map[key]string{}
-	for _, t := range tests {
-		r := byRun[t.EvaluationRunID]
-		if r == nil || infraFailure(r, opt.InfraFailureRatio) {
-			continue
+	var tests []store.TestKey
+	err = results(func(rs *store.Results) error {
+		runsOf(rs)
+		tests = rs.Tests
+		for i := range rs.Rows {
+			t := &rs.Rows[i]
+			r := runOf[t.Run]
+			if r == nil || int(t.Test) >= len(failing) || !failing[t.Test] {
+				continue
+			}
+			var passed bool
+			switch t.Status() {
+			case result.Passed:
+				passed = true
+			case result.Failed, result.Incomplete:
+			default:
+				continue // skipped says nothing
+			}
+			k := key{r.Environment, r.SystemInfoHash, t.Test}
+			commit := ""
+			if r.GitCommit != nil {
+				commit = *r.GitCommit
+			}
+			groups[k] = append(groups[k], sample{at: t.FinishedAt(), passed: passed, commit: commit, run: r.ID})
 		}
-		var passed bool
-		switch t.Status {
-		case "passed":
-			passed = true
-		case "failed", "incomplete":
-		default:
-			continue // skipped says nothing
-		}
-		k := key{r.Environment, r.SystemInfoHash, t.TestID}
-		commit := ""
-		if r.GitCommit != nil {
-			commit = *r.GitCommit
-		}
-		groups[k] = append(groups[k], sample{at: t.FinishedAt, passed: passed, commit: commit, run: t.EvaluationRunID})
-		names[k] = t.TestName
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	// Each test's window, and the runs in which it failed only once.
 	alone := map[[12]byte][]string{} // run → tests whose only failure it holds
@@ -164,7 +210,7 @@ func Health(runs []store.EvaluationRun, tests []store.TestRun, opt FlakyOptions)
 			}
 		}
 		if failures == 1 {
-			alone[failedIn] = append(alone[failedIn], k.test)
+			alone[failedIn] = append(alone[failedIn], tests[k.test].TestID)
 		}
 	}
 	var blips []Blip
@@ -173,7 +219,7 @@ func Health(runs []store.EvaluationRun, tests []store.TestRun, opt FlakyOptions)
 		if len(ts) < opt.BlipTests {
 			continue
 		}
-		r := byRun[id]
+		r := byID[id]
 		blipRuns[id] = true
 		blips = append(blips, Blip{Run: r.EvaluationRunID, At: r.StartedAt, Environment: r.Environment,
 			SystemInfoHash: r.SystemInfoHash, Tests: slices.Sorted(slices.Values(ts))})
@@ -193,14 +239,15 @@ func Health(runs []store.EvaluationRun, tests []store.TestRun, opt FlakyOptions)
 		if h.Verdict == "" {
 			continue
 		}
-		h.TestID, h.TestName, h.Environment, h.SystemInfoHash = k.test, names[k], k.env, k.hash
+		test := tests[k.test]
+		h.TestID, h.TestName, h.Environment, h.SystemInfoHash = test.TestID, test.TestName, k.env, k.hash
 		out = append(out, h)
 	}
 	slices.SortFunc(out, func(a, b TestHealth) int {
 		return cmp.Or(cmp.Compare(b.Impact, a.Impact), cmp.Compare(b.FlipRate, a.FlipRate),
 			cmp.Compare(a.TestID, b.TestID), cmp.Compare(a.Environment, b.Environment), cmp.Compare(a.SystemInfoHash, b.SystemInfoHash))
 	})
-	return out, blips
+	return out, blips, nil
 }
 
 func infraFailure(r *store.EvaluationRun, ratio float64) bool {

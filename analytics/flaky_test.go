@@ -61,7 +61,7 @@ func TestJudge(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := &history{}
 			seq(h, "T", tt.statuses, tt.commits)
-			got := FindFlaky(h.runs, h.tests, FlakyOptions{})
+			got := findFlaky(t, h.runs, h.tests, FlakyOptions{})
 			if tt.verdict == "" {
 				assert.Empty(t, got)
 				return
@@ -77,7 +77,7 @@ func TestJudge(t *testing.T) {
 func TestFlakySignals(t *testing.T) {
 	h := &history{}
 	seq(h, "T", "PFPPFPPPPF", eachCommit)
-	got := FindFlaky(h.runs, h.tests, FlakyOptions{})
+	got := findFlaky(t, h.runs, h.tests, FlakyOptions{})
 	require.Len(t, got, 1)
 	g := got[0]
 	assert.Equal(t, 10, g.Samples)
@@ -94,13 +94,13 @@ func TestFlakySignals(t *testing.T) {
 func TestMinimumSamplesAndWindow(t *testing.T) {
 	h := &history{}
 	seq(h, "T", "PFPF", eachCommit)
-	assert.Empty(t, FindFlaky(h.runs, h.tests, FlakyOptions{}), "4 samples are too few by default")
-	assert.Len(t, FindFlaky(h.runs, h.tests, FlakyOptions{MinSamples: 4}), 1)
+	assert.Empty(t, findFlaky(t, h.runs, h.tests, FlakyOptions{}), "4 samples are too few by default")
+	assert.Len(t, findFlaky(t, h.runs, h.tests, FlakyOptions{MinSamples: 4}), 1)
 
 	h = &history{}
 	seq(h, "T", "PFPFPF"+"PPPPPPPPPP", eachCommit)
-	assert.Empty(t, FindFlaky(h.runs, h.tests, FlakyOptions{Window: 10}), "the flakiness is older than the window")
-	assert.Len(t, FindFlaky(h.runs, h.tests, FlakyOptions{Window: 16}), 1)
+	assert.Empty(t, findFlaky(t, h.runs, h.tests, FlakyOptions{Window: 10}), "the flakiness is older than the window")
+	assert.Len(t, findFlaky(t, h.runs, h.tests, FlakyOptions{Window: 16}), 1)
 }
 
 func TestConfigurationsAreNeverPooled(t *testing.T) {
@@ -110,7 +110,7 @@ func TestConfigurationsAreNeverPooled(t *testing.T) {
 		h.run("dev", "h1", eachCommit(i), map[string]byte{"T": 'P'}, 1, 0)
 		h.run("dev", "h2", eachCommit(i), map[string]byte{"T": 'F'}, 1, 1)
 	}
-	got := FindFlaky(h.runs, h.tests, FlakyOptions{})
+	got := findFlaky(t, h.runs, h.tests, FlakyOptions{})
 	require.Len(t, got, 1)
 	assert.Equal(t, Broken, got[0].Verdict)
 	assert.Equal(t, "h2", got[0].SystemInfoHash)
@@ -130,8 +130,8 @@ func TestInfrastructureOutagesAreLeftOut(t *testing.T) {
 		}
 		h.run("dev", "h1", eachCommit(i), all, 5, failed)
 	}
-	assert.Empty(t, FindFlaky(h.runs, h.tests, FlakyOptions{}))
-	assert.Len(t, FindFlaky(h.runs, h.tests, FlakyOptions{InfraFailureRatio: 1}), 5, "without the exclusion, every test looks flaky")
+	assert.Empty(t, findFlaky(t, h.runs, h.tests, FlakyOptions{}))
+	assert.Len(t, findFlaky(t, h.runs, h.tests, FlakyOptions{InfraFailureRatio: 1}), 5, "without the exclusion, every test looks flaky")
 }
 
 func TestSortedByImpact(t *testing.T) {
@@ -140,8 +140,18 @@ func TestSortedByImpact(t *testing.T) {
 	for i := range a {
 		h.run("dev", "h1", eachCommit(i), map[string]byte{"mild": b[i], "bad": a[i], "ok": 'P', "skip": 'S'}, 4, 0)
 	}
-	got := FindFlaky(h.runs, h.tests, FlakyOptions{})
+	got := findFlaky(t, h.runs, h.tests, FlakyOptions{})
 	require.Len(t, got, 2)
 	assert.Equal(t, "bad", got[0].TestID)
 	assert.Equal(t, "mild", got[1].TestID)
+}
+
+// findFlaky is FindFlaky on test runs.
+func findFlaky(t *testing.T, runs []store.EvaluationRun, trs []store.TestRun, opt FlakyOptions) []TestHealth {
+	t.Helper()
+	found, err := FindFlaky(runs, store.StreamOf(trs), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
 }

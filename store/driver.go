@@ -69,8 +69,12 @@ type Driver interface {
 	// Parts returns a run's parts, sorted by _id.
 	Parts(ctx context.Context, run bson.ObjectID) ([]Part, error)
 	// TestRunsOfRuns returns the test runs of the runs, without output,
-	// sorted by _id; with Slim, only the fields [Slim] names, in no order.
-	TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID, fields Fields) ([]TestRun, error)
+	// sorted by _id.
+	TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID) ([]TestRun, error)
+	// Results reads the results of each run's test runs in turn into rs
+	// (emptying its rows first, see [Results]) and calls yield with it;
+	// it stops at yield's first error and returns it.
+	Results(ctx context.Context, runs []bson.ObjectID, rs *Results, yield func(*Results) error) error
 	// Tally adds up the stored test runs of a run (see [Tally.Add]).
 	Tally(ctx context.Context, run bson.ObjectID) (*Tally, error)
 	// TestHistory returns the runs of one test, newest first (by
@@ -90,18 +94,6 @@ type Driver interface {
 	// Count counts the documents of a collection.
 	Count(ctx context.Context, collection string) (int64, error)
 }
-
-// Fields chooses what [Driver.TestRunsOfRuns] reads.
-type Fields int
-
-const (
-	// AllFields reads whole test runs, but their output.
-	AllFields Fields = iota
-	// Slim reads evaluation_run_id, test_id, test_name, status, passed,
-	// finished_at and score: what status analyses (flaky tests, per-test
-	// aggregates) need, at a fraction of the cost.
-	Slim
-)
 
 // Comparable selects the run another run is compared with by default: one
 // of the same project, environment, system and branch that has ended,

@@ -134,7 +134,19 @@ func IDs(runs []EvaluationRun) []bson.ObjectID {
 // TestRunsOf returns the test runs of one evaluation run, sorted by
 // test_run_id, without output.
 func (d *DB) TestRunsOf(ctx context.Context, runID bson.ObjectID) ([]TestRun, error) {
-	return d.TestRunsOfRuns(ctx, []bson.ObjectID{runID}, AllFields)
+	return d.TestRunsOfRuns(ctx, []bson.ObjectID{runID})
+}
+
+// Results streams the results of the runs' test runs, run by run, in the
+// order given (see [Results]). Each read of the stream reads the store
+// again, within queryTimeout.
+func (d *DB) Results(ctx context.Context, runs []bson.ObjectID) ResultStream {
+	rs := &Results{}
+	return func(yield func(*Results) error) error {
+		cctx, cancel := context.WithTimeout(ctx, queryTimeout)
+		defer cancel()
+		return d.Driver.Results(cctx, runs, rs, yield)
+	}
 }
 
 // PruneReport counts what a prune deleted, or would delete.

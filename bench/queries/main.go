@@ -146,12 +146,8 @@ func measure(kind string, testRuns, perRun, rounds int) (map[string]time.Duratio
 		if err != nil {
 			return err
 		}
-		trs, err := db.TestRunsOfRuns(ctx, store.IDs(rs), store.Slim)
-		if err != nil {
-			return err
-		}
-		analytics.FindFlaky(rs, trs, analytics.FlakyOptions{})
-		return nil
+		_, err = analytics.FindFlaky(rs, db.Results(ctx, store.IDs(rs)), analytics.FlakyOptions{})
+		return err
 	})
 	out["compare"] = timeIt(rounds, func() error { // evalrec compare -n 10 latest~1 latest
 		base, err := db.ResolveRuns(ctx, "latest~1", 10, scope)
@@ -162,11 +158,11 @@ func measure(kind string, testRuns, perRun, rounds int) (map[string]time.Duratio
 		if err != nil {
 			return err
 		}
-		bt, err := db.TestRunsOfRuns(ctx, store.IDs(base), store.AllFields)
+		bt, err := db.TestRunsOfRuns(ctx, store.IDs(base))
 		if err != nil {
 			return err
 		}
-		ct, err := db.TestRunsOfRuns(ctx, store.IDs(cand), store.AllFields)
+		ct, err := db.TestRunsOfRuns(ctx, store.IDs(cand))
 		if err != nil {
 			return err
 		}

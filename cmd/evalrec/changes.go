@@ -12,7 +12,6 @@ import (
 	"evalrec.dev/analytics"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/notify"
-	"evalrec.dev/store"
 )
 
 type changesCmd struct {
@@ -65,13 +64,16 @@ func (c *changesCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	defer conn.Close()
-	runs, trs, err := runsWithTests(ctx, conn.DB, f, store.AllFields)
+	runs, results, err := runsWithResults(ctx, conn.DB, f)
 	if err != nil {
 		return err
 	}
-	nRuns, nSeries, changes := analytics.ChangesOfRuns(runs, trs, func(s analytics.Series) bool {
+	nRuns, nSeries, changes, err := analytics.ChangesOfRuns(runs, results, func(s analytics.Series) bool {
 		return (c.test == "" || s.TestID == c.test) && (c.metric == "" || s.Metric == c.metric)
 	}, since, analytics.ChangeOptions{P: c.p})
+	if err != nil {
+		return err
+	}
 	// A tentative change (too few points after it yet) is shown, not posted:
 	// the next nightly job posts it once it is confirmed.
 	confirmed := slices.DeleteFunc(slices.Clone(changes), func(ch analytics.Change) bool { return ch.Tentative })

@@ -8,7 +8,6 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"evalrec.dev/analytics"
-	"evalrec.dev/store"
 )
 
 type flakyCmd struct {
@@ -55,11 +54,14 @@ func (c *flakyCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	defer conn.Close()
-	runs, trs, err := runsWithTests(ctx, conn.DB, f, store.Slim)
+	runs, results, err := runsWithResults(ctx, conn.DB, f)
 	if err != nil {
 		return err
 	}
-	found, blips := analytics.Health(runs, trs, c.opt)
+	found, blips, err := analytics.Health(runs, results, c.opt)
+	if err != nil {
+		return err
+	}
 	if c.q.limit > 0 && len(found) > c.q.limit {
 		found = found[:c.q.limit]
 	}

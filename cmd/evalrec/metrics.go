@@ -151,29 +151,39 @@ func (c *metricsCmd) seen(ctx context.Context, file *metricfile.File) ([]seenMet
 		return nil, err
 	}
 	defer conn.Close()
-	_, trs, err := runsWithTests(ctx, conn.DB, f, store.AllFields)
+	_, results, err := runsWithResults(ctx, conn.DB, f)
+	if err != nil {
+		return nil, err
+	}
+	var uses []int
+	var keys []store.MetricKey
+	err = results(func(rs *store.Results) error {
+		keys = rs.Metrics
+		if n := len(rs.Metrics) - len(uses); n > 0 {
+			uses = append(uses, make([]int, n)...)
+		}
+		for _, v := range rs.Values {
+			uses[v.Metric]++
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	byName := map[string]*seenMetric{}
-	for _, tr := range trs {
-		for key, m := range tr.Metrics {
-			name := key
-			if m.Name != "" {
-				name = m.Name
-			}
-			s := byName[name]
-			if s == nil {
-				s = &seenMetric{Metric: name}
-				byName[name] = s
-			}
-			s.Tests++
-			if !m.Assumed && s.DefinedBy == "" {
-				s.DefinedBy = "code, or its unit"
-			}
-			if _, ok := file.Lookup(name); ok {
-				s.DefinedBy = metricfile.Name
-			}
+	for i, m := range keys {
+		name := m.Label()
+		s := byName[name]
+		if s == nil {
+			s = &seenMetric{Metric: name}
+			byName[name] = s
+		}
+		s.Tests += uses[i]
+		if !m.Assumed && s.DefinedBy == "" {
+			s.DefinedBy = "code, or its unit"
+		}
+		if _, ok := file.Lookup(name); ok {
+			s.DefinedBy = metricfile.Name
 		}
 	}
 	out := []seenMetric{}

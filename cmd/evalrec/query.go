@@ -138,15 +138,14 @@ func positional(fs *flag.FlagSet, args []string) ([]string, error) {
 	return pos, nil
 }
 
-// runsWithTests returns the runs matching f and all their test runs, with
-// the fields asked for.
-func runsWithTests(ctx context.Context, db *store.DB, f store.RunFilter, fields store.Fields) ([]store.EvaluationRun, []store.TestRun, error) {
+// runsWithResults returns the runs matching f and a stream of the results
+// of their test runs.
+func runsWithResults(ctx context.Context, db *store.DB, f store.RunFilter) ([]store.EvaluationRun, store.ResultStream, error) {
 	runs, err := db.Runs(ctx, f)
 	if err != nil {
 		return nil, nil, err
 	}
-	trs, err := db.TestRunsOfRuns(ctx, store.IDs(runs), fields)
-	return runs, trs, err
+	return runs, db.Results(ctx, store.IDs(runs)), nil
 }
 
 // table starts an aligned table on w.

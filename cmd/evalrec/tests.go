@@ -8,7 +8,6 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"evalrec.dev/analytics"
-	"evalrec.dev/store"
 )
 
 type testsCmd struct {
@@ -44,11 +43,14 @@ func (c *testsCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	defer conn.Close()
-	runs, trs, err := runsWithTests(ctx, conn.DB, f, store.Slim)
+	runs, results, err := runsWithResults(ctx, conn.DB, f)
 	if err != nil {
 		return err
 	}
-	aggs := analytics.TestAggregates(trs)
+	aggs, err := analytics.TestAggregates(results)
+	if err != nil {
+		return err
+	}
 	if c.q.limit > 0 && len(aggs) > c.q.limit {
 		aggs = aggs[:c.q.limit]
 	}

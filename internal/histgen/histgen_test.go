@@ -37,12 +37,14 @@ func analysisFindsTheKnownProblems(t *testing.T, s *storetest.Store) {
 		ids[i] = r.ID
 		assert.Equal(t, store.StatusCompleted, r.Status)
 	}
-	trs, err := s.DB.TestRunsOfRuns(ctx, ids, store.AllFields)
-	require.NoError(t, err)
-	require.Len(t, trs, histgen.Runs*len(histgen.Tests))
+	results := s.DB.Results(ctx, ids)
+	stored := 0
+	require.NoError(t, results(func(rs *store.Results) error { stored += len(rs.Rows); return nil }))
+	require.Equal(t, histgen.Runs*len(histgen.Tests), stored)
 
 	t.Run("flaky", func(t *testing.T) {
-		found := analytics.FindFlaky(runs, trs, analytics.FlakyOptions{})
+		found, err := analytics.FindFlaky(runs, results, analytics.FlakyOptions{})
+		require.NoError(t, err)
 		got := map[string]string{}
 		for _, h := range found {
 			got[h.TestID] = h.Verdict
@@ -54,7 +56,8 @@ func analysisFindsTheKnownProblems(t *testing.T, s *storetest.Store) {
 				assert.True(t, h.SameCommit)
 			}
 		}
-		withOutages := analytics.FindFlaky(runs, trs, analytics.FlakyOptions{InfraFailureRatio: 1})
+		withOutages, err := analytics.FindFlaky(runs, results, analytics.FlakyOptions{InfraFailureRatio: 1})
+		require.NoError(t, err)
 		assert.Greater(t, len(withOutages), len(found), "counting the outages would blame healthy tests")
 	})
 
@@ -67,7 +70,7 @@ func analysisFindsTheKnownProblems(t *testing.T, s *storetest.Store) {
 			for i, r := range rs {
 				ids[i] = r.ID
 			}
-			trs, err := s.DB.TestRunsOfRuns(ctx, ids, store.AllFields)
+			trs, err := s.DB.TestRunsOfRuns(ctx, ids)
 			require.NoError(t, err)
 			return rs, trs
 		}

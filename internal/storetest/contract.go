@@ -137,7 +137,7 @@ func contractTestRuns(t *testing.T, db *store.DB) {
 	require.NoError(t, err)
 	assert.Equal(t, store.WriteStats{Duplicates: 1}, st, "storing again is a no-op")
 
-	all, err := db.TestRunsOfRuns(ctx, []bson.ObjectID{r.ID}, store.AllFields)
+	all, err := db.TestRunsOfRuns(ctx, []bson.ObjectID{r.ID})
 	require.NoError(t, err)
 	require.Len(t, all, 2)
 	wantA := a
@@ -152,23 +152,51 @@ func contractTestRuns(t *testing.T, db *store.DB) {
 	_, err = db.TestOutput(ctx, "nothing")
 	assert.ErrorIs(t, err, store.ErrNotFound)
 
-	slim, err := db.TestRunsOfRuns(ctx, []bson.ObjectID{r.ID}, store.Slim)
-	require.NoError(t, err)
-	require.Len(t, slim, 2)
-	slices.SortFunc(slim, func(x, y store.TestRun) int { return x.FinishedAt.Compare(y.FinishedAt) })
-	for i, want := range []store.TestRun{a, b} {
-		got := slim[i]
-		assert.Equal(t, want.EvaluationRunID, got.EvaluationRunID)
-		assert.Equal(t, want.TestID, got.TestID)
-		assert.Equal(t, want.TestName, got.TestName)
-		assert.Equal(t, want.Status, got.Status)
-		assert.Equal(t, want.Passed, got.Passed)
-		assert.True(t, want.FinishedAt.Equal(got.FinishedAt))
-		assert.Equal(t, want.Score, got.Score)
+	// Results, while the run runs, once it has finished, and after it
+	// gained a test run (a late writer): every time what is stored.
+	want := func(trs ...store.TestRun) []string { return flatResults(t, store.StreamOf(trs)) }
+	results := func() []string {
+		t.Helper()
+		return flatResults(t, db.Results(ctx, []bson.ObjectID{bson.NewObjectID(), r.ID}))
 	}
-	none, err := db.TestRunsOfRuns(ctx, []bson.ObjectID{bson.NewObjectID()}, store.AllFields)
+	assert.Equal(t, want(a, b), results(), "the results of a running run")
+	done := r
+	done.Status = store.StatusCompleted
+	require.NoError(t, db.SetTotals(ctx, &done))
+	assert.Equal(t, want(a, b), results(), "the results of a finished run")
+	assert.Equal(t, want(a, b), results(), "read again")
+	c := sampleTest(&r, "TestC", at.Add(2*time.Hour), "skipped")
+	c.Score, c.Cached = nil, true
+	_, err = db.InsertTestRuns(ctx, []store.TestRun{c})
+	require.NoError(t, err)
+	assert.Equal(t, want(a, b, c), results(), "a test run stored after the run finished is in its results")
+	none, err := db.TestRunsOfRuns(ctx, []bson.ObjectID{bson.NewObjectID()})
 	require.NoError(t, err)
 	assert.Empty(t, none)
+}
+
+// flatResults lists the results a stream yields, one line a test run,
+// sorted, so that two are equal when they hold the same, in whatever order
+// and with whatever indexes.
+func flatResults(t *testing.T, stream store.ResultStream) []string {
+	t.Helper()
+	var out []string
+	require.NoError(t, stream(func(rs *store.Results) error {
+		for i, r := range rs.Rows {
+			if r.Run != rs.Current() {
+				return fmt.Errorf("a row of run %d among those of run %d", r.Run, rs.Current())
+			}
+			line := fmt.Sprintf("%s %s %q %s cached=%v score=%v finished=%d", rs.Runs[r.Run].Hex(), rs.Tests[r.Test].TestID,
+				rs.Tests[r.Test].TestName, r.Status(), r.Cached, r.Score, r.Finished)
+			for _, v := range rs.ValuesOf(i) {
+				line += fmt.Sprintf(" %+v=%v", rs.Metrics[v.Metric], v.Value)
+			}
+			out = append(out, line)
+		}
+		return nil
+	}))
+	slices.Sort(out)
+	return out
 }
 
 func contractTally(t *testing.T, db *store.DB) {

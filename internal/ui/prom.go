@@ -2,9 +2,11 @@ package ui
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -172,12 +174,13 @@ func (c *Collector) read(ctx context.Context, out reading) error {
 			failed = 1
 		}
 		gauge(famFailed, failed, lv...)
-		trs, err := c.DB.TestRunsOfRuns(ctx, store.IDs(byKey[k]), store.Slim)
+		results := c.DB.Results(ctx, store.IDs(byKey[k]))
+		health, err := analytics.FindFlaky(byKey[k], results, analytics.FlakyOptions{})
 		if err != nil {
 			return err
 		}
 		flaky, broken := 0, 0
-		for _, h := range analytics.FindFlaky(byKey[k], trs, analytics.FlakyOptions{}) {
+		for _, h := range health {
 			if h.Verdict == "broken" {
 				broken++
 			} else {
@@ -189,23 +192,29 @@ func (c *Collector) read(ctx context.Context, out reading) error {
 		if c.TestSeries {
 			// A test run more than once in the run (-count, reruns): its
 			// last result, in finishing order.
-			last := map[string]float64{}
-			var ids []string
-			for _, t := range trs {
-				if t.EvaluationRunID != r.ID || t.Score == nil {
-					continue
+			last := map[string]store.Result{}
+			err := c.DB.Results(ctx, store.IDs([]store.EvaluationRun{r}))(func(rs *store.Results) error {
+				for _, t := range rs.Rows {
+					id := rs.Tests[t.Test].TestID
+					if l, ok := last[id]; t.HasScore() && (!ok || t.Finished >= l.Finished) {
+						last[id] = t
+					}
 				}
-				if _, ok := last[t.TestID]; !ok {
-					ids = append(ids, t.TestID)
-				}
-				last[t.TestID] = *t.Score
+				return nil
+			})
+			if err != nil {
+				return err
 			}
+			ids := slices.Collect(maps.Keys(last))
+			slices.SortFunc(ids, func(a, b string) int {
+				return cmp.Or(cmp.Compare(last[a].Finished, last[b].Finished), cmp.Compare(a, b))
+			})
 			for _, id := range ids {
 				if testSeries == MaxTestSeries {
 					break
 				}
 				testSeries++
-				gauge(famTest, last[id], append(lv, id)...)
+				gauge(famTest, last[id].Score, append(lv, id)...)
 			}
 		}
 	}

@@ -537,11 +537,10 @@ func (s *Server) flaky(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	trs, err := s.db.TestRunsOfRuns(r.Context(), store.IDs(runs), store.Slim)
+	found, blips, err := analytics.Health(runs, s.db.Results(r.Context(), store.IDs(runs)), analytics.FlakyOptions{})
 	if err != nil {
 		return nil, err
 	}
-	found, blips := analytics.Health(runs, trs, analytics.FlakyOptions{})
 	if found == nil {
 		found = []analytics.TestHealth{}
 	}
@@ -586,11 +585,10 @@ func (s *Server) changes(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	trs, err := s.db.TestRunsOfRuns(r.Context(), store.IDs(runs), store.AllFields)
+	v := ChangesView{}
+	v.Runs, v.Series, v.Changes, err = analytics.ChangesOfRuns(runs, s.db.Results(r.Context(), store.IDs(runs)), nil, since, analytics.ChangeOptions{})
 	if err != nil {
 		return nil, err
 	}
-	v := ChangesView{}
-	v.Runs, v.Series, v.Changes = analytics.ChangesOfRuns(runs, trs, nil, since, analytics.ChangeOptions{})
 	return v, nil
 }

@@ -124,19 +124,45 @@ func (s *Store) Parts(ctx context.Context, run bson.ObjectID) ([]store.Part, err
 	return find[store.Part](ctx, s.parts(), bson.D{{Key: "evaluation_run_id", Value: run}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 }
 
-// slim projects the fields of [store.Slim].
-var slim = bson.D{
-	{Key: "_id", Value: 0}, {Key: "evaluation_run_id", Value: 1}, {Key: "test_id", Value: 1}, {Key: "test_name", Value: 1},
-	{Key: "status", Value: 1}, {Key: "passed", Value: 1}, {Key: "finished_at", Value: 1}, {Key: "score", Value: 1},
+// TestRunsOfRuns implements [store.Driver].
+func (s *Store) TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID) ([]store.TestRun, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "output", Value: 0}})
+	return find[store.TestRun](ctx, s.tests(), byRuns(runs), opts)
 }
 
-// TestRunsOfRuns implements [store.Driver].
-func (s *Store) TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID, fields store.Fields) ([]store.TestRun, error) {
-	opts := options.Find().SetProjection(slim)
-	if fields != store.Slim {
-		opts = options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "output", Value: 0}})
+// resultFields are what [store.Results] holds of a test run.
+var resultFields = bson.D{{Key: "_id", Value: 0}, {Key: "evaluation_run_id", Value: 1}, {Key: "test_id", Value: 1},
+	{Key: "test_name", Value: 1}, {Key: "status", Value: 1}, {Key: "cached", Value: 1}, {Key: "score", Value: 1},
+	{Key: "finished_at", Value: 1}, {Key: "metrics", Value: 1}}
+
+// Results implements [store.Driver], a run at a time, from a cursor over
+// its test runs (index evaluation_run_id): one document is decoded at a
+// time.
+func (s *Store) Results(ctx context.Context, runs []bson.ObjectID, rs *store.Results, yield func(*store.Results) error) error {
+	for _, id := range runs {
+		rs.Reset(id)
+		cur, err := s.tests().Find(ctx, bson.D{{Key: "evaluation_run_id", Value: id}}, options.Find().SetProjection(resultFields))
+		if err != nil {
+			return err
+		}
+		for cur.Next(ctx) {
+			var t store.TestRun
+			if err := cur.Decode(&t); err != nil {
+				cur.Close(ctx)
+				return err
+			}
+			rs.Add(&t)
+		}
+		err = cur.Err()
+		cur.Close(ctx)
+		if err != nil {
+			return err
+		}
+		if err := yield(rs); err != nil {
+			return err
+		}
 	}
-	return find[store.TestRun](ctx, s.tests(), byRuns(runs), opts)
+	return nil
 }
 
 // Tally implements [store.Driver].

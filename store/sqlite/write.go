@@ -106,14 +106,17 @@ func (s *Store) SetTotals(ctx context.Context, r *store.EvaluationRun) error {
 			system_info_hash = ?, score = ?, hostname = ?, dependencies = ?, doc = ? WHERE id = ?`, append(args, r.ID.Hex())...); err != nil {
 			return err
 		}
-		return setPackages(ctx, tx, &stored)
+		if err := setPackages(ctx, tx, &stored); err != nil {
+			return err
+		}
+		return refreshDigest(ctx, tx, r.ID, r.Status != store.StatusRunning)
 	})
 }
 
 // InsertTestRuns implements [store.Driver].
 func (s *Store) InsertTestRuns(ctx context.Context, trs []store.TestRun) (store.WriteStats, error) {
 	var st store.WriteStats
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) (err error) {
 		st = store.WriteStats{}
 		doc, err := tx.PrepareContext(ctx, `INSERT INTO test_run_docs (id, doc, output) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
@@ -126,6 +129,17 @@ func (s *Store) InsertTestRuns(ctx context.Context, trs []store.TestRun) (store.
 			return err
 		}
 		defer row.Close()
+		// A run's digest holds its test runs as they were when it
+		// finished: one that gains test runs (a late writer, a replay)
+		// loses it until it is finalized again.
+		touched := map[bson.ObjectID]bool{}
+		defer func() {
+			for run := range touched {
+				if err == nil {
+					_, err = tx.ExecContext(ctx, `DELETE FROM run_digests WHERE run = ?`, run.Hex())
+				}
+			}
+		}()
 		for i := range trs {
 			t := &trs[i]
 			c := *t
@@ -147,6 +161,7 @@ func (s *Store) InsertTestRuns(ctx context.Context, trs []store.TestRun) (store.
 				t.Status, t.Score, t.Cached, orNull(t.Project), t.Environment, t.GitBranch); err != nil {
 				return err
 			}
+			touched[t.EvaluationRunID] = true
 			st.Inserted++
 		}
 		return nil
@@ -227,7 +242,7 @@ func (s *Store) DeleteRuns(ctx context.Context, runs []bson.ObjectID) (tests, pa
 			return err
 		}
 		parts, _ = res.RowsAffected()
-		for _, stmt := range []string{`DELETE FROM run_tags WHERE run IN `, `DELETE FROM run_packages WHERE run IN `, `DELETE FROM evaluation_runs WHERE id IN `} {
+		for _, stmt := range []string{`DELETE FROM run_digests WHERE run IN `, `DELETE FROM run_tags WHERE run IN `, `DELETE FROM run_packages WHERE run IN `, `DELETE FROM evaluation_runs WHERE id IN `} {
 			if _, err := tx.ExecContext(ctx, stmt+in, args...); err != nil {
 				return err
 			}

@@ -1,0 +1,268 @@
+package store
+
+import (
+	"cmp"
+	"maps"
+	"math"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/result"
+)
+
+// Results are test runs in the narrow form the statistics read (flaky
+// tests, per-test aggregates, change points, the metrics in use): a row is
+// 40 bytes, and a test's ID and name, a run's ID and a metric's key are
+// held once in tables that rows index.
+//
+// A [ResultStream] fills one Results a run at a time: Rows and Values hold
+// that run's test runs, in no particular order, and the next run's replace
+// them, while the tables only grow, so an index means the same test in
+// every run. Reading 30 runs of 50,000 tests so holds 50,000 rows at once,
+// not 1.5 million.
+type Results struct {
+	Runs    []bson.ObjectID // a row's Run indexes this
+	Tests   []TestKey       // a row's Test indexes this
+	Metrics []MetricKey     // a value's Metric indexes this
+	Rows    []Result
+	Values  []MetricValue // ValuesOf(i) slices this
+
+	current   int32
+	runIdx    map[bson.ObjectID]int32
+	testIdx   map[string]int32
+	metricIdx map[MetricKey]int32
+	// seq holds the tests of the digest decoded last, in its order, and
+	// next those of the one being decoded: runs mostly repeat their tests,
+	// and comparing an ID with the one at the same place costs less than
+	// hashing it.
+	seq, next []int32
+	seqPos    int
+}
+
+// A ResultStream calls yield with the results of each of its runs in turn
+// (see [Results]), and stops at the first error, which it returns. It can
+// be read again, with the same tables.
+type ResultStream func(yield func(*Results) error) error
+
+// Reset empties the rows, keeping the tables, for the results of run.
+func (rs *Results) Reset(run bson.ObjectID) {
+	rs.Rows, rs.Values, rs.seqPos = rs.Rows[:0], rs.Values[:0], 0
+	rs.current = rs.Run(run)
+}
+
+// Current is the index of the run whose results Rows hold.
+func (rs *Results) Current() int32 { return rs.current }
+
+// StreamOf streams test runs, run by run (by their EvaluationRunID, in
+// order of first appearance).
+func StreamOf(trs []TestRun) ResultStream {
+	var order []bson.ObjectID
+	byRun := map[bson.ObjectID][]int{}
+	for i := range trs {
+		id := trs[i].EvaluationRunID
+		if _, ok := byRun[id]; !ok {
+			order = append(order, id)
+		}
+		byRun[id] = append(byRun[id], i)
+	}
+	rs := &Results{}
+	return func(yield func(*Results) error) error {
+		for _, id := range order {
+			rs.Reset(id)
+			for _, i := range byRun[id] {
+				rs.Add(&trs[i])
+			}
+			if err := yield(rs); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// TestKey names a test: TestName is the name of its newest row.
+type TestKey struct {
+	TestID, TestName string
+	last             int64
+}
+
+// MetricKey is a metric as a test reported it: the stored key, the user's
+// name when it differs, its direction, and whether that was assumed.
+type MetricKey struct {
+	Key, Name, Direction string
+	Assumed              bool
+}
+
+// Label is the metric's name as the user wrote it.
+func (k MetricKey) Label() string { return cmp.Or(k.Name, k.Key) }
+
+// Result is one test run.
+type Result struct {
+	Run, Test int32
+	status    uint8
+	Cached    bool
+	// Score is NaN when the test run has none.
+	Score float64
+	// Finished is when the test run ended, in Unix milliseconds.
+	Finished int64
+	from, to int32
+}
+
+// MetricValue is one metric of a test run; Value is NaN when it was not
+// finite (stored as null).
+type MetricValue struct {
+	Metric int32
+	Value  float64
+}
+
+var statuses = []result.Status{"", result.Passed, result.Failed, result.Skipped, result.Incomplete}
+
+func statusCode(s string) uint8 {
+	for i, st := range statuses {
+		if string(st) == s {
+			return uint8(i)
+		}
+	}
+	return 0
+}
+
+// Status is the test run's status.
+func (r *Result) Status() result.Status { return statuses[r.status] }
+
+// HasScore says whether the test run has a score.
+func (r *Result) HasScore() bool { return !math.IsNaN(r.Score) }
+
+// FinishedAt is Finished as a time.
+func (r *Result) FinishedAt() time.Time { return time.UnixMilli(r.Finished).UTC() }
+
+// ValuesOf are the metric values of row i.
+func (rs *Results) ValuesOf(i int) []MetricValue {
+	r := &rs.Rows[i]
+	return rs.Values[r.from:r.to]
+}
+
+// Run is the index of run id, added when new.
+func (rs *Results) Run(id bson.ObjectID) int32 {
+	if rs.runIdx == nil {
+		rs.runIdx = map[bson.ObjectID]int32{}
+		for i, r := range rs.Runs {
+			rs.runIdx[r] = int32(i)
+		}
+	}
+	i, ok := rs.runIdx[id]
+	if !ok {
+		i = int32(len(rs.Runs))
+		rs.Runs = append(rs.Runs, id)
+		rs.runIdx[id] = i
+	}
+	return i
+}
+
+// test is the index of a test, added when new; its name is the newest.
+func (rs *Results) test(id []byte, name []byte, finished int64) int32 {
+	i, ok := rs.inSequence(id)
+	if !ok {
+		if rs.testIdx == nil {
+			rs.testIdx = map[string]int32{}
+			for i, t := range rs.Tests {
+				rs.testIdx[t.TestID] = int32(i)
+			}
+		}
+		i, ok = rs.testIdx[string(id)] // no allocation for the lookup
+		if !ok {
+			i = int32(len(rs.Tests))
+			s := string(id)
+			rs.Tests = append(rs.Tests, TestKey{TestID: s, TestName: string(name), last: finished})
+			rs.testIdx[s] = i
+			return i
+		}
+	}
+	if t := &rs.Tests[i]; finished >= t.last {
+		t.last = finished
+		if t.TestName != string(name) {
+			t.TestName = string(name)
+		}
+	}
+	return i
+}
+
+// inSequence finds id where the previous run had it, at the same place or
+// one further on (a test that was removed).
+func (rs *Results) inSequence(id []byte) (int32, bool) {
+	for skip := range 2 {
+		p := rs.seqPos + skip
+		if p >= len(rs.seq) {
+			return 0, false
+		}
+		if i := rs.seq[p]; rs.Tests[i].TestID == string(id) {
+			rs.seqPos = p + 1
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func (rs *Results) metric(k MetricKey) int32 {
+	if rs.metricIdx == nil {
+		rs.metricIdx = map[MetricKey]int32{}
+		for i, m := range rs.Metrics {
+			rs.metricIdx[m] = int32(i)
+		}
+	}
+	i, ok := rs.metricIdx[k]
+	if !ok {
+		i = int32(len(rs.Metrics))
+		rs.Metrics = append(rs.Metrics, k)
+		rs.metricIdx[k] = i
+	}
+	return i
+}
+
+// Add appends a test run (of the run its EvaluationRunID names).
+func (rs *Results) Add(t *TestRun) {
+	r := Result{Run: rs.Run(t.EvaluationRunID), status: statusCode(t.Status), Cached: t.Cached,
+		Score: math.NaN(), Finished: t.FinishedAt.UnixMilli()}
+	r.Test = rs.test([]byte(t.TestID), []byte(t.TestName), r.Finished)
+	if t.Score != nil {
+		r.Score = *t.Score
+	}
+	r.from = int32(len(rs.Values))
+	for _, key := range slices.Sorted(maps.Keys(t.Metrics)) {
+		m := t.Metrics[key]
+		v := math.NaN()
+		if m.Value != nil {
+			v = *m.Value
+		}
+		rs.Values = append(rs.Values, MetricValue{Metric: rs.metric(MetricKey{Key: key, Name: m.Name, Direction: m.Direction, Assumed: m.Assumed}), Value: v})
+	}
+	r.to = int32(len(rs.Values))
+	rs.Rows = append(rs.Rows, r)
+}
+
+// Merge appends o's rows to rs.
+func (rs *Results) Merge(o *Results) {
+	runs := make([]int32, len(o.Runs))
+	for i, id := range o.Runs {
+		runs[i] = rs.Run(id)
+	}
+	tests := make([]int32, len(o.Tests))
+	for i, t := range o.Tests {
+		tests[i] = rs.test([]byte(t.TestID), []byte(t.TestName), t.last)
+	}
+	metrics := make([]int32, len(o.Metrics))
+	for i, k := range o.Metrics {
+		metrics[i] = rs.metric(k)
+	}
+	rs.Rows = slices.Grow(rs.Rows, len(o.Rows))
+	for i, r := range o.Rows {
+		r.Run, r.Test = runs[r.Run], tests[r.Test]
+		from := int32(len(rs.Values))
+		for _, v := range o.ValuesOf(i) {
+			rs.Values = append(rs.Values, MetricValue{Metric: metrics[v.Metric], Value: v.Value})
+		}
+		r.from, r.to = from, int32(len(rs.Values))
+		rs.Rows = append(rs.Rows, r)
+	}
+}
