@@ -421,8 +421,8 @@ func BuildSeries(runs []store.EvaluationRun, results store.ResultStream) ([]Seri
 				add(a, p, t.Score)
 			}
 			for _, v := range rs.ValuesOf(i) {
-				if math.IsNaN(v.Value) {
-					continue
+				if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
+					continue // not finite: stored as null
 				}
 				k := [2]int32{t.Test, canonical[v.Metric]}
 				a := ts.metrics[k]

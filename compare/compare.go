@@ -147,12 +147,12 @@ func common(base, cand []store.TestRun) ([]store.TestRun, []store.TestRun) {
 
 // meanTestScore is the mean score of the tests' last attempts, or nil.
 func meanTestScore(trs []store.TestRun) *float64 {
-	return meanOf(maps.Values(latest(trs)), func(t store.TestRun) *float64 { return t.Score })
+	return meanOf(maps.Values(latest(trs)), func(t *store.TestRun) *float64 { return t.Score })
 }
 
 // statusChanges lists the tests only in cand, only in base, passing in base
 // but failing in cand, and the reverse.
-func statusChanges(bt, ct map[string]store.TestRun) (added, removed, broke, fixed []string) {
+func statusChanges(bt, ct map[string]*store.TestRun) (added, removed, broke, fixed []string) {
 	for _, id := range slices.Sorted(maps.Keys(ct)) {
 		c := ct[id]
 		b, ok := bt[id]
@@ -192,9 +192,10 @@ func directions(sets ...[]store.TestRun) (map[string]scoring.Direction, map[stri
 	return out, known
 }
 
-func latest(ts []store.TestRun) map[string]store.TestRun {
-	out := make(map[string]store.TestRun, len(ts))
-	for _, t := range ts {
+func latest(ts []store.TestRun) map[string]*store.TestRun {
+	out := make(map[string]*store.TestRun, len(ts))
+	for i := range ts {
+		t := &ts[i]
 		if prev, ok := out[t.TestID]; !ok || t.Attempt >= prev.Attempt {
 			out[t.TestID] = t
 		}

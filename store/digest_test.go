@@ -2,8 +2,8 @@ package store_test
 
 import (
 	"fmt"
-	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,26 +11,31 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
 
-// wideRun is one run of tests test runs: a metric on one in ten, a
-// skipped, a failed, a cached and an unscored one among them, and a test
-// run twice.
+// wideRun is one run of tests test runs: a metric on one in ten (with a
+// threshold, and a value that was not finite on one in twenty), a
+// skipped, a failed, a cached and an unscored one among them, a test
+// whose go test name is not its name, and a test run twice.
 func wideRun(run bson.ObjectID, tests int) []store.TestRun {
 	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	out := make([]store.TestRun, 0, tests+1)
 	for k := range tests {
 		score := 100.0
-		tr := store.TestRun{EvaluationRunID: run, TestID: fmt.Sprintf("example.com/wide/pkg%02d.TestFunction%05d", k/2000, k),
-			TestName: fmt.Sprintf("TestFunction%05d", k), Status: "passed", Score: &score, FinishedAt: at.Add(time.Duration(k) * time.Millisecond)}
+		pkg := fmt.Sprintf("example.com/wide/pkg%02d", k/2000)
+		name := fmt.Sprintf("TestFunction%05d", k)
+		tr := store.TestRun{EvaluationRunID: run, TestID: pkg + "." + name, TestName: name, Package: pkg, GoTest: name, Attempt: 1,
+			Status: "passed", Score: &score, ScoreMethod: "status", FinishedAt: at.Add(time.Duration(k) * time.Millisecond),
+			DurationMS: float64(k%5000) / 1000, Metrics: map[string]store.MetricDoc{}}
 		switch {
 		case k%10 == 0:
-			v, s := 0.8+float64(k%7)/100, 81.25+float64(k%3)
-			tr.Score = &s
-			tr.Metrics = map[string]store.MetricDoc{"accuracy": {Value: &v, Direction: "higher"}}
+			v, s, th, ok := 0.8+float64(k%7)/100, 81.25+float64(k%3), 0.5, true
+			tr.Score, tr.ScoreMethod = &s, "average"
+			tr.Metrics["accuracy"] = store.MetricDoc{Value: &v, Direction: "higher", Threshold: &th, Passed: &ok}
 			if k%20 == 0 {
-				tr.Metrics["lat%2Ep"] = store.MetricDoc{NonFinite: "NaN", Name: "lat.p", Direction: "lower", Assumed: true}
+				tr.Metrics["lat%2Ep"] = store.MetricDoc{NonFinite: "+Inf", Name: "lat.p", Direction: "lower", Assumed: true}
 			}
 		case k == 7:
 			tr.Status, tr.Score = "skipped", nil
@@ -39,18 +44,20 @@ func wideRun(run bson.ObjectID, tests int) []store.TestRun {
 			tr.Status, tr.Score = "failed", &zero
 		case k == 11:
 			tr.Cached = true
+		case k == 13:
+			tr.TestName = "a name of its own"
 		}
 		out = append(out, tr)
 	}
 	again := out[3]
 	again.FinishedAt = again.FinishedAt.Add(time.Hour)
-	again.Status, again.TestName = "incomplete", "renamed"
+	again.Status, again.Attempt = "incomplete", 2
 	return append(out, again)
 }
 
 // resultsOf holds the test runs of one run.
 func resultsOf(trs []store.TestRun) *store.Results {
-	rs := &store.Results{}
+	rs := &store.Results{KeepIDs: true}
 	rs.Reset(trs[0].EvaluationRunID)
 	for i := range trs {
 		rs.Add(&trs[i])
@@ -83,11 +90,10 @@ func TestADigestHoldsEveryResultOfItsRun(t *testing.T) {
 	require.NoError(t, store.DecodeDigest(db, runB, got))
 	assert.Equal(t, flat(want), flat(got))
 	assert.Len(t, got.Tests, 3000, "a test is held once, however many runs it has")
-	assert.Equal(t, "renamed", got.Tests[slices.IndexFunc(got.Tests, func(k store.TestKey) bool { return k.TestID == a[3].TestID })].TestName,
-		"a test's name is its newest")
+	assert.Equal(t, "a name of its own", got.Tests[slices.IndexFunc(got.Tests, func(k store.TestKey) bool { return k.TestID == a[13].TestID })].TestName)
 	perRow := float64(len(da)) / float64(len(a))
 	t.Logf("%.1f bytes a test run", perRow)
-	assert.Less(t, perRow, 20.0)
+	assert.Less(t, perRow, 24.0)
 
 	for cut := 0; cut < len(db); cut += 997 {
 		err := store.DecodeDigest(db[:cut], runB, &store.Results{})
@@ -97,18 +103,37 @@ func TestADigestHoldsEveryResultOfItsRun(t *testing.T) {
 	assert.Error(t, store.DecodeDigest(append(slices.Clone(db), 0), runB, &store.Results{}), "bytes left over")
 }
 
-func TestResultsKeepWhatTheStatisticsRead(t *testing.T) {
+// TestResultsGiveBackTheTestRunsTheyHold turns test runs into results, and
+// through a digest, and back: every field results hold comes back.
+func TestResultsGiveBackTheTestRunsTheyHold(t *testing.T) {
 	run := bson.NewObjectID()
-	rs := resultsOf(wideRun(run, 12))
-	require.Len(t, rs.Rows, 13)
-	r := rs.Rows[7]
-	assert.Equal(t, "skipped", string(r.Status()))
+	trs := wideRun(run, 40)
+	for i := range trs {
+		trs[i].ID = result.RunID("r1", trs[i].Package, trs[i].GoTest, trs[i].Attempt)
+		trs[i].TestRunID, trs[i].Passed = trs[i].ID, trs[i].Status == "passed"
+	}
+	rs := &store.Results{KeepIDs: true}
+	rs.Reset(run)
+	require.NoError(t, store.DecodeDigest(store.EncodeDigest(resultsOf(trs)), run, rs))
+	got := make([]store.TestRun, len(rs.Rows))
+	for i := range rs.Rows {
+		got[i] = rs.TestRun(i)
+	}
+	slices.SortFunc(got, func(a, b store.TestRun) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(trs, func(a, b store.TestRun) int { return strings.Compare(a.ID, b.ID) })
+	for i := range trs {
+		if len(trs[i].Metrics) == 0 {
+			trs[i].Metrics = nil
+		}
+	}
+	// A test's name is its newest row's.
+	trs[slices.IndexFunc(trs, func(x store.TestRun) bool { return x.GoTest == "TestFunction00013" })].TestName = "a name of its own"
+	assert.Equal(t, trs, got)
+	r := rs.Rows[slices.IndexFunc(rs.Rows, func(r store.Result) bool { return rs.Tests[r.Test].GoTest == "TestFunction00007" })]
+	assert.Equal(t, result.Skipped, r.Status())
 	assert.False(t, r.HasScore())
-	assert.True(t, math.IsNaN(r.Score))
-	assert.True(t, rs.Rows[11].Cached)
-	assert.Equal(t, []store.MetricValue{{Metric: 0, Value: 0.8}, {Metric: 1, Value: math.NaN()}}[0], rs.ValuesOf(0)[0])
-	assert.Equal(t, "lat.p", rs.Metrics[rs.ValuesOf(0)[1].Metric].Label())
-	assert.True(t, math.IsNaN(rs.ValuesOf(0)[1].Value), "a value that was not finite")
+	lat := rs.Metrics[slices.IndexFunc(rs.Metrics, func(k store.MetricKey) bool { return k.Key == "lat%2Ep" })]
+	assert.Equal(t, "lat.p", lat.Label())
 }
 
 // BenchmarkDecodeDigest reads 30 runs of 50,000 tests, as evalrec tests

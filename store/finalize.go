@@ -78,7 +78,21 @@ func (d *DB) finalize(ctx context.Context, runID bson.ObjectID, now time.Time, p
 		}
 		parts = nil
 	}
+	if k, ok := d.Driver.(digestKeeper); ok && run.Status != StatusRunning {
+		// A cache: without it, the first query that reads the run
+		// builds it (see [Results]).
+		cctx, cancel := context.WithTimeout(ctx, queryTimeout)
+		_ = k.StoreDigest(cctx, runID)
+		cancel()
+	}
 	return run, nil
+}
+
+// A digestKeeper is a driver that keeps each finished run's results in one
+// value (see [EncodeDigest]): StoreDigest stores the one its last Tally of
+// the run read, if the run still has exactly those test runs.
+type digestKeeper interface {
+	StoreDigest(ctx context.Context, run bson.ObjectID) error
 }
 
 func (d *DB) readParts(ctx context.Context, runID bson.ObjectID) ([]Part, error) {

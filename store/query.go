@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -147,6 +148,29 @@ func (d *DB) Results(ctx context.Context, runs []bson.ObjectID) ResultStream {
 		defer cancel()
 		return d.Driver.Results(cctx, runs, rs, yield)
 	}
+}
+
+// TestResults returns the test runs of runs as their results hold them
+// (see [Results.TestRun]: no output, tags, participants, attributes or
+// start, nor the run's fields), sorted by _id. What compare and show read,
+// from a run's digest where the store keeps one, instead of a document a
+// test run.
+func (d *DB) TestResults(ctx context.Context, runs []EvaluationRun) ([]TestRun, error) {
+	n := 0
+	for _, r := range runs {
+		n += r.NumTests
+	}
+	out := make([]TestRun, 0, n)
+	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	err := d.Driver.Results(cctx, IDs(runs), &Results{KeepIDs: true}, func(rs *Results) error {
+		for i := range rs.Rows {
+			out = append(out, rs.TestRun(i))
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b TestRun) int { return strings.Compare(a.ID, b.ID) })
+	return out, err
 }
 
 // PruneReport counts what a prune deleted, or would delete.

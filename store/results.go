@@ -28,8 +28,13 @@ type Results struct {
 	Metrics []MetricKey     // a value's Metric indexes this
 	Rows    []Result
 	Values  []MetricValue // ValuesOf(i) slices this
+	// KeepIDs asks for each row's test run ID (see TestRun): the
+	// statistics need none, and 1.5 million of them cost 100 MB.
+	KeepIDs bool
+	ids     []string // by row, with KeepIDs
 
 	current   int32
+	methods   []string // score methods, which rows index
 	runIdx    map[bson.ObjectID]int32
 	testIdx   map[string]int32
 	metricIdx map[MetricKey]int32
@@ -48,7 +53,7 @@ type ResultStream func(yield func(*Results) error) error
 
 // Reset empties the rows, keeping the tables, for the results of run.
 func (rs *Results) Reset(run bson.ObjectID) {
-	rs.Rows, rs.Values, rs.seqPos = rs.Rows[:0], rs.Values[:0], 0
+	rs.Rows, rs.Values, rs.ids, rs.seqPos = rs.Rows[:0], rs.Values[:0], rs.ids[:0], 0
 	rs.current = rs.Run(run)
 }
 
@@ -85,7 +90,10 @@ func StreamOf(trs []TestRun) ResultStream {
 // TestKey names a test: TestName is the name of its newest row.
 type TestKey struct {
 	TestID, TestName string
-	last             int64
+	// Package and GoTest are where the test is and its name as go test
+	// knows it.
+	Package, GoTest string
+	last            int64
 }
 
 // MetricKey is a metric as a test reported it: the stored key, the user's
@@ -103,18 +111,47 @@ type Result struct {
 	Run, Test int32
 	status    uint8
 	Cached    bool
+	method    uint8 // indexes Results.methods
+	Attempt   uint16
 	// Score is NaN when the test run has none.
 	Score float64
 	// Finished is when the test run ended, in Unix milliseconds.
-	Finished int64
-	from, to int32
+	Finished   int64
+	DurationMS float64
+	from, to   int32
 }
 
 // MetricValue is one metric of a test run; Value is NaN when it was not
 // finite (stored as null).
 type MetricValue struct {
 	Metric int32
-	Value  float64
+	// Value is ±Inf or NaN when it was not finite.
+	Value float64
+	// Threshold is NaN when the metric has none; Passed says whether the
+	// value met it, when known.
+	Threshold float64
+	Passed    passed
+}
+
+// passed is an optional verdict: 0 unknown, 1 failed, 2 passed.
+type passed uint8
+
+func passedOf(p *bool) passed {
+	switch {
+	case p == nil:
+		return 0
+	case *p:
+		return 2
+	}
+	return 1
+}
+
+func (p passed) ptr() *bool {
+	if p == 0 {
+		return nil
+	}
+	v := p == 2
+	return &v
 }
 
 var statuses = []result.Status{"", result.Passed, result.Failed, result.Skipped, result.Incomplete}
@@ -161,7 +198,7 @@ func (rs *Results) Run(id bson.ObjectID) int32 {
 }
 
 // test is the index of a test, added when new; its name is the newest.
-func (rs *Results) test(id []byte, name []byte, finished int64) int32 {
+func (rs *Results) test(id, name, pkg, goTest []byte, finished int64) int32 {
 	i, ok := rs.inSequence(id)
 	if !ok {
 		if rs.testIdx == nil {
@@ -174,7 +211,7 @@ func (rs *Results) test(id []byte, name []byte, finished int64) int32 {
 		if !ok {
 			i = int32(len(rs.Tests))
 			s := string(id)
-			rs.Tests = append(rs.Tests, TestKey{TestID: s, TestName: string(name), last: finished})
+			rs.Tests = append(rs.Tests, TestKey{TestID: s, TestName: string(name), Package: string(pkg), GoTest: string(goTest), last: finished})
 			rs.testIdx[s] = i
 			return i
 		}
@@ -183,6 +220,9 @@ func (rs *Results) test(id []byte, name []byte, finished int64) int32 {
 		t.last = finished
 		if t.TestName != string(name) {
 			t.TestName = string(name)
+		}
+		if t.Package != string(pkg) || t.GoTest != string(goTest) {
+			t.Package, t.GoTest = string(pkg), string(goTest)
 		}
 	}
 	return i
@@ -204,6 +244,26 @@ func (rs *Results) inSequence(id []byte) (int32, bool) {
 	return 0, false
 }
 
+// method is the index of a score method, added when new.
+func (rs *Results) method(m string) uint8 {
+	if i := slices.Index(rs.methods, m); i >= 0 {
+		return uint8(i)
+	}
+	if len(rs.methods) == 255 {
+		return 255 // more methods than there are: the last stands for the rest
+	}
+	rs.methods = append(rs.methods, m)
+	return uint8(len(rs.methods) - 1)
+}
+
+// Method is the score method of row i.
+func (rs *Results) Method(i int) string {
+	if m := int(rs.Rows[i].method); m < len(rs.methods) {
+		return rs.methods[m]
+	}
+	return ""
+}
+
 func (rs *Results) metric(k MetricKey) int32 {
 	if rs.metricIdx == nil {
 		rs.metricIdx = map[MetricKey]int32{}
@@ -222,23 +282,81 @@ func (rs *Results) metric(k MetricKey) int32 {
 
 // Add appends a test run (of the run its EvaluationRunID names).
 func (rs *Results) Add(t *TestRun) {
-	r := Result{Run: rs.Run(t.EvaluationRunID), status: statusCode(t.Status), Cached: t.Cached,
-		Score: math.NaN(), Finished: t.FinishedAt.UnixMilli()}
-	r.Test = rs.test([]byte(t.TestID), []byte(t.TestName), r.Finished)
+	r := Result{Run: rs.Run(t.EvaluationRunID), status: statusCode(t.Status), Cached: t.Cached, method: rs.method(t.ScoreMethod),
+		Attempt: uint16(min(max(t.Attempt, 0), math.MaxUint16)), Score: math.NaN(), Finished: t.FinishedAt.UnixMilli(), DurationMS: t.DurationMS}
+	r.Test = rs.test([]byte(t.TestID), []byte(t.TestName), []byte(t.Package), []byte(t.GoTest), r.Finished)
 	if t.Score != nil {
 		r.Score = *t.Score
 	}
 	r.from = int32(len(rs.Values))
 	for _, key := range slices.Sorted(maps.Keys(t.Metrics)) {
 		m := t.Metrics[key]
-		v := math.NaN()
+		v := MetricValue{Metric: rs.metric(MetricKey{Key: key, Name: m.Name, Direction: m.Direction, Assumed: m.Assumed}),
+			Value: nonFinite(m.NonFinite), Threshold: math.NaN(), Passed: passedOf(m.Passed)}
 		if m.Value != nil {
-			v = *m.Value
+			v.Value = *m.Value
 		}
-		rs.Values = append(rs.Values, MetricValue{Metric: rs.metric(MetricKey{Key: key, Name: m.Name, Direction: m.Direction, Assumed: m.Assumed}), Value: v})
+		if m.Threshold != nil {
+			v.Threshold = *m.Threshold
+		}
+		rs.Values = append(rs.Values, v)
 	}
 	r.to = int32(len(rs.Values))
 	rs.Rows = append(rs.Rows, r)
+	if rs.KeepIDs {
+		rs.ids = append(rs.ids, t.ID)
+	}
+}
+
+// nonFinite is the value a null metric stood for.
+func nonFinite(s string) float64 {
+	switch s {
+	case "+Inf":
+		return math.Inf(1)
+	case "-Inf":
+		return math.Inf(-1)
+	}
+	return math.NaN()
+}
+
+// TestRun is row i as a test run, with what Results hold: no output,
+// tags, participants, attributes, start, and none of the run's fields
+// (environment, project, git), and Metrics nil when there are none. Its
+// ID is there only with KeepIDs.
+func (rs *Results) TestRun(i int) TestRun {
+	r := &rs.Rows[i]
+	k := &rs.Tests[r.Test]
+	var id string
+	if i < len(rs.ids) {
+		id = rs.ids[i]
+	}
+	t := TestRun{ID: id, EvaluationRunID: rs.Runs[r.Run], TestRunID: id, TestID: k.TestID, TestName: k.TestName,
+		Package: k.Package, GoTest: k.GoTest, Attempt: int(r.Attempt), FinishedAt: r.FinishedAt(), DurationMS: r.DurationMS,
+		Status: string(r.Status()), Passed: r.Status() == result.Passed, ScoreMethod: rs.Method(i), Cached: r.Cached}
+	if r.HasScore() {
+		sc := r.Score
+		t.Score = &sc
+	}
+	vs := rs.ValuesOf(i)
+	if len(vs) > 0 {
+		t.Metrics = make(map[string]MetricDoc, len(vs)) // nil for none: a map a test run costs
+	}
+	for _, v := range vs {
+		k := rs.Metrics[v.Metric]
+		m := MetricDoc{Name: k.Name, Direction: k.Direction, Assumed: k.Assumed, Passed: v.Passed.ptr()}
+		if nf := result.NonFinite(v.Value); nf != "" {
+			m.NonFinite = nf
+		} else {
+			val := v.Value
+			m.Value = &val
+		}
+		if !math.IsNaN(v.Threshold) {
+			th := v.Threshold
+			m.Threshold = &th
+		}
+		t.Metrics[k.Key] = m
+	}
+	return t
 }
 
 // Merge appends o's rows to rs.
@@ -249,7 +367,7 @@ func (rs *Results) Merge(o *Results) {
 	}
 	tests := make([]int32, len(o.Tests))
 	for i, t := range o.Tests {
-		tests[i] = rs.test([]byte(t.TestID), []byte(t.TestName), t.last)
+		tests[i] = rs.test([]byte(t.TestID), []byte(t.TestName), []byte(t.Package), []byte(t.GoTest), t.last)
 	}
 	metrics := make([]int32, len(o.Metrics))
 	for i, k := range o.Metrics {
@@ -257,12 +375,16 @@ func (rs *Results) Merge(o *Results) {
 	}
 	rs.Rows = slices.Grow(rs.Rows, len(o.Rows))
 	for i, r := range o.Rows {
-		r.Run, r.Test = runs[r.Run], tests[r.Test]
+		r.Run, r.Test, r.method = runs[r.Run], tests[r.Test], rs.method(o.Method(i))
 		from := int32(len(rs.Values))
 		for _, v := range o.ValuesOf(i) {
-			rs.Values = append(rs.Values, MetricValue{Metric: metrics[v.Metric], Value: v.Value})
+			v.Metric = metrics[v.Metric]
+			rs.Values = append(rs.Values, v)
 		}
 		r.from, r.to = from, int32(len(rs.Values))
 		rs.Rows = append(rs.Rows, r)
+		if rs.KeepIDs && i < len(o.ids) {
+			rs.ids = append(rs.ids, o.ids[i])
+		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 func main() {
 	size := flag.Int64("size", 100<<20, "approximate stream size in bytes")
 	perPkg := flag.Int("tests", 2000, "tests per package")
+	packages := flag.Int("packages", 0, "stop after this many packages (0: at -size)")
+	start := flag.String("start", "2026-01-01T00:00:00Z", "the stream's first time (a stream is a run: ingesting another start stores another run)")
 	flag.Parse()
 	w := bufio.NewWriterSize(os.Stdout, 1<<20)
 	defer w.Flush()
@@ -24,10 +26,14 @@ func main() {
 		n, _ := fmt.Fprintf(w, format, args...)
 		written += int64(n)
 	}
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t0, err := time.Parse(time.RFC3339, *start)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "genstream: -start:", err)
+		os.Exit(2)
+	}
 	ts := func(i int) string { return t0.Add(time.Duration(i) * time.Microsecond).Format(time.RFC3339Nano) }
 	clock := 0
-	for p := 0; written < *size; p++ {
+	for p := 0; written < *size && (*packages == 0 || p < *packages); p++ {
 		pkg := fmt.Sprintf("example.com/big/pkg%04d", p)
 		emit(`{"Time":%q,"Action":"start","Package":%q}`+"\n", ts(clock), pkg)
 		for i := 0; i < *perPkg && written < *size; i++ {

@@ -63,12 +63,18 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	tests, err := conn.DB.TestRunsOf(ctx, r.ID)
+	if c.json {
+		// The documents whole, as stored.
+		tests, err := conn.DB.TestRunsOf(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		return printJSON(c.env.stdout, bson.D{{Key: "run", Value: r}, {Key: "tests", Value: tests}})
+	}
+	// What the table shows, from the run's results.
+	tests, err := conn.DB.TestResults(ctx, []store.EvaluationRun{*r})
 	if err != nil {
 		return err
-	}
-	if c.json {
-		return printJSON(c.env.stdout, bson.D{{Key: "run", Value: r}, {Key: "tests", Value: tests}})
 	}
 	p := newPainter(c.env.stdout)
 	w := c.env.stdout

@@ -582,9 +582,9 @@ func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, 
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
-		baseTests, err1 = db.TestRunsOf(tctx, prev.ID)
+		baseTests, err1 = db.TestResults(tctx, []store.EvaluationRun{*prev})
 	}()
-	candTests, err2 := db.TestRunsOf(tctx, r.ID)
+	candTests, err2 := db.TestResults(tctx, []store.EvaluationRun{*r})
 	<-read
 	if err1 != nil || err2 != nil {
 		baseTests, candTests = nil, nil

@@ -44,7 +44,7 @@ func (s *Server) Report(ctx context.Context, ref string, opt ReportOptions) (*Re
 	if err != nil {
 		return nil, err
 	}
-	rv, err := s.runView(ctx, run)
+	rv, err := s.runView(ctx, run, false)
 	if err != nil {
 		return nil, err
 	}

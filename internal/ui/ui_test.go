@@ -234,3 +234,43 @@ func TestTheReportStandsAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestAWideRunsPageListsItsFailuresFirst is the page of a run of 3,000
+// tests: it lists 1,000 of them, failures first, says so, and lists them
+// all when asked.
+func TestAWideRunsPageListsItsFailuresFirst(t *testing.T) {
+	st := storetest.New(t)
+	truth, err := histgen.Wide(context.Background(), st.DB, histgen.WideSpec{Project: "example.com/wide", Runs: 2, Tests: 3000, Packages: 3}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ui.New(st.DB, ui.Options{Project: "example.com/wide"}))
+	t.Cleanup(srv.Close)
+	var v struct {
+		Tests []struct {
+			TestID string `json:"test_id"`
+			Status string `json:"status"`
+		} `json:"tests"`
+		TestsTotal int `json:"tests_total"`
+	}
+	_, body, _ := get(t, srv.URL+"/api/runs/latest")
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.TestsTotal != 3000 || len(v.Tests) != 1000 {
+		t.Fatalf("the page lists %d of %d tests, want 1,000 of 3,000", len(v.Tests), v.TestsTotal)
+	}
+	if v.Tests[0].Status != "failed" || !strings.Contains(body, truth.NewlyFailing) {
+		t.Errorf("the failures come first: the first listed is %+v, and %s should be listed", v.Tests[0], truth.NewlyFailing)
+	}
+	if _, page, _ := get(t, srv.URL+"/runs/latest"); !strings.Contains(page, "1000 of 3000 tests, failures first") {
+		t.Error("the page does not say it lists some tests only")
+	}
+	_, body, _ = get(t, srv.URL+"/api/runs/latest?tests=all")
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Tests) != 3000 {
+		t.Errorf("?tests=all lists %d tests, want 3,000", len(v.Tests))
+	}
+}

@@ -211,13 +211,16 @@ func (s *Server) runs(r *http.Request) (any, error) {
 
 // RunView is one run.
 type RunView struct {
-	Run      store.EvaluationRun `json:"run"`
-	Outcome  Outcome             `json:"outcome"`
-	Metrics  []MetricRow         `json:"metrics"`
-	Tests    []store.TestRun     `json:"tests"`
-	Failures []Failure           `json:"failures"`
-	Previous *compare.Diff       `json:"-"`
-	Changes  *DiffView           `json:"previous"`
+	Run     store.EvaluationRun `json:"run"`
+	Outcome Outcome             `json:"outcome"`
+	Metrics []MetricRow         `json:"metrics"`
+	Tests   []store.TestRun     `json:"tests"`
+	// TestsTotal counts the run's tests; Tests lists at most maxTests
+	// of them, failures first, unless all were asked for.
+	TestsTotal int           `json:"tests_total"`
+	Failures   []Failure     `json:"failures"`
+	Previous   *compare.Diff `json:"-"`
+	Changes    *DiffView     `json:"previous"`
 }
 
 // MetricRow is a run's metric with its statistics across the run's tests.
@@ -243,24 +246,31 @@ type DiffView struct {
 	Fixed        []string `json:"fixed"`
 }
 
-// maxFailures is how many failed tests' output a run page shows.
-const maxFailures = 20
+// maxFailures is how many failed tests' output a run page shows, and
+// maxTests how many of its tests it lists, failures first (?tests=all
+// lists them all): 50,000 rows made a page of 10 MB that took 5 s.
+const (
+	maxFailures = 20
+	maxTests    = 1000
+)
 
 func (s *Server) run(r *http.Request) (any, error) {
 	run, err := s.db.ResolveRun(r.Context(), r.PathValue("ref"), store.RunFilter{Project: s.scope(r)})
 	if err != nil {
 		return nil, err
 	}
-	return s.runView(r.Context(), run)
+	return s.runView(r.Context(), run, r.URL.Query().Get("tests") == "all")
 }
 
 // runView reads what a run's page shows.
-func (s *Server) runView(ctx context.Context, run *store.EvaluationRun) (*RunView, error) {
-	tests, err := s.db.TestRunsOf(ctx, run.ID)
+func (s *Server) runView(ctx context.Context, run *store.EvaluationRun, allTests bool) (*RunView, error) {
+	// The tests as the run's results hold them: what the page shows, read
+	// from one value instead of a document a test.
+	tests, err := s.db.TestResults(ctx, []store.EvaluationRun{*run})
 	if err != nil {
 		return nil, err
 	}
-	v := RunView{Run: *run, Outcome: outcomeOf(run), Tests: tests, Metrics: []MetricRow{}, Failures: []Failure{}}
+	v := RunView{Run: *run, Outcome: outcomeOf(run), Tests: tests, TestsTotal: len(tests), Metrics: []MetricRow{}, Failures: []Failure{}}
 	for _, name := range slices.Sorted(maps.Keys(run.Metrics)) {
 		row := MetricRow{Name: name, Value: run.Metrics[name]}
 		if st, ok := run.MetricStats[name]; ok {
@@ -278,7 +288,7 @@ func (s *Server) runView(ctx context.Context, run *store.EvaluationRun) (*RunVie
 		}
 	}
 	if prev, err := s.db.PreviousComparable(ctx, run); err == nil {
-		if base, err := s.db.TestRunsOf(ctx, prev.ID); err == nil {
+		if base, err := s.db.TestResults(ctx, []store.EvaluationRun{*prev}); err == nil {
 			d := compare.Runs(prev, run, base, tests)
 			dv := &DiffView{Base: prev.EvaluationRunID, NewTests: d.NewTests, RemovedTests: d.RemovedTests, NewlyFailing: d.NewlyFailing, Fixed: d.Fixed}
 			if sd, ok := d.ScoreDelta(); ok {
@@ -287,7 +297,19 @@ func (s *Server) runView(ctx context.Context, run *store.EvaluationRun) (*RunVie
 			v.Changes = dv
 		}
 	}
+	if !allTests && len(v.Tests) > maxTests {
+		failedFirst := slices.Clone(v.Tests)
+		slices.SortStableFunc(failedFirst, func(a, b store.TestRun) int { return cmp.Compare(passedOrSkipped(a), passedOrSkipped(b)) })
+		v.Tests = failedFirst[:maxTests]
+	}
 	return &v, nil
+}
+
+func passedOrSkipped(t store.TestRun) int {
+	if t.Status == "failed" || t.Status == "incomplete" {
+		return 0
+	}
+	return 1
 }
 
 // HistoryView is a test's history.

@@ -131,9 +131,10 @@ func (s *Store) TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID) ([]sto
 }
 
 // resultFields are what [store.Results] holds of a test run.
-var resultFields = bson.D{{Key: "_id", Value: 0}, {Key: "evaluation_run_id", Value: 1}, {Key: "test_id", Value: 1},
-	{Key: "test_name", Value: 1}, {Key: "status", Value: 1}, {Key: "cached", Value: 1}, {Key: "score", Value: 1},
-	{Key: "finished_at", Value: 1}, {Key: "metrics", Value: 1}}
+var resultFields = bson.D{{Key: "_id", Value: 1}, {Key: "evaluation_run_id", Value: 1}, {Key: "test_id", Value: 1},
+	{Key: "test_name", Value: 1}, {Key: "package", Value: 1}, {Key: "go_test", Value: 1}, {Key: "attempt", Value: 1},
+	{Key: "status", Value: 1}, {Key: "cached", Value: 1}, {Key: "score", Value: 1}, {Key: "score_method", Value: 1},
+	{Key: "finished_at", Value: 1}, {Key: "duration_ms", Value: 1}, {Key: "metrics", Value: 1}}
 
 // Results implements [store.Driver], a run at a time, from a cursor over
 // its test runs (index evaluation_run_id): one document is decoded at a

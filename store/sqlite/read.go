@@ -210,7 +210,7 @@ func (s *Store) TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID) ([]sto
 		runs = runs[len(batch):]
 		in, args := inList(batch)
 		var err error
-		if out, err = s.tests(ctx, out, `SELECT d.doc FROM test_runs t JOIN test_run_docs d ON d.id = t.id WHERE t.run IN `+in, args...); err != nil {
+		if out, err = s.tests(ctx, out, `SELECT `+testRunColumns+` FROM test_runs t WHERE t.run IN `+in, args...); err != nil {
 			return nil, err
 		}
 	}
@@ -226,14 +226,11 @@ func (s *Store) tests(ctx context.Context, out []store.TestRun, q string, args .
 		return nil, describe(err)
 	}
 	defer rows.Close()
+	var sc testRunScanner
 	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
-			return nil, describe(err)
-		}
-		var t store.TestRun
-		if err := json.Unmarshal(doc, &t); err != nil {
-			return nil, fmt.Errorf("reading a test run: %w", err)
+		t, err := sc.scan(rows)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, t)
 	}
@@ -241,35 +238,34 @@ func (s *Store) tests(ctx context.Context, out []store.TestRun, q string, args .
 }
 
 // Tally implements [store.Driver]: statuses and scores from the columns,
-// metric values from the documents, read into a small value.
+// metric values from the rest of the documents, read into a small value.
 func (s *Store) Tally(ctx context.Context, run bson.ObjectID) (*store.Tally, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT t.status, t.score, d.doc FROM test_runs t JOIN test_run_docs d ON d.id = t.id WHERE t.run = ?`, run.Hex())
+	rows, err := s.db.QueryContext(ctx, `SELECT `+testRunColumns+` FROM test_runs t WHERE t.run = ?`, run.Hex())
 	if err != nil {
 		return nil, describe(err)
 	}
 	defer rows.Close()
 	tally := &store.Tally{}
-	var doc []byte
+	results := &store.Results{KeepIDs: true} // a digest holds them
+	results.Reset(run)
+	var sc testRunScanner
 	for rows.Next() {
-		var d store.TallyDoc
-		var score sql.NullFloat64
-		if err := rows.Scan(&d.Status, &score, &doc); err != nil {
-			return nil, describe(err)
+		t, err := sc.scan(rows)
+		if err != nil {
+			return nil, err
 		}
-		var m struct {
-			GoTest  string                       `json:"go_test"`
-			Metrics map[string]store.TallyMetric `json:"metrics"`
-		}
-		if err := json.Unmarshal(doc, &m); err != nil {
-			return nil, fmt.Errorf("reading a test run: %w", err)
-		}
-		d.GoTest, d.Metrics = m.GoTest, m.Metrics
-		if score.Valid {
-			d.Score = &score.Float64
+		d := store.TallyDoc{GoTest: t.GoTest, Status: t.Status, Score: t.Score, Metrics: make(map[string]store.TallyMetric, len(t.Metrics))}
+		for k, m := range t.Metrics {
+			d.Metrics[k] = store.TallyMetric{Value: m.Value}
 		}
 		tally.Add(&d)
+		results.Add(&t)
 	}
-	return tally, describe(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, describe(err)
+	}
+	s.keepPending(run, results)
+	return tally, nil
 }
 
 // TestHistory implements [store.Driver].
@@ -288,21 +284,38 @@ func (s *Store) TestHistory(ctx context.Context, testID string, f store.HistoryF
 	if !f.Since.IsZero() {
 		w.add(`t.finished_at >= ?`, ms(f.Since))
 	}
-	q := `SELECT d.doc FROM test_runs t JOIN test_run_docs d ON d.id = t.id` + w.String() + ` ORDER BY t.finished_at DESC, t.id DESC`
+	q := `SELECT ` + testRunColumns + ` FROM test_runs t` + w.String() + ` ORDER BY t.finished_at DESC, t.id DESC`
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
 	return s.tests(ctx, nil, q, w.args...)
 }
 
-// TestOutput implements [store.Driver].
+// TestOutput implements [store.Driver]. A test run without output has no
+// row in test_outputs; whether it exists is asked of test_runs, whose key
+// begins with the run, found through the run's name, which begins the
+// test run's ID.
 func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error) {
-	var out sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT output FROM test_run_docs WHERE id = ?`, testRunID).Scan(&out)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", store.ErrNotFound
+	var out string
+	err := s.db.QueryRowContext(ctx, `SELECT output FROM test_outputs WHERE id = ?`, testRunID).Scan(&out)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return out, describe(err)
 	}
-	return out.String, describe(err)
+	for i := range len(testRunID) {
+		if testRunID[i] != '/' {
+			continue
+		}
+		var found int
+		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM evaluation_runs r JOIN test_runs t ON t.run = r.id
+			WHERE r.evaluation_run_id = ? AND t.id = ?`, testRunID[:i], testRunID).Scan(&found)
+		if err == nil {
+			return "", nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", describe(err)
+		}
+	}
+	return "", store.ErrNotFound
 }
 
 // CountChildren implements [store.Driver].
@@ -327,7 +340,7 @@ func (s *Store) Each(ctx context.Context, collection string, fn func(doc any) er
 	case store.PartsCollection:
 		q = `SELECT doc, NULL, NULL FROM evaluation_run_parts ORDER BY id`
 	case store.TestsCollection:
-		q = `SELECT doc, output, NULL FROM test_run_docs ORDER BY id`
+		return s.eachTestRun(ctx, fn)
 	default:
 		return fmt.Errorf("no collection %q", collection)
 	}
@@ -355,21 +368,36 @@ func (s *Store) Each(ctx context.Context, collection string, fn func(doc any) er
 				}
 			}
 			v = r
-		case store.PartsCollection:
+		default:
 			var p store.Part
 			if err := json.Unmarshal(doc, &p); err != nil {
 				return err
 			}
 			v = &p
-		default:
-			var t store.TestRun
-			if err := json.Unmarshal(doc, &t); err != nil {
-				return err
-			}
-			t.Output = extra.String
-			v = &t
 		}
 		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return describe(rows.Err())
+}
+
+// eachTestRun is Each for the test runs, with their output.
+func (s *Store) eachTestRun(ctx context.Context, fn func(doc any) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+testRunColumns+`, o.output FROM test_runs t LEFT JOIN test_outputs o ON o.id = t.id ORDER BY t.id`)
+	if err != nil {
+		return describe(err)
+	}
+	defer rows.Close()
+	var sc testRunScanner
+	for rows.Next() {
+		var out sql.NullString
+		t, err := sc.scan(rows, &out)
+		if err != nil {
+			return err
+		}
+		t.Output = out.String
+		if err := fn(&t); err != nil {
 			return err
 		}
 	}

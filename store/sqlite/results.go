@@ -4,11 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
-	"math"
-	"time"
 
-	json "github.com/goccy/go-json"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/store"
@@ -20,15 +16,15 @@ import (
 // and the digest of a finished run is stored then, so that a store of an
 // older version is migrated by the first query that reads each run.
 func (s *Store) Results(ctx context.Context, runs []bson.ObjectID, rs *store.Results, yield func(*store.Results) error) error {
-	var digest []byte
 	for _, id := range runs {
 		rs.Reset(id)
-		err := s.db.QueryRowContext(ctx, `SELECT digest FROM run_digests WHERE run = ?`, id.Hex()).Scan(&digest)
+		err := s.decodeDigest(ctx, id, rs)
+		if errors.Is(err, store.ErrDigestVersion) {
+			rs.Reset(id)
+			err = sql.ErrNoRows // written by another evalrec: read the rows
+		}
 		switch {
 		case err == nil:
-			if err := store.DecodeDigest(digest, id, rs); err != nil {
-				return err
-			}
 		case errors.Is(err, sql.ErrNoRows):
 			one, finished, err := resultsOfRows(ctx, s.db, id)
 			if err != nil {
@@ -50,6 +46,28 @@ func (s *Store) Results(ctx context.Context, runs []bson.ObjectID, rs *store.Res
 	return nil
 }
 
+// decodeDigest adds the results of run's digest to rs, reading it in
+// place (sql.RawBytes: a digest of 50,000 test runs is a megabyte, which
+// Scan into a []byte copies); sql.ErrNoRows when there is none.
+func (s *Store) decodeDigest(ctx context.Context, run bson.ObjectID, rs *store.Results) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT digest FROM run_digests WHERE run = ?`, run.Hex())
+	if err != nil {
+		return describe(err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return describe(err)
+		}
+		return sql.ErrNoRows
+	}
+	var digest sql.RawBytes
+	if err := rows.Scan(&digest); err != nil {
+		return describe(err)
+	}
+	return store.DecodeDigest(digest, run, rs)
+}
+
 // queryer is what reads need of a *sql.DB or a *sql.Tx.
 type queryer interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
@@ -59,36 +77,22 @@ type queryer interface {
 // resultsOfRows reads the results of one run from its rows, and whether the
 // run has finished (so that they are final).
 func resultsOfRows(ctx context.Context, q queryer, run bson.ObjectID) (*store.Results, bool, error) {
-	rs := &store.Results{}
+	rs := &store.Results{KeepIDs: true} // a digest holds them
 	rs.Reset(run)
 	var status string
 	if err := q.QueryRowContext(ctx, `SELECT status FROM evaluation_runs WHERE id = ?`, run.Hex()).Scan(&status); err != nil && err != sql.ErrNoRows {
 		return nil, false, describe(err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT t.test_id, t.test_name, t.status, t.cached, t.score, t.finished_at, d.doc
-		FROM test_runs t JOIN test_run_docs d ON d.id = t.id WHERE t.run = ?`, run.Hex())
+	rows, err := q.QueryContext(ctx, `SELECT `+testRunColumns+` FROM test_runs t WHERE t.run = ?`, run.Hex())
 	if err != nil {
 		return nil, false, describe(err)
 	}
 	defer rows.Close()
-	var doc []byte
+	var sc testRunScanner
 	for rows.Next() {
-		var t store.TestRun
-		var score sql.NullFloat64
-		var finished int64
-		if err := rows.Scan(&t.TestID, &t.TestName, &t.Status, &t.Cached, &score, &finished, &doc); err != nil {
-			return nil, false, describe(err)
-		}
-		var m struct {
-			Metrics map[string]store.MetricDoc `json:"metrics"`
-		}
-		if err := json.Unmarshal(doc, &m); err != nil {
-			return nil, false, fmt.Errorf("reading a test run of run %s: %w", run.Hex(), err)
-		}
-		t.EvaluationRunID, t.Metrics = run, m.Metrics
-		t.FinishedAt = time.UnixMilli(finished).UTC()
-		if score.Valid && !math.IsNaN(score.Float64) {
-			t.Score = &score.Float64
+		t, err := sc.scan(rows)
+		if err != nil {
+			return nil, false, err
 		}
 		rs.Add(&t)
 	}
@@ -105,16 +109,31 @@ func putDigest(ctx context.Context, tx *sql.Tx, run bson.ObjectID, rs *store.Res
 	return err
 }
 
-// refreshDigest stores the digest of a run that has finished, and drops
-// that of one that has not, within a write.
-func refreshDigest(ctx context.Context, tx *sql.Tx, run bson.ObjectID, finished bool) error {
-	if !finished {
-		_, err := tx.ExecContext(ctx, `DELETE FROM run_digests WHERE run = ?`, run.Hex())
-		return err
+// StoreDigest stores the digest of a finished run from the results its
+// last Tally read, if the run still has that many test runs (test runs
+// are only ever added), and drops those results.
+func (s *Store) StoreDigest(ctx context.Context, run bson.ObjectID) error {
+	s.pendingMu.Lock()
+	var rs *store.Results
+	if s.pendingRun == run {
+		rs, s.pending = s.pending, nil
 	}
-	rs, _, err := resultsOfRows(ctx, tx, run)
-	if err != nil {
-		return err
+	s.pendingMu.Unlock()
+	if rs == nil {
+		return nil
 	}
-	return putDigest(ctx, tx, run, rs)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run = ?`, run.Hex()).Scan(&n); err != nil || n != len(rs.Rows) {
+			return err
+		}
+		return putDigest(ctx, tx, run, rs)
+	})
+}
+
+// keepPending keeps the results a Tally read, for StoreDigest.
+func (s *Store) keepPending(run bson.ObjectID, rs *store.Results) {
+	s.pendingMu.Lock()
+	defer s.pendingMu.Unlock()
+	s.pendingRun, s.pending = run, rs
 }

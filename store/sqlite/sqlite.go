@@ -20,17 +20,22 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	json "github.com/goccy/go-json"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
 
 	"evalrec.dev/internal/dotdir"
+	"evalrec.dev/internal/logline"
 	"evalrec.dev/store"
 )
 
@@ -83,6 +88,12 @@ type Store struct {
 	db   *sql.DB
 	path string
 	name string
+	// pending holds the results the last Tally read, of pendingRun, which
+	// StoreDigest stores: one run's only, so that tallies of runs that
+	// never finish here hold nothing.
+	pendingMu  sync.Mutex
+	pendingRun bson.ObjectID
+	pending    *store.Results
 }
 
 // Open opens the file at path, creating it (and its directory) with
@@ -98,11 +109,12 @@ func Open(ctx context.Context, path, name string) (*Store, error) {
 		// In WAL mode, NORMAL loses nothing when a process dies; only a
 		// power cut may lose the last transactions.
 		"synchronous(NORMAL)",
-		// Reads map the file instead of copying each page through a
-		// system call: a short-lived process (every evalrec command)
-		// starts with an empty page cache, and storing 700 test runs in a
-		// 230 MB store read pages with pread for 60 ms.
-		"mmap_size(1073741824)",
+		// Pages are read with pread, not mapped: a mapped page counts in
+		// the process's resident memory, and on 30 runs of 50,000 tests
+		// mapping took evalrec tests from 77 MB to 126 MB and ingesting
+		// a run from 110 MB to 136 MB, for no gain in time (measured
+		// side by side; see README Performance).
+		"mmap_size(0)",
 	} {
 		q.Add("_pragma", p)
 	}
@@ -139,13 +151,16 @@ func (s *Store) Close() error { return s.db.Close() }
 func (s *Store) DB() *sql.DB { return s.db }
 
 // schemaVersion is stored in PRAGMA user_version. Version 2 added
-// run_digests; a version 1 file gains the table when it is opened, and
-// each run's digest when a query first reads the run (see [Store.Results]).
-const schemaVersion = 2
+// run_digests: a run stored before gains its digest when a query first
+// reads it (see [Store.Results]). Version 3 moved each test run's document
+// into its row, without what the columns hold, and its output into
+// test_outputs: 1.6 KB a passing test run became about 0.5 KB. A file of
+// an earlier version is migrated when it is first opened (see migrate).
+const schemaVersion = 3
 
 // schema creates the tables. Times are Unix milliseconds; ObjectIDs are
 // hex. doc holds a document as JSON, without what has a column of its own
-// for its size (output, dependencies).
+// (for a test run, see testRunColumns).
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS evaluation_runs (
 		id TEXT PRIMARY KEY,
@@ -171,9 +186,9 @@ var schema = []string{
 		package TEXT NOT NULL,
 		PRIMARY KEY (run, package)
 	) WITHOUT ROWID`,
-	// test_runs holds what queries filter, sort and count on, in narrow
-	// rows, so that reading the statuses of 20,000 test runs reads little;
-	// the documents are in test_run_docs.
+	// test_runs holds a run's test runs together (the key begins with the
+	// run), each with the columns queries filter, sort and count on and
+	// the rest of its document (see testRunColumns).
 	`CREATE TABLE IF NOT EXISTS test_runs (
 		run TEXT NOT NULL,
 		id TEXT NOT NULL,
@@ -188,13 +203,15 @@ var schema = []string{
 		project TEXT,
 		environment TEXT NOT NULL,
 		git_branch TEXT,
+		doc BLOB NOT NULL,
 		PRIMARY KEY (run, id)
 	) WITHOUT ROWID`,
-	`CREATE TABLE IF NOT EXISTS test_run_docs (
+	// test_outputs holds the output of failed test runs, by test run id:
+	// large text, kept out of the rows that queries read.
+	`CREATE TABLE IF NOT EXISTS test_outputs (
 		id TEXT PRIMARY KEY,
-		doc BLOB NOT NULL,
-		output TEXT
-	) WITHOUT ROWID`,
+		output TEXT NOT NULL
+	)`,
 	// run_digests holds each finished run's results, encoded by
 	// store.EncodeDigest: what the statistics read, in one value a run.
 	`CREATE TABLE IF NOT EXISTS run_digests (
@@ -223,8 +240,14 @@ var indexes = []string{
 
 var indexNames = []string{"runs_started_at", "runs_project_started_at", "runs_status_started_at", "test_runs_history", "parts_run"}
 
-// migrate creates the tables and indexes of a new file, once: the first
-// process to take the write lock does it, the others find it done.
+// Progress is where a migration says how far it got: migrating the test
+// runs of a large store takes minutes.
+var Progress io.Writer = os.Stderr
+
+// migrate creates the tables and indexes of a new file, once, and brings
+// the file of an earlier version to this one: the first process to take
+// the write lock does it, and the others, waiting for the lock, find it
+// done.
 func (s *Store) migrate(ctx context.Context) error {
 	var v int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
@@ -236,21 +259,131 @@ func (s *Store) migrate(ctx context.Context) error {
 	case v > schemaVersion:
 		return fmt.Errorf("the file was written by a newer evalrec (schema %d; this one knows %d): upgrade evalrec", v, schemaVersion)
 	}
-	// Every statement is idempotent: a version 1 file gains what it lacks.
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v == schemaVersion {
+		return err // another process migrated it meanwhile
+	}
+	if v > 0 && v < 3 {
+		// Test runs before version 3: rows in test_runs, documents and
+		// output in test_run_docs. The old table steps aside for the new.
+		for _, stmt := range []string{`DROP INDEX IF EXISTS test_runs_history`, `ALTER TABLE test_runs RENAME TO test_runs_v2`} {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return err
+			}
+		}
+	}
+	// Every statement is idempotent: an older file gains what it lacks.
 	for _, stmt := range append(schema, indexes...) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return err
 		}
 	}
+	if v > 0 && v < 3 {
+		if err := migrateTestRuns(ctx, tx, s.path); err != nil {
+			return fmt.Errorf("migrating the test runs to schema 3: %w", err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil || v == 0 || v >= 3 {
+		return err
+	}
+	// The old layout's pages are free, but the file keeps them: rewrite
+	// it, once. A failure costs disk space only.
+	start := time.Now()
+	if _, err := s.db.ExecContext(ctx, `VACUUM`); err == nil {
+		say("the embedded store's file was rewritten without the old layout in %s", time.Since(start).Round(time.Second))
+	}
+	return nil
+}
+
+func say(format string, args ...any) {
+	if Progress != nil {
+		fmt.Fprintf(Progress, "evalrec: "+format+"\n", args...)
+	}
+}
+
+// migrateTestRuns moves the test runs of a file before version 3 into
+// test_runs and test_outputs, run by run, saying how far it got.
+func migrateTestRuns(ctx context.Context, tx *sql.Tx, path string) error {
+	var runs []string
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT run FROM test_runs_v2`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			rows.Close()
+			return err
+		}
+		runs = append(runs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	insert, err := tx.PrepareContext(ctx, testRunInsert)
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
+	output, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO test_outputs (id, output) VALUES (?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer output.Close()
+	say("migrating the embedded store %s to schema %d: the test runs of %d runs", logline.RelPath(path), schemaVersion, len(runs))
+	start, next := time.Now(), time.Now().Add(5*time.Second)
+	for i, run := range runs {
+		rows, err := tx.QueryContext(ctx, `SELECT d.doc, d.output FROM test_runs_v2 t JOIN test_run_docs d ON d.id = t.id WHERE t.run = ?`, run)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var doc []byte
+			var out sql.NullString
+			var t store.TestRun
+			err := rows.Scan(&doc, &out)
+			if err == nil {
+				err = json.Unmarshal(doc, &t)
+			}
+			var args []any
+			if err == nil {
+				args, err = testRunArgs(&t)
+			}
+			if err == nil {
+				_, err = insert.ExecContext(ctx, args...)
+			}
+			if err == nil && out.String != "" {
+				_, err = output.ExecContext(ctx, t.ID, out.String)
+			}
+			if err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if now := time.Now(); now.After(next) {
+			say("migrating the embedded store: %d of %d runs (%s)", i+1, len(runs), now.Sub(start).Round(time.Second))
+			next = now.Add(5 * time.Second)
+		}
+	}
+	for _, stmt := range []string{`DROP TABLE test_runs_v2`, `DROP TABLE test_run_docs`} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	say("migrated the test runs of %d runs in %s", len(runs), time.Since(start).Round(time.Second))
+	return nil
 }
 
 // EnsureIndexes implements [store.Driver].

@@ -109,7 +109,10 @@ func (s *Store) SetTotals(ctx context.Context, r *store.EvaluationRun) error {
 		if err := setPackages(ctx, tx, &stored); err != nil {
 			return err
 		}
-		return refreshDigest(ctx, tx, r.ID, r.Status != store.StatusRunning)
+		// The run's results are final once it is finished, and stored
+		// then (see StoreDigest), outside this write's short deadline.
+		_, err = tx.ExecContext(ctx, `DELETE FROM run_digests WHERE run = ?`, r.ID.Hex())
+		return err
 	})
 }
 
@@ -118,17 +121,16 @@ func (s *Store) InsertTestRuns(ctx context.Context, trs []store.TestRun) (store.
 	var st store.WriteStats
 	err := s.write(ctx, func(tx *sql.Tx) (err error) {
 		st = store.WriteStats{}
-		doc, err := tx.PrepareContext(ctx, `INSERT INTO test_run_docs (id, doc, output) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer doc.Close()
-		row, err := tx.PrepareContext(ctx, `INSERT INTO test_runs (run, id, test_id, test_name, package, attempt, finished_at,
-			status, score, cached, project, environment, git_branch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		row, err := tx.PrepareContext(ctx, testRunInsert)
 		if err != nil {
 			return err
 		}
 		defer row.Close()
+		output, err := tx.PrepareContext(ctx, `INSERT INTO test_outputs (id, output) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer output.Close()
 		// A run's digest holds its test runs as they were when it
 		// finished: one that gains test runs (a late writer, a replay)
 		// loses it until it is finalized again.
@@ -142,14 +144,12 @@ func (s *Store) InsertTestRuns(ctx context.Context, trs []store.TestRun) (store.
 		}()
 		for i := range trs {
 			t := &trs[i]
-			c := *t
-			c.Output = ""
-			b, err := json.Marshal(&c)
+			args, err := testRunArgs(t)
 			if err != nil {
 				st.Rejected = append(st.Rejected, fmt.Errorf("test run %s: %w", t.ID, err))
 				continue
 			}
-			res, err := doc.ExecContext(ctx, t.ID, b, orNull(t.Output))
+			res, err := row.ExecContext(ctx, args...)
 			if err != nil {
 				return err
 			}
@@ -157,9 +157,10 @@ func (s *Store) InsertTestRuns(ctx context.Context, trs []store.TestRun) (store.
 				st.Duplicates++
 				continue
 			}
-			if _, err := row.ExecContext(ctx, t.EvaluationRunID.Hex(), t.ID, t.TestID, t.TestName, t.Package, t.Attempt, ms(t.FinishedAt),
-				t.Status, t.Score, t.Cached, orNull(t.Project), t.Environment, t.GitBranch); err != nil {
-				return err
+			if t.Output != "" {
+				if _, err := output.ExecContext(ctx, t.ID, t.Output); err != nil {
+					return err
+				}
 			}
 			touched[t.EvaluationRunID] = true
 			st.Inserted++
@@ -230,7 +231,7 @@ func (s *Store) ReapPart(ctx context.Context, p *store.Part) (bool, error) {
 func (s *Store) DeleteRuns(ctx context.Context, runs []bson.ObjectID) (tests, parts int64, err error) {
 	in, args := inList(runs)
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM test_run_docs WHERE id IN (SELECT id FROM test_runs WHERE run IN `+in+`)`, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM test_outputs WHERE id IN (SELECT id FROM test_runs WHERE run IN `+in+`)`, args...); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM test_runs WHERE run IN `+in, args...)

@@ -1,0 +1,109 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"evalrec.dev/store"
+	"evalrec.dev/store/sqlite"
+)
+
+// schemaV2 is the layout of the test runs before version 3: narrow rows in
+// test_runs, and each whole document, with its output, in test_run_docs.
+var schemaV2 = []string{
+	`CREATE TABLE evaluation_runs (id TEXT PRIMARY KEY, evaluation_run_id TEXT NOT NULL UNIQUE, started_at INTEGER NOT NULL,
+		project TEXT, environment TEXT NOT NULL, git_branch TEXT, status TEXT NOT NULL, system_info_hash TEXT NOT NULL,
+		score REAL, hostname TEXT, dependencies BLOB, doc BLOB NOT NULL) WITHOUT ROWID`,
+	`CREATE TABLE test_runs (run TEXT NOT NULL, id TEXT NOT NULL, test_id TEXT NOT NULL, test_name TEXT NOT NULL,
+		package TEXT NOT NULL, attempt INTEGER NOT NULL, finished_at INTEGER NOT NULL, status TEXT NOT NULL, score REAL,
+		cached INTEGER NOT NULL, project TEXT, environment TEXT NOT NULL, git_branch TEXT, PRIMARY KEY (run, id)) WITHOUT ROWID`,
+	`CREATE TABLE test_run_docs (id TEXT PRIMARY KEY, doc BLOB NOT NULL, output TEXT) WITHOUT ROWID`,
+	`CREATE INDEX test_runs_history ON test_runs (test_id, finished_at)`,
+	`PRAGMA user_version = 2`,
+}
+
+// TestAStoreOfVersion2IsMigratedOnceWithAProgressLine writes a file as
+// evalrec wrote it before version 3, opens it, and reads every test run
+// back whole, its output included, with one line said about it.
+func TestAStoreOfVersion2IsMigratedOnceWithAProgressLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	ctx := context.Background()
+	old, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	for _, stmt := range schemaV2 {
+		_, err := old.Exec(stmt)
+		require.NoError(t, err)
+	}
+	run := bson.NewObjectID()
+	commit, branch := "c0ffee", "main"
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	score, v := 75.5, 0.25
+	_, err = old.Exec(`INSERT INTO evaluation_runs (id, evaluation_run_id, started_at, environment, status, system_info_hash, doc)
+		VALUES (?, 'r1', ?, 'ci', 'completed', 'h', '{}')`, run.Hex(), at.UnixMilli())
+	require.NoError(t, err)
+	var want []store.TestRun
+	for i, status := range []string{"passed", "failed"} {
+		started := at.Add(time.Duration(i) * time.Second)
+		tr := store.TestRun{ID: "r1/example.com/p.TestA" + status + "#1", EvaluationRunID: run, TestID: "example.com/p.TestA" + status,
+			TestName: "A " + status, Package: "example.com/p", GoTest: "TestA" + status, Attempt: 1, StartedAt: &started,
+			FinishedAt: started.Add(time.Second), DurationMS: 1000, Status: status, Passed: status == "passed",
+			Metrics: map[string]store.MetricDoc{"wer": {Value: &v, Direction: "lower", Score: 80}}, Score: &score, ScoreMethod: "average",
+			Tags: []string{"nightly"}, Participants: []string{}, Environment: "ci", Project: "example.com/p", GitCommit: &commit, GitBranch: &branch}
+		tr.TestRunID = tr.ID
+		if status == "failed" {
+			tr.Output = "--- FAIL: TestAfailed\n"
+		}
+		doc := tr
+		doc.Output = ""
+		b, err := json.Marshal(&doc)
+		require.NoError(t, err)
+		_, err = old.Exec(`INSERT INTO test_runs VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, 0, ?, 'ci', 'main')`, run.Hex(), tr.ID, tr.TestID,
+			tr.TestName, tr.Package, tr.FinishedAt.UnixMilli(), status, score, tr.Project)
+		require.NoError(t, err)
+		_, err = old.Exec(`INSERT INTO test_run_docs VALUES (?, ?, ?)`, tr.ID, b, sql.NullString{String: tr.Output, Valid: tr.Output != ""})
+		require.NoError(t, err)
+		want = append(want, tr)
+	}
+	require.NoError(t, old.Close())
+
+	var said bytes.Buffer
+	sqlite.Progress = &said
+	defer func() { sqlite.Progress = nil }()
+	s, err := sqlite.Open(ctx, path, "vt_metrics")
+	require.NoError(t, err)
+	assert.Contains(t, said.String(), "migrating the embedded store")
+	assert.Contains(t, said.String(), "the test runs of 1 runs")
+	got, err := s.TestRunsOfRuns(ctx, []bson.ObjectID{run})
+	require.NoError(t, err)
+	want[0], want[1] = want[1], want[0] // sorted by _id
+	for i := range want {
+		want[i].Output = ""
+	}
+	assert.Equal(t, want, got, "every field of every test run is kept")
+	out, err := s.TestOutput(ctx, want[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, "--- FAIL: TestAfailed\n", out)
+	out, err = s.TestOutput(ctx, want[1].ID)
+	require.NoError(t, err)
+	assert.Empty(t, out)
+	_, err = s.TestOutput(ctx, "r1/example.com/p.TestNone#1")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	require.NoError(t, s.Close())
+
+	said.Reset()
+	s, err = sqlite.Open(ctx, path, "vt_metrics")
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	assert.Empty(t, said.String(), "migrated once")
+	assert.False(t, strings.Contains(said.String(), "test_run_docs"))
+}
