@@ -92,8 +92,8 @@ func (c ChangePoint) Relative() float64 {
 func ChangePoints(xs []float64, opt ChangeOptions) []ChangePoint {
 	opt = opt.withDefaults()
 	n := len(xs)
-	if n < 2*opt.MinSegment {
-		return nil
+	if n < 2*opt.MinSegment || slices.Min(xs) == slices.Max(xs) {
+		return nil // a constant series (a test that always scored 100) has none
 	}
 	e := newEnergy(xs)
 	var cuts []int
@@ -335,7 +335,8 @@ func BuildSeries(runs []store.EvaluationRun, results store.ResultStream) ([]Seri
 	var all []*acc
 	newAcc := func(r *store.EvaluationRun, test, metric, dir string, known bool) *acc {
 		a := &acc{Series: Series{Environment: r.Environment, Branch: r.GitBranch, SystemInfoHash: r.SystemInfoHash,
-			TestID: test, Metric: metric, Direction: dir, DirectionKnown: known}}
+			TestID: test, Metric: metric, Direction: dir, DirectionKnown: known},
+			points: make([]point, 0, len(runs))} // a point a run, at most: no regrowing
 		all = append(all, a)
 		return a
 	}

@@ -164,6 +164,15 @@ func DecodeDigest(b []byte, run bson.ObjectID, rs *Results) (err error) {
 	}
 	base := d.varint()
 	n := d.uvarint()
+	if n <= uint64(len(b)) {
+		// Room for the run's rows at once (the next runs reuse it), and
+		// for its tests, the first time.
+		rs.Rows = slices.Grow(rs.Rows, int(n))
+		rs.next = slices.Grow(rs.next, int(n))
+		if len(rs.Tests) == 0 {
+			rs.Tests = slices.Grow(rs.Tests, int(n))
+		}
+	}
 	ri := rs.Run(run)
 	var id, name, pkg, goTest, runID []byte
 	rs.next, rs.seqPos = rs.next[:0], 0

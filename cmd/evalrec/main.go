@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -41,6 +42,13 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit: the collector works harder near it rather than let
+		// the heap double. On 30 runs of 50,000 tests, evalrec changes
+		// peaked at 160 MB without it and 133 MB with it, and took less
+		// time. GOMEMLIMIT overrides it.
+		debug.SetMemoryLimit(128 << 20)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
