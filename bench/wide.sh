@@ -10,7 +10,8 @@
 # For each command: the median wall time and peak resident set of ROUNDS
 # runs. Then ingesting three more runs with gojson2mongo (a stream each of
 # 50,000 tests: the time, and whether it stays flat as the store grows), the
-# UI's pages and their JSON twins, and the bytes on disk a test run. BASE
+# UI's pages and their JSON twins, the bytes on disk a test run, and the
+# end of evalrec test on a cached suite of as many tests. BASE
 # gets the generator copied in (it had none), and writes its own layout.
 # About 25 minutes, most of it BASE's.
 set -euo pipefail
@@ -30,7 +31,7 @@ git worktree add --detach -q "$work/base-src" "$base"
 cp internal/histgen/wide.go "$work/base-src/internal/histgen/"
 cp bench/fillstore/main.go "$work/base-src/bench/fillstore/"
 (cd "$work/base-src" && go build -o "$work/base/" ./cmd/evalrec ./cmd/gojson2mongo ./bench/fillstore)
-go build -o "$work/new/" ./cmd/evalrec ./cmd/gojson2mongo ./bench/fillstore ./bench/genstream ./bench/measure
+go build -o "$work/new/" ./cmd/evalrec ./cmd/gojson2mongo ./bench/fillstore ./bench/genstream ./bench/measure ./bench/gensuite
 measure=$work/new/measure
 
 for v in base new; do
@@ -109,3 +110,23 @@ for v in base new; do
   echo "$v: the UI's peak resident set: $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$pid/status)"
   kill $pid; wait $pid 2>/dev/null || true
 done
+
+echo
+echo "== the end of evalrec test on a cached $TESTS-test suite: storing, comparing and the summary, beyond go test -json"
+"$work/new/gensuite" -dir "$work/suite" -repo "$repo" -tests "$TESTS" -packages 25 -work 0s -kind spin
+(cd "$work/suite" && GOFLAGS=-mod=mod go test -json ./... > /dev/null 2>&1 || true)   # build, and fill go test's cache
+(cd "$work/suite" && GOFLAGS=-mod=mod "$work/new/evalrec" test -q ./... > /dev/null 2>&1 || true)  # a first run to compare with
+plain=(); ours=()
+for _ in $(seq "$ROUNDS"); do
+  plain+=("$(cd "$work/suite" && GOFLAGS=-mod=mod "$measure" go test -json ./... 2>/dev/null | field wall)")
+  ours+=("$(cd "$work/suite" && GOFLAGS=-mod=mod "$measure" "$work/new/evalrec" test -q ./... 2>/dev/null | field wall)")
+done
+awk -v a="$(printf '%s\n' "${plain[@]}" | median)" -v b="$(printf '%s\n' "${ours[@]}" | median)" 'BEGIN {
+  printf "go test -json %.2f s; evalrec test %.2f s: %.2f s more (%.2fx)\n", a, b, b - a, b / a }'
+
+echo
+echo "== migrating $base's store (now $((RUNS + 3)) runs) to this tree's layout: the first command that opens it"
+before=$(bytes "$work/base-store")
+line=$(cd "$work/base-store" && "$measure" "$work/new/evalrec" runs 2> "$work/migrate.txt")
+cat "$work/migrate.txt"
+echo "migrated in $(echo "$line" | field wall) s at $(echo "$line" | field maxrss_mb) MB; the file went from $before to $(bytes "$work/base-store") bytes"
