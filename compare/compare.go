@@ -90,8 +90,10 @@ func (d Diff) ScoreDelta() (float64, bool) {
 
 // Runs compares cand against base, on the packages cand ran. A test is
 // identified by its test_id; when it ran several times in one run
-// (-count=N), its last attempt counts.
-func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun) Diff {
+// (-count=N), its last attempt counts. The run's metrics' directions come
+// from the tests' metrics, or from keys when given (see
+// store.DB.TestOutcomes).
+func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun, keys ...store.MetricKey) Diff {
 	d := Diff{Base: base, Cand: cand, BaseScore: base.Score, CandScore: cand.Score}
 	baseTests = onPackagesOf(baseTests, candTests)
 	if base.TestsSelected || cand.TestsSelected {
@@ -99,6 +101,12 @@ func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun)
 		d.Common, d.BaseScore, d.CandScore = true, meanTestScore(baseTests), meanTestScore(candTests)
 	}
 	dirs, known := directions(candTests, baseTests)
+	for _, k := range keys {
+		if _, ok := dirs[k.Key]; !ok {
+			dirs[k.Key], _ = scoring.ParseDirection(k.Direction)
+			known[k.Key] = !k.Assumed
+		}
+	}
 	for name, c := range cand.Metrics {
 		b, ok := base.Metrics[name]
 		if !ok || d.Common {

@@ -117,7 +117,7 @@ func TestResultsGiveBackTheTestRunsTheyHold(t *testing.T) {
 	require.NoError(t, store.DecodeDigest(store.EncodeDigest(resultsOf(trs)), run, rs))
 	got := make([]store.TestRun, len(rs.Rows))
 	for i := range rs.Rows {
-		got[i] = rs.TestRun(i)
+		got[i] = rs.TestRun(i, true)
 	}
 	slices.SortFunc(got, func(a, b store.TestRun) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(trs, func(a, b store.TestRun) int { return strings.Compare(a.ID, b.ID) })

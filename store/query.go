@@ -156,6 +156,20 @@ func (d *DB) Results(ctx context.Context, runs []bson.ObjectID) ResultStream {
 // from a run's digest where the store keeps one, instead of a document a
 // test run.
 func (d *DB) TestResults(ctx context.Context, runs []EvaluationRun) ([]TestRun, error) {
+	trs, _, err := d.testResults(ctx, runs, true)
+	slices.SortFunc(trs, func(a, b TestRun) int { return strings.Compare(a.ID, b.ID) })
+	return trs, err
+}
+
+// TestOutcomes is TestResults without the test runs' metrics, in no
+// order, and the metrics they reported: what a run's summary needs. A map
+// of metrics a test run cost 1 KB, and sorting moved 350 bytes a test run:
+// for 100,000 test runs, 2 of the 2.5 s the summary of evalrec test took.
+func (d *DB) TestOutcomes(ctx context.Context, runs []EvaluationRun) ([]TestRun, []MetricKey, error) {
+	return d.testResults(ctx, runs, false)
+}
+
+func (d *DB) testResults(ctx context.Context, runs []EvaluationRun, metrics bool) ([]TestRun, []MetricKey, error) {
 	n := 0
 	for _, r := range runs {
 		n += r.NumTests
@@ -163,14 +177,14 @@ func (d *DB) TestResults(ctx context.Context, runs []EvaluationRun) ([]TestRun, 
 	out := make([]TestRun, 0, n)
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	err := d.Driver.Results(cctx, IDs(runs), &Results{KeepIDs: true}, func(rs *Results) error {
+	rs := &Results{KeepIDs: true}
+	err := d.Driver.Results(cctx, IDs(runs), rs, func(rs *Results) error {
 		for i := range rs.Rows {
-			out = append(out, rs.TestRun(i))
+			out = append(out, rs.TestRun(i, metrics))
 		}
 		return nil
 	})
-	slices.SortFunc(out, func(a, b TestRun) int { return strings.Compare(a.ID, b.ID) })
-	return out, err
+	return out, rs.Metrics, err
 }
 
 // PruneReport counts what a prune deleted, or would delete.

@@ -13,9 +13,9 @@ import (
 )
 
 // Results are test runs in the narrow form the statistics read (flaky
-// tests, per-test aggregates, change points, the metrics in use): a row is
-// 40 bytes, and a test's ID and name, a run's ID and a metric's key are
-// held once in tables that rows index.
+// tests, per-test aggregates, change points, the metrics in use, and what
+// compare and show list): a row is 48 bytes, and a test's ID and name, a
+// run's ID and a metric's key are held once in tables that rows index.
 //
 // A [ResultStream] fills one Results a run at a time: Rows and Values hold
 // that run's test runs, in no particular order, and the next run's replace
@@ -121,8 +121,7 @@ type Result struct {
 	from, to   int32
 }
 
-// MetricValue is one metric of a test run; Value is NaN when it was not
-// finite (stored as null).
+// MetricValue is one metric of a test run.
 type MetricValue struct {
 	Metric int32
 	// Value is ±Inf or NaN when it was not finite.
@@ -321,9 +320,9 @@ func nonFinite(s string) float64 {
 
 // TestRun is row i as a test run, with what Results hold: no output,
 // tags, participants, attributes, start, and none of the run's fields
-// (environment, project, git), and Metrics nil when there are none. Its
-// ID is there only with KeepIDs.
-func (rs *Results) TestRun(i int) TestRun {
+// (environment, project, git); Metrics only with metrics, and nil when
+// there are none. Its ID is there only with KeepIDs.
+func (rs *Results) TestRun(i int, metrics bool) TestRun {
 	r := &rs.Rows[i]
 	k := &rs.Tests[r.Test]
 	var id string
@@ -338,6 +337,9 @@ func (rs *Results) TestRun(i int) TestRun {
 		t.Score = &sc
 	}
 	vs := rs.ValuesOf(i)
+	if !metrics {
+		vs = nil
+	}
 	if len(vs) > 0 {
 		t.Metrics = make(map[string]MetricDoc, len(vs)) // nil for none: a map a test run costs
 	}

@@ -68,15 +68,9 @@ func (s *Store) decodeDigest(ctx context.Context, run bson.ObjectID, rs *store.R
 	return store.DecodeDigest(digest, run, rs)
 }
 
-// queryer is what reads need of a *sql.DB or a *sql.Tx.
-type queryer interface {
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-}
-
 // resultsOfRows reads the results of one run from its rows, and whether the
 // run has finished (so that they are final).
-func resultsOfRows(ctx context.Context, q queryer, run bson.ObjectID) (*store.Results, bool, error) {
+func resultsOfRows(ctx context.Context, q *sql.DB, run bson.ObjectID) (*store.Results, bool, error) {
 	rs := &store.Results{KeepIDs: true} // a digest holds them
 	rs.Reset(run)
 	var status string
@@ -102,8 +96,14 @@ func resultsOfRows(ctx context.Context, q queryer, run bson.ObjectID) (*store.Re
 	return rs, status != "" && status != store.StatusRunning, nil
 }
 
-// putDigest stores the digest of a finished run's results.
+// putDigest stores the digest of a finished run's results, read before
+// this write began, if the run still has as many test runs: test runs
+// are only ever added, and one added meanwhile would be missing from it.
 func putDigest(ctx context.Context, tx *sql.Tx, run bson.ObjectID, rs *store.Results) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run = ?`, run.Hex()).Scan(&n); err != nil || n != len(rs.Rows) {
+		return err
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO run_digests (run, digest) VALUES (?, ?) ON CONFLICT (run) DO UPDATE SET digest = excluded.digest`,
 		run.Hex(), store.EncodeDigest(rs))
 	return err
@@ -122,13 +122,7 @@ func (s *Store) StoreDigest(ctx context.Context, run bson.ObjectID) error {
 	if rs == nil {
 		return nil
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run = ?`, run.Hex()).Scan(&n); err != nil || n != len(rs.Rows) {
-			return err
-		}
-		return putDigest(ctx, tx, run, rs)
-	})
+	return s.write(ctx, func(tx *sql.Tx) error { return putDigest(ctx, tx, run, rs) })
 }
 
 // keepPending keeps the results a Tally read, for StoreDigest.
