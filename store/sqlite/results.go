@@ -16,9 +16,16 @@ import (
 // and the digest of a finished run is stored then, so that a store of an
 // older version is migrated by the first query that reads each run.
 func (s *Store) Results(ctx context.Context, runs []bson.ObjectID, rs *store.Results, yield func(*store.Results) error) error {
+	// One statement for every run: a window of 200 small runs spent a
+	// third of its time preparing the same query.
+	stmt, err := s.db.PrepareContext(ctx, `SELECT digest FROM run_digests WHERE run = ?`)
+	if err != nil {
+		return describe(err)
+	}
+	defer stmt.Close()
 	for _, id := range runs {
 		rs.Reset(id)
-		err := s.decodeDigest(ctx, id, rs)
+		err := decodeDigest(ctx, stmt, id, rs)
 		if errors.Is(err, store.ErrDigestVersion) {
 			rs.Reset(id)
 			err = sql.ErrNoRows // written by another evalrec: read the rows
@@ -49,8 +56,8 @@ func (s *Store) Results(ctx context.Context, runs []bson.ObjectID, rs *store.Res
 // decodeDigest adds the results of run's digest to rs, reading it in
 // place (sql.RawBytes: a digest of 50,000 test runs is a megabyte, which
 // Scan into a []byte copies); sql.ErrNoRows when there is none.
-func (s *Store) decodeDigest(ctx context.Context, run bson.ObjectID, rs *store.Results) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT digest FROM run_digests WHERE run = ?`, run.Hex())
+func decodeDigest(ctx context.Context, stmt *sql.Stmt, run bson.ObjectID, rs *store.Results) error {
+	rows, err := stmt.QueryContext(ctx, run.Hex())
 	if err != nil {
 		return describe(err)
 	}
