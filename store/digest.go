@@ -289,18 +289,11 @@ func (d *digestReader) byte() uint8 {
 	return v
 }
 
-func (d *digestReader) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
+func (d *digestReader) uvarint() uint64 { return readVarint(d, binary.Uvarint) }
+func (d *digestReader) varint() int64   { return readVarint(d, binary.Varint) }
 
-func (d *digestReader) varint() int64 {
-	v, n := binary.Varint(d.b)
+func readVarint[T uint64 | int64](d *digestReader, read func([]byte) (T, int)) T {
+	v, n := read(d.b)
 	if n <= 0 {
 		d.fail()
 		return 0

@@ -180,18 +180,22 @@ func (rs *Results) ValuesOf(i int) []MetricValue {
 }
 
 // Run is the index of run id, added when new.
-func (rs *Results) Run(id bson.ObjectID) int32 {
-	if rs.runIdx == nil {
-		rs.runIdx = map[bson.ObjectID]int32{}
-		for i, r := range rs.Runs {
-			rs.runIdx[r] = int32(i)
+func (rs *Results) Run(id bson.ObjectID) int32 { return indexOf(&rs.Runs, &rs.runIdx, id) }
+
+// indexOf is the index of k in *list, appended when new; *idx maps them,
+// and is built from *list when nil.
+func indexOf[K comparable](list *[]K, idx *map[K]int32, k K) int32 {
+	if *idx == nil {
+		*idx = make(map[K]int32, len(*list))
+		for i, v := range *list {
+			(*idx)[v] = int32(i)
 		}
 	}
-	i, ok := rs.runIdx[id]
+	i, ok := (*idx)[k]
 	if !ok {
-		i = int32(len(rs.Runs))
-		rs.Runs = append(rs.Runs, id)
-		rs.runIdx[id] = i
+		i = int32(len(*list))
+		*list = append(*list, k)
+		(*idx)[k] = i
 	}
 	return i
 }
@@ -263,21 +267,7 @@ func (rs *Results) Method(i int) string {
 	return ""
 }
 
-func (rs *Results) metric(k MetricKey) int32 {
-	if rs.metricIdx == nil {
-		rs.metricIdx = map[MetricKey]int32{}
-		for i, m := range rs.Metrics {
-			rs.metricIdx[m] = int32(i)
-		}
-	}
-	i, ok := rs.metricIdx[k]
-	if !ok {
-		i = int32(len(rs.Metrics))
-		rs.Metrics = append(rs.Metrics, k)
-		rs.metricIdx[k] = i
-	}
-	return i
-}
+func (rs *Results) metric(k MetricKey) int32 { return indexOf(&rs.Metrics, &rs.metricIdx, k) }
 
 // Add appends a test run (of the run its EvaluationRunID names).
 func (rs *Results) Add(t *TestRun) {
