@@ -56,6 +56,8 @@ type Server struct {
 	tpl  *template.Template
 	mux  *http.ServeMux
 	prom http.Handler
+	// views keeps the flaky and changes views (see viewCache).
+	views viewCache
 }
 
 // New returns the UI for db.

@@ -274,3 +274,33 @@ func TestAWideRunsPageListsItsFailuresFirst(t *testing.T) {
 		t.Errorf("?tests=all lists %d tests, want 3,000", len(v.Tests))
 	}
 }
+
+// TestTheFlakyAndChangesPagesFollowNewRuns reads the two cached views,
+// stores a run, and reads them again: they count it.
+func TestTheFlakyAndChangesPagesFollowNewRuns(t *testing.T) {
+	srv, db := seeded(t, ui.Options{})
+	count := func(path string) int {
+		t.Helper()
+		var v struct {
+			Runs int `json:"runs"`
+		}
+		_, body, _ := get(t, srv.URL+path)
+		if err := json.Unmarshal([]byte(body), &v); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return v.Runs
+	}
+	flaky, changes := count("/api/flaky"), count("/api/changes")
+	if count("/api/flaky") != flaky || count("/api/changes") != changes {
+		t.Fatal("the same store gave two answers")
+	}
+	if _, err := histgen.Wide(context.Background(), db, histgen.WideSpec{Project: "example.com/evals", Runs: 1, Tests: 10}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := count("/api/flaky"); got != flaky+1 {
+		t.Errorf("flaky counts %d runs after one more was stored, want %d", got, flaky+1)
+	}
+	if got := count("/api/changes"); got != changes+1 {
+		t.Errorf("changes counts %d runs after one more was stored, want %d", got, changes+1)
+	}
+}

@@ -559,17 +559,19 @@ func (s *Server) flaky(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	found, blips, err := analytics.Health(runs, s.db.Results(r.Context(), store.IDs(runs)), analytics.FlakyOptions{})
-	if err != nil {
-		return nil, err
-	}
-	if found == nil {
-		found = []analytics.TestHealth{}
-	}
-	if blips == nil {
-		blips = []analytics.Blip{}
-	}
-	return FlakyView{Runs: len(runs), Tests: found, Blips: blips}, nil
+	return s.views.get(s.views.key("flaky", r.URL.RawQuery, runs), func() (any, error) {
+		found, blips, err := analytics.Health(runs, s.db.Results(r.Context(), store.IDs(runs)), analytics.FlakyOptions{})
+		if err != nil {
+			return nil, err
+		}
+		if found == nil {
+			found = []analytics.TestHealth{}
+		}
+		if blips == nil {
+			blips = []analytics.Blip{}
+		}
+		return FlakyView{Runs: len(runs), Tests: found, Blips: blips}, nil
+	})
 }
 
 // ConfigsView lists configurations.
@@ -607,10 +609,16 @@ func (s *Server) changes(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := ChangesView{}
-	v.Runs, v.Series, v.Changes, err = analytics.ChangesOfRuns(runs, s.db.Results(r.Context(), store.IDs(runs)), nil, since, analytics.ChangeOptions{})
-	if err != nil {
-		return nil, err
-	}
-	return v, nil
+	// A relative -since moves with the clock: the minute it stands for is
+	// part of the key.
+	key := s.views.key(fmt.Sprintf("changes since %d", since.Unix()/60), r.URL.RawQuery, runs)
+	return s.views.get(key, func() (any, error) {
+		v := ChangesView{}
+		var err error
+		v.Runs, v.Series, v.Changes, err = analytics.ChangesOfRuns(runs, s.db.Results(r.Context(), store.IDs(runs)), nil, since, analytics.ChangeOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
+	})
 }
