@@ -5,10 +5,11 @@
 // Many processes share the file at once (the wrapper, the converter, every
 // test binary of a go test run, queries): the file is in WAL mode, so
 // readers never wait for writers, and writers queue for each other with a
-// busy timeout instead of failing. Each table keeps the document as JSON
-// next to the columns that queries filter and sort on, every one of which
-// is indexed; reads that need only those columns (flaky tests) never decode
-// a document.
+// busy timeout instead of failing. Each table keeps the columns that
+// queries filter and sort on, every one of which is indexed, and the rest
+// of the document as JSON beside them; a finished run's results are also
+// kept in one value, its digest, which the statistics read instead of its
+// rows (see [Store.Results]).
 //
 // It uses modernc.org/sqlite, SQLite translated to Go: no cgo, so a user's
 // test binary builds as before. See the README for why over
@@ -154,7 +155,7 @@ func (s *Store) DB() *sql.DB { return s.db }
 // run_digests: a run stored before gains its digest when a query first
 // reads it (see [Store.Results]). Version 3 moved each test run's document
 // into its row, without what the columns hold, and its output into
-// test_outputs: 1.6 KB a passing test run became about 0.5 KB. A file of
+// test_outputs: 1.6 KB a test run became about 0.6 KB. A file of
 // an earlier version is migrated when it is first opened (see migrate).
 const schemaVersion = 3
 
