@@ -328,14 +328,22 @@ func BuildSeries(runs []store.EvaluationRun, results store.ResultStream) ([]Seri
 		n   int32
 		sum float64
 	}
+	// A series' rank orders it among those starting in the same run: the
+	// run's score, then its metrics, then tests' series.
+	const (
+		runScore = iota
+		runMetric
+		testSeries
+	)
 	type acc struct {
 		Series
+		rank   int
 		points []point
 	}
 	var all []*acc
-	newAcc := func(r *store.EvaluationRun, test, metric, dir string, known bool) *acc {
+	newAcc := func(rank int, r *store.EvaluationRun, test, metric, dir string, known bool) *acc {
 		a := &acc{Series: Series{Environment: r.Environment, Branch: r.GitBranch, SystemInfoHash: r.SystemInfoHash,
-			TestID: test, Metric: metric, Direction: dir, DirectionKnown: known},
+			TestID: test, Metric: metric, Direction: dir, DirectionKnown: known}, rank: rank,
 			points: make([]point, 0, len(runs))} // a point a run, at most: no regrowing
 		all = append(all, a)
 		return a
@@ -362,14 +370,14 @@ func BuildSeries(runs []store.EvaluationRun, results store.ResultStream) ([]Seri
 		if r.Score != nil {
 			k := runKey{c, "\x00score"}
 			if own[k] == nil {
-				own[k] = newAcc(r, "", "score", "higher", true)
+				own[k] = newAcc(runScore, r, "", "score", "higher", true)
 			}
 			add(own[k], int32(i), *r.Score)
 		}
 		for _, m := range slices.Sorted(maps.Keys(r.Metrics)) {
 			k := runKey{c, m}
 			if own[k] == nil {
-				own[k] = newAcc(r, "", m, "", false)
+				own[k] = newAcc(runMetric, r, "", m, "", false)
 			}
 			add(own[k], int32(i), r.Metrics[m])
 		}
@@ -378,11 +386,11 @@ func BuildSeries(runs []store.EvaluationRun, results store.ResultStream) ([]Seri
 	// Tests' series, per configuration: scores by test, metrics by test
 	// and metric. The same stored key is one metric, whatever its name or
 	// direction said (the first seen says those).
-	type testSeries struct {
+	type ofTests struct {
 		scores  []*acc
 		metrics map[[2]int32]*acc
 	}
-	byConfig := map[config]*testSeries{}
+	byConfig := map[config]*ofTests{}
 	var canonical []int32
 	first := map[string]int32{}
 	err := results(func(rs *store.Results) error {
@@ -402,7 +410,7 @@ func BuildSeries(runs []store.EvaluationRun, results store.ResultStream) ([]Seri
 		c := config{r.Environment, deref(r.GitBranch), r.SystemInfoHash}
 		ts := byConfig[c]
 		if ts == nil {
-			ts = &testSeries{metrics: map[[2]int32]*acc{}}
+			ts = &ofTests{metrics: map[[2]int32]*acc{}}
 			byConfig[c] = ts
 		}
 		if n := len(rs.Tests) - len(ts.scores); n > 0 {
@@ -416,7 +424,7 @@ func BuildSeries(runs []store.EvaluationRun, results store.ResultStream) ([]Seri
 			if t.HasScore() {
 				a := ts.scores[t.Test]
 				if a == nil {
-					a = newAcc(r, rs.Tests[t.Test].TestID, "score", "higher", true)
+					a = newAcc(testSeries, r, rs.Tests[t.Test].TestID, "score", "higher", true)
 					ts.scores[t.Test] = a
 				}
 				add(a, p, t.Score)
@@ -429,7 +437,7 @@ func BuildSeries(runs []store.EvaluationRun, results store.ResultStream) ([]Seri
 				a := ts.metrics[k]
 				if a == nil {
 					m := rs.Metrics[v.Metric]
-					a = newAcc(r, rs.Tests[t.Test].TestID, rs.Metrics[k[1]].Key, m.Direction, !m.Assumed)
+					a = newAcc(testSeries, r, rs.Tests[t.Test].TestID, rs.Metrics[k[1]].Key, m.Direction, !m.Assumed)
 					ts.metrics[k] = a
 				}
 				add(a, p, v.Value)
@@ -443,19 +451,10 @@ func BuildSeries(runs []store.EvaluationRun, results store.ResultStream) ([]Seri
 	for _, a := range all {
 		slices.SortStableFunc(a.points, func(x, y point) int { return cmp.Compare(x.run, y.run) })
 	}
-	// A series starts where its first point is; within a run, the run's
-	// score, then its metrics, then tests' series by test ID and metric.
-	rank := func(a *acc) int {
-		switch {
-		case a.TestID != "":
-			return 2
-		case a.Metric == "score" && a.DirectionKnown:
-			return 0
-		}
-		return 1
-	}
+	// A series starts where its first point is; within a run, by rank,
+	// then by test ID and metric.
 	slices.SortStableFunc(all, func(x, y *acc) int {
-		return cmp.Or(cmp.Compare(x.points[0].run, y.points[0].run), cmp.Compare(rank(x), rank(y)),
+		return cmp.Or(cmp.Compare(x.points[0].run, y.points[0].run), cmp.Compare(x.rank, y.rank),
 			cmp.Compare(x.TestID, y.TestID), cmp.Compare(x.Metric, y.Metric))
 	})
 	out := make([]Series, len(all))

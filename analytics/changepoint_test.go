@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -131,4 +133,48 @@ func TestRefineSettlesCutsAgainstTheirNeighbours(t *testing.T) {
 	assert.Equal(t, []int{30}, refine(xs, []int{34}, opt), "moved to the change")
 	assert.Equal(t, []int{30}, refine(xs, []int{30, 45}, opt), "a cut inside a level goes")
 	assert.Empty(t, refine(xs[:30], []int{12}, opt), "no change at all")
+}
+
+// TestBuildSeriesOrdersAndAveragesWhateverTheStreamOrder reads two runs
+// newest first: the series still run oldest first, a run's own before its
+// tests', a test's attempts in one run averaged, cached results left out.
+func TestBuildSeriesOrdersAndAveragesWhateverTheStreamOrder(t *testing.T) {
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	score := func(v float64) *float64 { return &v }
+	runs := []store.EvaluationRun{
+		{ID: [12]byte{1}, EvaluationRunID: "old", StartedAt: at, Score: score(70), Metrics: map[string]float64{"wer": 0.2}},
+		{ID: [12]byte{2}, EvaluationRunID: "new", StartedAt: at.Add(time.Hour), Score: score(80), Metrics: map[string]float64{"wer": 0.1}},
+	}
+	wer := func(v float64) map[string]store.MetricDoc {
+		return map[string]store.MetricDoc{"wer": {Value: &v, Direction: "lower"}}
+	}
+	trs := []store.TestRun{
+		{EvaluationRunID: runs[1].ID, TestID: "B", Score: score(90), Attempt: 1},
+		{EvaluationRunID: runs[1].ID, TestID: "A", Score: score(80), Metrics: wer(0.3), Attempt: 1},
+		{EvaluationRunID: runs[1].ID, TestID: "A", Score: score(90), Metrics: wer(0.1), Attempt: 2},
+		{EvaluationRunID: runs[1].ID, TestID: "C", Score: score(10), Cached: true},
+		{EvaluationRunID: runs[0].ID, TestID: "A", Score: score(60), Metrics: wer(0.4), Attempt: 1},
+	}
+	series, err := BuildSeries(runs, store.StreamOf(trs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range series {
+		names := make([]string, len(s.Runs))
+		for i, r := range s.Runs {
+			names[i] = r.EvaluationRunID
+		}
+		got = append(got, fmt.Sprintf("%s/%s %v %v", s.TestID, s.Metric, names, s.Values))
+	}
+	want := []string{
+		"/score [old new] [70 80]",
+		"/wer [old new] [0.2 0.1]",
+		"A/score [old new] [60 85]",
+		"A/wer [old new] [0.4 0.2]",
+		"B/score [new] [90]",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("series:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
