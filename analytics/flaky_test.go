@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/store"
 )
@@ -22,7 +21,7 @@ type history struct {
 func (h *history) run(env, hash, commit string, statuses map[string]byte, numTests, numFailed int) {
 	i := len(h.runs)
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Hour)
-	r := store.EvaluationRun{ID: bson.NewObjectID(), StartedAt: at, Environment: env, SystemInfoHash: hash,
+	r := store.EvaluationRun{ID: store.NewID(), StartedAt: at, Environment: env, SystemInfoHash: hash,
 		GitCommit: &commit, NumTests: numTests, NumFailed: numFailed}
 	h.runs = append(h.runs, r)
 	for id, st := range statuses {

@@ -5,8 +5,6 @@ import (
 	"os"
 	"testing"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/testenv"
 	"evalrec.dev/store"
@@ -24,7 +22,7 @@ func embeddedStore(t *testing.T, dir string) *store.DB { return storetest.Embedd
 func runs(t *testing.T, db *store.DB) []store.EvaluationRun { return storetest.Runs(t, db) }
 
 // testRuns returns the stored test runs of a run.
-func testRuns(t *testing.T, db *store.DB, run bson.ObjectID) []store.TestRun {
+func testRuns(t *testing.T, db *store.DB, run store.ID) []store.TestRun {
 	t.Helper()
 	trs, err := db.TestRunsOf(context.Background(), run)
 	if err != nil {

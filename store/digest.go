@@ -8,8 +8,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // A digest is the Results of one finished run, encoded in a few bytes a
@@ -131,7 +129,7 @@ var errDigest = errors.New("damaged digest")
 var ErrDigestVersion = errors.New("a digest of another version")
 
 // DecodeDigest adds the results of run that digest b holds to rs.
-func DecodeDigest(b []byte, run bson.ObjectID, rs *Results) (err error) {
+func DecodeDigest(b []byte, run ID, rs *Results) (err error) {
 	d := digestReader{b: b}
 	defer func() {
 		if d.err != nil {

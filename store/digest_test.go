@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/result"
 	"evalrec.dev/store"
@@ -19,7 +18,7 @@ import (
 // threshold, and a value that was not finite on one in twenty), a
 // skipped, a failed, a cached and an unscored one among them, a test
 // whose go test name is not its name, and a test run twice.
-func wideRun(run bson.ObjectID, tests int) []store.TestRun {
+func wideRun(run store.ID, tests int) []store.TestRun {
 	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	out := make([]store.TestRun, 0, tests+1)
 	for k := range tests {
@@ -80,7 +79,7 @@ func flat(rs *store.Results) []string {
 }
 
 func TestADigestHoldsEveryResultOfItsRun(t *testing.T) {
-	runA, runB := bson.NewObjectID(), bson.NewObjectID()
+	runA, runB := store.NewID(), store.NewID()
 	a, b := wideRun(runA, 3000), wideRun(runB, 2000)
 	want := resultsOf(append(slices.Clone(a), b...))
 
@@ -106,7 +105,7 @@ func TestADigestHoldsEveryResultOfItsRun(t *testing.T) {
 // TestResultsGiveBackTheTestRunsTheyHold turns test runs into results, and
 // through a digest, and back: every field results hold comes back.
 func TestResultsGiveBackTheTestRunsTheyHold(t *testing.T) {
-	run := bson.NewObjectID()
+	run := store.NewID()
 	trs := wideRun(run, 40)
 	for i := range trs {
 		trs[i].ID = result.RunID("r1", trs[i].Package, trs[i].GoTest, trs[i].Attempt)
@@ -139,7 +138,7 @@ func TestResultsGiveBackTheTestRunsTheyHold(t *testing.T) {
 // BenchmarkDecodeDigest reads 30 runs of 50,000 tests, as evalrec tests
 // does on a wide suite.
 func BenchmarkDecodeDigest(b *testing.B) {
-	run := bson.NewObjectID()
+	run := store.NewID()
 	d := store.EncodeDigest(resultsOf(wideRun(run, 50000)))
 	b.SetBytes(30 * int64(len(d)))
 	rs := &store.Results{}

@@ -1,12 +1,9 @@
 package store
 
 import (
-	"bytes"
 	"math"
 	"strings"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
@@ -34,7 +31,7 @@ func NewRun(s RunStart) EvaluationRun {
 		repository = *s.Git.Remote
 	}
 	return EvaluationRun{
-		ID:              bson.ObjectID(s.Invocation.ObjectID()),
+		ID:              ID(s.Invocation.ObjectID()),
 		EvaluationRunID: s.Invocation.RunID(s.Git),
 		StartedAt:       s.Invocation.Started,
 		GitCommit:       s.Git.Commit,
@@ -55,7 +52,7 @@ func NewRun(s RunStart) EvaluationRun {
 
 // RunContext is what every test run repeats from its evaluation run.
 type RunContext struct {
-	ID              bson.ObjectID
+	ID              ID
 	EvaluationRunID string
 	Environment     string
 	Project         string
@@ -199,25 +196,4 @@ func nonNil(ss []string) []string {
 		return []string{}
 	}
 	return ss
-}
-
-// UnmarshalExtJSON decodes one document of MongoDB Extended JSON (relaxed
-// or canonical) into v, with nested documents as maps, as the MongoDB
-// driver reads them: the system under test hashes the same whichever store
-// it came from.
-func UnmarshalExtJSON(b []byte, v any) error {
-	vr, err := bson.NewExtJSONValueReader(bytes.NewReader(b), false)
-	if err != nil {
-		return err
-	}
-	dec := bson.NewDecoder(vr)
-	dec.DefaultDocumentM()
-	return dec.Decode(v)
-}
-
-// unmarshalBSON is bson.Unmarshal with nested documents as maps.
-func unmarshalBSON(b []byte, v any) error {
-	dec := bson.NewDecoder(bson.NewDocumentReader(bytes.NewReader(b)))
-	dec.DefaultDocumentM()
-	return dec.Decode(v)
 }

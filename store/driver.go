@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/internal/redact"
 )
 
@@ -57,7 +55,7 @@ type Driver interface {
 	SetTotals(ctx context.Context, r *EvaluationRun) error
 
 	// Run returns one run whole, or ErrNotFound.
-	Run(ctx context.Context, id bson.ObjectID) (*EvaluationRun, error)
+	Run(ctx context.Context, id ID) (*EvaluationRun, error)
 	// RunNamed returns the run with that evaluation_run_id, or ErrNotFound.
 	RunNamed(ctx context.Context, evaluationRunID string) (*EvaluationRun, error)
 	// Runs returns the runs f selects, newest first (by started_at, then
@@ -67,26 +65,26 @@ type Driver interface {
 	// or ErrNotFound.
 	PreviousComparable(ctx context.Context, q Comparable) (*EvaluationRun, error)
 	// Parts returns a run's parts, sorted by _id.
-	Parts(ctx context.Context, run bson.ObjectID) ([]Part, error)
+	Parts(ctx context.Context, run ID) ([]Part, error)
 	// TestRunsOfRuns returns the test runs of the runs, without output,
 	// sorted by _id.
-	TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID) ([]TestRun, error)
+	TestRunsOfRuns(ctx context.Context, runs []ID) ([]TestRun, error)
 	// Results reads the results of each run's test runs in turn into rs
 	// (emptying its rows first, see [Results]) and calls yield with it;
 	// it stops at yield's first error and returns it.
-	Results(ctx context.Context, runs []bson.ObjectID, rs *Results, yield func(*Results) error) error
+	Results(ctx context.Context, runs []ID, rs *Results, yield func(*Results) error) error
 	// Tally adds up the stored test runs of a run (see [Tally.Add]).
-	Tally(ctx context.Context, run bson.ObjectID) (*Tally, error)
+	Tally(ctx context.Context, run ID) (*Tally, error)
 	// TestHistory returns the runs of one test, newest first (by
 	// finished_at, then _id), without output.
 	TestHistory(ctx context.Context, testID string, f HistoryFilter) ([]TestRun, error)
 	// TestOutput returns the output of one test run, or ErrNotFound.
 	TestOutput(ctx context.Context, testRunID string) (string, error)
 	// CountChildren counts the test runs and parts of the runs.
-	CountChildren(ctx context.Context, runs []bson.ObjectID) (tests, parts int64, err error)
+	CountChildren(ctx context.Context, runs []ID) (tests, parts int64, err error)
 	// DeleteRuns deletes the runs with their test runs and parts, children
 	// first, and returns how many children it deleted.
-	DeleteRuns(ctx context.Context, runs []bson.ObjectID) (tests, parts int64, err error)
+	DeleteRuns(ctx context.Context, runs []ID) (tests, parts int64, err error)
 	// Each calls fn with every document of a collection (RunsCollection,
 	// PartsCollection or TestsCollection), as the typed value
 	// (*EvaluationRun, *Part or *TestRun), in _id order, output included.
@@ -99,7 +97,7 @@ type Driver interface {
 // of the same project, environment, system and branch that has ended,
 // started no later, and ran at least one of Packages (when there are any).
 type Comparable struct {
-	Except         bson.ObjectID
+	Except         ID
 	Project        string
 	Environment    string
 	SystemInfoHash string

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 )
@@ -37,13 +35,13 @@ const StaleAfter = time.Minute
 // Parts whose writer died (same host and its process is gone, or no heartbeat
 // for StaleAfter) are marked failed first, so a killed binary does not leave
 // its run running for ever.
-func (d *DB) Finalize(ctx context.Context, runID bson.ObjectID, now time.Time) (*EvaluationRun, error) {
+func (d *DB) Finalize(ctx context.Context, runID ID, now time.Time) (*EvaluationRun, error) {
 	return d.finalize(ctx, runID, now, nil)
 }
 
 // finalize is Finalize starting from parts, the run's parts as the caller
 // just read them, when it has them.
-func (d *DB) finalize(ctx context.Context, runID bson.ObjectID, now time.Time, parts []Part) (*EvaluationRun, error) {
+func (d *DB) finalize(ctx context.Context, runID ID, now time.Time, parts []Part) (*EvaluationRun, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	run, err := d.Run(cctx, runID)
 	cancel()
@@ -92,10 +90,10 @@ func (d *DB) finalize(ctx context.Context, runID bson.ObjectID, now time.Time, p
 // value (see [EncodeDigest]): StoreDigest stores the one its last Tally of
 // the run read, if the run still has exactly those test runs.
 type digestKeeper interface {
-	StoreDigest(ctx context.Context, run bson.ObjectID) error
+	StoreDigest(ctx context.Context, run ID) error
 }
 
-func (d *DB) readParts(ctx context.Context, runID bson.ObjectID) ([]Part, error) {
+func (d *DB) readParts(ctx context.Context, runID ID) ([]Part, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	parts, err := d.Parts(cctx, runID)
@@ -167,7 +165,7 @@ type Tally struct {
 // tally counts the stored test runs of a run: they, not the parts' own
 // counts, say what reached the store, whether or not every writer lived
 // to the end.
-func (d *DB) tally(ctx context.Context, runID bson.ObjectID) (*Tally, error) {
+func (d *DB) tally(ctx context.Context, runID ID) (*Tally, error) {
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	t, err := d.Tally(cctx, runID)
@@ -382,7 +380,7 @@ func quantile(sorted []float64, q float64) float64 {
 // failed: at once when the writer ran on this host and its process is gone,
 // else after StaleAfter without a heartbeat. Runs that are really running
 // stay so. It reads at most limit runs and returns how many it looked at.
-func (d *DB) ReapStale(ctx context.Context, now time.Time, limit int64, except ...bson.ObjectID) (int, error) {
+func (d *DB) ReapStale(ctx context.Context, now time.Time, limit int64, except ...ID) (int, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	runs, err := d.Runs(cctx, RunFilter{Status: StatusRunning, Except: except, Limit: limit})
 	cancel()

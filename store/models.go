@@ -3,14 +3,12 @@ package store
 import (
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/provenance"
 )
 
 // EvaluationRun is one go test invocation, as stored in evaluation_runs.
 type EvaluationRun struct {
-	ID              bson.ObjectID          `bson:"_id" json:"_id"`
+	ID              ID                     `bson:"_id" json:"_id"`
 	EvaluationRunID string                 `bson:"evaluation_run_id" json:"evaluation_run_id"`
 	StartedAt       time.Time              `bson:"started_at" json:"started_at"`
 	FinishedAt      *time.Time             `bson:"finished_at" json:"finished_at"`
@@ -63,7 +61,7 @@ type MetricStats struct {
 // test_run_id, so storing it twice is a duplicate-key no-op.
 type TestRun struct {
 	ID              string               `bson:"_id" json:"_id"`
-	EvaluationRunID bson.ObjectID        `bson:"evaluation_run_id" json:"evaluation_run_id"`
+	EvaluationRunID ID                   `bson:"evaluation_run_id" json:"evaluation_run_id"`
 	TestRunID       string               `bson:"test_run_id" json:"test_run_id"`
 	TestID          string               `bson:"test_id" json:"test_id"`
 	TestName        string               `bson:"test_name" json:"test_name"`
@@ -114,18 +112,18 @@ type MetricDoc struct {
 // (others only reap it, conditionally, once its owner is gone); a run's
 // status, and when it ended, come from its parts.
 type Part struct {
-	ID              string        `bson:"_id" json:"_id"`
-	EvaluationRunID bson.ObjectID `bson:"evaluation_run_id" json:"evaluation_run_id"`
-	Package         string        `bson:"package" json:"package"`
-	Host            string        `bson:"host" json:"host"`
-	PID             int           `bson:"pid" json:"pid"`
-	StartedAt       time.Time     `bson:"started_at" json:"started_at"`
-	HeartbeatAt     time.Time     `bson:"heartbeat_at" json:"heartbeat_at"`
-	FinishedAt      *time.Time    `bson:"finished_at" json:"finished_at"`
-	Status          string        `bson:"status" json:"status"`
-	ExitCode        *int          `bson:"exit_code" json:"exit_code"`
-	Error           string        `bson:"error,omitempty" json:"error,omitempty"`
-	Summary         Counts        `bson:"summary" json:"summary"`
+	ID              string     `bson:"_id" json:"_id"`
+	EvaluationRunID ID         `bson:"evaluation_run_id" json:"evaluation_run_id"`
+	Package         string     `bson:"package" json:"package"`
+	Host            string     `bson:"host" json:"host"`
+	PID             int        `bson:"pid" json:"pid"`
+	StartedAt       time.Time  `bson:"started_at" json:"started_at"`
+	HeartbeatAt     time.Time  `bson:"heartbeat_at" json:"heartbeat_at"`
+	FinishedAt      *time.Time `bson:"finished_at" json:"finished_at"`
+	Status          string     `bson:"status" json:"status"`
+	ExitCode        *int       `bson:"exit_code" json:"exit_code"`
+	Error           string     `bson:"error,omitempty" json:"error,omitempty"`
+	Summary         Counts     `bson:"summary" json:"summary"`
 	// Values are kept in memory only (see [Values]).
 	Values Values `bson:"-" json:"-"`
 	// Dependencies of this binary, merged into the run's system information.

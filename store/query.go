@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // RunFilter selects evaluation runs. Zero fields do not filter.
@@ -25,7 +23,7 @@ type RunFilter struct {
 	Status         string
 	SystemInfoHash string
 	Since, Until   time.Time // started_at in [Since, Until)
-	Except         []bson.ObjectID
+	Except         []ID
 	Limit          int64 // 0: no limit
 }
 
@@ -84,7 +82,7 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 		defer cancel()
 		var r *EvaluationRun
 		var err error
-		if id, herr := bson.ObjectIDFromHex(ref); herr == nil {
+		if id, herr := ParseID(ref); herr == nil {
 			r, err = d.Run(cctx, id)
 		} else {
 			r, err = d.RunNamed(cctx, ref)
@@ -124,8 +122,8 @@ func (d *DB) PreviousComparable(ctx context.Context, r *EvaluationRun) (*Evaluat
 }
 
 // IDs returns the runs' _ids.
-func IDs(runs []EvaluationRun) []bson.ObjectID {
-	ids := make([]bson.ObjectID, len(runs))
+func IDs(runs []EvaluationRun) []ID {
+	ids := make([]ID, len(runs))
 	for i, r := range runs {
 		ids[i] = r.ID
 	}
@@ -134,14 +132,14 @@ func IDs(runs []EvaluationRun) []bson.ObjectID {
 
 // TestRunsOf returns the test runs of one evaluation run, sorted by
 // test_run_id, without output.
-func (d *DB) TestRunsOf(ctx context.Context, runID bson.ObjectID) ([]TestRun, error) {
-	return d.TestRunsOfRuns(ctx, []bson.ObjectID{runID})
+func (d *DB) TestRunsOf(ctx context.Context, runID ID) ([]TestRun, error) {
+	return d.TestRunsOfRuns(ctx, []ID{runID})
 }
 
 // Results streams the results of the runs' test runs, run by run, in the
 // order given (see [Results]). Each read of the stream reads the store
 // again, within queryTimeout.
-func (d *DB) Results(ctx context.Context, runs []bson.ObjectID) ResultStream {
+func (d *DB) Results(ctx context.Context, runs []ID) ResultStream {
 	rs := &Results{}
 	return func(yield func(*Results) error) error {
 		cctx, cancel := context.WithTimeout(ctx, queryTimeout)

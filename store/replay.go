@@ -16,7 +16,6 @@ import (
 
 	json "github.com/goccy/go-json"
 	"github.com/gofrs/flock"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
@@ -373,23 +372,26 @@ func modTime(path string) time.Time {
 func (d *DB) replayOps(ctx context.Context, path string, r *bufio.Reader, timeout time.Duration, rep *ReplayReport) error {
 	in := &lines{r: r}
 	var ops []op
-	var finalize []bson.ObjectID
+	var finalize []ID
 	var sets []legacySet
 	for b := in.next(); b != nil; b = in.next() {
 		var raw struct {
-			Kind string        `bson:"op"`
-			Coll string        `bson:"coll"`
-			Doc  bson.Raw      `bson:"doc"`
-			ID   string        `bson:"id"`
-			Set  bson.Raw      `bson:"set"`
-			Run  bson.ObjectID `bson:"run"`
+			Kind string          `json:"op"`
+			Coll string          `json:"coll"`
+			Doc  json.RawMessage `json:"doc"`
+			ID   string          `json:"id"`
+			Set  json.RawMessage `json:"set"`
+			Run  ID              `json:"run"`
 		}
-		err := bson.UnmarshalExtJSON(b, true, &raw)
+		plain, err := plainJSON(b)
+		if err == nil {
+			err = json.Unmarshal(plain, &raw)
+		}
 		switch {
 		case err != nil:
 		case raw.Kind == "insert" && raw.Coll == RunsCollection:
 			var run EvaluationRun
-			if err = unmarshalBSON(raw.Doc, &run); err == nil {
+			if err = json.Unmarshal(raw.Doc, &run); err == nil {
 				cctx, cancel := context.WithTimeout(ctx, timeout)
 				err = d.InsertRun(cctx, &run)
 				cancel()
@@ -404,12 +406,12 @@ func (d *DB) replayOps(ctx context.Context, path string, r *bufio.Reader, timeou
 			}
 		case raw.Kind == "insert" && raw.Coll == TestsCollection:
 			var tr TestRun
-			if err = unmarshalBSON(raw.Doc, &tr); err == nil {
+			if err = json.Unmarshal(raw.Doc, &tr); err == nil {
 				ops = append(ops, op{kind: opInsertTest, doc: tr})
 			}
 		case raw.Kind == "insert" && raw.Coll == PartsCollection:
 			var p Part
-			if err = unmarshalBSON(raw.Doc, &p); err == nil {
+			if err = json.Unmarshal(raw.Doc, &p); err == nil {
 				ops = append(ops, op{kind: opInsertPart, part: p})
 			}
 		case raw.Kind == "set" && raw.Coll == PartsCollection:
@@ -448,13 +450,13 @@ func (d *DB) replayOps(ctx context.Context, path string, r *bufio.Reader, timeou
 // spooled it.
 type legacySet struct {
 	id  string
-	set bson.Raw
+	set json.RawMessage
 }
 
 // applyLegacySet applies s to the stored part: the part's _id begins with
 // its run's.
 func (d *DB) applyLegacySet(ctx context.Context, timeout time.Duration, s legacySet) error {
-	run, err := bson.ObjectIDFromHex(s.id[:min(24, len(s.id))])
+	run, err := ParseID(s.id[:min(24, len(s.id))])
 	if err != nil {
 		return nil // not a part of this format
 	}
@@ -468,24 +470,24 @@ func (d *DB) applyLegacySet(ctx context.Context, timeout time.Duration, s legacy
 		if p.ID != s.id {
 			continue
 		}
-		doc, err := bson.Marshal(p)
+		doc, err := json.Marshal(p)
 		if err != nil {
 			return err
 		}
-		var m bson.M
-		if err := bson.Unmarshal(doc, &m); err != nil {
+		var m map[string]any
+		if err := json.Unmarshal(doc, &m); err != nil {
 			return err
 		}
-		var set bson.M
-		if err := bson.Unmarshal(s.set, &set); err != nil {
+		var set map[string]any
+		if err := json.Unmarshal(s.set, &set); err != nil {
 			return err
 		}
 		maps.Copy(m, set)
-		if doc, err = bson.Marshal(m); err != nil {
+		if doc, err = json.Marshal(m); err != nil {
 			return err
 		}
 		var np Part
-		if err := unmarshalBSON(doc, &np); err != nil {
+		if err := json.Unmarshal(doc, &np); err != nil {
 			return err
 		}
 		return d.ReplacePart(cctx, &np)

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/result"
 )
 
@@ -23,9 +21,9 @@ import (
 // every run. Reading 30 runs of 50,000 tests so holds 50,000 rows at once,
 // not 1.5 million.
 type Results struct {
-	Runs    []bson.ObjectID // a row's Run indexes this
-	Tests   []TestKey       // a row's Test indexes this
-	Metrics []MetricKey     // a value's Metric indexes this
+	Runs    []ID        // a row's Run indexes this
+	Tests   []TestKey   // a row's Test indexes this
+	Metrics []MetricKey // a value's Metric indexes this
 	Rows    []Result
 	Values  []MetricValue // ValuesOf(i) slices this
 	// KeepIDs asks for each row's test run ID (see TestRun): the
@@ -35,7 +33,7 @@ type Results struct {
 
 	current   int32
 	methods   []string // score methods, which rows index
-	runIdx    map[bson.ObjectID]int32
+	runIdx    map[ID]int32
 	testIdx   map[string]int32
 	metricIdx map[MetricKey]int32
 	// seq holds the tests of the digest decoded last, in its order, and
@@ -52,7 +50,7 @@ type Results struct {
 type ResultStream func(yield func(*Results) error) error
 
 // Reset empties the rows, keeping the tables, for the results of run.
-func (rs *Results) Reset(run bson.ObjectID) {
+func (rs *Results) Reset(run ID) {
 	rs.Rows, rs.Values, rs.ids, rs.seqPos = rs.Rows[:0], rs.Values[:0], rs.ids[:0], 0
 	rs.current = rs.Run(run)
 }
@@ -63,8 +61,8 @@ func (rs *Results) Current() int32 { return rs.current }
 // StreamOf streams test runs, run by run (by their EvaluationRunID, in
 // order of first appearance).
 func StreamOf(trs []TestRun) ResultStream {
-	var order []bson.ObjectID
-	byRun := map[bson.ObjectID][]int{}
+	var order []ID
+	byRun := map[ID][]int{}
 	for i := range trs {
 		id := trs[i].EvaluationRunID
 		if _, ok := byRun[id]; !ok {
@@ -180,7 +178,7 @@ func (rs *Results) ValuesOf(i int) []MetricValue {
 }
 
 // Run is the index of run id, added when new.
-func (rs *Results) Run(id bson.ObjectID) int32 { return indexOf(&rs.Runs, &rs.runIdx, id) }
+func (rs *Results) Run(id ID) int32 { return indexOf(&rs.Runs, &rs.runIdx, id) }
 
 // indexOf is the index of k in *list, appended when new; *idx maps them,
 // and is built from *list when nil.

@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/redact"
@@ -78,7 +77,7 @@ type Session struct {
 	// its EvaluationRunID while opening (a lengthened or joined run), so
 	// callers' goroutines read the fixed runID instead.
 	rc    RunContext
-	runID bson.ObjectID
+	runID ID
 
 	db     *DB
 	ownsDB bool
@@ -796,7 +795,10 @@ func (s *Session) closeDry() *EvaluationRun {
 }
 
 func (s *Session) printDry(coll string, doc any) {
-	b, err := bson.MarshalExtJSON(bson.D{{Key: "collection", Value: coll}, {Key: "document", Value: doc}}, false, false)
+	b, err := json.Marshal(struct {
+		Collection string `json:"collection"`
+		Document   any    `json:"document"`
+	}{coll, doc})
 	if err != nil {
 		s.log.Error(fmt.Sprintf("encoding a %s document: %v", coll, err))
 		return

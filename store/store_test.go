@@ -34,7 +34,7 @@ func newRun(key string) store.EvaluationRun {
 	inv := provenance.Invocation{Key: key, Started: time.Now().UTC().Truncate(time.Second)}
 	sys := provenance.Snapshot(map[string]any{"model": "m1"})
 	return store.EvaluationRun{
-		ID:              bson.ObjectID(inv.ObjectID()),
+		ID:              store.ID(inv.ObjectID()),
 		EvaluationRunID: inv.RunID(provenance.Git{}),
 		StartedAt:       inv.Started,
 		Environment:     "test",
@@ -78,16 +78,16 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-func getRun(t *testing.T, db *store.DB, id bson.ObjectID) store.EvaluationRun {
+func getRun(t *testing.T, db *store.DB, id store.ID) store.EvaluationRun {
 	t.Helper()
 	r, err := db.Run(context.Background(), id)
 	require.NoError(t, err)
 	return *r
 }
 
-func countTests(t *testing.T, db *store.DB, id bson.ObjectID) int64 {
+func countTests(t *testing.T, db *store.DB, id store.ID) int64 {
 	t.Helper()
-	n, _, err := db.CountChildren(context.Background(), []bson.ObjectID{id})
+	n, _, err := db.CountChildren(context.Background(), []store.ID{id})
 	require.NoError(t, err)
 	return n
 }
@@ -148,7 +148,7 @@ func TestSessionStoresARunWithExactTotals(t *testing.T) {
 			var raw bson.M
 			require.NoError(t, m.Database().Collection(store.TestsCollection).FindOne(context.Background(),
 				bson.D{{Key: "go_test", Value: "TestOdd"}}).Decode(&raw))
-			assert.IsType(t, bson.ObjectID{}, raw["evaluation_run_id"])
+			assert.IsType(t, bson.ObjectID{}, raw["evaluation_run_id"], "an ID is stored as an ObjectID")
 			assert.IsType(t, bson.DateTime(0), raw["finished_at"])
 			assert.Nil(t, raw["metrics"].(bson.M)["nan"].(bson.M)["value"])
 		}
@@ -304,13 +304,13 @@ func TestServerDyingMidRunSpoolsTheRest(t *testing.T) {
 	assert.Equal(t, int64(7), countTests(t, db, run.ID))
 }
 
-func countAt(uri string, id bson.ObjectID) int64 {
+func countAt(uri string, id store.ID) int64 {
 	db, err := store.Connect(context.Background(), uri, "dying", time.Second)
 	if err != nil {
 		return -1
 	}
 	defer db.Close()
-	n, _, _ := db.CountChildren(context.Background(), []bson.ObjectID{id})
+	n, _, _ := db.CountChildren(context.Background(), []store.ID{id})
 	return n
 }
 
@@ -597,7 +597,7 @@ func TestOpenDoesNotWaitForTheServer(t *testing.T) {
 	// Another run already has this evaluation_run_id, so joining lengthens
 	// it: tests added before that must still carry the lengthened ID.
 	other := newRun("held")
-	other.ID = bson.NewObjectID()
+	other.ID = store.NewID()
 	require.NoError(t, s.DB.InsertRun(ctx, &other))
 
 	release := make(chan struct{})

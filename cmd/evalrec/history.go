@@ -9,8 +9,8 @@ import (
 	"slices"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"evalrec.dev/internal/jsonout"
 	"evalrec.dev/store"
 )
 
@@ -61,7 +61,7 @@ func (c *historyCmd) Run(ctx context.Context, args []string) error {
 		none = fmt.Errorf("no runs of test %q (evalrec tests lists the test IDs)", args[0])
 	}
 	if c.q.json {
-		return errors.Join(printJSON(c.env.stdout, bson.D{{Key: "test_id", Value: args[0]}, {Key: "history", Value: trs}}), none)
+		return errors.Join(printJSON(c.env.stdout, jsonout.Object{{Key: "test_id", Value: args[0]}, {Key: "history", Value: trs}}), none)
 	}
 	if none != nil {
 		return none

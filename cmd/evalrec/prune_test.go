@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/store"
 )
@@ -31,7 +29,7 @@ func hourOldRuns(t *testing.T, n int, each func(*store.DB, *store.EvaluationRun)
 	start := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
 	for i := range n {
 		end := start.Add(time.Second)
-		r := store.EvaluationRun{ID: bson.NewObjectID(), EvaluationRunID: fmt.Sprintf("run-%03d", i), StartedAt: start, FinishedAt: &end,
+		r := store.EvaluationRun{ID: store.NewID(), EvaluationRunID: fmt.Sprintf("run-%03d", i), StartedAt: start, FinishedAt: &end,
 			Status: store.StatusCompleted, Project: "example.com/prune", ExperimentTags: []string{}, Packages: []string{}, Metrics: map[string]float64{}}
 		if err := db.InsertRun(context.Background(), &r); err != nil {
 			t.Fatal(err)

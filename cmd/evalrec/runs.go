@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 
+	"evalrec.dev/internal/jsonout"
 	"github.com/peterbourgon/ff/v3/ffcli"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 type runsCmd struct {
@@ -64,7 +64,7 @@ func (c *runsCmd) Run(ctx context.Context, _ []string) error {
 		}
 	}
 	if c.q.json {
-		return printJSON(c.env.stdout, bson.D{{Key: "runs", Value: runs}})
+		return printJSON(c.env.stdout, jsonout.Object{{Key: "runs", Value: runs}})
 	}
 	if len(runs) == 0 {
 		fmt.Fprintln(c.env.stdout, "no runs")

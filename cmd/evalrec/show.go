@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"evalrec.dev/internal/jsonout"
 	"evalrec.dev/store"
 )
 
@@ -69,7 +69,7 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		return printJSON(c.env.stdout, bson.D{{Key: "run", Value: r}, {Key: "tests", Value: tests}})
+		return printJSON(c.env.stdout, jsonout.Object{{Key: "run", Value: r}, {Key: "tests", Value: tests}})
 	}
 	// What the table shows, from the run's results.
 	tests, err := conn.DB.TestResults(ctx, []store.EvaluationRun{*r})

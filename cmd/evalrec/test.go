@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/compare"
 	"evalrec.dev/ingest"
@@ -373,7 +372,7 @@ func strictFromEnv() bool {
 // none yet (a new branch judged against the history it came from).
 func (c *testCmd) comparableHistory(ctx context.Context, db *store.DB, run *store.EvaluationRun) []store.EvaluationRun {
 	f := store.RunFilter{Project: run.Project, Environment: run.Environment, SystemInfoHash: run.SystemInfoHash,
-		Status: store.StatusCompleted, Until: run.StartedAt, Except: []bson.ObjectID{run.ID}, Limit: int64(c.baselineRuns)}
+		Status: store.StatusCompleted, Until: run.StartedAt, Except: []store.ID{run.ID}, Limit: int64(c.baselineRuns)}
 	if run.GitBranch != nil {
 		f.Branch = *run.GitBranch
 		if rs, err := db.Runs(ctx, f); err == nil && len(rs) > 0 {

@@ -10,8 +10,6 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/compare"
 	"evalrec.dev/store"
 )
@@ -93,7 +91,7 @@ func (s Scenario) Generate() (baseRuns, candRuns []store.EvaluationRun, base, ca
 		var trs []store.TestRun
 		var first []store.TestRun
 		for r := range n {
-			run := store.EvaluationRun{ID: bson.NewObjectID(), Project: "example.com/synthetic", Environment: "ci", SystemInfoHash: "synthetic"}
+			run := store.EvaluationRun{ID: store.NewID(), Project: "example.com/synthetic", Environment: "ci", SystemInfoHash: "synthetic"}
 			var these []store.TestRun
 			if s.Cached && r > 0 {
 				for _, t := range first {
@@ -140,7 +138,7 @@ type spec struct {
 	noise        func(*rand.Rand) float64
 }
 
-func (sp spec) sample(rng *rand.Rand, run bson.ObjectID, candidate bool, flakyRate float64) store.TestRun {
+func (sp spec) sample(rng *rand.Rand, run store.ID, candidate bool, flakyRate float64) store.TestRun {
 	t := store.TestRun{TestID: sp.id, Package: "example.com/synthetic", EvaluationRunID: run, Status: "passed", ScoreMethod: "average"}
 	if sp.statusOnly {
 		score := 100.0

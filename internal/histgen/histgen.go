@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/scoring"
@@ -97,7 +95,7 @@ func writeRun(ctx context.Context, db *store.DB, i int, now time.Time) (*store.E
 		SystemUnderTest: map[string]any{"model": model}}
 	git := provenance.Git{Commit: &commit, Branch: &branch}
 	run := store.EvaluationRun{
-		ID: bson.ObjectID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
+		ID: store.ID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
 		GitCommit: &commit, GitBranch: &branch, Environment: "dev", ExperimentTags: append([]string{}, tags...),
 		System: sys, SystemInfoHash: sys.Hash(), Status: store.StatusRunning, Source: "histgen",
 	}
@@ -156,7 +154,7 @@ func BulkFor(ctx context.Context, db *store.DB, pkg string, runs, testsPerRun in
 		git := provenance.Git{Commit: &commit, Branch: &branch}
 		score := 90.0
 		finished := started.Add(time.Minute)
-		run := store.EvaluationRun{ID: bson.ObjectID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
+		run := store.EvaluationRun{ID: store.ID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
 			FinishedAt: &finished, GitCommit: &commit, GitBranch: &branch, Environment: env, ExperimentTags: []string{},
 			System: sys, SystemInfoHash: hash, Metrics: map[string]float64{"wer": 0.1}, NumTests: testsPerRun,
 			NumPassed: testsPerRun, Status: store.StatusCompleted, Score: &score, Source: "bulk",

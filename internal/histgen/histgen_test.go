@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/analytics"
 	"evalrec.dev/compare"
@@ -32,7 +31,7 @@ func analysisFindsTheKnownProblems(t *testing.T, s *storetest.Store) {
 	runs, err := s.DB.Runs(ctx, store.RunFilter{})
 	require.NoError(t, err)
 	require.Len(t, runs, histgen.Runs)
-	ids := make([]bson.ObjectID, len(runs))
+	ids := make([]store.ID, len(runs))
 	for i, r := range runs {
 		ids[i] = r.ID
 		assert.Equal(t, store.StatusCompleted, r.Status)
@@ -66,7 +65,7 @@ func analysisFindsTheKnownProblems(t *testing.T, s *storetest.Store) {
 			rs, err := s.DB.ResolveRuns(ctx, "tag:"+tag, 6, store.RunFilter{})
 			require.NoError(t, err)
 			require.Len(t, rs, 6)
-			ids := make([]bson.ObjectID, len(rs))
+			ids := make([]store.ID, len(rs))
 			for i, r := range rs {
 				ids[i] = r.ID
 			}
@@ -135,7 +134,7 @@ func analysisFindsTheKnownProblems(t *testing.T, s *storetest.Store) {
 		left, err := s.DB.Runs(ctx, store.RunFilter{})
 		require.NoError(t, err)
 		assert.Len(t, left, histgen.Runs-5)
-		tests, parts, err := s.DB.CountChildren(ctx, []bson.ObjectID{written[0].ID})
+		tests, parts, err := s.DB.CountChildren(ctx, []store.ID{written[0].ID})
 		require.NoError(t, err)
 		assert.Zero(t, tests)
 		assert.Zero(t, parts)

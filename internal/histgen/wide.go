@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/scoring"
@@ -91,7 +89,7 @@ func Wide(ctx context.Context, db *store.DB, s WideSpec, now time.Time) (WideTru
 		finished := started.Add(10 * time.Minute)
 		inv := provenance.Invocation{Key: fmt.Sprintf("wide/%d", i), Started: started}
 		git := provenance.Git{Commit: &commit, Branch: &branch}
-		run := store.EvaluationRun{ID: bson.ObjectID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
+		run := store.EvaluationRun{ID: store.ID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
 			FinishedAt: &finished, GitCommit: &commit, GitBranch: &branch, Environment: env, ExperimentTags: []string{},
 			System: sys, SystemInfoHash: hash, Metrics: map[string]float64{}, Status: store.StatusCompleted,
 			Source: "converter", Project: s.Project, Packages: pkgs, MetricStats: map[string]store.MetricStats{}}

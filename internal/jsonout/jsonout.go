@@ -1,6 +1,6 @@
 // Package jsonout writes the JSON every evalrec command prints with -json,
-// in one shape whatever the value: snake_case keys, RFC 3339 times, hex
-// object IDs, [] and {} for nothing, and null for numbers JSON cannot hold
+// in one shape whatever the value: snake_case keys, RFC 3339 times, IDs
+// in their text form (any [encoding.TextMarshaler]), [] and {} for nothing, and null for numbers JSON cannot hold
 // (NaN, ±Inf).
 //
 // Keys come from a field's json tag, else its bson tag (the stored name),
@@ -20,9 +20,17 @@ import (
 	"strings"
 	"time"
 	"unicode"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
+
+// Object is a JSON object whose keys print in the order given (a map's
+// print sorted).
+type Object []Field
+
+// Field is one key of an [Object].
+type Field struct {
+	Key   string
+	Value any
+}
 
 // Write writes v to w as indented JSON, followed by a newline.
 func Write(w io.Writer, v any) error {
@@ -51,12 +59,10 @@ func Marshal(v any) ([]byte, error) {
 type encoder struct{ buf bytes.Buffer }
 
 var (
-	timeType     = reflect.TypeFor[time.Time]()
-	objectIDType = reflect.TypeFor[bson.ObjectID]()
-	dateTimeType = reflect.TypeFor[bson.DateTime]()
-	docType      = reflect.TypeFor[bson.D]()
-	rawType      = reflect.TypeFor[json.RawMessage]()
-	textType     = reflect.TypeFor[encoding.TextMarshaler]()
+	timeType   = reflect.TypeFor[time.Time]()
+	objectType = reflect.TypeFor[Object]()
+	rawType    = reflect.TypeFor[json.RawMessage]()
+	textType   = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
 func (e *encoder) value(v reflect.Value) error {
@@ -67,15 +73,18 @@ func (e *encoder) value(v reflect.Value) error {
 	switch v.Type() {
 	case timeType:
 		return e.str(v.Interface().(time.Time).UTC().Format(time.RFC3339Nano))
-	case objectIDType:
-		return e.str(v.Interface().(bson.ObjectID).Hex())
-	case dateTimeType:
-		return e.str(v.Interface().(bson.DateTime).Time().UTC().Format(time.RFC3339Nano))
-	case docType:
-		return e.doc(v.Interface().(bson.D))
+	case objectType:
+		return e.object(v.Interface().(Object))
 	case rawType:
 		e.buf.Write(v.Bytes())
 		return nil
+	}
+	if v.Kind() != reflect.Pointer && v.Kind() != reflect.Interface && v.Type().Implements(textType) {
+		b, err := v.Interface().(encoding.TextMarshaler).MarshalText()
+		if err != nil {
+			return err
+		}
+		return e.str(string(b))
 	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
@@ -127,9 +136,9 @@ func (e *encoder) str(s string) error {
 	return err
 }
 
-func (e *encoder) doc(d bson.D) error {
+func (e *encoder) object(o Object) error {
 	e.buf.WriteByte('{')
-	for i, el := range d {
+	for i, el := range o {
 		if i > 0 {
 			e.buf.WriteByte(',')
 		}

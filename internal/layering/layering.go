@@ -1,9 +1,8 @@
 // Package layering states how evalrec's packages are stacked: each may
 // import only packages of a lower layer (its tests may import above it,
-// as a driver's tests import the shared conformance harness). Its test checks every import of
-// the module against it, and that only the store's MongoDB driver and the
-// commands built with it reach the MongoDB driver's packages beyond those
-// still listed in MongoImporters.
+// as a driver's tests import the shared conformance harness). Its test
+// checks every import of the module against it, and that only the store's
+// MongoDB driver (store/mongo) imports the MongoDB driver's packages.
 package layering
 
 // Layers lists the module's packages (paths relative to evalrec.dev),
@@ -17,23 +16,15 @@ var Layers = [][]string{
 	// The store's portable API; reading go test's stream.
 	{"store", "ingest", "internal/junit"},
 	// The store's drivers; analyses over stored documents; generators.
-	{"store/sqlite", "store/mongo", "compare", "analytics", "internal/transfer", "internal/histgen"},
-	// Choosing and opening a store; what tests of the drivers share;
-	// measuring the gate.
-	{"internal/storeconn", "internal/storetest", "internal/gatesim"},
+	{"store/sqlite", "store/mongo", "compare", "analytics", "internal/histgen"},
+	// Choosing and opening a store; moving documents between stores (in
+	// MongoDB's Extended JSON); what tests of the drivers share; measuring
+	// the gate.
+	{"internal/storeconn", "internal/transfer", "internal/storetest", "internal/gatesim"},
 	// Storing a stream or a suite's results; the UI.
 	{"internal/pipeline", "internal/settle", "internal/ui"},
 	// The library users import.
 	{"evalrec"},
 	// Programs and the tests of the whole.
 	{"cmd/", "bench/", "faults", "internal/layering"},
-}
-
-// MongoImporters are the packages outside store/mongo (and the
-// ferretdb-tagged command files) that still import the MongoDB driver or
-// bson: the domain model's IDs are bson.ObjectID (issue 17). The list may
-// only shrink.
-var MongoImporters = []string{
-	"store", "store/sqlite", "internal/jsonout", "internal/transfer", "internal/histgen", "internal/gatesim",
-	"internal/storetest", "cmd/evalrec",
 }

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/ingest"
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/pipeline"
@@ -140,7 +138,7 @@ func documents(b *testing.B, data []byte) []store.TestRun {
 		}
 	}
 	in.Close()
-	rc := store.RunContext{ID: bson.NewObjectID(), EvaluationRunID: "bench"}
+	rc := store.RunContext{ID: store.NewID(), EvaluationRunID: "bench"}
 	docs := make([]store.TestRun, len(c))
 	for i, t := range c {
 		t.Complete()

@@ -12,7 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/provenance"
 	"evalrec.dev/store"
@@ -59,7 +58,7 @@ func sampleRun(n int, project string) store.EvaluationRun {
 	finished := started.Add(time.Minute)
 	score := 80.5 + float64(n)
 	return store.EvaluationRun{
-		ID: bson.NewObjectIDFromTimestamp(started), EvaluationRunID: fmt.Sprintf("run-%03d", n),
+		ID: store.NewIDAt(started), EvaluationRunID: fmt.Sprintf("run-%03d", n),
 		StartedAt: started, FinishedAt: &finished, GitCommit: ptr(fmt.Sprintf("%040d", n)), GitBranch: ptr("main"),
 		GitDirty: ptr(false), Environment: "dev", ExperimentTags: []string{"a", "b"}, System: sys, SystemInfoHash: sys.Hash(),
 		Metrics: map[string]float64{"wer": 0.1}, MetricStats: map[string]store.MetricStats{"wer": {N: 2, Mean: 0.1, Min: 0.05, Max: 0.15, P50: 0.1, P90: 0.14}},
@@ -109,7 +108,7 @@ func contractRuns(t *testing.T, db *store.DB) {
 	require.NoError(t, err)
 	assert.Equal(t, "dev", got.Environment, "a duplicate never overwrites")
 
-	_, err = db.Run(ctx, bson.NewObjectID())
+	_, err = db.Run(ctx, store.NewID())
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, err = db.RunNamed(ctx, "nothing")
 	assert.ErrorIs(t, err, store.ErrNotFound)
@@ -137,7 +136,7 @@ func contractTestRuns(t *testing.T, db *store.DB) {
 	require.NoError(t, err)
 	assert.Equal(t, store.WriteStats{Duplicates: 1}, st, "storing again is a no-op")
 
-	all, err := db.TestRunsOfRuns(ctx, []bson.ObjectID{r.ID})
+	all, err := db.TestRunsOfRuns(ctx, []store.ID{r.ID})
 	require.NoError(t, err)
 	require.Len(t, all, 2)
 	wantA := a
@@ -157,7 +156,7 @@ func contractTestRuns(t *testing.T, db *store.DB) {
 	want := func(trs ...store.TestRun) []string { return flatResults(t, store.StreamOf(trs)) }
 	results := func() []string {
 		t.Helper()
-		return flatResults(t, db.Results(ctx, []bson.ObjectID{bson.NewObjectID(), r.ID}))
+		return flatResults(t, db.Results(ctx, []store.ID{store.NewID(), r.ID}))
 	}
 	assert.Equal(t, want(a, b), results(), "the results of a running run")
 	done := r
@@ -170,7 +169,7 @@ func contractTestRuns(t *testing.T, db *store.DB) {
 	_, err = db.InsertTestRuns(ctx, []store.TestRun{c})
 	require.NoError(t, err)
 	assert.Equal(t, want(a, b, c), results(), "a test run stored after the run finished is in its results")
-	none, err := db.TestRunsOfRuns(ctx, []bson.ObjectID{bson.NewObjectID()})
+	none, err := db.TestRunsOfRuns(ctx, []store.ID{store.NewID()})
 	require.NoError(t, err)
 	assert.Empty(t, none)
 }
@@ -240,7 +239,7 @@ func contractRunFilters(t *testing.T, db *store.DB) {
 			r.SystemInfoHash = "other-hash"
 		case 5:
 			r.StartedAt = runs[4].StartedAt // a tie, broken by _id
-			r.ID = bson.NewObjectIDFromTimestamp(r.StartedAt.Add(time.Hour))
+			r.ID = store.NewIDAt(r.StartedAt.Add(time.Hour))
 		}
 		require.NoError(t, db.InsertRun(ctx, &r))
 		runs = append(runs, r)
@@ -265,7 +264,7 @@ func contractRunFilters(t *testing.T, db *store.DB) {
 	assert.Equal(t, []string{"run-004"}, names(store.RunFilter{Status: store.StatusRunning}))
 	assert.Equal(t, []string{"run-004"}, names(store.RunFilter{SystemInfoHash: "other-hash"}))
 	assert.Equal(t, []string{"run-003", "run-002"}, names(store.RunFilter{Since: runs[2].StartedAt, Until: runs[4].StartedAt}))
-	assert.Equal(t, []string{"run-005", "run-003"}, names(store.RunFilter{Except: []bson.ObjectID{runs[4].ID, runs[2].ID, runs[1].ID, runs[0].ID}}))
+	assert.Equal(t, []string{"run-005", "run-003"}, names(store.RunFilter{Except: []store.ID{runs[4].ID, runs[2].ID, runs[1].ID, runs[0].ID}}))
 	assert.Equal(t, []string{}, names(store.RunFilter{Project: "example.com/none", Environment: "ci"}))
 	// A project with three conditions and more: the report's "last runs
 	// of this branch and environment" once found none.
@@ -376,7 +375,7 @@ func contractParts(t *testing.T, db *store.DB) {
 	parts, err = db.Parts(ctx, r.ID)
 	require.NoError(t, err)
 	sameDoc(t, []store.Part{dead, p}, parts)
-	none, err := db.Parts(ctx, bson.NewObjectID())
+	none, err := db.Parts(ctx, store.NewID())
 	require.NoError(t, err)
 	assert.Empty(t, none)
 }
@@ -414,17 +413,17 @@ func contractDelete(t *testing.T, db *store.DB) {
 		_, err = db.InsertParts(ctx, []store.Part{{ID: r.EvaluationRunID + "/p", EvaluationRunID: r.ID, StartedAt: at, HeartbeatAt: at, Status: store.StatusCompleted}})
 		require.NoError(t, err)
 	}
-	tests, parts, err := db.CountChildren(ctx, []bson.ObjectID{gone.ID})
+	tests, parts, err := db.CountChildren(ctx, []store.ID{gone.ID})
 	require.NoError(t, err)
 	assert.Equal(t, [2]int64{2, 1}, [2]int64{tests, parts})
-	tests, parts, err = db.DeleteRuns(ctx, []bson.ObjectID{gone.ID})
+	tests, parts, err = db.DeleteRuns(ctx, []store.ID{gone.ID})
 	require.NoError(t, err)
 	assert.Equal(t, [2]int64{2, 1}, [2]int64{tests, parts})
 	_, err = db.Run(ctx, gone.ID)
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, err = db.TestOutput(ctx, sampleTest(&gone, "TestA", at, "passed").ID)
 	assert.ErrorIs(t, err, store.ErrNotFound)
-	tests, parts, err = db.CountChildren(ctx, []bson.ObjectID{keep.ID, gone.ID})
+	tests, parts, err = db.CountChildren(ctx, []store.ID{keep.ID, gone.ID})
 	require.NoError(t, err)
 	assert.Equal(t, [2]int64{2, 1}, [2]int64{tests, parts}, "the other run keeps its children")
 	runs, err := db.Runs(ctx, store.RunFilter{Tags: []string{"a"}})

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,7 +21,6 @@ import (
 	"evalrec.dev/store"
 	"evalrec.dev/store/mongo"
 	"evalrec.dev/store/sqlite"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // EnvURI names the variable that points the tests at a real MongoDB.
@@ -186,7 +186,7 @@ func Runs(t testing.TB, db *store.DB) []store.EvaluationRun {
 
 // TestRuns returns the test runs of a run, with their output, sorted by
 // _id.
-func TestRuns(t testing.TB, db *store.DB, run bson.ObjectID) []store.TestRun {
+func TestRuns(t testing.TB, db *store.DB, run store.ID) []store.TestRun {
 	t.Helper()
 	ctx := context.Background()
 	trs, err := db.TestRunsOf(ctx, run)
@@ -201,14 +201,14 @@ func TestRuns(t testing.TB, db *store.DB, run bson.ObjectID) []store.TestRun {
 	return trs
 }
 
-// Documents returns every stored document as Extended JSON, one a line,
+// Documents returns every stored document as JSON, one a line,
 // for tests that look for what must never be stored.
 func Documents(t testing.TB, db *store.DB) string {
 	t.Helper()
 	var b strings.Builder
 	for _, coll := range []string{store.RunsCollection, store.PartsCollection, store.TestsCollection} {
 		err := db.Each(context.Background(), coll, func(doc any) error {
-			j, err := bson.MarshalExtJSON(doc, false, false)
+			j, err := json.Marshal(doc)
 			b.Write(j)
 			b.WriteByte('\n')
 			return err

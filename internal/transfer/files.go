@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"evalrec.dev/store/mongo"
 
 	"evalrec.dev/store"
 )
@@ -40,7 +40,7 @@ func Export(ctx context.Context, db *store.DB, dir string, progress Progress) (m
 		w := bufio.NewWriterSize(f, 1<<20)
 		var n int64
 		err = db.Each(ctx, coll, func(doc any) error {
-			b, err := bson.MarshalExtJSON(doc, false, false)
+			b, err := mongo.MarshalExtJSON(doc)
 			if err != nil {
 				return err
 			}
@@ -128,7 +128,7 @@ func importFile(ctx context.Context, w *Writer, coll, path string, rep *Report) 
 		default:
 			doc = new(store.TestRun)
 		}
-		if err := store.UnmarshalExtJSON(sc.Bytes(), doc); err != nil {
+		if err := mongo.UnmarshalExtJSON(sc.Bytes(), doc); err != nil {
 			rep.Rejected = append(rep.Rejected, fmt.Errorf("%s:%d: %w", filepath.Base(path), line, err))
 			continue
 		}

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/ui"
 	"evalrec.dev/store"
@@ -37,7 +35,7 @@ func awkward(t *testing.T) *store.DB {
 	ctx := context.Background()
 	run := func(n int, branch, env, status string, score *float64, tests ...store.TestRun) store.EvaluationRun {
 		finished := at(n).Add(time.Minute)
-		r := store.EvaluationRun{ID: bson.NewObjectIDFromTimestamp(at(n)), EvaluationRunID: fmt.Sprintf("run-%d", n), StartedAt: at(n),
+		r := store.EvaluationRun{ID: store.NewIDAt(at(n)), EvaluationRunID: fmt.Sprintf("run-%d", n), StartedAt: at(n),
 			FinishedAt: &finished, GitCommit: strp(fmt.Sprintf("%040d", n)), GitBranch: strp(branch), GitDirty: boolp(false),
 			Environment: env, ExperimentTags: []string{"t"}, SystemInfoHash: "h", Status: status, Score: score, Source: "wrapper",
 			Project: "example.com/p", Packages: []string{"example.com/p"}, Metrics: map[string]float64{}, MetricStats: map[string]store.MetricStats{}}

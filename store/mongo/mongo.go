@@ -47,7 +47,8 @@ func Open(ctx context.Context, uri, database string, timeout time.Duration) (*St
 		// Nested documents (the system under test) decode as maps, as they
 		// were written, so that their canonical JSON, and the system hash,
 		// does not depend on the order the server kept.
-		SetBSONOptions(&options.BSONOptions{DefaultDocumentM: true})
+		SetBSONOptions(&options.BSONOptions{DefaultDocumentM: true}).
+		SetRegistry(registry)
 	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, &ConnectError{URI: redacted, Cause: reason(err)}

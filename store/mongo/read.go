@@ -24,6 +24,7 @@ func findOne[T any](ctx context.Context, c *mongo.Collection, filter bson.D, opt
 	if err != nil {
 		return nil, err
 	}
+	plain(&out)
 	return &out, nil
 }
 
@@ -36,11 +37,14 @@ func find[T any](ctx context.Context, c *mongo.Collection, filter bson.D, opts .
 	if err := cur.All(ctx, &out); err != nil {
 		return nil, err
 	}
+	for i := range out {
+		plain(&out[i])
+	}
 	return out, nil
 }
 
 // Run implements [store.Driver].
-func (s *Store) Run(ctx context.Context, id bson.ObjectID) (*store.EvaluationRun, error) {
+func (s *Store) Run(ctx context.Context, id store.ID) (*store.EvaluationRun, error) {
 	return findOne[store.EvaluationRun](ctx, s.runs(), bson.D{{Key: "_id", Value: id}})
 }
 
@@ -120,12 +124,12 @@ func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*st
 }
 
 // Parts implements [store.Driver].
-func (s *Store) Parts(ctx context.Context, run bson.ObjectID) ([]store.Part, error) {
+func (s *Store) Parts(ctx context.Context, run store.ID) ([]store.Part, error) {
 	return find[store.Part](ctx, s.parts(), bson.D{{Key: "evaluation_run_id", Value: run}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 }
 
 // TestRunsOfRuns implements [store.Driver].
-func (s *Store) TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID) ([]store.TestRun, error) {
+func (s *Store) TestRunsOfRuns(ctx context.Context, runs []store.ID) ([]store.TestRun, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "output", Value: 0}})
 	return find[store.TestRun](ctx, s.tests(), byRuns(runs), opts)
 }
@@ -139,7 +143,7 @@ var resultFields = bson.D{{Key: "_id", Value: 1}, {Key: "evaluation_run_id", Val
 // Results implements [store.Driver], a run at a time, from a cursor over
 // its test runs (index evaluation_run_id): one document is decoded at a
 // time.
-func (s *Store) Results(ctx context.Context, runs []bson.ObjectID, rs *store.Results, yield func(*store.Results) error) error {
+func (s *Store) Results(ctx context.Context, runs []store.ID, rs *store.Results, yield func(*store.Results) error) error {
 	for _, id := range runs {
 		rs.Reset(id)
 		cur, err := s.tests().Find(ctx, bson.D{{Key: "evaluation_run_id", Value: id}}, options.Find().SetProjection(resultFields))
@@ -167,7 +171,7 @@ func (s *Store) Results(ctx context.Context, runs []bson.ObjectID, rs *store.Res
 }
 
 // Tally implements [store.Driver].
-func (s *Store) Tally(ctx context.Context, run bson.ObjectID) (*store.Tally, error) {
+func (s *Store) Tally(ctx context.Context, run store.ID) (*store.Tally, error) {
 	cur, err := s.tests().Find(ctx, bson.D{{Key: "evaluation_run_id", Value: run}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "go_test", Value: 1}, {Key: "status", Value: 1}, {Key: "score", Value: 1}, {Key: "metrics", Value: 1}}))
 	if err != nil {
@@ -219,7 +223,7 @@ func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error
 }
 
 // CountChildren implements [store.Driver].
-func (s *Store) CountChildren(ctx context.Context, runs []bson.ObjectID) (tests, parts int64, err error) {
+func (s *Store) CountChildren(ctx context.Context, runs []store.ID) (tests, parts int64, err error) {
 	if tests, err = s.tests().CountDocuments(ctx, byRuns(runs)); err != nil {
 		return 0, 0, err
 	}
@@ -249,6 +253,7 @@ func (s *Store) Each(ctx context.Context, collection string, fn func(doc any) er
 		if err := cur.Decode(doc); err != nil {
 			return err
 		}
+		plain(doc)
 		if err := fn(doc); err != nil {
 			return err
 		}

@@ -128,7 +128,7 @@ func (s *Store) SetTotals(ctx context.Context, r *store.EvaluationRun) error {
 }
 
 // DeleteRuns implements [store.Driver]: test runs, then parts, then runs.
-func (s *Store) DeleteRuns(ctx context.Context, runs []bson.ObjectID) (tests, parts int64, err error) {
+func (s *Store) DeleteRuns(ctx context.Context, runs []store.ID) (tests, parts int64, err error) {
 	in := byRuns(runs)
 	t, err := s.tests().DeleteMany(ctx, in)
 	if err != nil {
@@ -153,6 +153,6 @@ func (s *Store) DeleteRuns(ctx context.Context, runs []bson.ObjectID) (tests, pa
 	return t.DeletedCount, p.DeletedCount, err
 }
 
-func byRuns(runs []bson.ObjectID) bson.D {
+func byRuns(runs []store.ID) bson.D {
 	return bson.D{{Key: "evaluation_run_id", Value: bson.D{{Key: "$in", Value: runs}}}}
 }

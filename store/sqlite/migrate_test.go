@@ -12,7 +12,6 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/store"
 	"evalrec.dev/store/sqlite"
@@ -44,7 +43,7 @@ func TestAStoreOfVersion2IsMigratedOnceWithAProgressLine(t *testing.T) {
 		_, err := old.Exec(stmt)
 		require.NoError(t, err)
 	}
-	run := bson.NewObjectID()
+	run := store.NewID()
 	commit, branch := "c0ffee", "main"
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	score, v := 75.5, 0.25
@@ -83,7 +82,7 @@ func TestAStoreOfVersion2IsMigratedOnceWithAProgressLine(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, said.String(), "migrating the embedded store")
 	assert.Contains(t, said.String(), "the test runs of 1 runs")
-	got, err := s.TestRunsOfRuns(ctx, []bson.ObjectID{run})
+	got, err := s.TestRunsOfRuns(ctx, []store.ID{run})
 	require.NoError(t, err)
 	want[0], want[1] = want[1], want[0] // sorted by _id
 	for i := range want {

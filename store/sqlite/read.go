@@ -9,13 +9,12 @@ import (
 	"strings"
 
 	json "github.com/goccy/go-json"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/store"
 )
 
 // Run implements [store.Driver].
-func (s *Store) Run(ctx context.Context, id bson.ObjectID) (*store.EvaluationRun, error) {
+func (s *Store) Run(ctx context.Context, id store.ID) (*store.EvaluationRun, error) {
 	return s.runWhere(ctx, `id = ?`, id.Hex())
 }
 
@@ -171,7 +170,7 @@ func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*st
 }
 
 // Parts implements [store.Driver].
-func (s *Store) Parts(ctx context.Context, run bson.ObjectID) ([]store.Part, error) {
+func (s *Store) Parts(ctx context.Context, run store.ID) ([]store.Part, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT doc FROM evaluation_run_parts WHERE run = ? ORDER BY id`, run.Hex())
 	if err != nil {
 		return nil, describe(err)
@@ -196,7 +195,7 @@ func (s *Store) Parts(ctx context.Context, run bson.ObjectID) ([]store.Part, err
 const maxIn = 500
 
 // TestRunsOfRuns implements [store.Driver].
-func (s *Store) TestRunsOfRuns(ctx context.Context, runs []bson.ObjectID) ([]store.TestRun, error) {
+func (s *Store) TestRunsOfRuns(ctx context.Context, runs []store.ID) ([]store.TestRun, error) {
 	// Room for all of them at once: growing a slice of large values by
 	// appending copied 100,000 of them over and over (1.2 s).
 	in, args := inList(runs[:min(len(runs), maxIn)])
@@ -239,7 +238,7 @@ func (s *Store) tests(ctx context.Context, out []store.TestRun, q string, args .
 
 // Tally implements [store.Driver]: statuses and scores from the columns,
 // metric values from the rest of the documents, read into a small value.
-func (s *Store) Tally(ctx context.Context, run bson.ObjectID) (*store.Tally, error) {
+func (s *Store) Tally(ctx context.Context, run store.ID) (*store.Tally, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+testRunColumns+` FROM test_runs t WHERE t.run = ?`, run.Hex())
 	if err != nil {
 		return nil, describe(err)
@@ -319,7 +318,7 @@ func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error
 }
 
 // CountChildren implements [store.Driver].
-func (s *Store) CountChildren(ctx context.Context, runs []bson.ObjectID) (tests, parts int64, err error) {
+func (s *Store) CountChildren(ctx context.Context, runs []store.ID) (tests, parts int64, err error) {
 	in, args := inList(runs)
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run IN `+in, args...).Scan(&tests); err != nil {
 		return 0, 0, describe(err)

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"evalrec.dev/store"
 )
 
@@ -15,7 +13,7 @@ import (
 // running, or stored by an evalrec before digests) is read from its rows,
 // and the digest of a finished run is stored then, so that a store of an
 // older version is migrated by the first query that reads each run.
-func (s *Store) Results(ctx context.Context, runs []bson.ObjectID, rs *store.Results, yield func(*store.Results) error) error {
+func (s *Store) Results(ctx context.Context, runs []store.ID, rs *store.Results, yield func(*store.Results) error) error {
 	// One statement for every run: a window of 200 small runs spent a
 	// third of its time preparing the same query.
 	stmt, err := s.db.PrepareContext(ctx, `SELECT digest FROM run_digests WHERE run = ?`)
@@ -56,7 +54,7 @@ func (s *Store) Results(ctx context.Context, runs []bson.ObjectID, rs *store.Res
 // decodeDigest adds the results of run's digest to rs, reading it in
 // place (sql.RawBytes: a digest of 50,000 test runs is a megabyte, which
 // Scan into a []byte copies); sql.ErrNoRows when there is none.
-func decodeDigest(ctx context.Context, stmt *sql.Stmt, run bson.ObjectID, rs *store.Results) error {
+func decodeDigest(ctx context.Context, stmt *sql.Stmt, run store.ID, rs *store.Results) error {
 	rows, err := stmt.QueryContext(ctx, run.Hex())
 	if err != nil {
 		return describe(err)
@@ -77,7 +75,7 @@ func decodeDigest(ctx context.Context, stmt *sql.Stmt, run bson.ObjectID, rs *st
 
 // resultsOfRows reads the results of one run from its rows, and whether the
 // run has finished (so that they are final).
-func resultsOfRows(ctx context.Context, q *sql.DB, run bson.ObjectID) (*store.Results, bool, error) {
+func resultsOfRows(ctx context.Context, q *sql.DB, run store.ID) (*store.Results, bool, error) {
 	rs := &store.Results{KeepIDs: true} // a digest holds them
 	rs.Reset(run)
 	var status string
@@ -106,7 +104,7 @@ func resultsOfRows(ctx context.Context, q *sql.DB, run bson.ObjectID) (*store.Re
 // putDigest stores the digest of a finished run's results, read before
 // this write began, if the run still has as many test runs: test runs
 // are only ever added, and one added meanwhile would be missing from it.
-func putDigest(ctx context.Context, tx *sql.Tx, run bson.ObjectID, rs *store.Results) error {
+func putDigest(ctx context.Context, tx *sql.Tx, run store.ID, rs *store.Results) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run = ?`, run.Hex()).Scan(&n); err != nil || n != len(rs.Rows) {
 		return err
@@ -119,7 +117,7 @@ func putDigest(ctx context.Context, tx *sql.Tx, run bson.ObjectID, rs *store.Res
 // StoreDigest stores the digest of a finished run from the results its
 // last Tally read, if the run still has that many test runs (test runs
 // are only ever added), and drops those results.
-func (s *Store) StoreDigest(ctx context.Context, run bson.ObjectID) error {
+func (s *Store) StoreDigest(ctx context.Context, run store.ID) error {
 	s.pendingMu.Lock()
 	var rs *store.Results
 	if s.pendingRun == run {
@@ -133,7 +131,7 @@ func (s *Store) StoreDigest(ctx context.Context, run bson.ObjectID) error {
 }
 
 // keepPending keeps the results a Tally read, for StoreDigest.
-func (s *Store) keepPending(run bson.ObjectID, rs *store.Results) {
+func (s *Store) keepPending(run store.ID, rs *store.Results) {
 	s.pendingMu.Lock()
 	defer s.pendingMu.Unlock()
 	s.pendingRun, s.pending = run, rs

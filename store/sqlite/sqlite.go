@@ -31,7 +31,6 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
-	"go.mongodb.org/mongo-driver/v2/bson"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
 
@@ -93,7 +92,7 @@ type Store struct {
 	// StoreDigest stores: one run's only, so that tallies of runs that
 	// never finish here hold nothing.
 	pendingMu  sync.Mutex
-	pendingRun bson.ObjectID
+	pendingRun store.ID
 	pending    *store.Results
 }
 

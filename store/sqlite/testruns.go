@@ -6,7 +6,6 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/store"
 )
@@ -60,7 +59,7 @@ func testRunArgs(t *store.TestRun) ([]any, error) {
 // once.
 type testRunScanner struct {
 	lastRun string
-	lastID  bson.ObjectID
+	lastID  store.ID
 }
 
 // scan reads a row of testRunColumns, then extra.
@@ -76,7 +75,7 @@ func (sc *testRunScanner) scan(rows *sql.Rows, extra ...any) (store.TestRun, err
 		return t, describe(err)
 	}
 	if string(run) != sc.lastRun {
-		id, err := bson.ObjectIDFromHex(string(run))
+		id, err := store.ParseID(string(run))
 		if err != nil {
 			return t, fmt.Errorf("reading test run %s: %w", t.ID, err)
 		}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/store"
@@ -134,7 +133,7 @@ func (s *Store) InsertTestRuns(ctx context.Context, trs []store.TestRun) (store.
 		// A run's digest holds its test runs as they were when it
 		// finished: one that gains test runs (a late writer, a replay)
 		// loses it until it is finalized again.
-		touched := map[bson.ObjectID]bool{}
+		touched := map[store.ID]bool{}
 		defer func() {
 			for run := range touched {
 				if err == nil {
@@ -228,7 +227,7 @@ func (s *Store) ReapPart(ctx context.Context, p *store.Part) (bool, error) {
 }
 
 // DeleteRuns implements [store.Driver].
-func (s *Store) DeleteRuns(ctx context.Context, runs []bson.ObjectID) (tests, parts int64, err error) {
+func (s *Store) DeleteRuns(ctx context.Context, runs []store.ID) (tests, parts int64, err error) {
 	in, args := inList(runs)
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM test_outputs WHERE id IN (SELECT id FROM test_runs WHERE run IN `+in+`)`, args...); err != nil {
@@ -283,7 +282,7 @@ func orNull(s string) any {
 }
 
 // inList is "(?, ?, …)" for ids, and the arguments.
-func inList(ids []bson.ObjectID) (string, []any) {
+func inList(ids []store.ID) (string, []any) {
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id.Hex()
