@@ -4,11 +4,13 @@
 package provenance
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
-
-	"github.com/go-git/go-git/v5"
 )
 
 // Git is the repository state of a run. Every field is nil when unknown:
@@ -33,27 +35,39 @@ var ciBranchVars = []string{
 // Commit variables of CI systems, used outside a repository.
 var ciCommitVars = []string{"GITHUB_SHA", "CI_COMMIT_SHA", "BUILDKITE_COMMIT", "CIRCLE_SHA1", "TRAVIS_COMMIT", "GIT_COMMIT"}
 
-// dirtyCheckBudget bounds the worktree scan, which go-git does in Go and which
-// can be slow in a very large checkout. When it runs out, Dirty stays nil.
-const dirtyCheckBudget = 2 * time.Second
+// gitBudget bounds each git command; the worktree scan of a very large
+// checkout may take longer, and then Dirty stays nil.
+const gitBudget = 2 * time.Second
 
-// GitInfo reads the repository containing dir. getenv supplies CI variables
-// (os.Getenv when nil). It never fails: what cannot be read stays nil.
+// GitInfo reads the repository containing dir by running git, as go build
+// does to stamp a binary's VCS information: a checkout has git, and a
+// library that reimplements it costs every test binary 90 packages.
+// getenv supplies CI variables (os.Getenv when nil). It never fails: what
+// cannot be read (no git, no repository, a repository git refuses) stays
+// nil.
 func GitInfo(dir string, getenv func(string) string) Git {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	var g Git
-	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
-	if err == nil {
-		if head, err := repo.Head(); err == nil {
-			g.Commit = ptr(head.Hash().String())
-			if head.Name().IsBranch() {
-				g.Branch = ptr(head.Name().Short())
+	// One call gives the commit and what HEAD points to: refs/heads/NAME
+	// on a branch, HEAD when detached. It fails outside a repository, and
+	// on a branch with no commit yet.
+	if out, ok := gitOutput(dir, "rev-parse", "HEAD", "--symbolic-full-name", "HEAD"); ok {
+		if f := strings.Fields(out); len(f) == 2 {
+			g.Commit = ptr(f[0])
+			if b, ok := strings.CutPrefix(f[1], "refs/heads/"); ok {
+				g.Branch = ptr(b)
 			}
 		}
-		g.Dirty = dirty(repo)
-		g.Remote = remoteURL(repo)
+	}
+	// Without optional locks, the scan does not take the index lock from
+	// the user's own git.
+	if out, ok := gitOutput(dir, "status", "--porcelain"); ok {
+		g.Dirty = ptr(out != "")
+		if out, ok := gitOutput(dir, "config", "--get-regexp", `^remote\..*\.url$`); ok {
+			g.Remote = remoteURL(out)
+		}
 	}
 	if g.Remote == nil {
 		// GitHub Actions names the repository even outside a checkout.
@@ -72,41 +86,44 @@ func GitInfo(dir string, getenv func(string) string) Git {
 	return g
 }
 
-func dirty(repo *git.Repository) *bool {
-	wt, err := repo.Worktree()
-	if err != nil {
-		return nil // a bare repository
+// gitOutput runs git in dir and returns its output, trimmed; ok is false
+// when git is missing, fails or runs out of time.
+func gitOutput(dir string, args ...string) (string, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), gitBudget)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_OPTIONAL_LOCKS=0", "LC_ALL=C")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		return "", false
 	}
-	done := make(chan *bool, 1)
-	go func() {
-		st, err := wt.Status()
-		if err != nil {
-			done <- nil
-			return
-		}
-		done <- ptr(!st.IsClean())
-	}()
-	select {
-	case d := <-done:
-		return d
-	case <-time.After(dirtyCheckBudget):
-		return nil
-	}
+	return strings.TrimSpace(out.String()), true
 }
 
-func remoteURL(repo *git.Repository) *string {
-	remotes, err := repo.Remotes()
-	if err != nil || len(remotes) == 0 {
-		return nil
-	}
-	pick := remotes[0]
-	for _, r := range remotes {
-		if r.Config().Name == "origin" {
-			pick = r
+// remoteURL picks, from `git config --get-regexp` lines "remote.NAME.url
+// URL", the origin remote's URL, else the first, without credentials.
+func remoteURL(config string) *string {
+	var first, origin string
+	sc := bufio.NewScanner(strings.NewReader(config))
+	for sc.Scan() {
+		key, url, ok := strings.Cut(sc.Text(), " ")
+		if !ok || url == "" {
+			continue
+		}
+		if first == "" {
+			first = url
+		}
+		if key == "remote.origin.url" && origin == "" {
+			origin = url
 		}
 	}
-	if urls := pick.Config().URLs; len(urls) > 0 && urls[0] != "" {
-		return ptr(RepositoryURL(urls[0]))
+	switch {
+	case origin != "":
+		return ptr(RepositoryURL(origin))
+	case first != "":
+		return ptr(RepositoryURL(first))
 	}
 	return nil
 }

@@ -2,16 +2,13 @@ package provenance
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,52 +17,83 @@ import (
 
 func noEnv(string) string { return "" }
 
-func commitFile(t *testing.T, dir string) (*git.Repository, plumbing.Hash) {
+// git runs git in dir, with no user or system configuration.
+func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	repo, err := git.PlainInit(dir, false)
-	require.NoError(t, err)
+	cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "git %v: %s", args, out)
+	return strings.TrimSpace(string(out))
+}
+
+// commitFile makes a repository in dir with one commit, and returns it.
+func commitFile(t *testing.T, dir string) string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git on PATH")
+	}
+	git(t, dir, "init", "-q")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644))
-	wt, err := repo.Worktree()
-	require.NoError(t, err)
-	_, err = wt.Add("a.txt")
-	require.NoError(t, err)
-	h, err := wt.Commit("first", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@t", When: time.Now()}})
-	require.NoError(t, err)
-	return repo, h
+	git(t, dir, "add", "a.txt")
+	git(t, dir, "commit", "-q", "-m", "first")
+	return git(t, dir, "rev-parse", "HEAD")
 }
 
 func TestGitInfoOnABranch(t *testing.T) {
 	dir := t.TempDir()
-	_, h := commitFile(t, dir)
+	h := commitFile(t, dir)
 	sub := filepath.Join(dir, "pkg")
 	require.NoError(t, os.Mkdir(sub, 0o755))
 
 	g := GitInfo(sub, noEnv)
 	require.NotNil(t, g.Commit)
-	assert.Equal(t, h.String(), *g.Commit)
+	assert.Equal(t, h, *g.Commit)
 	require.NotNil(t, g.Branch)
-	assert.Equal(t, "master", *g.Branch)
+	assert.Equal(t, "main", *g.Branch)
 	require.NotNil(t, g.Dirty)
 	assert.False(t, *g.Dirty)
+	assert.Nil(t, g.Remote, "no remote")
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("changed"), 0o644))
+	git(t, dir, "remote", "add", "fork", "https://bob:s3cret@example.com/bob/x.git")
+	git(t, dir, "remote", "add", "origin", "git@example.com:team/x.git")
 	g = GitInfo(dir, noEnv)
 	require.NotNil(t, g.Dirty)
 	assert.True(t, *g.Dirty)
+	require.NotNil(t, g.Remote)
+	assert.Equal(t, RepositoryURL("git@example.com:team/x.git"), *g.Remote, "origin, though added last")
+
+	git(t, dir, "remote", "remove", "origin")
+	g = GitInfo(dir, noEnv)
+	require.NotNil(t, g.Remote)
+	assert.NotContains(t, *g.Remote, "s3cret", "the first remote, without its credentials")
+	assert.Contains(t, *g.Remote, "example.com/bob/x")
 }
 
 func TestGitInfoOnADetachedHeadFallsBackToCIVariables(t *testing.T) {
 	dir := t.TempDir()
-	repo, h := commitFile(t, dir)
-	wt, _ := repo.Worktree()
-	require.NoError(t, wt.Checkout(&git.CheckoutOptions{Hash: h}))
+	h := commitFile(t, dir)
+	git(t, dir, "checkout", "-q", "--detach", h)
 
 	assert.Nil(t, GitInfo(dir, noEnv).Branch, "detached and no CI: no branch")
 	env := map[string]string{"GITHUB_REF_NAME": "42/merge", "GITHUB_HEAD_REF": "feature/x"}
 	g := GitInfo(dir, func(k string) string { return env[k] })
 	require.NotNil(t, g.Branch)
 	assert.Equal(t, "feature/x", *g.Branch, "on a pull request the head ref names the branch")
-	assert.Equal(t, h.String(), *g.Commit)
+	assert.Equal(t, h, *g.Commit)
+}
+
+func TestGitInfoOnABranchWithNoCommit(t *testing.T) {
+	dir := t.TempDir()
+	commitFile(t, dir)
+	git(t, dir, "checkout", "-q", "--orphan", "fresh")
+	g := GitInfo(dir, noEnv)
+	assert.Nil(t, g.Commit)
+	assert.Nil(t, g.Branch)
+	require.NotNil(t, g.Dirty, "the worktree is still read")
+	assert.True(t, *g.Dirty, "a.txt is staged on the new branch")
 }
 
 func TestGitInfoOutsideARepositoryIsNull(t *testing.T) {
@@ -176,9 +204,8 @@ func TestRepositoryURLDropsCredentials(t *testing.T) {
 
 func TestGitInfoReadsTheRemote(t *testing.T) {
 	dir := t.TempDir()
-	repo, _ := commitFile(t, dir)
-	_, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://x-access-token:tok@github.com/org/repo.git"}})
-	require.NoError(t, err)
+	commitFile(t, dir)
+	git(t, dir, "remote", "add", "origin", "https://x-access-token:tok@github.com/org/repo.git")
 	g := GitInfo(dir, noEnv)
 	require.NotNil(t, g.Remote)
 	assert.Equal(t, "https://github.com/org/repo.git", *g.Remote)
