@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aclements/go-moremath/stats"
-	"gonum.org/v1/gonum/stat"
 
 	"evalrec.dev/store"
 )
@@ -276,7 +275,7 @@ func (e *energy) q(lo, t, hi int) float64 {
 	return n * m / (n + m) * (2*between - within1 - within2)
 }
 
-func meanOf(xs []float64) float64 { return stat.Mean(xs, nil) }
+func meanOf(xs []float64) float64 { return stats.Mean(xs) }
 
 func varianceOf(xs []float64) float64 {
 	m := meanOf(xs)

@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/stat/combin"
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // The moderated t statistic is referred to Student's t, which assumes
@@ -240,12 +240,22 @@ var dfGrid = func() []float64 {
 	return append(out, math.Inf(1))
 }()
 
-// quantile is Student's t's (the normal's at df ∞) quantile at p.
+// quantile is Student's t's (the normal's at df ∞) quantile at p, as
+// gonum's distuv computes it: from the inverse of the regularized
+// incomplete beta function, since F(t) = 1 − I(df/df+t², df/2, 1/2)/2
+// for t > 0. distuv itself would link gonum's matrices into the CLI.
 func quantile(df, p float64) float64 {
-	if math.IsInf(df, 1) {
-		return distuv.UnitNormal.Quantile(p)
+	switch {
+	case math.IsInf(df, 1):
+		return mathext.NormalQuantile(p)
+	case p == 0.5:
+		return 0
+	case p > 0.5:
+		x := mathext.InvRegIncBeta(df/2, 0.5, 2*(1-p))
+		return math.Sqrt(df * (1 - x) / x)
 	}
-	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(p)
+	x := mathext.InvRegIncBeta(df/2, 0.5, 2*p)
+	return -math.Sqrt(df * (1 - x) / x)
 }
 
 // The log density of Student's t (the normal's at df ∞) is

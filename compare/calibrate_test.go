@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"evalrec.dev/analytics"
 	"evalrec.dev/store"
@@ -116,4 +117,20 @@ func TestAConstantHistoryIsNotJudgedByOneRun(t *testing.T) {
 	// that changed.
 	both := Sides(nil, nil, side("d", 0.2, 0.2, 0.2), side("d", 0.3, 0.3, 0.3), Options{})
 	assert.Equal(t, Regression, find(both, "d", "wer").Verdict)
+}
+
+// quantile is distuv's Student's t and normal quantiles, without linking
+// distuv: they agree to 1e-12 relative, far in both tails.
+func TestQuantileIsStudentsT(t *testing.T) {
+	for _, df := range []float64{1, 2.5, 3, 9, 30, 1e4, math.Inf(1)} {
+		for _, p := range []float64{1e-9, 5e-5, 0.01, 0.3, 0.5, 0.7, 0.99, 1 - 5e-5} {
+			want := distuv.UnitNormal.Quantile(p)
+			if !math.IsInf(df, 1) {
+				want = distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(p)
+			}
+			if got := quantile(df, p); math.Abs(got-want) > 1e-12*math.Max(1, math.Abs(want)) {
+				t.Errorf("quantile(%g, %g) = %.15g, want %.15g", df, p, got, want)
+			}
+		}
+	}
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/aclements/go-moremath/stats"
 	"golang.org/x/perf/benchmath"
-	"gonum.org/v1/gonum/stat"
 
 	"evalrec.dev/scoring"
 	"evalrec.dev/store"
@@ -267,7 +266,7 @@ type pair struct {
 
 func (p pair) finding() Finding {
 	return Finding{TestID: p.id, Metric: p.metric, Direction: p.dir.String(), DirectionKnown: p.known,
-		Base: stat.Mean(p.b, nil), Cand: stat.Mean(p.c, nil), N1: len(p.b), N2: len(p.c)}
+		Base: stats.Mean(p.b), Cand: stats.Mean(p.c), N1: len(p.b), N2: len(p.c)}
 }
 
 // moderatedT runs the default method, and returns the findings and the
@@ -301,7 +300,7 @@ func moderatedT(pairs []pair, alpha float64, calibrated bool) ([]Finding, int) {
 			if !ok || v == 0 {
 				return 0, false
 			}
-			t := (stat.Mean(c, nil) - stat.Mean(b, nil)) / math.Sqrt(v*(1/float64(len(b))+1/float64(len(c))))
+			t := (stats.Mean(c) - stats.Mean(b)) / math.Sqrt(v*(1/float64(len(b))+1/float64(len(c))))
 			if p.dir == scoring.HigherIsBetter {
 				t = -t
 			}
@@ -466,7 +465,7 @@ func exactP(p pair, f nullStatistic) (worse, better float64) {
 		if t, ok := f(xs, nb); ok {
 			return t
 		}
-		d := stat.Mean(xs[nb:], nil) - stat.Mean(xs[:nb], nil)
+		d := stats.Mean(xs[nb:]) - stats.Mean(xs[:nb])
 		if p.dir == scoring.HigherIsBetter {
 			d = -d
 		}
@@ -550,7 +549,7 @@ func neededRuns(tested []int, dfs []float64, fs []Finding, alpha float64, ref re
 func pooledVariance(a, b []float64) (float64, float64) {
 	var ss float64
 	for _, xs := range [][]float64{a, b} {
-		m := stat.Mean(xs, nil)
+		m := stats.Mean(xs)
 		for _, x := range xs {
 			ss += (x - m) * (x - m)
 		}
