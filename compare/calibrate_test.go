@@ -115,7 +115,7 @@ func TestAConstantHistoryIsNotJudgedByOneRun(t *testing.T) {
 
 	// Two constant sides of two runs or more: a deterministic metric
 	// that changed.
-	both := Sides(nil, nil, side("d", 0.2, 0.2, 0.2), side("d", 0.3, 0.3, 0.3), Options{})
+	both := Sides(nil, nil, werSide("d", 0.2, 0.2, 0.2), werSide("d", 0.3, 0.3, 0.3), Options{})
 	assert.Equal(t, Regression, find(both, "d", "wer").Verdict)
 }
 

@@ -5,7 +5,7 @@ package compare
 
 import (
 	"cmp"
-	"maps"
+	"context"
 	"math"
 	"slices"
 
@@ -91,16 +91,30 @@ func (d Diff) ScoreDelta() (float64, bool) {
 // Runs compares cand against base, on the packages cand ran. A test is
 // identified by its test_id; when it ran several times in one run
 // (-count=N), its last attempt counts. The run's metrics' directions come
-// from the tests' metrics, or from keys when given (see
-// store.DB.TestOutcomes).
+// from the tests' metrics, or from keys when given.
 func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun, keys ...store.MetricKey) Diff {
-	d := Diff{Base: base, Cand: cand, BaseScore: base.Score, CandScore: cand.Score}
-	baseTests = onPackagesOf(baseTests, candTests)
-	if base.TestsSelected || cand.TestsSelected {
-		baseTests, candTests = common(baseTests, candTests)
-		d.Common, d.BaseScore, d.CandScore = true, meanTestScore(baseTests), meanTestScore(candTests)
+	rs, baseRows, candRows := resultsOf(baseTests, candTests)
+	return diffRuns(base, cand, rs, baseRows, candRows, keys)
+}
+
+// LoadRuns reads two runs' results from db and compares them (see Runs).
+func LoadRuns(ctx context.Context, db *store.DB, base, cand *store.EvaluationRun) (Diff, error) {
+	rs := &store.Results{Accumulate: true}
+	if err := db.ReadResults(ctx, []store.ID{base.ID, cand.ID}, rs); err != nil {
+		return Diff{}, err
 	}
-	dirs, known := directions(candTests, baseTests)
+	return diffRuns(base, cand, rs, rowsOf(rs, []store.EvaluationRun{*base}), rowsOf(rs, []store.EvaluationRun{*cand}), rs.Metrics), nil
+}
+
+func diffRuns(base, cand *store.EvaluationRun, rs *store.Results, baseRows, candRows []int32, keys []store.MetricKey) Diff {
+	d := Diff{Base: base, Cand: cand, BaseScore: base.Score, CandScore: cand.Score}
+	bs, cs := newSide(rs, baseRows), newSide(rs, candRows)
+	bs = onPackagesOf(bs, cs)
+	if base.TestsSelected || cand.TestsSelected {
+		bs, cs = common(bs, cs)
+		d.Common, d.BaseScore, d.CandScore = true, bs.meanScore(), cs.meanScore()
+	}
+	dirs, known := directions(rs, cs, bs)
 	for _, k := range keys {
 		if _, ok := dirs[k.Key]; !ok {
 			dirs[k.Key], _ = scoring.ParseDirection(k.Direction)
@@ -118,16 +132,15 @@ func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun,
 		return cmp.Or(cmp.Compare(b.Relative(), a.Relative()), cmp.Compare(a.Name, b.Name))
 	})
 
-	bt, ct := latest(baseTests), latest(candTests)
-	d.NewTests, d.RemovedTests, d.NewlyFailing, d.Fixed = statusChanges(bt, ct)
-	for _, id := range slices.Sorted(maps.Keys(ct)) {
-		c := ct[id]
-		b, ok := bt[id]
-		if !ok {
+	byID := testsByID(rs)
+	d.NewTests, d.RemovedTests, d.NewlyFailing, d.Fixed = statusChanges(bs, cs, byID)
+	for _, t := range byID {
+		if !bs.ran(t) || !cs.ran(t) {
 			continue
 		}
-		td := TestDelta{TestID: id, BaseScore: b.Score, CandScore: c.Score, BaseStatus: b.Status, CandStatus: c.Status}
-		if td.ScoreDelta() != 0 || b.Status != c.Status {
+		b, c := &rs.Rows[bs.last[t]], &rs.Rows[cs.last[t]]
+		td := TestDelta{TestID: rs.Tests[t].TestID, BaseScore: scoreOf(b), CandScore: scoreOf(c), BaseStatus: string(b.Status()), CandStatus: string(c.Status())}
+		if td.ScoreDelta() != 0 || b.Status() != c.Status() {
 			d.Tests = append(d.Tests, td)
 		}
 	}
@@ -137,76 +150,28 @@ func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun,
 	return d
 }
 
-// common keeps the test runs of the tests both sides ran.
-func common(base, cand []store.TestRun) ([]store.TestRun, []store.TestRun) {
-	in := func(trs []store.TestRun) map[string]bool {
-		m := make(map[string]bool, len(trs))
-		for _, t := range trs {
-			m[t.TestID] = true
-		}
-		return m
+func scoreOf(r *store.Result) *float64 {
+	if !r.HasScore() {
+		return nil
 	}
-	inBase, inCand := in(base), in(cand)
-	keep := func(trs []store.TestRun, other map[string]bool) []store.TestRun {
-		return slices.DeleteFunc(slices.Clone(trs), func(t store.TestRun) bool { return !other[t.TestID] })
-	}
-	return keep(base, inCand), keep(cand, inBase)
+	s := r.Score
+	return &s
 }
 
-// meanTestScore is the mean score of the tests' last attempts, or nil.
-func meanTestScore(trs []store.TestRun) *float64 {
-	return meanOf(maps.Values(latest(trs)), func(t *store.TestRun) *float64 { return t.Score })
-}
-
-// statusChanges lists the tests only in cand, only in base, passing in base
-// but failing in cand, and the reverse.
-func statusChanges(bt, ct map[string]*store.TestRun) (added, removed, broke, fixed []string) {
-	for _, id := range slices.Sorted(maps.Keys(ct)) {
-		c := ct[id]
-		b, ok := bt[id]
-		switch {
-		case !ok:
-			added = append(added, id)
-		case b.Status == "passed" && bad(c.Status):
-			broke = append(broke, id)
-		case bad(b.Status) && c.Status == "passed":
-			fixed = append(fixed, id)
-		}
-	}
-	for _, id := range slices.Sorted(maps.Keys(bt)) {
-		if _, ok := ct[id]; !ok {
-			removed = append(removed, id)
-		}
-	}
-	return added, removed, broke, fixed
-}
-
-func bad(status string) bool { return status == "failed" || status == "incomplete" }
-
-// directions reads each metric's direction from the test documents, and
-// whether a definition or unit gave it.
-func directions(sets ...[]store.TestRun) (map[string]scoring.Direction, map[string]bool) {
+// directions reads each metric's direction from the sides' results, and
+// whether a definition or unit gave it: the first side's first.
+func directions(rs *store.Results, sides ...*side) (map[string]scoring.Direction, map[string]bool) {
 	out, known := map[string]scoring.Direction{}, map[string]bool{}
-	for _, set := range sets {
-		for _, t := range set {
-			for k, m := range t.Metrics {
-				if _, ok := out[k]; !ok {
-					out[k], _ = scoring.ParseDirection(m.Direction)
-					known[k] = !m.Assumed
+	for _, s := range sides {
+		for _, i := range s.rows {
+			for _, v := range rs.ValuesOf(int(i)) {
+				k := rs.Metrics[v.Metric]
+				if _, ok := out[k.Key]; !ok {
+					out[k.Key], _ = scoring.ParseDirection(k.Direction)
+					known[k.Key] = !k.Assumed
 				}
 			}
 		}
 	}
 	return out, known
-}
-
-func latest(ts []store.TestRun) map[string]*store.TestRun {
-	out := make(map[string]*store.TestRun, len(ts))
-	for i := range ts {
-		t := &ts[i]
-		if prev, ok := out[t.TestID]; !ok || t.Attempt >= prev.Attempt {
-			out[t.TestID] = t
-		}
-	}
-	return out
 }

@@ -2,7 +2,6 @@ package compare
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"iter"
 	"maps"
@@ -169,48 +168,70 @@ func (r Report) ScoreDrop() (float64, bool) {
 // constants do not enter the family. A change between two constant sides
 // is certain, and reported so.
 func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun, opt Options) Report {
+	rs, baseRows, candRows := resultsOf(base, cand)
+	return compareSides(baseRuns, candRuns, rs, baseRows, candRows, opt)
+}
+
+// resultsOf puts two sides' test runs in one Results, and returns the rows
+// of each.
+func resultsOf(base, cand []store.TestRun) (*store.Results, []int32, []int32) {
+	rs := &store.Results{Accumulate: true}
+	rows := func(trs []store.TestRun) []int32 {
+		from := len(rs.Rows)
+		for i := range trs {
+			rs.Add(&trs[i])
+		}
+		out := make([]int32, 0, len(rs.Rows)-from)
+		for i := from; i < len(rs.Rows); i++ {
+			out = append(out, int32(i))
+		}
+		return out
+	}
+	b := rows(base)
+	return rs, b, rows(cand)
+}
+
+// compareSides is Sides over the rows of each side in rs.
+func compareSides(baseRuns, candRuns []store.EvaluationRun, rs *store.Results, baseRows, candRows []int32, opt Options) Report {
 	opt = opt.withDefaults()
 	r := Report{BaseRuns: len(baseRuns), CandRuns: len(candRuns), Method: opt.Test,
 		BaseScore: meanScore(baseRuns), CandScore: meanScore(candRuns)}
 	r.Warnings = sideWarnings(baseRuns, candRuns)
+	base, cand := newSide(rs, baseRows), newSide(rs, candRows)
 	base = onPackagesOf(base, cand)
 	if selected(baseRuns) || selected(candRuns) {
 		base, cand = common(base, cand)
-		r.BaseScore, r.CandScore = meanTestScore(base), meanTestScore(cand)
+		r.BaseScore, r.CandScore = base.meanScore(), cand.meanScore()
 		r.Warnings = append(r.Warnings, "a side ran some tests only (go test -run): compared on the tests both ran, scores too")
 	}
 	// A result go test served from its cache says the test ran and how it
 	// ended (as it did when last run fresh), so it counts for the test
 	// set and for statuses; it is no new sample of a metric.
-	bt, ct := latest(base), latest(cand)
-	var cachedB, cachedC int
-	base, cachedB = withoutCached(base)
-	cand, cachedC = withoutCached(cand)
-	r.Cached = cachedB + cachedC
+	r.Cached = base.cached() + cand.cached()
 	if r.Cached > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d test results were served from go test's cache and are left out of the samples: run with -count=1 for fresh ones", r.Cached))
 	}
 
-	bs, cs := samplesByTest(base, opt.Durations), samplesByTest(cand, opt.Durations)
-	r.NewTests, r.RemovedTests, r.NewlyFailing, r.Fixed = statusChanges(bt, ct)
+	byID := testsByID(rs)
+	bs, cs := base.samples(opt.Durations), cand.samples(opt.Durations)
+	r.NewTests, r.RemovedTests, r.NewlyFailing, r.Fixed = statusChanges(base, cand, byID)
 	if len(r.NewTests)+len(r.RemovedTests) > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("dataset inconsistency: the sides differ in their test set (%d new, %d removed)",
 			len(r.NewTests), len(r.RemovedTests)))
 	}
-	for _, id := range slices.Sorted(maps.Keys(ct)) {
-		if b, ok := bt[id]; ok && b.ScoreMethod != ct[id].ScoreMethod {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("scoring inconsistency: %s is scored by %s in base and %s in candidate",
-				id, b.ScoreMethod, ct[id].ScoreMethod))
-		}
-	}
-
 	var pairs, benches []pair
-	for _, id := range slices.Sorted(maps.Keys(cs)) {
-		b, ok := bs[id]
-		if !ok {
+	for _, t := range byID {
+		if !base.ran(t) || !cand.ran(t) {
 			continue
 		}
-		c := cs[id]
+		id := rs.Tests[t].TestID
+		if bm, cm := rs.Method(int(base.last[t])), rs.Method(int(cand.last[t])); bm != cm {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("scoring inconsistency: %s is scored by %s in base and %s in candidate", id, bm, cm))
+		}
+		b, c := bs[t], cs[t]
+		if b == nil || c == nil {
+			continue
+		}
 		for _, metric := range slices.Sorted(maps.Keys(c.values)) {
 			if bv, ok := b.values[metric]; ok {
 				p := pair{id: id, metric: metric, dir: c.dirs[metric], known: !c.assumed[metric], b: bv, c: c.values[metric],
@@ -710,87 +731,12 @@ type testSamples struct {
 	bench   bool // a benchmark: judged as benchstat does (see benchmarkVerdicts)
 }
 
-// samplesByTest collects, per test, each metric's finite values over every
-// run and attempt. Scores are not samples: a test's score follows from its
-// metrics, and the score of a test without metrics is its status, whose
-// changes are newly failing and fixed tests (and flakiness), not a drift
-// to test for.
-// init makes the maps of a test that has samples: most tests of a wide
-// suite have none, and four empty maps for each of 100,000 cost more
-// than the comparison.
-func (s *testSamples) init() {
-	if s.values == nil {
-		s.values, s.dirs, s.passed, s.assumed = map[string][]float64{}, map[string]scoring.Direction{}, map[string][]bool{}, map[string]bool{}
-	}
-}
-
-func samplesByTest(trs []store.TestRun, durations bool) map[string]*testSamples {
-	out := map[string]*testSamples{}
-	for _, t := range trs {
-		s := out[t.TestID]
-		if s == nil {
-			s = &testSamples{bench: strings.HasPrefix(t.GoTest, "Benchmark")}
-			out[t.TestID] = s
-		}
-		for k, m := range t.Metrics {
-			if m.Value == nil {
-				continue
-			}
-			s.init()
-			s.values[k] = append(s.values[k], *m.Value)
-			if m.Threshold != nil && m.Passed != nil {
-				s.passed[k] = append(s.passed[k], *m.Passed)
-			}
-			s.dirs[k] = directionOf(m.Direction)
-			s.assumed[k] = s.assumed[k] || m.Assumed
-		}
-		if durations && !s.bench && t.Status == "passed" {
-			s.init()
-			s.values[DurationMetric] = append(s.values[DurationMetric], t.DurationMS)
-			s.dirs[DurationMetric] = scoring.LowerIsBetter
-		}
-	}
-	return out
-}
-
 // DurationMetric is the name a test's duration is compared under.
 const DurationMetric = "duration"
 
 // MinDurationChange is the smallest change of a duration, in ms, that
 // counts (see Options.Durations).
 const MinDurationChange = 100.0
-
-// withoutCached drops the test runs go test served from its cache.
-func withoutCached(trs []store.TestRun) ([]store.TestRun, int) {
-	if !slices.ContainsFunc(trs, func(t store.TestRun) bool { return t.Cached }) {
-		return trs, 0 // a TestRun is large: copying 100,000 took 0.4 s
-	}
-	out := trs[:0:0]
-	for _, t := range trs {
-		if !t.Cached {
-			out = append(out, t)
-		}
-	}
-	return out, len(trs) - len(out)
-}
-
-// onPackagesOf keeps the base test runs of the packages the candidate ran.
-func onPackagesOf(base, cand []store.TestRun) []store.TestRun {
-	pkgs := map[string]bool{}
-	for _, t := range cand {
-		pkgs[t.Package] = true
-	}
-	if len(pkgs) == 0 || !slices.ContainsFunc(base, func(t store.TestRun) bool { return !pkgs[t.Package] }) {
-		return base
-	}
-	out := base[:0:0]
-	for _, t := range base {
-		if pkgs[t.Package] {
-			out = append(out, t)
-		}
-	}
-	return out
-}
 
 // sideWarnings says when the sides differ in project, environment or
 // system: their results may differ for that reason alone.
@@ -830,16 +776,21 @@ func short(h string) string {
 
 // meanScore is the mean run score of a side, or nil when no run has one.
 func meanScore(runs []store.EvaluationRun) *float64 {
-	return meanOf(slices.Values(runs), func(r store.EvaluationRun) *float64 { return r.Score })
+	return meanOf(slices.Values(runs), func(r store.EvaluationRun) (float64, bool) {
+		if r.Score == nil {
+			return 0, false
+		}
+		return *r.Score, true
+	})
 }
 
 // meanOf is the mean of the scores items have, or nil when none has one.
-func meanOf[T any](items iter.Seq[T], score func(T) *float64) *float64 {
+func meanOf[T any](items iter.Seq[T], score func(T) (float64, bool)) *float64 {
 	var sum float64
 	n := 0
 	for it := range items {
-		if s := score(it); s != nil {
-			sum += *s
+		if s, ok := score(it); ok {
+			sum += s
 			n++
 		}
 	}
@@ -858,17 +809,4 @@ func median(vs []float64) float64 {
 		return s[n/2]
 	}
 	return (s[n/2-1] + s[n/2]) / 2
-}
-
-// Load reads both sides' test runs from db and compares them.
-func Load(ctx context.Context, db *store.DB, base, cand []store.EvaluationRun, opt Options) (Report, error) {
-	bt, err := db.TestResults(ctx, base)
-	if err != nil {
-		return Report{}, err
-	}
-	ct, err := db.TestResults(ctx, cand)
-	if err != nil {
-		return Report{}, err
-	}
-	return Sides(base, cand, bt, ct, opt), nil
 }

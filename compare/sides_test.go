@@ -18,7 +18,7 @@ func withMetric(id string, score, wer float64, attempt int) store.TestRun {
 		Metrics: map[string]store.MetricDoc{"wer": {Value: &w, Direction: "lower"}}}
 }
 
-func side(id string, wers ...float64) []store.TestRun {
+func werSide(id string, wers ...float64) []store.TestRun {
 	var out []store.TestRun
 	for i, w := range wers {
 		out = append(out, withMetric(id, 100*(1-w), w, i+1))
@@ -36,8 +36,8 @@ func find(r Report, id, metric string) Finding {
 }
 
 func TestSidesFindsASignificantRegression(t *testing.T) {
-	base := side("t", 0.10, 0.11, 0.09, 0.10, 0.12, 0.10, 0.11, 0.09)
-	cand := side("t", 0.20, 0.21, 0.19, 0.22, 0.20, 0.21, 0.19, 0.20)
+	base := werSide("t", 0.10, 0.11, 0.09, 0.10, 0.12, 0.10, 0.11, 0.09)
+	cand := werSide("t", 0.20, 0.21, 0.19, 0.22, 0.20, 0.21, 0.19, 0.20)
 	r := Sides(nil, nil, base, cand, Options{})
 	f := find(r, "t", "wer")
 	require.NotNil(t, f.P)
@@ -50,8 +50,8 @@ func TestSidesFindsASignificantRegression(t *testing.T) {
 }
 
 func TestSidesDoesNotCallNoiseARegression(t *testing.T) {
-	base := side("t", 0.10, 0.12, 0.09, 0.11, 0.10)
-	cand := side("t", 0.11, 0.10, 0.12, 0.09, 0.11)
+	base := werSide("t", 0.10, 0.12, 0.09, 0.11, 0.10)
+	cand := werSide("t", 0.11, 0.10, 0.12, 0.09, 0.11)
 	r := Sides(nil, nil, base, cand, Options{})
 	f := find(r, "t", "wer")
 	require.NotNil(t, f.P)
@@ -79,7 +79,7 @@ func TestHolmBonferroni(t *testing.T) {
 }
 
 func TestOneRunASideWithNothingToLearnTheNoiseFromIsTooFewRuns(t *testing.T) {
-	r := Sides(nil, nil, side("t", 0.10), side("t", 0.12), Options{})
+	r := Sides(nil, nil, werSide("t", 0.10), werSide("t", 0.12), Options{})
 	f := find(r, "t", "wer")
 	assert.Nil(t, f.P)
 	assert.Equal(t, TooFewRuns, f.Verdict, "never unchanged, never a regression")
@@ -87,8 +87,8 @@ func TestOneRunASideWithNothingToLearnTheNoiseFromIsTooFewRuns(t *testing.T) {
 }
 
 func TestOneRunAgainstAHistoryIsTested(t *testing.T) {
-	base := side("t", 0.10, 0.11, 0.09, 0.10, 0.12, 0.10, 0.11, 0.09, 0.10, 0.11)
-	r := Sides(nil, nil, base, side("t", 0.30), Options{})
+	base := werSide("t", 0.10, 0.11, 0.09, 0.10, 0.12, 0.10, 0.11, 0.09, 0.10, 0.11)
+	r := Sides(nil, nil, base, werSide("t", 0.30), Options{})
 	f := find(r, "t", "wer")
 	require.NotNil(t, f.P)
 	assert.Equal(t, Regression, f.Verdict)
@@ -107,16 +107,16 @@ func TestTiesAndZeroChangesAreNeverImprovements(t *testing.T) {
 	assert.Equal(t, []string{"t"}, r.NewlyFailing, "the failure is reported as such")
 
 	// Mostly tied metric values: no improvement, and weak evidence.
-	ties := Sides(nil, nil, side("t", 0.1, 0.1, 0.1, 0.1, 0.1), side("t", 0.1, 0.1, 0.1, 0.9), Options{})
+	ties := Sides(nil, nil, werSide("t", 0.1, 0.1, 0.1, 0.1, 0.1), werSide("t", 0.1, 0.1, 0.1, 0.9), Options{})
 	f := find(ties, "t", "wer")
 	assert.NotEqual(t, Improvement, f.Verdict)
-	same := Sides(nil, nil, side("t", 0.1, 0.1, 0.1), side("t", 0.1, 0.1, 0.1), Options{})
+	same := Sides(nil, nil, werSide("t", 0.1, 0.1, 0.1), werSide("t", 0.1, 0.1, 0.1), Options{})
 	assert.Equal(t, Unchanged, find(same, "t", "wer").Verdict)
 	assert.Nil(t, find(same, "t", "wer").P, "identical constants carry no evidence and are not tested")
 }
 
 func TestCachedResultsAreNotSamples(t *testing.T) {
-	base := side("t", 0.10, 0.11, 0.09, 0.10, 0.12, 0.10)
+	base := werSide("t", 0.10, 0.11, 0.09, 0.10, 0.12, 0.10)
 	var cand []store.TestRun
 	for range 6 {
 		c := withMetric("t", 90, 0.10, 1)
@@ -145,8 +145,8 @@ func TestUnitsDecideDirections(t *testing.T) {
 }
 
 func TestSidesWarnsAboutInconsistentSides(t *testing.T) {
-	base := append(side("a", 0.1), side("gone", 0.1)...)
-	cand := append(side("a", 0.1), side("new", 0.1)...)
+	base := append(werSide("a", 0.1), werSide("gone", 0.1)...)
+	cand := append(werSide("a", 0.1), werSide("new", 0.1)...)
 	cand[0].ScoreMethod = "garbled_turn"
 	r := Sides(nil, nil, base, cand, Options{})
 	assert.Equal(t, []string{"new"}, r.NewTests)
@@ -161,9 +161,9 @@ func TestSidesWarnsAboutInconsistentSides(t *testing.T) {
 }
 
 func TestASubsetIsComparedOnItsPackages(t *testing.T) {
-	base := append(side("a", 0.1), side("b", 0.1)...)
+	base := append(werSide("a", 0.1), werSide("b", 0.1)...)
 	base[0].Package, base[1].Package = "m/a", "m/b"
-	cand := side("a", 0.1)
+	cand := werSide("a", 0.1)
 	cand[0].Package = "m/a"
 	r := Sides(nil, nil, base, cand, Options{})
 	assert.Empty(t, r.RemovedTests, "m/b did not run in the candidate: it is not gone")
@@ -181,7 +181,7 @@ func TestScoreDrop(t *testing.T) {
 func TestMannWhitneyKnownValue(t *testing.T) {
 	// Four samples a side, fully separated: the exact two-sided p-value is
 	// 2 / C(8,4) = 2/70.
-	r := Sides(nil, nil, side("t", 0.10, 0.11, 0.12, 0.13), side("t", 0.20, 0.21, 0.22, 0.23), Options{Test: MannWhitney})
+	r := Sides(nil, nil, werSide("t", 0.10, 0.11, 0.12, 0.13), werSide("t", 0.20, 0.21, 0.22, 0.23), Options{Test: MannWhitney})
 	f := find(r, "t", "wer")
 	require.NotNil(t, f.P)
 	assert.InDelta(t, 2.0/70, *f.P, 1e-9)

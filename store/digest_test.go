@@ -151,3 +151,28 @@ func BenchmarkDecodeDigest(b *testing.B) {
 		}
 	}
 }
+
+// With Accumulate, a Results keeps every run's rows; starting the current
+// run again (a reader that fell back from a digest to the rows) drops only
+// that run's.
+func TestAccumulatedResultsKeepEveryRunsRows(t *testing.T) {
+	a, b := store.NewID(), store.NewID()
+	tr := func(run store.ID, name string) *store.TestRun {
+		return &store.TestRun{EvaluationRunID: run, TestID: "p." + name, TestName: name, Status: "passed"}
+	}
+	rs := &store.Results{Accumulate: true}
+	rs.Reset(a)
+	rs.Add(tr(a, "T1"))
+	rs.Add(tr(a, "T2"))
+	rs.Reset(b)
+	rs.Add(tr(b, "T1"))
+	rs.Reset(b)
+	rs.Add(tr(b, "T2"))
+	require.Len(t, rs.Rows, 3)
+	assert.Equal(t, []string{"p.T1", "p.T2", "p.T2"}, []string{rs.Tests[rs.Rows[0].Test].TestID, rs.Tests[rs.Rows[1].Test].TestID, rs.Tests[rs.Rows[2].Test].TestID})
+	assert.Equal(t, rs.Run(b), rs.Rows[2].Run)
+
+	rs.Accumulate = false
+	rs.Reset(a)
+	assert.Empty(t, rs.Rows, "without Accumulate a run's rows replace the last's")
+}

@@ -148,26 +148,21 @@ func (d *DB) Results(ctx context.Context, runs []ID) ResultStream {
 	}
 }
 
+// ReadResults reads the results of runs into rs, run after run in the
+// order given. With rs.Accumulate, rs keeps every run's rows: what compare
+// and show read, without a test run document or struct a row.
+func (d *DB) ReadResults(ctx context.Context, runs []ID, rs *Results) error {
+	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	return d.Driver.Results(cctx, runs, rs, func(*Results) error { return nil })
+}
+
 // TestResults returns the test runs of runs as their results hold them
 // (see [Results.TestRun]: no output, tags, participants, attributes or
-// start, nor the run's fields), sorted by _id. What compare and show read,
-// from a run's digest where the store keeps one, instead of a document a
-// test run.
+// start, nor the run's fields), sorted by _id: what show and the run page
+// list, from a run's digest where the store keeps one, instead of a
+// document a test run.
 func (d *DB) TestResults(ctx context.Context, runs []EvaluationRun) ([]TestRun, error) {
-	trs, _, err := d.testResults(ctx, runs, true)
-	slices.SortFunc(trs, func(a, b TestRun) int { return strings.Compare(a.ID, b.ID) })
-	return trs, err
-}
-
-// TestOutcomes is TestResults without the test runs' metrics, in no
-// order, and the metrics they reported: what a run's summary needs. A map
-// of metrics a test run cost 1 KB, and sorting moved 350 bytes a test run:
-// for 100,000 test runs, 2 of the 2.5 s the summary of evalrec test took.
-func (d *DB) TestOutcomes(ctx context.Context, runs []EvaluationRun) ([]TestRun, []MetricKey, error) {
-	return d.testResults(ctx, runs, false)
-}
-
-func (d *DB) testResults(ctx context.Context, runs []EvaluationRun, metrics bool) ([]TestRun, []MetricKey, error) {
 	n := 0
 	for _, r := range runs {
 		n += r.NumTests
@@ -178,11 +173,12 @@ func (d *DB) testResults(ctx context.Context, runs []EvaluationRun, metrics bool
 	rs := &Results{KeepIDs: true}
 	err := d.Driver.Results(cctx, IDs(runs), rs, func(rs *Results) error {
 		for i := range rs.Rows {
-			out = append(out, rs.TestRun(i, metrics))
+			out = append(out, rs.TestRun(i, true))
 		}
 		return nil
 	})
-	return out, rs.Metrics, err
+	slices.SortFunc(out, func(a, b TestRun) int { return strings.Compare(a.ID, b.ID) })
+	return out, err
 }
 
 // PruneReport counts what a prune deleted, or would delete.

@@ -29,7 +29,13 @@ type Results struct {
 	// KeepIDs asks for each row's test run ID (see TestRun): the
 	// statistics need none, and 1.5 million of them cost 100 MB.
 	KeepIDs bool
-	ids     []string // by row, with KeepIDs
+	// Accumulate keeps every run's rows: Rows and Values grow run after
+	// run (see [DB.ResultsOf]).
+	Accumulate bool
+	ids        []string // by row, with KeepIDs
+	// rowStart and valueStart are where the current run's rows and values
+	// begin, with Accumulate.
+	rowStart, valueStart int
 
 	current   int32
 	methods   []string // score methods, which rows index
@@ -50,9 +56,21 @@ type Results struct {
 type ResultStream func(yield func(*Results) error) error
 
 // Reset empties the rows, keeping the tables, for the results of run.
+// With Accumulate it keeps the rows of other runs: it drops only those of
+// run, when run is the current run (a reader starting it again).
 func (rs *Results) Reset(run ID) {
-	rs.Rows, rs.Values, rs.ids, rs.seqPos = rs.Rows[:0], rs.Values[:0], rs.ids[:0], 0
-	rs.current = rs.Run(run)
+	i := rs.Run(run)
+	switch {
+	case !rs.Accumulate:
+		rs.rowStart, rs.valueStart = 0, 0
+	case i != rs.current:
+		rs.rowStart, rs.valueStart = len(rs.Rows), len(rs.Values)
+	}
+	rs.Rows, rs.Values, rs.seqPos = rs.Rows[:rs.rowStart], rs.Values[:rs.valueStart], 0
+	if len(rs.ids) > rs.rowStart {
+		rs.ids = rs.ids[:rs.rowStart]
+	}
+	rs.current = i
 }
 
 // Current is the index of the run whose results Rows hold.
@@ -142,6 +160,9 @@ func passedOf(p *bool) passed {
 	}
 	return 1
 }
+
+// Verdict is whether the value met its threshold, or nil when unknown.
+func (v MetricValue) Verdict() *bool { return v.Passed.ptr() }
 
 func (p passed) ptr() *bool {
 	if p == 0 {
@@ -257,6 +278,14 @@ func (rs *Results) method(m string) uint8 {
 	return uint8(len(rs.methods) - 1)
 }
 
+// TestRunID is the test run ID of row i, with KeepIDs; else "".
+func (rs *Results) TestRunID(i int) string {
+	if i < len(rs.ids) {
+		return rs.ids[i]
+	}
+	return ""
+}
+
 // Method is the score method of row i.
 func (rs *Results) Method(i int) string {
 	if m := int(rs.Rows[i].method); m < len(rs.methods) {
@@ -313,10 +342,7 @@ func nonFinite(s string) float64 {
 func (rs *Results) TestRun(i int, metrics bool) TestRun {
 	r := &rs.Rows[i]
 	k := &rs.Tests[r.Test]
-	var id string
-	if i < len(rs.ids) {
-		id = rs.ids[i]
-	}
+	id := rs.TestRunID(i)
 	t := TestRun{ID: id, EvaluationRunID: rs.Runs[r.Run], TestRunID: id, TestID: k.TestID, TestName: k.TestName,
 		Package: k.Package, GoTest: k.GoTest, Attempt: int(r.Attempt), FinishedAt: r.FinishedAt(), DurationMS: r.DurationMS,
 		Status: string(r.Status()), Passed: r.Status() == result.Passed, ScoreMethod: rs.Method(i), Cached: r.Cached}

@@ -12,6 +12,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"evalrec.dev/internal/jsonout"
+	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
 
@@ -71,11 +72,16 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 		}
 		return printJSON(c.env.stdout, jsonout.Object{{Key: "run", Value: r}, {Key: "tests", Value: tests}})
 	}
-	// What the table shows, from the run's results.
-	tests, err := conn.DB.TestResults(ctx, []store.EvaluationRun{*r})
-	if err != nil {
+	// What the table shows, from the run's results, in test run ID order.
+	rs := &store.Results{KeepIDs: true}
+	if err := conn.DB.ReadResults(ctx, []store.ID{r.ID}, rs); err != nil {
 		return err
 	}
+	rows := make([]int, len(rs.Rows))
+	for i := range rows {
+		rows[i] = i
+	}
+	slices.SortFunc(rows, func(a, b int) int { return strings.Compare(rs.TestRunID(a), rs.TestRunID(b)) })
 	p := newPainter(c.env.stdout)
 	w := c.env.stdout
 	fmt.Fprintf(w, "run      %s (%s)\n", r.EvaluationRunID, r.ID.Hex())
@@ -124,27 +130,37 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 	}
 	t := table(w)
 	fmt.Fprintln(t, "\nTEST\tSTATUS\tSCORE\tMETHOD\tDURATION\tMETRICS")
-	for _, tr := range tests {
-		var ms []string
-		for _, k := range slices.Sorted(maps.Keys(tr.Metrics)) {
-			if m := tr.Metrics[k]; m.Value != nil {
-				ms = append(ms, fmt.Sprintf("%s=%.4g", k, *m.Value))
+	var ms []string
+	for _, i := range rows {
+		row := &rs.Rows[i]
+		ms = ms[:0]
+		vs := rs.ValuesOf(i)
+		slices.SortFunc(vs, func(a, b store.MetricValue) int {
+			return strings.Compare(rs.Metrics[a.Metric].Key, rs.Metrics[b.Metric].Key)
+		})
+		for _, v := range vs {
+			if nf := result.NonFinite(v.Value); nf != "" {
+				ms = append(ms, fmt.Sprintf("%s=%s", rs.Metrics[v.Metric].Key, nf))
 			} else {
-				ms = append(ms, fmt.Sprintf("%s=%s", k, m.NonFinite))
+				ms = append(ms, fmt.Sprintf("%s=%.4g", rs.Metrics[v.Metric].Key, v.Value))
 			}
 		}
-		id := tr.TestID
-		if tr.Attempt > 1 {
-			id += fmt.Sprintf(" #%d", tr.Attempt)
+		id := rs.Tests[row.Test].TestID
+		if row.Attempt > 1 {
+			id += fmt.Sprintf(" #%d", row.Attempt)
 		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%.0fms\t%s\n", id, p.status(tr.Status), fmtScore(tr.Score), tr.ScoreMethod, tr.DurationMS, strings.Join(ms, " "))
+		var score *float64
+		if row.HasScore() {
+			score = &row.Score
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%.0fms\t%s\n", id, p.status(string(row.Status())), fmtScore(score), rs.Method(i), row.DurationMS, strings.Join(ms, " "))
 	}
 	t.Flush()
 	if c.output {
-		for _, tr := range tests {
-			if tr.Status == "failed" || tr.Status == "incomplete" {
-				out, _ := conn.DB.TestOutput(ctx, tr.TestRunID)
-				fmt.Fprintf(w, "\n--- %s (%s)\n%s", tr.TestID, tr.Status, indent(out))
+		for _, i := range rows {
+			if st := rs.Rows[i].Status(); st == result.Failed || st == result.Incomplete {
+				out, _ := conn.DB.TestOutput(ctx, rs.TestRunID(i))
+				fmt.Fprintf(w, "\n--- %s (%s)\n%s", rs.Tests[rs.Rows[i].Test].TestID, st, indent(out))
 			}
 		}
 	}

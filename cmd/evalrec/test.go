@@ -570,27 +570,15 @@ func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, 
 	if err != nil {
 		return nil
 	}
-	// Per-test changes need both runs' tests, without their metrics (only
-	// the metrics' directions, which TestOutcomes lists); past a few
-	// seconds (a far server) the summary shows run-level changes only.
+	// Per-test changes need both runs' results; past a few seconds (a far
+	// server) the summary shows run-level changes only.
 	tctx, cancel := context.WithTimeout(ctx, summaryBudget)
 	defer cancel()
-	// Both runs' tests are read at once, on two connections.
-	var baseTests []store.TestRun
-	var baseKeys []store.MetricKey
-	var err1 error
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		baseTests, baseKeys, err1 = db.TestOutcomes(tctx, []store.EvaluationRun{*prev})
-	}()
-	candTests, candKeys, err2 := db.TestOutcomes(tctx, []store.EvaluationRun{*r})
-	<-read
-	if err1 != nil || err2 != nil {
-		baseTests, candTests = nil, nil
+	d, err := compare.LoadRuns(tctx, db, prev, r)
+	if err != nil {
+		d = compare.Runs(prev, r, nil, nil)
 		defer fmt.Fprintf(w, "  (per-test changes skipped: reading the tests took over %s; a store this large wants MongoDB, see README Performance)\n", summaryBudget)
 	}
-	d := compare.Runs(prev, r, baseTests, candTests, append(candKeys, baseKeys...)...)
 	if c.selectsTests() {
 		d.RemovedTests = nil // the candidate chose its tests: the others are not gone
 	}

@@ -1,0 +1,213 @@
+package compare
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"slices"
+	"strings"
+
+	"evalrec.dev/result"
+	"evalrec.dev/scoring"
+	"evalrec.dev/store"
+)
+
+// side is one side of a comparison over the rows of a [store.Results]
+// that may hold both sides: the rows it has, and per test (by its index in
+// the Results' tests) the row of its last attempt. Statistics read
+// samples from it, not test run documents: a side of ten runs of 50,000
+// tests is 500,000 rows of 48 bytes.
+type side struct {
+	rs   *store.Results
+	rows []int32
+	// last is, per test, the row of its last attempt, or -1 when the side
+	// did not run it.
+	last []int32
+}
+
+// newSide makes a side of rows, which are in the order of the runs'
+// evaluation_run_ids and, within a run, of attempts: a test's last
+// attempt is its last row of highest attempt.
+func newSide(rs *store.Results, rows []int32) *side {
+	s := &side{rs: rs, rows: rows, last: make([]int32, len(rs.Tests))}
+	for i := range s.last {
+		s.last[i] = -1
+	}
+	for _, i := range rows {
+		r := &rs.Rows[i]
+		if prev := s.last[r.Test]; prev < 0 || r.Attempt >= rs.Rows[prev].Attempt {
+			s.last[r.Test] = i
+		}
+	}
+	return s
+}
+
+// keep is the side with the rows f keeps.
+func (s *side) keep(f func(r *store.Result) bool) *side {
+	var rows []int32
+	for _, i := range s.rows {
+		if f(&s.rs.Rows[i]) {
+			rows = append(rows, i)
+		}
+	}
+	if len(rows) == len(s.rows) {
+		return s
+	}
+	return newSide(s.rs, rows)
+}
+
+// ran reports whether the side ran test t.
+func (s *side) ran(t int32) bool { return s.last[t] >= 0 }
+
+// status is the status of test t's last attempt.
+func (s *side) status(t int32) result.Status { return s.rs.Rows[s.last[t]].Status() }
+
+// meanScore is the mean score of the tests' last attempts, or nil.
+func (s *side) meanScore() *float64 {
+	return meanOf(slices.Values(s.last), func(i int32) (float64, bool) {
+		if i < 0 || !s.rs.Rows[i].HasScore() {
+			return 0, false
+		}
+		return s.rs.Rows[i].Score, true
+	})
+}
+
+// onPackagesOf keeps the rows of base of the packages cand ran.
+func onPackagesOf(base, cand *side) *side {
+	pkgs := map[string]bool{}
+	for _, i := range cand.rows {
+		pkgs[base.rs.Tests[base.rs.Rows[i].Test].Package] = true
+	}
+	if len(pkgs) == 0 {
+		return base
+	}
+	return base.keep(func(r *store.Result) bool { return pkgs[base.rs.Tests[r.Test].Package] })
+}
+
+// common keeps the rows of the tests both sides ran.
+func common(base, cand *side) (*side, *side) {
+	return base.keep(func(r *store.Result) bool { return cand.ran(r.Test) }),
+		cand.keep(func(r *store.Result) bool { return base.ran(r.Test) })
+}
+
+// statusChanges lists, by test ID, the tests only cand ran, only base ran,
+// passing in base but failing in cand, and the reverse.
+func statusChanges(base, cand *side, byID []int32) (added, removed, broke, fixed []string) {
+	for _, t := range byID {
+		id := base.rs.Tests[t].TestID
+		switch b, c := base.ran(t), cand.ran(t); {
+		case c && !b:
+			added = append(added, id)
+		case b && !c:
+			removed = append(removed, id)
+		case !b:
+		case base.status(t) == result.Passed && bad(cand.status(t)):
+			broke = append(broke, id)
+		case bad(base.status(t)) && cand.status(t) == result.Passed:
+			fixed = append(fixed, id)
+		}
+	}
+	return added, removed, broke, fixed
+}
+
+func bad(s result.Status) bool { return s == result.Failed || s == result.Incomplete }
+
+// testsByID are the tests' indices, sorted by test ID.
+func testsByID(rs *store.Results) []int32 {
+	out := make([]int32, len(rs.Tests))
+	for i := range out {
+		out[i] = int32(i)
+	}
+	slices.SortFunc(out, func(a, b int32) int { return strings.Compare(rs.Tests[a].TestID, rs.Tests[b].TestID) })
+	return out
+}
+
+// samples collects, per test, each metric's finite values over the side's
+// rows that go test did not serve from its cache, every run and attempt.
+// Scores are not samples: a test's score follows from its metrics, and
+// the score of a test without metrics is its status, whose changes are
+// newly failing and fixed tests (and flakiness), not a drift to test for.
+// Tests without samples have none.
+func (s *side) samples(durations bool) map[int32]*testSamples {
+	out := map[int32]*testSamples{}
+	get := func(t int32) *testSamples {
+		ts := out[t]
+		if ts == nil {
+			ts = &testSamples{bench: strings.HasPrefix(s.rs.Tests[t].GoTest, "Benchmark"),
+				values: map[string][]float64{}, dirs: map[string]scoring.Direction{}, passed: map[string][]bool{}, assumed: map[string]bool{}}
+			out[t] = ts
+		}
+		return ts
+	}
+	for _, i := range s.rows {
+		r := &s.rs.Rows[i]
+		if r.Cached {
+			continue
+		}
+		for _, v := range s.rs.ValuesOf(int(i)) {
+			if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
+				continue
+			}
+			k := s.rs.Metrics[v.Metric]
+			ts := get(r.Test)
+			ts.values[k.Key] = append(ts.values[k.Key], v.Value)
+			if p := v.Verdict(); p != nil && !math.IsNaN(v.Threshold) {
+				ts.passed[k.Key] = append(ts.passed[k.Key], *p)
+			}
+			ts.dirs[k.Key] = directionOf(k.Direction)
+			ts.assumed[k.Key] = ts.assumed[k.Key] || k.Assumed
+		}
+		if durations && r.Status() == result.Passed && !strings.HasPrefix(s.rs.Tests[r.Test].GoTest, "Benchmark") {
+			ts := get(r.Test)
+			ts.values[DurationMetric] = append(ts.values[DurationMetric], r.DurationMS)
+			ts.dirs[DurationMetric] = scoring.LowerIsBetter
+		}
+	}
+	return out
+}
+
+// cached counts the side's rows go test served from its cache.
+func (s *side) cached() int {
+	n := 0
+	for _, i := range s.rows {
+		if s.rs.Rows[i].Cached {
+			n++
+		}
+	}
+	return n
+}
+
+// Load reads both sides' results from db and compares them.
+func Load(ctx context.Context, db *store.DB, base, cand []store.EvaluationRun, opt Options) (Report, error) {
+	// One Results for both sides, so that a test has one index; runs in
+	// the order of their names, which is the order of test run IDs.
+	var runs []store.EvaluationRun
+	for _, r := range append(slices.Clone(base), cand...) {
+		if !slices.ContainsFunc(runs, func(o store.EvaluationRun) bool { return o.ID == r.ID }) {
+			runs = append(runs, r)
+		}
+	}
+	slices.SortStableFunc(runs, func(a, b store.EvaluationRun) int { return cmp.Compare(a.EvaluationRunID, b.EvaluationRunID) })
+	rs := &store.Results{Accumulate: true}
+	if err := db.ReadResults(ctx, store.IDs(runs), rs); err != nil {
+		return Report{}, err
+	}
+	return compareSides(base, cand, rs, rowsOf(rs, base), rowsOf(rs, cand), opt), nil
+}
+
+// rowsOf are the rows of rs that belong to runs.
+func rowsOf(rs *store.Results, runs []store.EvaluationRun) []int32 {
+	in := make([]bool, len(rs.Runs))
+	for _, r := range runs {
+		if i := slices.Index(rs.Runs, r.ID); i >= 0 {
+			in[i] = true
+		}
+	}
+	var out []int32
+	for i := range rs.Rows {
+		if in[rs.Rows[i].Run] {
+			out = append(out, int32(i))
+		}
+	}
+	return out
+}
