@@ -15,7 +15,7 @@ import (
 // A Driver keeps evalrec's documents in one kind of store: MongoDB (package
 // store/mongo) or an SQLite file (package store/sqlite). Everything above
 // it (sessions, journals, replay, finalization, run references) is written
-// once, here, against this contract, and internal/storetest checks that
+// once, here, against this contract, and store/drivertest checks that
 // every driver keeps it.
 //
 // The rules every driver follows:

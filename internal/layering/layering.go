@@ -15,8 +15,9 @@ var Layers = [][]string{
 	{"result", "provenance", "internal/metricfile", "internal/config", "internal/testmod"},
 	// The store's portable API; reading go test's stream.
 	{"store", "ingest", "internal/junit"},
-	// The store's drivers; analyses over stored documents; generators.
-	{"store/sqlite", "store/mongo", "compare", "analytics", "internal/histgen"},
+	// The store's drivers and their conformance suite (which imports
+	// none); analyses over results; generators.
+	{"store/sqlite", "store/mongo", "store/drivertest", "compare", "analytics", "internal/histgen"},
 	// Choosing and opening a store; moving documents between stores (in
 	// MongoDB's Extended JSON); what tests of the drivers share; measuring
 	// the gate.

@@ -1,8 +1,8 @@
 // Package storetest gives each test a fresh evalrec store of a real kind,
 // never a mock: an SQLite file (the embedded store), FerretDB started for
 // the test (MongoDB's stand-in), or the MongoDB at EVALREC_TEST_MONGODB_URI
-// when that is set. [Each] runs a test on every kind, and [Contract] is the
-// behaviour every driver must keep.
+// when that is set. [Each] runs a test on every kind; the behaviour every
+// driver must keep is store/drivertest's.
 package storetest
 
 import (

@@ -6,6 +6,8 @@ import (
 
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/testenv"
+	"evalrec.dev/store"
+	"evalrec.dev/store/drivertest"
 )
 
 func TestMain(m *testing.M) {
@@ -18,7 +20,9 @@ func TestMain(m *testing.M) {
 func TestContract(t *testing.T) {
 	for _, k := range storetest.Kinds() {
 		if k != storetest.SQLite {
-			t.Run(string(k), func(t *testing.T) { storetest.Contract(t, k) })
+			t.Run(string(k), func(t *testing.T) {
+				drivertest.RunConformanceTests(t, func(t *testing.T) *store.DB { return storetest.Open(t, k).DB })
+			})
 		}
 	}
 }

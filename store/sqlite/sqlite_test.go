@@ -6,6 +6,8 @@ import (
 
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/testenv"
+	"evalrec.dev/store"
+	"evalrec.dev/store/drivertest"
 )
 
 func TestMain(m *testing.M) {
@@ -13,4 +15,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func TestContract(t *testing.T) { storetest.Contract(t, storetest.SQLite) }
+func TestContract(t *testing.T) {
+	drivertest.RunConformanceTests(t, func(t *testing.T) *store.DB { return storetest.Open(t, storetest.SQLite).DB })
+}

@@ -1,4 +1,8 @@
-package storetest
+// Package drivertest is the conformance suite of evalrec's store drivers,
+// as the Go CDK's drivertest is of its docstore drivers: each driver's
+// tests call [RunConformanceTests] with a harness that opens a fresh store
+// of its kind, so the suite itself imports no driver.
+package drivertest
 
 import (
 	"context"
@@ -17,11 +21,15 @@ import (
 	"evalrec.dev/store"
 )
 
-// Contract checks that the driver of kind k keeps [store.Driver]'s
-// contract: what it stores comes back the same, every filter and order the
-// commands use answers the same, and writes are idempotent. Each driver's
-// tests call it; a driver that passes behaves like the others.
-func Contract(t *testing.T, k Kind) {
+// Harness opens a fresh, empty store with evalrec's indexes, closed when
+// the test ends.
+type Harness func(t *testing.T) *store.DB
+
+// RunConformanceTests checks that the driver open opens keeps
+// [store.Driver]'s contract: what it stores comes back the same, every
+// filter and order the commands use answers the same, and writes are
+// idempotent. A driver that passes behaves like the others.
+func RunConformanceTests(t *testing.T, open Harness) {
 	for _, c := range []struct {
 		name string
 		fn   func(*testing.T, *store.DB)
@@ -38,7 +46,7 @@ func Contract(t *testing.T, k Kind) {
 		{"every document can be read back", contractEach},
 		{"concurrent writers all store", contractConcurrent},
 	} {
-		t.Run(c.name, func(t *testing.T) { c.fn(t, Open(t, k).DB) })
+		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
 }
 
