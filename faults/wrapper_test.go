@@ -255,7 +255,10 @@ func TestStorageProblemsNeverFailTheSuite(t *testing.T) {
 		// results are spooled, and the next command stores them.
 		dir := testmod.Write(t, passingSuite)
 		db := embeddedStore(t, dir)
-		lock, err := db.Driver.(*sqlite.Store).DB().BeginTx(context.Background(), nil)
+		holder, err := sqlite.Open(context.Background(), filepath.Join(dir, ".evalrec", "vt_metrics.db"), "vt_metrics")
+		require.NoError(t, err)
+		defer holder.Close()
+		lock, err := holder.DB().BeginTx(context.Background(), nil)
 		require.NoError(t, err)
 		out := testmod.Run(t, dir, []string{"EVALREC_WRITE_TIMEOUT=1s"}, bin, "test", "-count=1", "./...")
 		assert.Zero(t, out.Code, out.Combined())

@@ -5,17 +5,19 @@ import (
 	"time"
 )
 
-// DB is an open store: a [Driver], with what evalrec does the same way on
-// every store (run references, finalization, replay, pruning) on top.
+// DB is an open store: the portable API over a [Driver], which callers
+// never hold, so that every call has a deadline. On top of the driver it
+// does what evalrec does the same way on every store (run references,
+// finalization, replay, pruning).
 type DB struct {
-	Driver
+	drv Driver
 	uri string // redacted
 }
 
 // NewDB wraps an open driver. uri is its connection string, without
 // credentials.
 func NewDB(d Driver, uri string) *DB {
-	return &DB{Driver: d, uri: uri}
+	return &DB{drv: d, uri: uri}
 }
 
 // URI is the connection string with credentials masked.
@@ -41,7 +43,7 @@ type Compactor interface {
 // to be told, and reports the sizes before and after; ok is false where
 // there is nothing to do.
 func (d *DB) Compact(ctx context.Context) (before, after int64, ok bool, err error) {
-	c, ok := d.Driver.(Compactor)
+	c, ok := d.drv.(Compactor)
 	if !ok {
 		return 0, 0, false, nil
 	}

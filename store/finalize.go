@@ -43,7 +43,7 @@ func (d *DB) Finalize(ctx context.Context, runID ID, now time.Time) (*Evaluation
 // just read them, when it has them.
 func (d *DB) finalize(ctx context.Context, runID ID, now time.Time, parts []Part) (*EvaluationRun, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
-	run, err := d.Run(cctx, runID)
+	run, err := d.drv.Run(cctx, runID)
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("reading run %s: %w", runID.Hex(), err)
@@ -76,7 +76,7 @@ func (d *DB) finalize(ctx context.Context, runID ID, now time.Time, parts []Part
 		}
 		parts = nil
 	}
-	if k, ok := d.Driver.(digestKeeper); ok && run.Status != StatusRunning {
+	if k, ok := d.drv.(digestKeeper); ok && run.Status != StatusRunning {
 		// A cache: without it, the first query that reads the run
 		// builds it (see [Results]).
 		cctx, cancel := context.WithTimeout(ctx, queryTimeout)
@@ -96,7 +96,7 @@ type digestKeeper interface {
 func (d *DB) readParts(ctx context.Context, runID ID) ([]Part, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	parts, err := d.Parts(cctx, runID)
+	parts, err := d.drv.Parts(cctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("reading parts of run %s: %w", runID.Hex(), err)
 	}
@@ -168,7 +168,7 @@ type Tally struct {
 func (d *DB) tally(ctx context.Context, runID ID) (*Tally, error) {
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	t, err := d.Tally(cctx, runID)
+	t, err := d.drv.Tally(cctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("counting the test runs of run %s: %w", runID.Hex(), err)
 	}
@@ -382,7 +382,7 @@ func quantile(sorted []float64, q float64) float64 {
 // stay so. It reads at most limit runs and returns how many it looked at.
 func (d *DB) ReapStale(ctx context.Context, now time.Time, limit int64, except ...ID) (int, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
-	runs, err := d.Runs(cctx, RunFilter{Status: StatusRunning, Except: except, Limit: limit})
+	runs, err := d.drv.Runs(cctx, RunFilter{Status: StatusRunning, Except: except, Limit: limit})
 	cancel()
 	if err != nil {
 		return 0, err

@@ -17,13 +17,13 @@ import (
 // InsertRun masks r and stores it (see [Driver.InsertRun]).
 func (d *DB) InsertRun(ctx context.Context, r *EvaluationRun) error {
 	maskRun(r)
-	return d.Driver.InsertRun(ctx, r)
+	return d.drv.InsertRun(ctx, r)
 }
 
 // SetTotals masks r and writes its totals (see [Driver.SetTotals]).
 func (d *DB) SetTotals(ctx context.Context, r *EvaluationRun) error {
 	maskRun(r)
-	return d.Driver.SetTotals(ctx, r)
+	return d.drv.SetTotals(ctx, r)
 }
 
 // InsertTestRuns masks trs and stores them (see [Driver.InsertTestRuns]).
@@ -32,7 +32,7 @@ func (d *DB) InsertTestRuns(ctx context.Context, trs []TestRun) (WriteStats, err
 	for i := range trs {
 		maskTestRun(&trs[i], &env, &branch)
 	}
-	return d.Driver.InsertTestRuns(ctx, trs)
+	return d.drv.InsertTestRuns(ctx, trs)
 }
 
 // InsertParts masks ps and stores them (see [Driver.InsertParts]).
@@ -40,20 +40,20 @@ func (d *DB) InsertParts(ctx context.Context, ps []Part) (WriteStats, error) {
 	for i := range ps {
 		maskPart(&ps[i])
 	}
-	return d.Driver.InsertParts(ctx, ps)
+	return d.drv.InsertParts(ctx, ps)
 }
 
 // ReplacePart masks p and stores it (see [Driver.ReplacePart]).
 func (d *DB) ReplacePart(ctx context.Context, p *Part) error {
 	maskPart(p)
-	return d.Driver.ReplacePart(ctx, p)
+	return d.drv.ReplacePart(ctx, p)
 }
 
 // ReapPart masks p and stores it if its part still runs (see
 // [Driver.ReapPart]).
 func (d *DB) ReapPart(ctx context.Context, p *Part) (bool, error) {
 	maskPart(p)
-	return d.Driver.ReapPart(ctx, p)
+	return d.drv.ReapPart(ctx, p)
 }
 
 func maskRun(r *EvaluationRun) {

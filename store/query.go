@@ -83,9 +83,9 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 		var r *EvaluationRun
 		var err error
 		if id, herr := ParseID(ref); herr == nil {
-			r, err = d.Run(cctx, id)
+			r, err = d.drv.Run(cctx, id)
 		} else {
-			r, err = d.RunNamed(cctx, ref)
+			r, err = d.drv.RunNamed(cctx, ref)
 		}
 		if errors.Is(err, ErrNotFound) {
 			return nil, notFound(fmt.Sprintf("no run %q: give an evaluation_run_id, an ObjectID, latest, latest~N, tag:NAME or branch:NAME", ref))
@@ -98,7 +98,7 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 	f.Limit = skip + int64(max(n, 1))
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	runs, err := d.Runs(cctx, f)
+	runs, err := d.drv.Runs(cctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 func (d *DB) PreviousComparable(ctx context.Context, r *EvaluationRun) (*EvaluationRun, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	return d.Driver.PreviousComparable(cctx, Comparable{
+	return d.drv.PreviousComparable(cctx, Comparable{
 		Except: r.ID, Project: r.Project, Environment: r.Environment, SystemInfoHash: r.SystemInfoHash,
 		Branch: r.GitBranch, Before: r.StartedAt, Packages: r.Packages,
 	})
@@ -133,7 +133,7 @@ func IDs(runs []EvaluationRun) []ID {
 // TestRunsOf returns the test runs of one evaluation run, sorted by
 // test_run_id, without output.
 func (d *DB) TestRunsOf(ctx context.Context, runID ID) ([]TestRun, error) {
-	return d.TestRunsOfRuns(ctx, []ID{runID})
+	return d.drv.TestRunsOfRuns(ctx, []ID{runID})
 }
 
 // Results streams the results of the runs' test runs, run by run, in the
@@ -144,7 +144,7 @@ func (d *DB) Results(ctx context.Context, runs []ID) ResultStream {
 	return func(yield func(*Results) error) error {
 		cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 		defer cancel()
-		return d.Driver.Results(cctx, runs, rs, yield)
+		return d.drv.Results(cctx, runs, rs, yield)
 	}
 }
 
@@ -154,7 +154,7 @@ func (d *DB) Results(ctx context.Context, runs []ID) ResultStream {
 func (d *DB) ReadResults(ctx context.Context, runs []ID, rs *Results) error {
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	return d.Driver.Results(cctx, runs, rs, func(*Results) error { return nil })
+	return d.drv.Results(cctx, runs, rs, func(*Results) error { return nil })
 }
 
 // TestResults returns the test runs of runs as their results hold them
@@ -171,7 +171,7 @@ func (d *DB) TestResults(ctx context.Context, runs []EvaluationRun) ([]TestRun, 
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	rs := &Results{KeepIDs: true}
-	err := d.Driver.Results(cctx, IDs(runs), rs, func(rs *Results) error {
+	err := d.drv.Results(cctx, IDs(runs), rs, func(rs *Results) error {
 		for i := range rs.Rows {
 			out = append(out, rs.TestRun(i, true))
 		}
@@ -198,7 +198,7 @@ func (d *DB) Prune(ctx context.Context, f RunFilter, dryRun bool) (PruneReport, 
 	}
 	f.Limit = 0
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	runs, err := d.Runs(cctx, f)
+	runs, err := d.drv.Runs(cctx, f)
 	cancel()
 	if err != nil {
 		return rep, err
@@ -210,9 +210,9 @@ func (d *DB) Prune(ctx context.Context, f RunFilter, dryRun bool) (PruneReport, 
 		cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 		var tests, parts int64
 		if dryRun {
-			tests, parts, err = d.CountChildren(cctx, batch)
+			tests, parts, err = d.drv.CountChildren(cctx, batch)
 		} else {
-			tests, parts, err = d.DeleteRuns(cctx, batch)
+			tests, parts, err = d.drv.DeleteRuns(cctx, batch)
 		}
 		cancel()
 		rep.TestRuns += tests

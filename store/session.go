@@ -180,7 +180,7 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 func (s *Session) target() Target {
 	switch {
 	case s.cfg.DB != nil:
-		return Target{Store: s.cfg.DB.Label(), Database: s.cfg.DB.Name()}
+		return Target{Store: s.cfg.DB.Label(), Database: s.cfg.DB.drv.Name()}
 	}
 	return Target{Store: redact.URI(s.cfg.URI), Database: s.cfg.Database}
 }
@@ -251,7 +251,7 @@ func (s *Session) createRun(ctx context.Context) error {
 		case errors.Is(err, ErrDuplicateID):
 			// Joined: take the creator's ID (it may have been lengthened).
 			cctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
-			existing, err := s.db.Run(cctx, s.cfg.Run.ID)
+			existing, err := s.db.drv.Run(cctx, s.cfg.Run.ID)
 			cancel()
 			if err != nil {
 				return err
@@ -468,7 +468,7 @@ func (s *Session) Close() (*EvaluationRun, error) {
 	}
 	s.closeJournal()
 	if s.db != nil && s.ownsDB {
-		_ = s.db.Close()
+		_ = s.db.drv.Close()
 	}
 	return run, s.Err()
 }
@@ -625,7 +625,7 @@ func (s *Session) loop(ctx context.Context) {
 	defer close(s.done)
 	s.open(ctx)
 	if s.created && !s.cfg.replay && !s.Spooled() {
-		if err := s.db.EnsureIndexes(context.Background()); err != nil {
+		if err := s.db.drv.EnsureIndexes(context.Background()); err != nil {
 			s.log.Warn(fmt.Sprintf("%v; results are stored, but queries may be slow: run `evalrec indexes`", err))
 		}
 	}

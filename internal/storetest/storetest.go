@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"evalrec.dev/internal/embedded"
+	"evalrec.dev/internal/redact"
 	"evalrec.dev/store"
 	"evalrec.dev/store/mongo"
 	"evalrec.dev/store/sqlite"
@@ -55,6 +56,7 @@ type Store struct {
 	DB       *store.DB
 	// Server is the FerretDB server, or nil.
 	Server *embedded.Server
+	mongo  *mongo.Store
 }
 
 // Each runs fn as a subtest on a fresh store of every kind in [Kinds].
@@ -104,7 +106,18 @@ func Open(t testing.TB, k Kind) *Store {
 	default:
 		t.Fatalf("no store kind %q", k)
 	}
-	db, err := store.Connect(context.Background(), s.URI, s.Database, 10*time.Second)
+	var db *store.DB
+	var err error
+	if k == SQLite {
+		db, err = store.Connect(context.Background(), s.URI, s.Database, 10*time.Second)
+	} else {
+		// Opened here, not by the registry, so that the test keeps the
+		// MongoDB handle (Mongo) that the store hides.
+		s.mongo, err = mongo.Open(context.Background(), s.URI, s.Database, 10*time.Second)
+		if err == nil {
+			db = store.NewDB(s.mongo, redact.URI(s.URI))
+		}
+	}
 	if err != nil {
 		t.Fatalf("opening the test store: %v", err)
 	}
@@ -114,7 +127,7 @@ func Open(t testing.TB, k Kind) *Store {
 	s.DB = db
 	// Cleanups run last-in first-out: disconnect before the server stops.
 	t.Cleanup(func() {
-		if m, ok := db.Driver.(*mongo.Store); ok && k == MongoDB {
+		if m := s.mongo; m != nil && k == MongoDB {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			_ = m.Database().Drop(ctx)
@@ -162,10 +175,7 @@ func AwaitIngest(t testing.TB, spool string) {
 }
 
 // Mongo returns the MongoDB database, or nil for SQLite.
-func (s *Store) Mongo() *mongo.Store {
-	m, _ := s.DB.Driver.(*mongo.Store)
-	return m
-}
+func (s *Store) Mongo() *mongo.Store { return s.mongo }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

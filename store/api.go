@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// The calls below are the driver's, each bounded: a context that has no
+// deadline gets queryTimeout, so that no call waits on a store for ever.
+// Each is the exception: it reads a whole collection (export), for as
+// long as ctx allows.
+
+// bounded gives ctx the deadline timeout from now when it has none.
+func bounded(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+// Close closes the store.
+func (d *DB) Close() error { return d.drv.Close() }
+
+// Name is the database's name, which journals record.
+func (d *DB) Name() string { return d.drv.Name() }
+
+// EnsureIndexes creates the indexes queries need and the store lacks.
+func (d *DB) EnsureIndexes(ctx context.Context) error {
+	ctx, cancel := bounded(ctx, queryTimeout)
+	defer cancel()
+	return d.drv.EnsureIndexes(ctx)
+}
+
+// RecreateIndexes drops evalrec's indexes and creates them again.
+func (d *DB) RecreateIndexes(ctx context.Context) error {
+	ctx, cancel := bounded(ctx, queryTimeout)
+	defer cancel()
+	return d.drv.RecreateIndexes(ctx)
+}
+
+// Run returns one run whole, or ErrNotFound.
+func (d *DB) Run(ctx context.Context, id ID) (*EvaluationRun, error) {
+	ctx, cancel := bounded(ctx, queryTimeout)
+	defer cancel()
+	return d.drv.Run(ctx, id)
+}
+
+// RunNamed returns the run with that evaluation_run_id, or ErrNotFound.
+func (d *DB) RunNamed(ctx context.Context, evaluationRunID string) (*EvaluationRun, error) {
+	ctx, cancel := bounded(ctx, queryTimeout)
+	defer cancel()
+	return d.drv.RunNamed(ctx, evaluationRunID)
+}
+
+// Runs returns the runs f selects, newest first, without their dependency
+// lists.
+func (d *DB) Runs(ctx context.Context, f RunFilter) ([]EvaluationRun, error) {
+	ctx, cancel := bounded(ctx, queryTimeout)
+	defer cancel()
+	return d.drv.Runs(ctx, f)
+}
+
+// Parts returns a run's parts, sorted by _id.
+func (d *DB) Parts(ctx context.Context, run ID) ([]Part, error) {
+	ctx, cancel := bounded(ctx, queryTimeout)
+	defer cancel()
+	return d.drv.Parts(ctx, run)
+}
+
+// TestRunsOfRuns returns the test runs of the runs, without output, sorted
+// by _id.
+func (d *DB) TestRunsOfRuns(ctx context.Context, runs []ID) ([]TestRun, error) {
+	ctx, cancel := bounded(ctx, queryTimeout)
+	defer cancel()
+	return d.drv.TestRunsOfRuns(ctx, runs)
+}
+
+// Tally adds up the stored test runs of a run.
+func (d *DB) Tally(ctx context.Context, run ID) (*Tally, error) { return d.tally(ctx, run) }
+
+// TestHistory returns the runs of one test, newest first, without output.
+func (d *DB) TestHistory(ctx context.Context, testID string, f HistoryFilter) ([]TestRun, error) {
+	ctx, cancel := bounded(ctx, queryTimeout)
+	defer cancel()
+	return d.drv.TestHistory(ctx, testID, f)
+}
+
+// TestOutput returns the output of one test run, or ErrNotFound.
+func (d *DB) TestOutput(ctx context.Context, testRunID string) (string, error) {
+	ctx, cancel := bounded(ctx, queryTimeout)
+	defer cancel()
+	return d.drv.TestOutput(ctx, testRunID)
+}
+
+// CountChildren counts the test runs and parts of the runs.
+func (d *DB) CountChildren(ctx context.Context, runs []ID) (tests, parts int64, err error) {
+	ctx, cancel := bounded(ctx, queryTimeout)
+	defer cancel()
+	return d.drv.CountChildren(ctx, runs)
+}
+
+// DeleteRuns deletes the runs with their test runs and parts, children
+// first, and returns how many children it deleted.
+func (d *DB) DeleteRuns(ctx context.Context, runs []ID) (tests, parts int64, err error) {
+	ctx, cancel := bounded(ctx, queryTimeout)
+	defer cancel()
+	return d.drv.DeleteRuns(ctx, runs)
+}
+
+// Count counts the documents of a collection.
+func (d *DB) Count(ctx context.Context, collection string) (int64, error) {
+	ctx, cancel := bounded(ctx, queryTimeout)
+	defer cancel()
+	return d.drv.Count(ctx, collection)
+}
+
+// Each calls fn with every document of a collection, as the typed value
+// (*EvaluationRun, *Part or *TestRun), in _id order, output included.
+func (d *DB) Each(ctx context.Context, collection string, fn func(doc any) error) error {
+	return d.drv.Each(ctx, collection, fn)
+}
