@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"evalrec.dev/analytics"
 	"evalrec.dev/compare"
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/timespec"
+	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
 
@@ -264,13 +266,21 @@ func (s *Server) run(r *http.Request) (any, error) {
 
 // runView reads what a run's page shows.
 func (s *Server) runView(ctx context.Context, run *store.EvaluationRun, allTests bool) (*RunView, error) {
-	// The tests as the run's results hold them: what the page shows, read
-	// from one value instead of a document a test.
-	tests, err := s.db.TestResults(ctx, []store.EvaluationRun{*run})
-	if err != nil {
+	// The tests as the run's results hold them, in test run ID order: one
+	// value read instead of a document a test, and a test run built only
+	// for the rows the page lists.
+	rs := &store.Results{KeepIDs: true}
+	if err := s.db.ReadResults(ctx, []store.ID{run.ID}, rs); err != nil {
 		return nil, err
 	}
-	v := RunView{Run: *run, Outcome: outcomeOf(run), Tests: tests, TestsTotal: len(tests), Metrics: []MetricRow{}, Failures: []Failure{}}
+	rows := make([]int, len(rs.Rows))
+	for i := range rows {
+		rows[i] = i
+	}
+	slices.SortFunc(rows, func(a, b int) int { return strings.Compare(rs.TestRunID(a), rs.TestRunID(b)) })
+	failed := func(i int) bool { st := rs.Rows[i].Status(); return st == result.Failed || st == result.Incomplete }
+
+	v := RunView{Run: *run, Outcome: outcomeOf(run), TestsTotal: len(rows), Metrics: []MetricRow{}, Failures: []Failure{}}
 	for _, name := range slices.Sorted(maps.Keys(run.Metrics)) {
 		row := MetricRow{Name: name, Value: run.Metrics[name]}
 		if st, ok := run.MetricStats[name]; ok {
@@ -278,18 +288,17 @@ func (s *Server) runView(ctx context.Context, run *store.EvaluationRun, allTests
 		}
 		v.Metrics = append(v.Metrics, row)
 	}
-	for _, t := range tests {
-		if (t.Status == "failed" || t.Status == "incomplete") && len(v.Failures) < maxFailures {
-			out, err := s.db.TestOutput(ctx, t.ID)
+	for _, i := range rows {
+		if failed(i) && len(v.Failures) < maxFailures {
+			out, err := s.db.TestOutput(ctx, rs.TestRunID(i))
 			if err != nil {
 				return nil, err
 			}
-			v.Failures = append(v.Failures, Failure{TestID: t.TestID, Output: out})
+			v.Failures = append(v.Failures, Failure{TestID: rs.Tests[rs.Rows[i].Test].TestID, Output: out})
 		}
 	}
 	if prev, err := s.db.PreviousComparable(ctx, run); err == nil {
-		if base, err := s.db.TestResults(ctx, []store.EvaluationRun{*prev}); err == nil {
-			d := compare.Runs(prev, run, base, tests)
+		if d, err := compare.LoadRuns(ctx, s.db, prev, run); err == nil {
 			dv := &DiffView{Base: prev.EvaluationRunID, NewTests: d.NewTests, RemovedTests: d.RemovedTests, NewlyFailing: d.NewlyFailing, Fixed: d.Fixed}
 			if sd, ok := d.ScoreDelta(); ok {
 				dv.ScoreDelta = &sd
@@ -297,19 +306,23 @@ func (s *Server) runView(ctx context.Context, run *store.EvaluationRun, allTests
 			v.Changes = dv
 		}
 	}
-	if !allTests && len(v.Tests) > maxTests {
-		failedFirst := slices.Clone(v.Tests)
-		slices.SortStableFunc(failedFirst, func(a, b store.TestRun) int { return cmp.Compare(passedOrSkipped(a), passedOrSkipped(b)) })
-		v.Tests = failedFirst[:maxTests]
+	if !allTests && len(rows) > maxTests {
+		slices.SortStableFunc(rows, func(a, b int) int {
+			switch fa, fb := failed(a), failed(b); {
+			case fa && !fb:
+				return -1
+			case fb && !fa:
+				return 1
+			}
+			return 0
+		})
+		rows = rows[:maxTests]
+	}
+	v.Tests = make([]store.TestRun, len(rows))
+	for k, i := range rows {
+		v.Tests[k] = rs.TestRun(i, true)
 	}
 	return &v, nil
-}
-
-func passedOrSkipped(t store.TestRun) int {
-	if t.Status == "failed" || t.Status == "incomplete" {
-		return 0
-	}
-	return 1
 }
 
 // HistoryView is a test's history.
