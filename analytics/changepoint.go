@@ -152,7 +152,7 @@ func ChangePoints(xs []float64, opt ChangeOptions) []ChangePoint {
 		if i+1 < len(cuts) {
 			hi = cuts[i+1]
 		}
-		out[i] = ChangePoint{Index: c, Before: meanOf(xs[lo:c]), After: meanOf(xs[c:hi]), P: pooled(xs[lo:c], xs[c:hi])}
+		out[i] = ChangePoint{Index: c, Before: stats.Mean(xs[lo:c]), After: stats.Mean(xs[c:hi]), P: pooled(xs[lo:c], xs[c:hi])}
 	}
 	return out
 }
@@ -184,7 +184,7 @@ func refine(xs []float64, cuts []int, opt ChangeOptions) []int {
 			best, bestGain := c, -1.0
 			for t := max(lo+opt.MinSegment, c-5); t <= min(hi-opt.MinSegment, c+5); t++ {
 				a, b := xs[lo:t], xs[t:hi]
-				d := meanOf(a) - meanOf(b)
+				d := stats.Mean(a) - stats.Mean(b)
 				if g := float64(len(a)*len(b)) / float64(len(a)+len(b)) * d * d; g > bestGain {
 					best, bestGain = t, g
 				}
@@ -228,7 +228,7 @@ func pooled(a, b []float64) float64 {
 func welch(a, b []float64) float64 {
 	r, err := stats.TwoSampleWelchTTest(stats.Sample{Xs: a}, stats.Sample{Xs: b}, stats.LocationDiffers)
 	if err != nil || math.IsNaN(r.P) {
-		if meanOf(a) == meanOf(b) {
+		if stats.Mean(a) == stats.Mean(b) {
 			return 1
 		}
 		if varianceOf(a) == 0 && varianceOf(b) == 0 {
@@ -275,10 +275,8 @@ func (e *energy) q(lo, t, hi int) float64 {
 	return n * m / (n + m) * (2*between - within1 - within2)
 }
 
-func meanOf(xs []float64) float64 { return stats.Mean(xs) }
-
 func varianceOf(xs []float64) float64 {
-	m := meanOf(xs)
+	m := stats.Mean(xs)
 	var s float64
 	for _, x := range xs {
 		s += (x - m) * (x - m)
