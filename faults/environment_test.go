@@ -44,9 +44,11 @@ func TestTheProjectsTestsIgnoreTheUsersSettings(t *testing.T) {
 		"EVALREC_FLUSH_INTERVAL=1ns",
 		"EVALREC_SPOOL_DIR=" + t.TempDir(),
 	}
-	out := testmod.Run(t, testmod.Repo(t), hostile, "go", "test", "-count=1",
-		"-run", "TestScripts/(history|wrapper|converter)$|TestThreeWaysStoreEquivalentTestRuns|TestExampleSuiteStoresACompleteRun",
-		"./cmd/evalrec", "./cmd/gojson2mongo", "./evalrec")
+	args := []string{"test", "-count=1", "-run", "TestScripts/(history|wrapper|converter)$|TestThreeWaysStoreEquivalentTestRuns|TestExampleSuiteStoresACompleteRun"}
+	if testmod.Race {
+		args = append(args, "-race") // the packages go test -race compiled for CI
+	}
+	out := testmod.Run(t, testmod.Repo(t), hostile, "go", append(args, "./cmd/evalrec", "./cmd/gojson2mongo", "./evalrec")...)
 	assert.Zero(t, out.Code, out.Combined())
 	assert.Zero(t, connections.Load(), "a test connected to the user's server")
 }

@@ -69,9 +69,9 @@ func (c *uiCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	defer conn.Close()
-	srv := &http.Server{Addr: c.addr, ReadHeaderTimeout: 10 * time.Second,
-		Handler: ui.New(conn.DB, ui.Options{Project: projectScope(c.project, c.allProjects), Token: c.token, TestSeries: c.testSeries,
-			Loopback: loopback, Addr: c.addr})}
+	handler := ui.New(conn.DB, ui.Options{Project: projectScope(c.project, c.allProjects), Token: c.token, TestSeries: c.testSeries,
+		Loopback: loopback, Addr: c.addr})
+	srv := &http.Server{Addr: c.addr, ReadHeaderTimeout: 10 * time.Second, Handler: handler}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
@@ -91,6 +91,19 @@ func (c *uiCmd) Run(ctx context.Context, _ []string) error {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
+	}()
+	// The flaky and changes views are computed when runs land, not when
+	// someone first opens them.
+	go func() {
+		for t := time.NewTicker(ui.WarmEvery); ; {
+			handler.Warm(ctx)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
 	}()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

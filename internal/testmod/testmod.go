@@ -102,7 +102,8 @@ var (
 )
 
 // Bin builds evalrec and gojson2mongo from this checkout, once per test
-// binary, and returns the directory that holds them.
+// binary (with -race when it has the race detector), and returns the
+// directory that holds them.
 func Bin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -110,7 +111,11 @@ func Bin(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir, "./cmd/evalrec", "./cmd/gojson2mongo")
+		args := []string{"build", "-o", binDir}
+		if Race {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "./cmd/evalrec", "./cmd/gojson2mongo")...)
 		cmd.Dir = Repo(t)
 		cmd.Env = Env()
 		if out, err := cmd.CombinedOutput(); err != nil {
