@@ -29,6 +29,10 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 echo "== building this tree and $base"
 git worktree add --detach -q "$work/base-src" "$base"
 cp internal/histgen/wide.go "$work/base-src/internal/histgen/"
+if ! grep -q '^type ID ' "$work/base-src/store/"*.go; then
+  # Before issue 17 a run's ID was bson.ObjectID.
+  sed -i 's/store\.ID(/bson.ObjectID(/; s#^import (#import (\n\t"go.mongodb.org/mongo-driver/v2/bson"#' "$work/base-src/internal/histgen/wide.go"
+fi
 cp bench/fillstore/main.go "$work/base-src/bench/fillstore/"
 (cd "$work/base-src" && go build -o "$work/base/" ./cmd/evalrec ./cmd/gojson2mongo ./bench/fillstore)
 go build -o "$work/new/" ./cmd/evalrec ./cmd/gojson2mongo ./bench/fillstore ./bench/genstream ./bench/measure ./bench/gensuite
