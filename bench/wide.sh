@@ -104,11 +104,11 @@ for v in base new; do
   (cd "$work/$v-store" && exec "$work/$v/evalrec" ui -addr "127.0.0.1:$port" >/dev/null 2>&1) &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/runs" >/dev/null 2>&1 && break; sleep 0.1; done
-  for page in /runs /runs/latest "/history?test=$newly" /trend /compare /flaky /configs /changes; do
+  for page in /runs /runs/latest "/history?test=$newly" /trend "/compare?base=latest~1&cand=latest" /flaky /configs /changes; do
     for p in "$page" "/api$page"; do
       ts=()
       for _ in $(seq "$ROUNDS"); do ts+=("$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$port$p")"); done
-      printf '%s %-40s %.2f s\n' "$v" "$p" "$(printf '%s\n' "${ts[@]}" | median)"
+      printf '%s %-40s %.2f s (the first: %.2f s)\n' "$v" "$p" "$(printf '%s\n' "${ts[@]}" | median)" "${ts[0]}"
     done
   done
   echo "$v: the UI's peak resident set: $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$pid/status)"

@@ -58,6 +58,9 @@ type Server struct {
 	prom http.Handler
 	// views keeps the flaky and changes views (see viewCache).
 	views viewCache
+	// heavy holds the one view being computed that reads a whole run or
+	// window (see oneAtATime).
+	heavy chan struct{}
 }
 
 // New returns the UI for db.
@@ -65,7 +68,7 @@ func New(db *store.DB, opt Options) *Server {
 	if opt.QueryTimeout == 0 {
 		opt.QueryTimeout = 30 * time.Second
 	}
-	s := &Server{db: db, opt: opt, mux: http.NewServeMux()}
+	s := &Server{db: db, opt: opt, mux: http.NewServeMux(), heavy: make(chan struct{}, 1)}
 	s.tpl = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/*.html"))
 	assets, _ := fs.Sub(files, "assets")
 	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
@@ -316,4 +319,19 @@ func formatNumber(v any, format string) string {
 		return "–"
 	}
 	return fmt.Sprintf(format, f)
+}
+
+// oneAtATime runs f when no other view that reads a whole run or window
+// (a run page, a comparison, flaky tests, change points) is computing:
+// two at once, a visit while the warm-up computed, took the server's
+// resident set from 130 to 195 MB on 30 runs of 50,000 tests. A view
+// found in the cache waits for nothing.
+func (s *Server) oneAtATime(ctx context.Context, f func() (any, error)) (any, error) {
+	select {
+	case s.heavy <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.heavy }()
+	return f()
 }

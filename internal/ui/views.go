@@ -261,7 +261,7 @@ func (s *Server) run(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.runView(r.Context(), run, r.URL.Query().Get("tests") == "all")
+	return s.oneAtATime(r.Context(), func() (any, error) { return s.runView(r.Context(), run, r.URL.Query().Get("tests") == "all") })
 }
 
 // runView reads what a run's page shows.
@@ -546,11 +546,12 @@ func (s *Server) compare(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := compare.Load(r.Context(), s.db, br, cr, compare.Options{})
+	rep, err := s.oneAtATime(r.Context(), func() (any, error) { return compare.Load(r.Context(), s.db, br, cr, compare.Options{}) })
 	if err != nil {
 		return nil, err
 	}
-	v.Report = &rep
+	report := rep.(compare.Report)
+	v.Report = &report
 	return v, nil
 }
 
@@ -573,18 +574,23 @@ func (s *Server) flaky(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return s.views.get(s.views.key("flaky", r.URL.RawQuery, runs), func() (any, error) {
-		found, blips, err := analytics.Health(runs, s.db.Results(r.Context(), store.IDs(runs)), analytics.FlakyOptions{})
-		if err != nil {
-			return nil, err
-		}
-		if found == nil {
-			found = []analytics.TestHealth{}
-		}
-		if blips == nil {
-			blips = []analytics.Blip{}
-		}
-		return FlakyView{Runs: len(runs), Tests: found, Blips: blips}, nil
+		return s.oneAtATime(r.Context(), func() (any, error) { return s.flakyView(r.Context(), runs) })
 	})
+}
+
+// flakyView computes the flaky view of runs.
+func (s *Server) flakyView(ctx context.Context, runs []store.EvaluationRun) (any, error) {
+	found, blips, err := analytics.Health(runs, s.db.Results(ctx, store.IDs(runs)), analytics.FlakyOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		found = []analytics.TestHealth{}
+	}
+	if blips == nil {
+		blips = []analytics.Blip{}
+	}
+	return FlakyView{Runs: len(runs), Tests: found, Blips: blips}, nil
 }
 
 // ConfigsView lists configurations.
@@ -626,12 +632,14 @@ func (s *Server) changes(r *http.Request) (any, error) {
 	// part of the key.
 	key := s.views.key(fmt.Sprintf("changes since %d", since.Unix()/60), r.URL.RawQuery, runs)
 	return s.views.get(key, func() (any, error) {
-		v := ChangesView{}
-		var err error
-		v.Runs, v.Series, v.Changes, err = analytics.ChangesOfRuns(runs, s.db.Results(r.Context(), store.IDs(runs)), nil, since, analytics.ChangeOptions{})
-		if err != nil {
-			return nil, err
-		}
-		return v, nil
+		return s.oneAtATime(r.Context(), func() (any, error) {
+			v := ChangesView{}
+			var err error
+			v.Runs, v.Series, v.Changes, err = analytics.ChangesOfRuns(runs, s.db.Results(r.Context(), store.IDs(runs)), nil, since, analytics.ChangeOptions{})
+			if err != nil {
+				return nil, err
+			}
+			return v, nil
+		})
 	})
 }
