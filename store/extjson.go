@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -71,7 +72,7 @@ func wrapped(k string, w any) (_ any, ok bool, _ error) {
 		if !isString {
 			return nil, false, nil
 		}
-		if f, err := strconv.ParseFloat(s, 64); err != nil || f != f || f > 1e308 || f < -1e308 {
+		if f, err := strconv.ParseFloat(s, 64); err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil, true, nil // NaN, ±Inf
 		}
 		return json.Number(s), true, nil

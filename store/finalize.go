@@ -356,12 +356,23 @@ func Describe(values []float64) MetricStats {
 	}
 }
 
+// mean is the sum over the count, or, where the sum overflows (values
+// near the largest float64), the sum of each value over the count, which
+// stays finite: a total that is not a number cannot be stored.
 func mean(vs []float64) float64 {
 	var s float64
 	for _, v := range vs {
 		s += v
 	}
-	return s / float64(len(vs))
+	if !math.IsInf(s, 0) {
+		return s / float64(len(vs))
+	}
+	s = 0
+	n := float64(len(vs))
+	for _, v := range vs {
+		s += v / n
+	}
+	return s
 }
 
 // quantile of sorted values, type 7.
@@ -372,7 +383,11 @@ func quantile(sorted []float64, q float64) float64 {
 	if i+1 >= len(sorted) {
 		return sorted[len(sorted)-1]
 	}
-	return sorted[i] + (h-lo)*(sorted[i+1]-sorted[i])
+	a, b, f := sorted[i], sorted[i+1], h-lo
+	if d := b - a; !math.IsInf(d, 0) {
+		return a + f*d
+	}
+	return a*(1-f) + b*f // values of both signs near the largest float64
 }
 
 // ReapStale finalizes the most recent runs still marked running (but those

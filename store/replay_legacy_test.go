@@ -28,7 +28,8 @@ func TestASpoolOfTheFirstFormatIsReplayed(t *testing.T) {
 			`,"test_run_id":"r1/example.com/p.` + name + `#1","test_id":"example.com/p.` + name + `","test_name":"` + name +
 			`","package":"example.com/p","go_test":"` + name + `","attempt":{"$numberInt":"1"},"finished_at":` + date("1710269000500") +
 			`,"duration_ms":{"$numberDouble":"12.5"},"status":"` + status + `","passed":` + map[bool]string{true: "true", false: "false"}[status == "passed"] +
-			`,"metrics":{"acc":{"value":{"$numberDouble":"` + score + `"},"direction":"higher","score":{"$numberDouble":"` + score + `"}}},` +
+			`,"metrics":{"acc":{"value":{"$numberDouble":"` + score + `"},"direction":"higher","score":{"$numberDouble":"` + score + `"}},` +
+			`"big":{"value":{"$numberDouble":"1.5e308"},"direction":"higher","score":{"$numberDouble":"-Infinity"}}},` +
 			`"score":{"$numberDouble":"` + score + `"},"score_method":"mean","tags":[],"participants":[],"environment":"ci","project":"example.com/p","git_commit":null,"git_branch":null}}`
 	}
 	lines := []string{
@@ -71,5 +72,7 @@ func TestASpoolOfTheFirstFormatIsReplayed(t *testing.T) {
 	assert.InDelta(t, 12.5, trs[0].DurationMS, 1e-9)
 	assert.InDelta(t, 0.9, *trs[0].Score, 1e-9)
 	assert.Nil(t, trs[1].Score, "NaN is stored as nothing")
+	require.NotNil(t, trs[0].Metrics["big"].Value)
+	assert.Equal(t, 1.5e308, *trs[0].Metrics["big"].Value, "a large finite double stays")
 	assert.Equal(t, int64(1710269000500), trs[0].FinishedAt.UnixMilli())
 }

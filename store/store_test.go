@@ -553,6 +553,15 @@ func TestDescribe(t *testing.T) {
 	assert.Equal(t, store.MetricStats{N: 5, Mean: 3, Min: 1, Max: 5, P50: 3, P90: 4.6}, st)
 	assert.Equal(t, store.MetricStats{N: 1, Mean: 7, Min: 7, Max: 7, P50: 7, P90: 7}, store.Describe([]float64{7}))
 	assert.Equal(t, store.MetricStats{}, store.Describe(nil))
+
+	// Values near the largest float64 overflow a sum and a difference; the
+	// statistics stay finite, or the run's totals could not be stored.
+	huge := store.Describe([]float64{1.5e308, 1.7e308, -1.6e308, 1.6e308})
+	for name, v := range map[string]float64{"mean": huge.Mean, "p50": huge.P50, "p90": huge.P90} {
+		assert.False(t, math.IsInf(v, 0) || math.IsNaN(v), "%s = %v", name, v)
+	}
+	assert.InDelta(t, 0.8e308, huge.Mean, 1e293)
+	assert.InDelta(t, 1.55e308, huge.P50, 1e293)
 }
 
 // heldProxy forwards connections to target, but only once release is
