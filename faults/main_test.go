@@ -2,7 +2,6 @@ package faults
 
 import (
 	"context"
-	"flag"
 	"os"
 	"testing"
 
@@ -13,15 +12,6 @@ import (
 
 func TestMain(m *testing.M) {
 	testenv.Clean()
-	// Most fault cases wait on the processes they start (killed, stalled,
-	// timed out, building) more than they compute: four run at a time,
-	// unless -parallel says otherwise, not GOMAXPROCS's two.
-	flag.Parse()
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
-		_ = flag.Set("test.parallel", "4")
-	}
 	os.Exit(m.Run())
 }
 
