@@ -490,9 +490,10 @@ func contractConcurrent(t *testing.T, db *store.DB) {
 	assert.Equal(t, int64(writers*each), n)
 }
 
-// sameDoc compares documents by their JSON: MongoDB's driver reads a
-// nested document as bson.M where SQLite's reads a map, and both are the
-// same document.
+// sameDoc compares documents by their JSON: a nested value of the
+// system under test comes back as another Go type from each store (a
+// number is an int32 from MongoDB and a float64 from SQLite's JSON), and
+// both are the same document.
 func sameDoc(t *testing.T, want, got any, msg ...any) {
 	t.Helper()
 	w, err := json.Marshal(want)
