@@ -255,7 +255,7 @@ func TestStorageProblemsNeverFailTheSuite(t *testing.T) {
 		// results are spooled, and the next command stores them.
 		dir := testmod.Write(t, passingSuite)
 		db := embeddedStore(t, dir)
-		holder, err := sqlite.Open(context.Background(), filepath.Join(dir, ".evalrec", "vt_metrics.db"), "vt_metrics")
+		holder, err := sqlite.Open(context.Background(), filepath.Join(dir, ".evalrec", "vt_metrics.db"))
 		require.NoError(t, err)
 		defer holder.Close()
 		lock, err := holder.DB().BeginTx(context.Background(), nil)

@@ -22,20 +22,20 @@ func bounded(ctx context.Context, timeout time.Duration) (context.Context, conte
 func (d *DB) Close() error { return d.drv.Close() }
 
 // Name is the database's name, which journals record.
-func (d *DB) Name() string { return d.drv.Name() }
+func (d *DB) Name() string { return d.name }
 
 // EnsureIndexes creates the indexes queries need and the store lacks.
 func (d *DB) EnsureIndexes(ctx context.Context) error {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
-	return d.drv.EnsureIndexes(ctx)
+	return d.drv.Indexes(ctx, false)
 }
 
 // RecreateIndexes drops evalrec's indexes and creates them again.
 func (d *DB) RecreateIndexes(ctx context.Context) error {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
-	return d.drv.RecreateIndexes(ctx)
+	return d.drv.Indexes(ctx, true)
 }
 
 // Run returns one run whole, or ErrNotFound.

@@ -10,14 +10,15 @@ import (
 // does what evalrec does the same way on every store (run references,
 // finalization, replay, pruning).
 type DB struct {
-	drv Driver
-	uri string // redacted
+	drv  Driver
+	uri  string // redacted
+	name string
 }
 
 // NewDB wraps an open driver. uri is its connection string, without
-// credentials.
-func NewDB(d Driver, uri string) *DB {
-	return &DB{drv: d, uri: uri}
+// credentials, and name the database's name, which journals record.
+func NewDB(d Driver, uri, name string) *DB {
+	return &DB{drv: d, uri: uri, name: name}
 }
 
 // URI is the connection string with credentials masked.

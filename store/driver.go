@@ -31,17 +31,14 @@ import (
 //     returned as an error; a document the store refused is reported in
 //     [WriteStats.Rejected], so the rest of a batch is still stored.
 type Driver interface {
-	// Name is the database's name, which journals record.
-	Name() string
 	Close() error
-	// EnsureIndexes creates what queries need and is missing; it is
-	// idempotent. RecreateIndexes drops and creates them again.
-	EnsureIndexes(ctx context.Context) error
-	RecreateIndexes(ctx context.Context) error
+	// Indexes creates what queries need and is missing, idempotently; with
+	// recreate, it drops evalrec's indexes and creates them again.
+	Indexes(ctx context.Context, recreate bool) error
 
 	// InsertRun stores a new run. It returns ErrDuplicateID when a run
 	// with r.ID is stored, and ErrDuplicateName when another run has
-	// r.EvaluationRunID.
+	// r.EvaluationRunID (both are ErrExists).
 	InsertRun(ctx context.Context, r *EvaluationRun) error
 	InsertTestRuns(ctx context.Context, trs []TestRun) (WriteStats, error)
 	InsertParts(ctx context.Context, ps []Part) (WriteStats, error)
@@ -123,11 +120,20 @@ func (s *WriteStats) add(o WriteStats) {
 var (
 	// ErrNotFound is returned when a query matches nothing.
 	ErrNotFound = errors.New("not found")
+	// ErrExists is what every error that says a document is stored
+	// already is, by errors.Is: ErrDuplicateID and ErrDuplicateName.
+	ErrExists = errors.New("stored already")
 	// ErrDuplicateID: a run with this _id is stored.
-	ErrDuplicateID = errors.New("a run with this _id is stored")
+	ErrDuplicateID error = existsError("a run with this _id is stored")
 	// ErrDuplicateName: another run has this evaluation_run_id.
-	ErrDuplicateName = errors.New("another run has this evaluation_run_id")
+	ErrDuplicateName error = existsError("another run has this evaluation_run_id")
 )
+
+// existsError is an error that is ErrExists.
+type existsError string
+
+func (e existsError) Error() string        { return string(e) }
+func (e existsError) Is(target error) bool { return target == ErrExists }
 
 // An Opener opens a store from a connection string: database names the
 // database within it (for SQLite, only a name the journal records).
@@ -177,5 +183,5 @@ func Connect(ctx context.Context, uri, database string, timeout time.Duration) (
 	if err != nil {
 		return nil, err
 	}
-	return NewDB(d, redact.URI(uri)), nil
+	return NewDB(d, redact.URI(uri), database), nil
 }

@@ -223,7 +223,7 @@ func (d *DB) replayJournal(ctx context.Context, path string, r *bufio.Reader, op
 		setAside(rep, path, in.n, head, err)
 		return true, nil // nothing in it can be placed in a run
 	}
-	if !opt.Force && (h.Target.Database != d.drv.Name() || h.Target.Store != d.Label()) {
+	if !opt.Force && (h.Target.Database != d.name || h.Target.Store != d.Label()) {
 		rep.Elsewhere = append(rep.Elsewhere, fmt.Sprintf("%s (for %s)", path, h.Target))
 		return false, nil
 	}

@@ -180,7 +180,7 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 func (s *Session) target() Target {
 	switch {
 	case s.cfg.DB != nil:
-		return Target{Store: s.cfg.DB.Label(), Database: s.cfg.DB.drv.Name()}
+		return Target{Store: s.cfg.DB.Label(), Database: s.cfg.DB.name}
 	}
 	return Target{Store: redact.URI(s.cfg.URI), Database: s.cfg.Database}
 }
@@ -625,7 +625,7 @@ func (s *Session) loop(ctx context.Context) {
 	defer close(s.done)
 	s.open(ctx)
 	if s.created && !s.cfg.replay && !s.Spooled() {
-		if err := s.db.drv.EnsureIndexes(context.Background()); err != nil {
+		if err := s.db.drv.Indexes(context.Background(), false); err != nil {
 			s.log.Warn(fmt.Sprintf("%v; results are stored, but queries may be slow: run `evalrec indexes`", err))
 		}
 	}

@@ -115,7 +115,7 @@ func Open(t testing.TB, k Kind) *Store {
 		// MongoDB handle (Mongo) that the store hides.
 		s.mongo, err = mongo.Open(context.Background(), s.URI, s.Database, 10*time.Second)
 		if err == nil {
-			db = store.NewDB(s.mongo, redact.URI(s.URI))
+			db = store.NewDB(s.mongo, redact.URI(s.URI), s.Database)
 		}
 	}
 	if err != nil {

@@ -108,10 +108,15 @@ func contractRuns(t *testing.T, db *store.DB) {
 
 	again := r
 	again.Environment = "other"
-	assert.ErrorIs(t, db.InsertRun(ctx, &again), store.ErrDuplicateID)
+	err = db.InsertRun(ctx, &again)
+	assert.ErrorIs(t, err, store.ErrDuplicateID)
+	assert.ErrorIs(t, err, store.ErrExists)
 	other := sampleRun(2, "example.com/p")
 	other.EvaluationRunID = r.EvaluationRunID
-	assert.ErrorIs(t, db.InsertRun(ctx, &other), store.ErrDuplicateName)
+	err = db.InsertRun(ctx, &other)
+	assert.ErrorIs(t, err, store.ErrDuplicateName)
+	assert.ErrorIs(t, err, store.ErrExists)
+	assert.NotErrorIs(t, err, store.ErrDuplicateID)
 	got, err = db.Run(ctx, r.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "dev", got.Environment, "a duplicate never overwrites")

@@ -95,9 +95,6 @@ func reason(err error) string {
 	return msg
 }
 
-// Name is the database name.
-func (s *Store) Name() string { return s.db.Name() }
-
 // Database exposes the underlying database, for tests and tools.
 func (s *Store) Database() *mongo.Database { return s.db }
 
@@ -135,12 +132,12 @@ var indexes = map[string][]mongo.IndexModel{
 	},
 }
 
-// EnsureIndexes creates the indexes that are missing. It is idempotent.
+// ensureIndexes creates the indexes that are missing. It is idempotent.
 //
 // It lists the existing indexes and creates the missing ones one at a time:
 // FerretDB v1.24.2 panics (and drops the connection) when one createIndexes
 // command names several indexes that already exist on a non-empty collection.
-func (s *Store) EnsureIndexes(ctx context.Context) error {
+func (s *Store) ensureIndexes(ctx context.Context) error {
 	for coll, models := range indexes {
 		iv := s.db.Collection(coll).Indexes()
 		existing, err := indexNames(ctx, iv)
@@ -189,15 +186,19 @@ func indexName(keys bson.D) string {
 	return strings.Join(parts, "_")
 }
 
-// RecreateIndexes drops evalrec's indexes and creates them again, for the
-// seed's "Missing Indexes" troubleshooting step.
-func (s *Store) RecreateIndexes(ctx context.Context) error {
+// Indexes implements [store.Driver]. Recreating drops evalrec's indexes
+// and creates them again, for the seed's "Missing Indexes" troubleshooting
+// step.
+func (s *Store) Indexes(ctx context.Context, recreate bool) error {
+	if !recreate {
+		return s.ensureIndexes(ctx)
+	}
 	for coll := range indexes {
 		if err := s.db.Collection(coll).Indexes().DropAll(ctx); err != nil && !isNamespaceNotFound(err) {
 			return fmt.Errorf("dropping indexes on %s: %w", coll, err)
 		}
 	}
-	return s.EnsureIndexes(ctx)
+	return s.ensureIndexes(ctx)
 }
 
 func isNamespaceNotFound(err error) bool {

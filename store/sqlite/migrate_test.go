@@ -78,7 +78,7 @@ func TestAStoreOfVersion2IsMigratedOnceWithAProgressLine(t *testing.T) {
 	var said bytes.Buffer
 	sqlite.Progress = &said
 	defer func() { sqlite.Progress = nil }()
-	s, err := sqlite.Open(ctx, path, "vt_metrics")
+	s, err := sqlite.Open(ctx, path)
 	require.NoError(t, err)
 	assert.Contains(t, said.String(), "migrating the embedded store")
 	assert.Contains(t, said.String(), "the test runs of 1 runs")
@@ -100,7 +100,7 @@ func TestAStoreOfVersion2IsMigratedOnceWithAProgressLine(t *testing.T) {
 	require.NoError(t, s.Close())
 
 	said.Reset()
-	s, err = sqlite.Open(ctx, path, "vt_metrics")
+	s, err = sqlite.Open(ctx, path)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	assert.Empty(t, said.String(), "migrated once")

@@ -45,7 +45,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return Open(ctx, path, database)
+		return Open(ctx, path)
 	}, "sqlite")
 }
 
@@ -87,7 +87,6 @@ const busyTimeout = 30 * time.Second
 type Store struct {
 	db   *sql.DB
 	path string
-	name string
 	// pending holds the results the last Tally read, of pendingRun, which
 	// StoreDigest stores: one run's only, so that tallies of runs that
 	// never finish here hold nothing.
@@ -97,8 +96,8 @@ type Store struct {
 }
 
 // Open opens the file at path, creating it (and its directory) with
-// evalrec's tables when missing. name is the database name journals record.
-func Open(ctx context.Context, path, name string) (*Store, error) {
+// evalrec's tables when missing.
+func Open(ctx context.Context, path string) (*Store, error) {
 	if err := dotdir.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("creating the directory of the embedded store: %w", err)
 	}
@@ -125,16 +124,13 @@ func Open(ctx context.Context, path, name string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, name: name}
+	s := &Store{db: db, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, describe(err))
 	}
 	return s, nil
 }
-
-// Name is the database name journals record.
-func (s *Store) Name() string { return s.name }
 
 // Path is the file.
 func (s *Store) Path() string { return s.path }
@@ -386,8 +382,16 @@ func migrateTestRuns(ctx context.Context, tx *sql.Tx, path string) error {
 	return nil
 }
 
-// EnsureIndexes implements [store.Driver].
-func (s *Store) EnsureIndexes(ctx context.Context) error {
+// Indexes implements [store.Driver]; recreating them refreshes the
+// planner's statistics too.
+func (s *Store) Indexes(ctx context.Context, recreate bool) error {
+	if recreate {
+		return s.recreateIndexes(ctx)
+	}
+	return s.ensureIndexes(ctx)
+}
+
+func (s *Store) ensureIndexes(ctx context.Context) error {
 	for _, stmt := range indexes {
 		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
 			return describe(err)
@@ -396,15 +400,13 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 	return nil
 }
 
-// RecreateIndexes implements [store.Driver], and refreshes the planner's
-// statistics.
-func (s *Store) RecreateIndexes(ctx context.Context) error {
+func (s *Store) recreateIndexes(ctx context.Context) error {
 	for _, n := range indexNames {
 		if _, err := s.db.ExecContext(ctx, "DROP INDEX IF EXISTS "+n); err != nil {
 			return describe(err)
 		}
 	}
-	if err := s.EnsureIndexes(ctx); err != nil {
+	if err := s.ensureIndexes(ctx); err != nil {
 		return err
 	}
 	_, err := s.db.ExecContext(ctx, "ANALYZE")
