@@ -103,7 +103,13 @@ func LoadRuns(ctx context.Context, db *store.DB, base, cand *store.EvaluationRun
 	if err := db.ReadResults(ctx, []store.ID{base.ID, cand.ID}, rs); err != nil {
 		return Diff{}, err
 	}
-	return diffRuns(base, cand, rs, rowsOf(rs, []store.EvaluationRun{*base}), rowsOf(rs, []store.EvaluationRun{*cand}), rs.Metrics), nil
+	return RunsOf(base, cand, rs), nil
+}
+
+// RunsOf is Runs over the results of both runs, read into rs (with
+// Accumulate), for a caller that reads them for more than the diff.
+func RunsOf(base, cand *store.EvaluationRun, rs *store.Results) Diff {
+	return diffRuns(base, cand, rs, rowsOf(rs, []store.EvaluationRun{*base}), rowsOf(rs, []store.EvaluationRun{*cand}), rs.Metrics)
 }
 
 func diffRuns(base, cand *store.EvaluationRun, rs *store.Results, baseRows, candRows []int32, keys []store.MetricKey) Diff {

@@ -268,14 +268,22 @@ func (s *Server) run(r *http.Request) (any, error) {
 func (s *Server) runView(ctx context.Context, run *store.EvaluationRun, allTests bool) (*RunView, error) {
 	// The tests as the run's results hold them, in test run ID order: one
 	// value read instead of a document a test, and a test run built only
-	// for the rows the page lists.
-	rs := &store.Results{KeepIDs: true}
-	if err := s.db.ReadResults(ctx, []store.ID{run.ID}, rs); err != nil {
+	// for the rows the page lists. The previous comparable run's results
+	// are read with them, for what changed since.
+	ids := []store.ID{run.ID}
+	prev, err := s.db.PreviousComparable(ctx, run)
+	if err == nil {
+		ids = append(ids, prev.ID)
+	}
+	rs := &store.Results{KeepIDs: true, Accumulate: true}
+	if err := s.db.ReadResults(ctx, ids, rs); err != nil {
 		return nil, err
 	}
-	rows := make([]int, len(rs.Rows))
-	for i := range rows {
-		rows[i] = i
+	var rows []int
+	for i := range rs.Rows {
+		if rs.Runs[rs.Rows[i].Run] == run.ID {
+			rows = append(rows, i)
+		}
 	}
 	slices.SortFunc(rows, func(a, b int) int { return strings.Compare(rs.TestRunID(a), rs.TestRunID(b)) })
 	failed := func(i int) bool { st := rs.Rows[i].Status(); return st == result.Failed || st == result.Incomplete }
@@ -297,14 +305,13 @@ func (s *Server) runView(ctx context.Context, run *store.EvaluationRun, allTests
 			v.Failures = append(v.Failures, Failure{TestID: rs.Tests[rs.Rows[i].Test].TestID, Output: out})
 		}
 	}
-	if prev, err := s.db.PreviousComparable(ctx, run); err == nil {
-		if d, err := compare.LoadRuns(ctx, s.db, prev, run); err == nil {
-			dv := &DiffView{Base: prev.EvaluationRunID, NewTests: d.NewTests, RemovedTests: d.RemovedTests, NewlyFailing: d.NewlyFailing, Fixed: d.Fixed}
-			if sd, ok := d.ScoreDelta(); ok {
-				dv.ScoreDelta = &sd
-			}
-			v.Changes = dv
+	if prev != nil {
+		d := compare.RunsOf(prev, run, rs)
+		dv := &DiffView{Base: prev.EvaluationRunID, NewTests: d.NewTests, RemovedTests: d.RemovedTests, NewlyFailing: d.NewlyFailing, Fixed: d.Fixed}
+		if sd, ok := d.ScoreDelta(); ok {
+			dv.ScoreDelta = &sd
 		}
+		v.Changes = dv
 	}
 	if !allTests && len(rows) > maxTests {
 		slices.SortStableFunc(rows, func(a, b int) int {
