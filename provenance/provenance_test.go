@@ -13,7 +13,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"evalrec.dev/internal/dotdir"
+	"evalrec.dev/internal/testenv"
 )
+
+// TestMain keeps the tests off the user's settings, and off the
+// repository their shell may point git at (GIT_DIR, GIT_WORK_TREE).
+func TestMain(m *testing.M) {
+	testenv.Clean()
+	os.Exit(m.Run())
+}
 
 func noEnv(string) string { return "" }
 

@@ -15,7 +15,9 @@ var kept = map[string]bool{"EVALREC_TEST_MONGODB_URI": true}
 
 // Clean removes every setting that points evalrec somewhere: MONGODB_*,
 // EVALREC_* (except EVALREC_TEST_MONGODB_URI), ENVIRONMENT and
-// EXPERIMENT_TAGS.
+// EXPERIMENT_TAGS, and the variables that point git at a repository
+// (GIT_DIR, GIT_WORK_TREE, …): evalrec runs git, and a test's repository is
+// its own.
 func Clean() {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
@@ -41,5 +43,9 @@ func isSetting(k string) bool {
 	if kept[k] {
 		return false
 	}
-	return strings.HasPrefix(k, "MONGODB_") || strings.HasPrefix(k, "EVALREC_") || k == "ENVIRONMENT" || k == "EXPERIMENT_TAGS"
+	return strings.HasPrefix(k, "MONGODB_") || strings.HasPrefix(k, "EVALREC_") || k == "ENVIRONMENT" || k == "EXPERIMENT_TAGS" || gitLocation[k]
 }
+
+// gitLocation are git's variables that choose the repository it reads.
+var gitLocation = map[string]bool{"GIT_DIR": true, "GIT_WORK_TREE": true, "GIT_INDEX_FILE": true,
+	"GIT_OBJECT_DIRECTORY": true, "GIT_COMMON_DIR": true, "GIT_NAMESPACE": true}
