@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"evalrec.dev/model"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
@@ -30,7 +31,7 @@ type TrendPoint struct {
 // when metric is "" or "score". Runs without the metric are skipped. The
 // points are oldest first. This is the seed's $dateToString/$avg pipeline,
 // computed in Go because the embedded store has neither operator.
-func Trend(runs []store.EvaluationRun, metric, by string) []TrendPoint {
+func Trend(runs []model.EvaluationRun, metric, by string) []TrendPoint {
 	buckets := map[time.Time]*TrendPoint{}
 	for _, r := range runs {
 		v, ok := RunValue(r, metric)
@@ -57,7 +58,7 @@ func Trend(runs []store.EvaluationRun, metric, by string) []TrendPoint {
 
 // RunValue is a run's value of metric, or its score when metric is "" or
 // "score"; ok is false when the run has none.
-func RunValue(r store.EvaluationRun, metric string) (float64, bool) {
+func RunValue(r model.EvaluationRun, metric string) (float64, bool) {
 	if metric == "" || metric == "score" {
 		if r.Score == nil {
 			return 0, false
@@ -195,7 +196,7 @@ type ConfigGroup struct {
 }
 
 // Configs groups runs by system_info_hash, most recently seen first.
-func Configs(runs []store.EvaluationRun) []ConfigGroup {
+func Configs(runs []model.EvaluationRun) []ConfigGroup {
 	type acc struct {
 		ConfigGroup
 		scoreSum float64

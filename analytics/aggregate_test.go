@@ -3,13 +3,14 @@ package analytics
 import (
 	"testing"
 
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
 // A test that only ever skipped has no pass rate: it is not a test that
 // always fails.
 func TestATestThatOnlySkipsHasNoPassRate(t *testing.T) {
-	trs := []store.TestRun{
+	trs := []model.TestRun{
 		{TestID: "skips", Status: "skipped"}, {TestID: "skips", Status: "skipped"},
 		{TestID: "half", Status: "passed"}, {TestID: "half", Status: "failed"}, {TestID: "half", Status: "skipped"},
 	}

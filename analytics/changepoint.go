@@ -9,6 +9,7 @@ import (
 
 	"github.com/aclements/go-moremath/stats"
 
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -295,7 +296,7 @@ type Series struct {
 	Metric         string                 `json:"metric"`
 	Direction      string                 `json:"direction"`
 	DirectionKnown bool                   `json:"direction_known"`
-	Runs           []*store.EvaluationRun `json:"-"`
+	Runs           []*model.EvaluationRun `json:"-"`
 	Values         []float64              `json:"-"`
 }
 
@@ -319,7 +320,7 @@ type Change struct {
 // Series are ordered by the run they start in, and within a run the run's
 // own first, then by test ID and metric; the stream may yield the runs in
 // any order.
-func BuildSeries(runs []store.EvaluationRun, results store.ResultStream) ([]Series, error) {
+func BuildSeries(runs []model.EvaluationRun, results store.ResultStream) ([]Series, error) {
 	type point struct {
 		run int32 // position in runs
 		n   int32
@@ -338,7 +339,7 @@ func BuildSeries(runs []store.EvaluationRun, results store.ResultStream) ([]Seri
 		points []point
 	}
 	var all []*acc
-	newAcc := func(rank int, r *store.EvaluationRun, test, metric, dir string, known bool) *acc {
+	newAcc := func(rank int, r *model.EvaluationRun, test, metric, dir string, known bool) *acc {
 		a := &acc{Series: Series{Environment: r.Environment, Branch: r.GitBranch, SystemInfoHash: r.SystemInfoHash,
 			TestID: test, Metric: metric, Direction: dir, DirectionKnown: known}, rank: rank,
 			points: make([]point, 0, len(runs))} // a point a run, at most: no regrowing
@@ -456,7 +457,7 @@ func BuildSeries(runs []store.EvaluationRun, results store.ResultStream) ([]Seri
 	})
 	out := make([]Series, len(all))
 	for i, a := range all {
-		a.Runs = make([]*store.EvaluationRun, len(a.points))
+		a.Runs = make([]*model.EvaluationRun, len(a.points))
 		a.Values = make([]float64, len(a.points))
 		for j, p := range a.points {
 			a.Runs[j], a.Values[j] = &runs[p.run], p.sum/float64(p.n)
@@ -505,10 +506,10 @@ func FindChanges(series []Series, opt ChangeOptions) []Change {
 // are dropped; the history before since is still what tells them. It
 // returns how many runs and series it looked at, and the changes, newest
 // first, never nil.
-func ChangesOfRuns(runs []store.EvaluationRun, results store.ResultStream, keep func(Series) bool, since time.Time, opt ChangeOptions) (nRuns, nSeries int, changes []Change, err error) {
-	finished := make([]store.EvaluationRun, 0, len(runs))
+func ChangesOfRuns(runs []model.EvaluationRun, results store.ResultStream, keep func(Series) bool, since time.Time, opt ChangeOptions) (nRuns, nSeries int, changes []Change, err error) {
+	finished := make([]model.EvaluationRun, 0, len(runs))
 	for _, r := range slices.Backward(runs) {
-		if r.Status != store.StatusRunning {
+		if r.Status != model.StatusRunning {
 			finished = append(finished, r)
 		}
 	}

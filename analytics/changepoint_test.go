@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -87,9 +88,9 @@ func TestAChangeAtTheNewestEndIsTentative(t *testing.T) {
 		for i := range after.points {
 			xs = append(xs, 2+0.01*float64(i%3))
 		}
-		runs := make([]*store.EvaluationRun, len(xs))
+		runs := make([]*model.EvaluationRun, len(xs))
 		for i := range runs {
-			runs[i] = &store.EvaluationRun{EvaluationRunID: fmt.Sprint("r", i)}
+			runs[i] = &model.EvaluationRun{EvaluationRunID: fmt.Sprint("r", i)}
 		}
 		cs := FindChanges([]Series{{Metric: "m", Direction: "higher", DirectionKnown: true, Runs: runs, Values: xs}}, ChangeOptions{})
 		if len(cs) != 1 || cs[0].Tentative != after.tentative {
@@ -141,14 +142,14 @@ func TestRefineSettlesCutsAgainstTheirNeighbours(t *testing.T) {
 func TestBuildSeriesOrdersAndAveragesWhateverTheStreamOrder(t *testing.T) {
 	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	score := func(v float64) *float64 { return &v }
-	runs := []store.EvaluationRun{
+	runs := []model.EvaluationRun{
 		{ID: [12]byte{1}, EvaluationRunID: "old", StartedAt: at, Score: score(70), Metrics: map[string]float64{"wer": 0.2}},
 		{ID: [12]byte{2}, EvaluationRunID: "new", StartedAt: at.Add(time.Hour), Score: score(80), Metrics: map[string]float64{"wer": 0.1}},
 	}
-	wer := func(v float64) map[string]store.MetricDoc {
-		return map[string]store.MetricDoc{"wer": {Value: &v, Direction: "lower"}}
+	wer := func(v float64) map[string]model.MetricDoc {
+		return map[string]model.MetricDoc{"wer": {Value: &v, Direction: "lower"}}
 	}
-	trs := []store.TestRun{
+	trs := []model.TestRun{
 		{EvaluationRunID: runs[1].ID, TestID: "B", Score: score(90), Attempt: 1},
 		{EvaluationRunID: runs[1].ID, TestID: "A", Score: score(80), Metrics: wer(0.3), Attempt: 1},
 		{EvaluationRunID: runs[1].ID, TestID: "A", Score: score(90), Metrics: wer(0.1), Attempt: 2},

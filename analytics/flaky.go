@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"evalrec.dev/model"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
@@ -110,7 +111,7 @@ type Blip struct {
 // the same commit (Datadog, Trunk, Google), a minimum sample size, and the
 // exclusion of runs where most tests failed (Trunk). History is split by
 // environment and system hash, so different configurations never pool.
-func FindFlaky(runs []store.EvaluationRun, results store.ResultStream, opt FlakyOptions) ([]TestHealth, error) {
+func FindFlaky(runs []model.EvaluationRun, results store.ResultStream, opt FlakyOptions) ([]TestHealth, error) {
 	health, _, err := Health(runs, results, opt)
 	return health, err
 }
@@ -123,19 +124,19 @@ func FindFlaky(runs []store.EvaluationRun, results store.ResultStream, opt Flaky
 // blip: a first pass over the results finds them, and the second gathers
 // their samples only, so a window of 1.5 million results that hold a few
 // hundred failures keeps a few thousand samples.
-func Health(runs []store.EvaluationRun, results store.ResultStream, opt FlakyOptions) ([]TestHealth, []Blip, error) {
+func Health(runs []model.EvaluationRun, results store.ResultStream, opt FlakyOptions) ([]TestHealth, []Blip, error) {
 	opt = opt.withDefaults()
 	type key struct {
 		env, hash string
 		test      int32
 	}
-	byID := make(map[[12]byte]*store.EvaluationRun, len(runs))
+	byID := make(map[[12]byte]*model.EvaluationRun, len(runs))
 	for i := range runs {
 		byID[runs[i].ID] = &runs[i]
 	}
 	// The run of each index, nil where it is unknown or an infrastructure
 	// failure.
-	var runOf []*store.EvaluationRun
+	var runOf []*model.EvaluationRun
 	runsOf := func(rs *store.Results) {
 		for i := len(runOf); i < len(rs.Runs); i++ {
 			r := byID[rs.Runs[i]]
@@ -250,7 +251,7 @@ func Health(runs []store.EvaluationRun, results store.ResultStream, opt FlakyOpt
 	return out, blips, nil
 }
 
-func infraFailure(r *store.EvaluationRun, ratio float64) bool {
+func infraFailure(r *model.EvaluationRun, ratio float64) bool {
 	if r.NumTests < 5 {
 		return false
 	}

@@ -8,25 +8,26 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
 // history builds runs and test runs from status strings, one character per
 // run, oldest first: P passed, F failed, S skipped.
 type history struct {
-	runs  []store.EvaluationRun
-	tests []store.TestRun
+	runs  []model.EvaluationRun
+	tests []model.TestRun
 }
 
 func (h *history) run(env, hash, commit string, statuses map[string]byte, numTests, numFailed int) {
 	i := len(h.runs)
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Hour)
-	r := store.EvaluationRun{ID: store.NewID(), StartedAt: at, Environment: env, SystemInfoHash: hash,
+	r := model.EvaluationRun{ID: model.NewID(), StartedAt: at, Environment: env, SystemInfoHash: hash,
 		GitCommit: &commit, NumTests: numTests, NumFailed: numFailed}
 	h.runs = append(h.runs, r)
 	for id, st := range statuses {
 		s := map[byte]string{'P': "passed", 'F': "failed", 'S': "skipped"}[st]
-		h.tests = append(h.tests, store.TestRun{EvaluationRunID: r.ID, TestID: id, TestName: id, Status: s, FinishedAt: at})
+		h.tests = append(h.tests, model.TestRun{EvaluationRunID: r.ID, TestID: id, TestName: id, Status: s, FinishedAt: at})
 	}
 }
 
@@ -146,7 +147,7 @@ func TestSortedByImpact(t *testing.T) {
 }
 
 // findFlaky is FindFlaky on test runs.
-func findFlaky(t *testing.T, runs []store.EvaluationRun, trs []store.TestRun, opt FlakyOptions) []TestHealth {
+func findFlaky(t *testing.T, runs []model.EvaluationRun, trs []model.TestRun, opt FlakyOptions) []TestHealth {
 	t.Helper()
 	found, err := FindFlaky(runs, store.StreamOf(trs), opt)
 	if err != nil {

@@ -5,17 +5,17 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"evalrec.dev/store"
+	"evalrec.dev/model"
 )
 
 // benchRuns is n runs of a benchmark whose sec/op is base × slow, with 3%
 // noise, and its throughput (B/s) from the same samples.
-func benchRuns(rng *rand.Rand, n int, name string, base, slow float64) []store.TestRun {
-	var out []store.TestRun
+func benchRuns(rng *rand.Rand, n int, name string, base, slow float64) []model.TestRun {
+	var out []model.TestRun
 	for range n {
 		sec := base * slow * (1 + 0.03*rng.NormFloat64())
-		out = append(out, store.TestRun{TestID: "p." + name, GoTest: name, Status: "passed", Passed: true,
-			Metrics: map[string]store.MetricDoc{
+		out = append(out, model.TestRun{TestID: "p." + name, GoTest: name, Status: "passed", Passed: true,
+			Metrics: map[string]model.MetricDoc{
 				"sec/op": {Value: &sec, Direction: "lower"},
 				"B/s":    {Value: ptr(1e6 / sec), Direction: "higher"},
 			}})
@@ -28,7 +28,7 @@ func ptr(f float64) *float64 { return &f }
 // suite is n runs of 30 benchmarks whose times span eight orders of
 // magnitude, BenchmarkParse among them slowed by slow, and 100 tests with
 // a metric each.
-func suite(rng *rand.Rand, n int, slow float64) []store.TestRun {
+func suite(rng *rand.Rand, n int, slow float64) []model.TestRun {
 	out := benchRuns(rng, n, "BenchmarkParse", 1e-3, slow)
 	for i := range 29 {
 		out = append(out, benchRuns(rng, n, fmt.Sprintf("BenchmarkOther%02d", i), 1e-9*float64(int(1)<<(i%27)), 1)...)
@@ -36,8 +36,8 @@ func suite(rng *rand.Rand, n int, slow float64) []store.TestRun {
 	for i := range 100 {
 		for range n {
 			v := 0.5 + 0.05*rng.NormFloat64()
-			out = append(out, store.TestRun{TestID: fmt.Sprintf("p.TestEval%03d", i), GoTest: fmt.Sprintf("TestEval%03d", i), Status: "passed",
-				Metrics: map[string]store.MetricDoc{"acc": {Value: &v, Direction: "higher"}}})
+			out = append(out, model.TestRun{TestID: fmt.Sprintf("p.TestEval%03d", i), GoTest: fmt.Sprintf("TestEval%03d", i), Status: "passed",
+				Metrics: map[string]model.MetricDoc{"acc": {Value: &v, Direction: "higher"}}})
 		}
 	}
 	return out
@@ -56,7 +56,7 @@ func TestBenchmarksGetOneVerdictPerUnitAsBenchstatGives(t *testing.T) {
 		found := 0
 		for range 20 {
 			base, cand := suite(rng, 10, 1), suite(rng, 10, c.slow)
-			r := Sides([]store.EvaluationRun{{}}, []store.EvaluationRun{{}}, base, cand, Options{})
+			r := Sides([]model.EvaluationRun{{}}, []model.EvaluationRun{{}}, base, cand, Options{})
 			verdicts := map[string]string{}
 			for _, f := range r.Findings {
 				if f.TestID == "p.BenchmarkParse" {

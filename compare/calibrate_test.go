@@ -12,7 +12,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"evalrec.dev/analytics"
-	"evalrec.dev/store"
+	"evalrec.dev/model"
 )
 
 // t3 draws Student t noise of 3 degrees of freedom scaled to unit
@@ -54,7 +54,7 @@ func TestEveryLabellingOfOneRunAgainstAHistory(t *testing.T) {
 
 // heavySuite is a suite of n tests whose WER has Student t noise of 3
 // degrees of freedom (scaled to sd 0.01), nb base and nc candidate runs.
-func heavySuite(rng *rand.Rand, n, nb, nc int) (base, cand []store.TestRun) {
+func heavySuite(rng *rand.Rand, n, nb, nc int) (base, cand []model.TestRun) {
 	for i := range n {
 		id := fmt.Sprintf("t%04d", i)
 		for r := range nb {
@@ -93,7 +93,7 @@ func TestAConstantHistoryIsNotJudgedByOneRun(t *testing.T) {
 	// in all 10 runs of the history and is 1 in the candidate: by chance,
 	// the newest of 11 runs is the odd one out once in 11.
 	rng := rand.New(rand.NewPCG(5, 6))
-	var base, cand []store.TestRun
+	var base, cand []model.TestRun
 	for i := range 50 {
 		id := fmt.Sprintf("t%02d", i)
 		for r := range 10 {

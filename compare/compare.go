@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 
+	"evalrec.dev/model"
 	"evalrec.dev/scoring"
 	"evalrec.dev/store"
 )
@@ -62,7 +63,7 @@ func (t TestDelta) ScoreDelta() float64 {
 
 // Diff is the comparison of a candidate run against a base run.
 type Diff struct {
-	Base, Cand *store.EvaluationRun
+	Base, Cand *model.EvaluationRun
 	// Metrics present in both runs, largest relative change first.
 	Metrics []MetricDelta
 	// Tests present in both runs whose score or status changed, largest
@@ -92,15 +93,15 @@ func (d Diff) ScoreDelta() (float64, bool) {
 // identified by its test_id; when it ran several times in one run
 // (-count=N), its last attempt counts. The run's metrics' directions come
 // from the tests' metrics, or from keys when given.
-func Runs(base, cand *store.EvaluationRun, baseTests, candTests []store.TestRun, keys ...store.MetricKey) Diff {
+func Runs(base, cand *model.EvaluationRun, baseTests, candTests []model.TestRun, keys ...store.MetricKey) Diff {
 	rs, baseRows, candRows := resultsOf(baseTests, candTests)
 	return diffRuns(base, cand, rs, baseRows, candRows, keys)
 }
 
 // LoadRuns reads two runs' results from db and compares them (see Runs).
-func LoadRuns(ctx context.Context, db *store.DB, base, cand *store.EvaluationRun) (Diff, error) {
+func LoadRuns(ctx context.Context, db *store.DB, base, cand *model.EvaluationRun) (Diff, error) {
 	rs := &store.Results{Accumulate: true}
-	if err := db.ReadResults(ctx, []store.ID{base.ID, cand.ID}, rs); err != nil {
+	if err := db.ReadResults(ctx, []model.ID{base.ID, cand.ID}, rs); err != nil {
 		return Diff{}, err
 	}
 	return RunsOf(base, cand, rs), nil
@@ -108,11 +109,11 @@ func LoadRuns(ctx context.Context, db *store.DB, base, cand *store.EvaluationRun
 
 // RunsOf is Runs over the results of both runs, read into rs (with
 // Accumulate), for a caller that reads them for more than the diff.
-func RunsOf(base, cand *store.EvaluationRun, rs *store.Results) Diff {
-	return diffRuns(base, cand, rs, rowsOf(rs, []store.EvaluationRun{*base}), rowsOf(rs, []store.EvaluationRun{*cand}), rs.Metrics)
+func RunsOf(base, cand *model.EvaluationRun, rs *store.Results) Diff {
+	return diffRuns(base, cand, rs, rowsOf(rs, []model.EvaluationRun{*base}), rowsOf(rs, []model.EvaluationRun{*cand}), rs.Metrics)
 }
 
-func diffRuns(base, cand *store.EvaluationRun, rs *store.Results, baseRows, candRows []int32, keys []store.MetricKey) Diff {
+func diffRuns(base, cand *model.EvaluationRun, rs *store.Results, baseRows, candRows []int32, keys []store.MetricKey) Diff {
 	d := Diff{Base: base, Cand: cand, BaseScore: base.Score, CandScore: cand.Score}
 	bs, cs := newSide(rs, baseRows), newSide(rs, candRows)
 	bs = onPackagesOf(bs, cs)

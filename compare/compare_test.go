@@ -5,23 +5,23 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"evalrec.dev/model"
 	"evalrec.dev/scoring"
-	"evalrec.dev/store"
 )
 
 func f(v float64) *float64 { return &v }
 
-func tr(id, status string, score float64, attempt int) store.TestRun {
-	return store.TestRun{TestID: id, Status: status, Score: f(score), Attempt: attempt,
-		Metrics: map[string]store.MetricDoc{"wer": {Direction: "lower"}, "acc": {Direction: "higher"}}}
+func tr(id, status string, score float64, attempt int) model.TestRun {
+	return model.TestRun{TestID: id, Status: status, Score: f(score), Attempt: attempt,
+		Metrics: map[string]model.MetricDoc{"wer": {Direction: "lower"}, "acc": {Direction: "higher"}}}
 }
 
 func TestRuns(t *testing.T) {
-	base := &store.EvaluationRun{Score: f(80), Metrics: map[string]float64{"wer": 0.20, "acc": 0.90, "gone": 1}}
-	cand := &store.EvaluationRun{Score: f(75), Metrics: map[string]float64{"wer": 0.25, "acc": 0.91, "new": 1}}
+	base := &model.EvaluationRun{Score: f(80), Metrics: map[string]float64{"wer": 0.20, "acc": 0.90, "gone": 1}}
+	cand := &model.EvaluationRun{Score: f(75), Metrics: map[string]float64{"wer": 0.25, "acc": 0.91, "new": 1}}
 	d := Runs(base, cand,
-		[]store.TestRun{tr("a", "passed", 90, 1), tr("b", "passed", 70, 1), tr("c", "failed", 0, 1), tr("old", "passed", 100, 1)},
-		[]store.TestRun{tr("a", "passed", 90, 1), tr("b", "failed", 40, 1), tr("b", "passed", 50, 2), tr("c", "passed", 100, 1), tr("fresh", "passed", 100, 1)},
+		[]model.TestRun{tr("a", "passed", 90, 1), tr("b", "passed", 70, 1), tr("c", "failed", 0, 1), tr("old", "passed", 100, 1)},
+		[]model.TestRun{tr("a", "passed", 90, 1), tr("b", "failed", 40, 1), tr("b", "passed", 50, 2), tr("c", "passed", 100, 1), tr("fresh", "passed", 100, 1)},
 	)
 	sd, ok := d.ScoreDelta()
 	assert.True(t, ok)
@@ -46,8 +46,8 @@ func TestRuns(t *testing.T) {
 }
 
 func TestRunsWithoutTestsDoesNotGuessDirections(t *testing.T) {
-	base := &store.EvaluationRun{Metrics: map[string]float64{"wer": 0.2}}
-	cand := &store.EvaluationRun{Metrics: map[string]float64{"wer": 0.3}}
+	base := &model.EvaluationRun{Metrics: map[string]float64{"wer": 0.2}}
+	cand := &model.EvaluationRun{Metrics: map[string]float64{"wer": 0.3}}
 	d := Runs(base, cand, nil, nil)
 	if assert.Len(t, d.Metrics, 1) {
 		assert.False(t, d.Metrics[0].DirectionKnown)
@@ -57,11 +57,11 @@ func TestRunsWithoutTestsDoesNotGuessDirections(t *testing.T) {
 // After a run of some tests (go test -run), the next full run is compared
 // on the tests both ran: the others are not new, and the score is theirs.
 func TestARunOfSomeTestsIsComparedOnTheTestsBothRan(t *testing.T) {
-	some := &store.EvaluationRun{Score: f(90), TestsSelected: true}
-	all := &store.EvaluationRun{Score: f(60)}
+	some := &model.EvaluationRun{Score: f(90), TestsSelected: true}
+	all := &model.EvaluationRun{Score: f(60)}
 	d := Runs(some, all,
-		[]store.TestRun{tr("a", "passed", 90, 1)},
-		[]store.TestRun{tr("a", "passed", 92, 1), tr("b", "failed", 0, 1), tr("c", "passed", 88, 1)},
+		[]model.TestRun{tr("a", "passed", 90, 1)},
+		[]model.TestRun{tr("a", "passed", 92, 1), tr("b", "failed", 0, 1), tr("c", "passed", 88, 1)},
 	)
 	assert.True(t, d.Common)
 	assert.Empty(t, d.NewTests, "b and c did not run in the first: they are not new")
@@ -69,9 +69,9 @@ func TestARunOfSomeTestsIsComparedOnTheTestsBothRan(t *testing.T) {
 	assert.True(t, ok)
 	assert.InDelta(t, 2.0, sd, 1e-9, "the score of the tests both ran, not 60 against 90")
 
-	r := Sides([]store.EvaluationRun{*some}, []store.EvaluationRun{*all},
-		[]store.TestRun{tr("a", "passed", 90, 1)},
-		[]store.TestRun{tr("a", "passed", 92, 1), tr("b", "failed", 0, 1)}, Options{})
+	r := Sides([]model.EvaluationRun{*some}, []model.EvaluationRun{*all},
+		[]model.TestRun{tr("a", "passed", 90, 1)},
+		[]model.TestRun{tr("a", "passed", 92, 1), tr("b", "failed", 0, 1)}, Options{})
 	assert.Empty(t, r.NewTests)
 	drop, _ := r.ScoreDrop()
 	assert.InDelta(t, -2.0, drop, 1e-9)

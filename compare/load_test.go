@@ -12,25 +12,26 @@ import (
 
 	"evalrec.dev/compare"
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
 // storeSide stores n finished runs of tests tests each, test k failing
 // in every run when failing(k), and a wer on every third test, shifted by
 // shift.
-func storeSide(t *testing.T, db *store.DB, name string, at time.Time, n, tests int, shift float64, failing func(int) bool) []store.EvaluationRun {
+func storeSide(t *testing.T, db *store.DB, name string, at time.Time, n, tests int, shift float64, failing func(int) bool) []model.EvaluationRun {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(uint64(name[0]), uint64(n)))
-	var runs []store.EvaluationRun
+	var runs []model.EvaluationRun
 	for i := range n {
 		started := at.Add(time.Duration(i) * time.Minute)
-		r := store.EvaluationRun{ID: store.NewIDAt(started), EvaluationRunID: fmt.Sprintf("%s-%02d", name, i), StartedAt: started,
-			Environment: "ci", Project: "example.com/p", Status: store.StatusCompleted, Packages: []string{"example.com/p"}}
+		r := model.EvaluationRun{ID: model.NewIDAt(started), EvaluationRunID: fmt.Sprintf("%s-%02d", name, i), StartedAt: started,
+			Environment: "ci", Project: "example.com/p", Status: model.StatusCompleted, Packages: []string{"example.com/p"}}
 		require.NoError(t, db.InsertRun(ctx, &r))
-		var trs []store.TestRun
+		var trs []model.TestRun
 		for k := range tests {
 			name := fmt.Sprintf("Test%04d", k)
-			tr := store.TestRun{ID: r.EvaluationRunID + "/example.com/p." + name + "#1", EvaluationRunID: r.ID, TestID: "example.com/p." + name,
+			tr := model.TestRun{ID: r.EvaluationRunID + "/example.com/p." + name + "#1", EvaluationRunID: r.ID, TestID: "example.com/p." + name,
 				TestName: name, Package: "example.com/p", GoTest: name, Attempt: 1, FinishedAt: started.Add(time.Second), Status: "passed", ScoreMethod: "average"}
 			tr.TestRunID = tr.ID
 			if failing(k) {
@@ -38,7 +39,7 @@ func storeSide(t *testing.T, db *store.DB, name string, at time.Time, n, tests i
 			}
 			if k%3 == 0 {
 				w := 0.2 + shift + rng.NormFloat64()*0.01
-				tr.Metrics = map[string]store.MetricDoc{"wer": {Value: &w, Direction: "lower"}}
+				tr.Metrics = map[string]model.MetricDoc{"wer": {Value: &w, Direction: "lower"}}
 			}
 			trs = append(trs, tr)
 		}

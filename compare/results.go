@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"evalrec.dev/model"
 	"evalrec.dev/result"
 	"evalrec.dev/scoring"
 	"evalrec.dev/store"
@@ -178,16 +179,16 @@ func (s *side) cached() int {
 }
 
 // Load reads both sides' results from db and compares them.
-func Load(ctx context.Context, db *store.DB, base, cand []store.EvaluationRun, opt Options) (Report, error) {
+func Load(ctx context.Context, db *store.DB, base, cand []model.EvaluationRun, opt Options) (Report, error) {
 	// One Results for both sides, so that a test has one index; runs in
 	// the order of their names, which is the order of test run IDs.
-	var runs []store.EvaluationRun
+	var runs []model.EvaluationRun
 	for _, r := range append(slices.Clone(base), cand...) {
-		if !slices.ContainsFunc(runs, func(o store.EvaluationRun) bool { return o.ID == r.ID }) {
+		if !slices.ContainsFunc(runs, func(o model.EvaluationRun) bool { return o.ID == r.ID }) {
 			runs = append(runs, r)
 		}
 	}
-	slices.SortStableFunc(runs, func(a, b store.EvaluationRun) int { return cmp.Compare(a.EvaluationRunID, b.EvaluationRunID) })
+	slices.SortStableFunc(runs, func(a, b model.EvaluationRun) int { return cmp.Compare(a.EvaluationRunID, b.EvaluationRunID) })
 	rs := &store.Results{Accumulate: true}
 	if err := db.ReadResults(ctx, store.IDs(runs), rs); err != nil {
 		return Report{}, err
@@ -196,7 +197,7 @@ func Load(ctx context.Context, db *store.DB, base, cand []store.EvaluationRun, o
 }
 
 // rowsOf are the rows of rs that belong to runs.
-func rowsOf(rs *store.Results, runs []store.EvaluationRun) []int32 {
+func rowsOf(rs *store.Results, runs []model.EvaluationRun) []int32 {
 	in := make([]bool, len(rs.Runs))
 	for _, r := range runs {
 		if i := slices.Index(rs.Runs, r.ID); i >= 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/aclements/go-moremath/stats"
 	"golang.org/x/perf/benchmath"
 
+	"evalrec.dev/model"
 	"evalrec.dev/scoring"
 	"evalrec.dev/store"
 )
@@ -167,16 +168,16 @@ func (r Report) ScoreDrop() (float64, bool) {
 // every comparison that carries evidence: sides that are identical
 // constants do not enter the family. A change between two constant sides
 // is certain, and reported so.
-func Sides(baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun, opt Options) Report {
+func Sides(baseRuns, candRuns []model.EvaluationRun, base, cand []model.TestRun, opt Options) Report {
 	rs, baseRows, candRows := resultsOf(base, cand)
 	return compareSides(baseRuns, candRuns, rs, baseRows, candRows, opt)
 }
 
 // resultsOf puts two sides' test runs in one Results, and returns the rows
 // of each.
-func resultsOf(base, cand []store.TestRun) (*store.Results, []int32, []int32) {
+func resultsOf(base, cand []model.TestRun) (*store.Results, []int32, []int32) {
 	rs := &store.Results{Accumulate: true}
-	rows := func(trs []store.TestRun) []int32 {
+	rows := func(trs []model.TestRun) []int32 {
 		from := len(rs.Rows)
 		for i := range trs {
 			rs.Add(&trs[i])
@@ -192,7 +193,7 @@ func resultsOf(base, cand []store.TestRun) (*store.Results, []int32, []int32) {
 }
 
 // compareSides is Sides over the rows of each side in rs.
-func compareSides(baseRuns, candRuns []store.EvaluationRun, rs *store.Results, baseRows, candRows []int32, opt Options) Report {
+func compareSides(baseRuns, candRuns []model.EvaluationRun, rs *store.Results, baseRows, candRows []int32, opt Options) Report {
 	opt = opt.withDefaults()
 	r := Report{BaseRuns: len(baseRuns), CandRuns: len(candRuns), Method: opt.Test,
 		BaseScore: meanScore(baseRuns), CandScore: meanScore(candRuns)}
@@ -270,8 +271,8 @@ func compareSides(baseRuns, candRuns []store.EvaluationRun, rs *store.Results, b
 }
 
 // selected reports whether a run of the side ran some tests only.
-func selected(runs []store.EvaluationRun) bool {
-	return slices.ContainsFunc(runs, func(r store.EvaluationRun) bool { return r.TestsSelected })
+func selected(runs []model.EvaluationRun) bool {
+	return slices.ContainsFunc(runs, func(r model.EvaluationRun) bool { return r.TestsSelected })
 }
 
 // pair is one test's metric on both sides.
@@ -740,15 +741,15 @@ const MinDurationChange = 100.0
 
 // sideWarnings says when the sides differ in project, environment or
 // system: their results may differ for that reason alone.
-func sideWarnings(base, cand []store.EvaluationRun) []string {
+func sideWarnings(base, cand []model.EvaluationRun) []string {
 	var out []string
 	for _, field := range []struct {
 		name string
-		get  func(store.EvaluationRun) string
+		get  func(model.EvaluationRun) string
 	}{
-		{"project", func(r store.EvaluationRun) string { return r.Project }},
-		{"environment", func(r store.EvaluationRun) string { return r.Environment }},
-		{"system", func(r store.EvaluationRun) string { return short(r.SystemInfoHash) }},
+		{"project", func(r model.EvaluationRun) string { return r.Project }},
+		{"environment", func(r model.EvaluationRun) string { return r.Environment }},
+		{"system", func(r model.EvaluationRun) string { return short(r.SystemInfoHash) }},
 	} {
 		b, c := distinct(base, field.get), distinct(cand, field.get)
 		if !slices.Equal(b, c) {
@@ -758,7 +759,7 @@ func sideWarnings(base, cand []store.EvaluationRun) []string {
 	return out
 }
 
-func distinct(runs []store.EvaluationRun, get func(store.EvaluationRun) string) []string {
+func distinct(runs []model.EvaluationRun, get func(model.EvaluationRun) string) []string {
 	var out []string
 	for _, r := range runs {
 		out = append(out, get(r))
@@ -775,8 +776,8 @@ func short(h string) string {
 }
 
 // meanScore is the mean run score of a side, or nil when no run has one.
-func meanScore(runs []store.EvaluationRun) *float64 {
-	return meanOf(slices.Values(runs), func(r store.EvaluationRun) (float64, bool) {
+func meanScore(runs []model.EvaluationRun) *float64 {
+	return meanOf(slices.Values(runs), func(r model.EvaluationRun) (float64, bool) {
 		if r.Score == nil {
 			return 0, false
 		}

@@ -6,20 +6,19 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"evalrec.dev/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"evalrec.dev/store"
 )
 
-func withMetric(id string, score, wer float64, attempt int) store.TestRun {
+func withMetric(id string, score, wer float64, attempt int) model.TestRun {
 	w := wer
-	return store.TestRun{TestID: id, Status: "passed", Score: &score, Attempt: attempt, ScoreMethod: "average",
-		Metrics: map[string]store.MetricDoc{"wer": {Value: &w, Direction: "lower"}}}
+	return model.TestRun{TestID: id, Status: "passed", Score: &score, Attempt: attempt, ScoreMethod: "average",
+		Metrics: map[string]model.MetricDoc{"wer": {Value: &w, Direction: "lower"}}}
 }
 
-func werSide(id string, wers ...float64) []store.TestRun {
-	var out []store.TestRun
+func werSide(id string, wers ...float64) []model.TestRun {
+	var out []model.TestRun
 	for i, w := range wers {
 		out = append(out, withMetric(id, 100*(1-w), w, i+1))
 	}
@@ -95,13 +94,13 @@ func TestOneRunAgainstAHistoryIsTested(t *testing.T) {
 }
 
 func TestTiesAndZeroChangesAreNeverImprovements(t *testing.T) {
-	score := func(id, status string, s float64) store.TestRun {
-		return store.TestRun{TestID: id, Status: status, Score: &s, ScoreMethod: "status"}
+	score := func(id, status string, s float64) model.TestRun {
+		return model.TestRun{TestID: id, Status: status, Score: &s, ScoreMethod: "status"}
 	}
 	// A score of [100 ×5] against [100, 100, 100, 0]: the failure is a
 	// newly failing test, not a drift of the score to test for.
-	base := []store.TestRun{score("t", "passed", 100), score("t", "passed", 100), score("t", "passed", 100), score("t", "passed", 100), score("t", "passed", 100)}
-	cand := []store.TestRun{score("t", "passed", 100), score("t", "passed", 100), score("t", "passed", 100), score("t", "failed", 0)}
+	base := []model.TestRun{score("t", "passed", 100), score("t", "passed", 100), score("t", "passed", 100), score("t", "passed", 100), score("t", "passed", 100)}
+	cand := []model.TestRun{score("t", "passed", 100), score("t", "passed", 100), score("t", "passed", 100), score("t", "failed", 0)}
 	r := Sides(nil, nil, base, cand, Options{})
 	assert.Empty(t, r.Findings)
 	assert.Equal(t, []string{"t"}, r.NewlyFailing, "the failure is reported as such")
@@ -117,7 +116,7 @@ func TestTiesAndZeroChangesAreNeverImprovements(t *testing.T) {
 
 func TestCachedResultsAreNotSamples(t *testing.T) {
 	base := werSide("t", 0.10, 0.11, 0.09, 0.10, 0.12, 0.10)
-	var cand []store.TestRun
+	var cand []model.TestRun
 	for range 6 {
 		c := withMetric("t", 90, 0.10, 1)
 		c.Cached = true
@@ -132,10 +131,10 @@ func TestCachedResultsAreNotSamples(t *testing.T) {
 }
 
 func TestUnitsDecideDirections(t *testing.T) {
-	tr := func(v float64, unit, dir string) store.TestRun {
-		return store.TestRun{TestID: "b", Status: "passed", Metrics: map[string]store.MetricDoc{unit: {Value: &v, Unit: unit, Direction: dir}}}
+	tr := func(v float64, unit, dir string) model.TestRun {
+		return model.TestRun{TestID: "b", Status: "passed", Metrics: map[string]model.MetricDoc{unit: {Value: &v, Unit: unit, Direction: dir}}}
 	}
-	var base, cand []store.TestRun
+	var base, cand []model.TestRun
 	for i := range 6 {
 		base = append(base, tr(1000+float64(i%3), "records/sec", "higher"))
 		cand = append(cand, tr(500+float64(i%3), "records/sec", "higher"))
@@ -155,8 +154,8 @@ func TestSidesWarnsAboutInconsistentSides(t *testing.T) {
 	assert.Contains(t, r.Warnings[0], "test set")
 	assert.Contains(t, r.Warnings[1], "a is scored by average in base and garbled_turn in candidate")
 
-	r = Sides([]store.EvaluationRun{{Project: "a", Environment: "dev", SystemInfoHash: "1111111111"}},
-		[]store.EvaluationRun{{Project: "a", Environment: "prod", SystemInfoHash: "2222222222"}}, nil, nil, Options{})
+	r = Sides([]model.EvaluationRun{{Project: "a", Environment: "dev", SystemInfoHash: "1111111111"}},
+		[]model.EvaluationRun{{Project: "a", Environment: "prod", SystemInfoHash: "2222222222"}}, nil, nil, Options{})
 	assert.Equal(t, []string{"the sides differ in environment: base dev, candidate prod", "the sides differ in system: base 11111111, candidate 22222222"}, r.Warnings)
 }
 
@@ -171,7 +170,7 @@ func TestASubsetIsComparedOnItsPackages(t *testing.T) {
 
 func TestScoreDrop(t *testing.T) {
 	s := func(v float64) *float64 { return &v }
-	r := Sides([]store.EvaluationRun{{Score: s(80)}, {Score: s(90)}}, []store.EvaluationRun{{Score: s(70)}}, nil, nil, Options{})
+	r := Sides([]model.EvaluationRun{{Score: s(80)}, {Score: s(90)}}, []model.EvaluationRun{{Score: s(70)}}, nil, nil, Options{})
 	d, ok := r.ScoreDrop()
 	assert.True(t, ok)
 	assert.Equal(t, 15.0, d)
@@ -192,7 +191,7 @@ func TestTheModeratedVarianceLearnsFromTheOtherTests(t *testing.T) {
 	// 200 tests, three runs a side, the same noise; one test shifted by
 	// 5σ. On its own three runs a side, no test can clear Holm's 0.00025;
 	// with the suite's noise it does.
-	var base, cand []store.TestRun
+	var base, cand []model.TestRun
 	rng := rand.New(rand.NewPCG(1, 2))
 	const sigma = 0.01
 	for i := range 200 {
@@ -216,7 +215,7 @@ func TestTheModeratedVarianceLearnsFromTheOtherTests(t *testing.T) {
 // are not "new" against it, and a test that fails after it is newly
 // failing. Its results are no samples.
 func TestACachedRunStillHasItsTests(t *testing.T) {
-	var base, cand []store.TestRun
+	var base, cand []model.TestRun
 	for _, id := range []string{"a", "b", "c"} {
 		b := tr(id, "passed", 100, 1)
 		b.Cached = true
@@ -227,7 +226,7 @@ func TestACachedRunStillHasItsTests(t *testing.T) {
 		}
 		cand = append(cand, tr(id, status, 100, 1))
 	}
-	r := Sides([]store.EvaluationRun{{}}, []store.EvaluationRun{{}}, base, cand, Options{})
+	r := Sides([]model.EvaluationRun{{}}, []model.EvaluationRun{{}}, base, cand, Options{})
 	assert.Empty(t, r.NewTests, "the cached run's tests are not new")
 	assert.Equal(t, []string{"b"}, r.NewlyFailing)
 	assert.Equal(t, 3, r.Cached)
@@ -237,8 +236,8 @@ func TestACachedRunStillHasItsTests(t *testing.T) {
 // evalrec.yaml) it is a duration regression; a change under 100 ms, or
 // without Durations, is none.
 func TestDurationsAreComparedWhenAsked(t *testing.T) {
-	side := func(slowMS float64) []store.TestRun {
-		var out []store.TestRun
+	side := func(slowMS float64) []model.TestRun {
+		var out []model.TestRun
 		for i := range 10 {
 			for _, id := range []string{"a", "b", "c"} {
 				d := 100 + float64(i%3)
@@ -248,12 +247,12 @@ func TestDurationsAreComparedWhenAsked(t *testing.T) {
 				if id == "b" {
 					d = float64(i % 2 * 10) // 0.00 s and 0.01 s: go test's resolution
 				}
-				out = append(out, store.TestRun{TestID: id, Status: "passed", Score: f(100), DurationMS: d, Attempt: i + 1})
+				out = append(out, model.TestRun{TestID: id, Status: "passed", Score: f(100), DurationMS: d, Attempt: i + 1})
 			}
 		}
 		return out
 	}
-	runs := []store.EvaluationRun{{}}
+	runs := []model.EvaluationRun{{}}
 	r := Sides(runs, runs, side(0), side(2000), Options{Durations: true})
 	assert.Equal(t, Regression, find(r, "a", DurationMetric).Verdict)
 	assert.Equal(t, Unchanged, find(r, "b", DurationMetric).Verdict)
@@ -267,13 +266,13 @@ func TestDurationsAreComparedWhenAsked(t *testing.T) {
 // declared threshold decides: passed in base and failed in the candidate
 // is a regression, and the finding says which rule decided.
 func TestWithoutHistoryTheThresholdDecides(t *testing.T) {
-	run := func(wer float64) []store.TestRun {
+	run := func(wer float64) []model.TestRun {
 		th := 0.3
 		passed := wer <= th
-		return []store.TestRun{{TestID: "a", Status: "passed", Score: f(100),
-			Metrics: map[string]store.MetricDoc{"wer": {Value: &wer, Direction: "lower", Threshold: &th, Passed: &passed}}}}
+		return []model.TestRun{{TestID: "a", Status: "passed", Score: f(100),
+			Metrics: map[string]model.MetricDoc{"wer": {Value: &wer, Direction: "lower", Threshold: &th, Passed: &passed}}}}
 	}
-	runs := []store.EvaluationRun{{}}
+	runs := []model.EvaluationRun{{}}
 	r := Sides(runs, runs, run(0.2), run(0.4), Options{})
 	fd := find(r, "a", "wer")
 	assert.Equal(t, Regression, fd.Verdict)

@@ -20,6 +20,7 @@ import (
 
 	"evalrec.dev/evalrec"
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/model"
 	"evalrec.dev/scoring"
 	"evalrec.dev/store"
 )
@@ -96,13 +97,13 @@ func recordingTests(pkg string, n int) string {
 	return b.String()
 }
 
-func runs(t *testing.T, db *store.DB) []store.EvaluationRun { return storetest.Runs(t, db) }
+func runs(t *testing.T, db *store.DB) []model.EvaluationRun { return storetest.Runs(t, db) }
 
 // testRuns returns the stored test runs that keep selects, with their
 // output, sorted by _id.
-func testRuns(t *testing.T, db *store.DB, keep func(store.TestRun) bool) []store.TestRun {
+func testRuns(t *testing.T, db *store.DB, keep func(model.TestRun) bool) []model.TestRun {
 	t.Helper()
-	var out []store.TestRun
+	var out []model.TestRun
 	for _, r := range runs(t, db) {
 		for _, tr := range storetest.TestRuns(t, db, r.ID) {
 			if keep(tr) {
@@ -110,7 +111,7 @@ func testRuns(t *testing.T, db *store.DB, keep func(store.TestRun) bool) []store
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b store.TestRun) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b model.TestRun) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -125,7 +126,7 @@ func TestExampleSuiteStoresACompleteRun(t *testing.T) {
 	rs := runs(t, s.DB)
 	require.Len(t, rs, 1)
 	r := rs[0]
-	assert.Equal(t, store.StatusCompleted, r.Status)
+	assert.Equal(t, model.StatusCompleted, r.Status)
 	assert.Equal(t, 4, r.NumTests)
 	assert.Equal(t, 4, r.NumPassed)
 	assert.Equal(t, "dev", r.Environment)
@@ -138,9 +139,9 @@ func TestExampleSuiteStoresACompleteRun(t *testing.T) {
 	assert.Len(t, r.SystemInfoHash, 64)
 	assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-`, r.EvaluationRunID)
 
-	trs := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.EvaluationRunID == r.ID })
+	trs := testRuns(t, s.DB, func(tr model.TestRun) bool { return tr.EvaluationRunID == r.ID })
 	require.Len(t, trs, 4)
-	byID := map[string]store.TestRun{}
+	byID := map[string]model.TestRun{}
 	for _, tr := range trs {
 		byID[tr.TestID] = tr
 	}
@@ -199,10 +200,10 @@ func TestPackagesOfOneInvocationShareOneRunWithExactTotals(t *testing.T) {
 	rs := runs(t, s.DB)
 	require.Len(t, rs, 1, "one go test invocation is one evaluation run")
 	r := rs[0]
-	assert.Equal(t, store.StatusCompleted, r.Status)
+	assert.Equal(t, model.StatusCompleted, r.Status)
 	assert.Equal(t, pkgs*perPkg, r.NumTests)
 	assert.Equal(t, pkgs*perPkg, r.NumPassed)
-	assert.Len(t, testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.EvaluationRunID == r.ID }), pkgs*perPkg)
+	assert.Len(t, testRuns(t, s.DB, func(tr model.TestRun) bool { return tr.EvaluationRunID == r.ID }), pkgs*perPkg)
 	assert.InDelta(t, 0.45, r.Metrics["accuracy"], 1e-9)
 
 	// A second invocation is a second run.
@@ -253,12 +254,12 @@ func TestOddNames(t *testing.T) {
 	rs := runs(t, s.DB)
 	require.Len(t, rs, 1)
 	r := rs[0]
-	assert.Equal(t, store.StatusCompleted, r.Status, "test failures are counted, the run itself completed")
+	assert.Equal(t, model.StatusCompleted, r.Status, "test failures are counted, the run itself completed")
 	assert.Equal(t, 8, r.NumTests)
 	assert.Equal(t, 2, r.NumFailed)
 	assert.Equal(t, 2, r.NumSkipped)
 
-	twice := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.TestID == "custom-id" })
+	twice := testRuns(t, s.DB, func(tr model.TestRun) bool { return tr.TestID == "custom-id" })
 	require.Len(t, twice, 2, "-count=2 stores two attempts")
 	assert.Equal(t, 1, twice[0].Attempt)
 	assert.Equal(t, 2, twice[1].Attempt)
@@ -267,12 +268,12 @@ func TestOddNames(t *testing.T) {
 	assert.InDelta(t, (60.0+100)/2, *twice[0].Score, 1e-9, "the score covers every metric")
 	assert.Equal(t, []string{"first", "second"}, twice[0].Tags)
 
-	fails := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestFails" })
+	fails := testRuns(t, s.DB, func(tr model.TestRun) bool { return tr.GoTest == "TestFails" })
 	require.Len(t, fails, 2)
 	assert.Contains(t, fails[0].Output, "deliberate", "a failed test keeps the tail of its output")
 	assert.Empty(t, twice[0].Output, "passing tests keep none")
 
-	odd := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestOddNames" })
+	odd := testRuns(t, s.DB, func(tr model.TestRun) bool { return tr.GoTest == "TestOddNames" })
 	require.Len(t, odd, 2)
 	assert.Contains(t, odd[0].Metrics, "lat%2Ep99")
 	assert.Contains(t, odd[0].Metrics, "%24where")
@@ -300,7 +301,7 @@ func TestPlain(t *testing.T)    { t.Error("fails without calling Record") }
 	s.AwaitIngest(t)
 	require.Equal(t, 1, code, out)
 	r := runs(t, s.DB)[0]
-	assert.Equal(t, store.StatusFailed, r.Status)
+	assert.Equal(t, model.StatusFailed, r.Status)
 	assert.Contains(t, r.Error, "no failure recorded by evalrec")
 	assert.Equal(t, 1, r.NumPassed)
 }
@@ -350,10 +351,10 @@ func TestSlow(t *testing.T) {
 	s.AwaitIngest(t)
 	require.NotEqual(t, 0, code, out)
 	r := runs(t, s.DB)[0]
-	assert.Equal(t, store.StatusFailed, r.Status)
+	assert.Equal(t, model.StatusFailed, r.Status)
 	assert.Contains(t, r.Error, "example.com/gen/a")
 	assert.Equal(t, 2, r.NumTests, "a's flushed result and b's both count")
-	assert.Len(t, testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestRecorded" }), 1)
+	assert.Len(t, testRuns(t, s.DB, func(tr model.TestRun) bool { return tr.GoTest == "TestRecorded" }), 1)
 }
 
 func TestTimeoutPanicIsMarkedFailedWhenItsJournalIsStored(t *testing.T) {
@@ -367,7 +368,7 @@ func TestTimeoutPanicIsMarkedFailedWhenItsJournalIsStored(t *testing.T) {
 	require.NotEqual(t, 0, code, out)
 	require.Contains(t, out, "test timed out")
 	r := runs(t, s.DB)[0]
-	assert.Equal(t, store.StatusFailed, r.Status)
+	assert.Equal(t, model.StatusFailed, r.Status)
 	assert.Contains(t, r.Error, "crashed: panic: test timed out after 2s", "the run's error quotes the crash")
 	assert.Equal(t, 1, r.NumTests, "the result recorded before the panic is kept")
 }
@@ -403,7 +404,7 @@ func TestUnreachableServerSpoolsAndStrictModeFails(t *testing.T) {
 	assert.Empty(t, rep.Rejected)
 	r := runs(t, s.DB)
 	require.Len(t, r, 1)
-	assert.Equal(t, store.StatusCompleted, r[0].Status)
+	assert.Equal(t, model.StatusCompleted, r[0].Status)
 	assert.Equal(t, 5, r[0].NumTests)
 
 	out, code = goTest(t, dir, append(env, "EVALREC_STRICT=true"), "-count=1", "./...")
@@ -450,15 +451,15 @@ func TestPrints(t *testing.T) {
 			s.AwaitIngest(t)
 			require.Equal(t, 1, code, out)
 			assert.Contains(t, out, "printed to stdout", "the user's output still reaches the terminal")
-			bad := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestParent/bad" })
+			bad := testRuns(t, s.DB, func(tr model.TestRun) bool { return tr.GoTest == "TestParent/bad" })
 			require.Len(t, bad, 1)
 			assert.Contains(t, bad[0].Output, "bad went wrong")
 			assert.Contains(t, bad[0].Output, "log of bad")
 			assert.NotContains(t, bad[0].Output, "log of good")
-			prints := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestPrints" })
+			prints := testRuns(t, s.DB, func(tr model.TestRun) bool { return tr.GoTest == "TestPrints" })
 			require.Len(t, prints, 1)
 			assert.Contains(t, prints[0].Output, "fatal here")
-			good := testRuns(t, s.DB, func(tr store.TestRun) bool { return tr.GoTest == "TestParent/good" })
+			good := testRuns(t, s.DB, func(tr model.TestRun) bool { return tr.GoTest == "TestParent/good" })
 			require.Len(t, good, 1)
 			assert.Empty(t, good[0].Output)
 		})

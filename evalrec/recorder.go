@@ -21,6 +21,8 @@ import (
 	"evalrec.dev/internal/redact"
 	"evalrec.dev/internal/settle"
 	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/journal"
+	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
@@ -51,7 +53,7 @@ type Recorder struct {
 	// the spool.
 	damaged bool
 	// crash is where the runtime writes a crash report (see
-	// store.CrashFile), until Finish.
+	// journal.CrashFile), until Finish.
 	crash *os.File
 }
 
@@ -254,7 +256,7 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 	// the runtime's report goes to a file beside the journal too, and the
 	// replay that stores the journal gives its message to the test.
 	if j := r.session.JournalPath(); j != "" {
-		if f, err := os.OpenFile(store.CrashFile(j), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err == nil {
+		if f, err := os.OpenFile(journal.CrashFile(j), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err == nil {
 			if debug.SetCrashOutput(f, debug.CrashOptions{}) == nil {
 				r.crash = f
 			} else {
@@ -297,9 +299,9 @@ func (r *Recorder) Finish(code int) int {
 		r.crash.Close()
 		os.Remove(r.crash.Name())
 	}
-	status, errMsg := store.StatusCompleted, ""
+	status, errMsg := model.StatusCompleted, ""
 	if code != 0 && r.recordedFailures.Load() == 0 {
-		status = store.StatusFailed
+		status = model.StatusFailed
 		errMsg = fmt.Sprintf("%s: go test exited %d with no failure recorded by evalrec (a test that does not call Record failed, or the binary reported an error)", r.pkg, code)
 	}
 	for _, n := range []*notes{&r.notes, &unseen} {
@@ -307,7 +309,7 @@ func (r *Recorder) Finish(code int) int {
 			errMsg = strings.TrimPrefix(errMsg+"; warning: "+w, "; ")
 		}
 	}
-	r.session.EndPart(r.partID, store.PartEnd{Status: status, ExitCode: &code, Error: errMsg})
+	r.session.EndPart(r.partID, journal.PartEnd{Status: status, ExitCode: &code, Error: errMsg})
 	run, err := r.session.Close()
 	if err != nil {
 		if r.cfg.Strict {

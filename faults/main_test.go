@@ -7,6 +7,7 @@ import (
 
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/testenv"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -19,10 +20,10 @@ func TestMain(m *testing.M) {
 func embeddedStore(t *testing.T, dir string) *store.DB { return storetest.EmbeddedAt(t, dir) }
 
 // runs returns every run, oldest first.
-func runs(t *testing.T, db *store.DB) []store.EvaluationRun { return storetest.Runs(t, db) }
+func runs(t *testing.T, db *store.DB) []model.EvaluationRun { return storetest.Runs(t, db) }
 
 // testRuns returns the stored test runs of a run.
-func testRuns(t *testing.T, db *store.DB, run store.ID) []store.TestRun {
+func testRuns(t *testing.T, db *store.DB, run model.ID) []model.TestRun {
 	t.Helper()
 	trs, err := db.TestRunsOf(context.Background(), run)
 	if err != nil {
@@ -33,7 +34,7 @@ func testRuns(t *testing.T, db *store.DB, run store.ID) []store.TestRun {
 
 // assertTotalsAreStored checks that a run's totals are its stored test
 // runs, status by status.
-func assertTotalsAreStored(t *testing.T, db *store.DB, r store.EvaluationRun) []store.TestRun {
+func assertTotalsAreStored(t *testing.T, db *store.DB, r model.EvaluationRun) []model.TestRun {
 	t.Helper()
 	trs := testRuns(t, db, r.ID)
 	by := map[string]int{}

@@ -17,7 +17,7 @@ import (
 
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/testmod"
-	"evalrec.dev/store"
+	"evalrec.dev/model"
 )
 
 // executions counts the terminal events of tests in a stream, with
@@ -117,7 +117,7 @@ func TestConcatenatedStreamsKeepEveryExecution(t *testing.T) {
 	require.Len(t, rs, 1)
 	trs := assertTotalsAreStored(t, s.DB, rs[0])
 	assert.Equal(t, 4000, len(trs), "cat a.json b.json | gojson2mongo")
-	assert.Equal(t, store.StatusCompleted, rs[0].Status)
+	assert.Equal(t, model.StatusCompleted, rs[0].Status)
 
 	// Ingesting the same bytes again stores nothing new.
 	out = convert(t, s, dir, both)
@@ -141,7 +141,7 @@ func TestInterleavedStreamsAreReportedAndKept(t *testing.T) {
 	assert.Contains(t, out.Stderr, "mix two go test runs line by line")
 	rs := runs(t, s.DB)
 	require.Len(t, rs, 1)
-	assert.Equal(t, store.StatusFailed, rs[0].Status)
+	assert.Equal(t, model.StatusFailed, rs[0].Status)
 	assert.Contains(t, rs[0].Error, "mixes two go test runs")
 	trs := assertTotalsAreStored(t, s.DB, rs[0])
 	assert.Equal(t, executions(t, stream), len(trs))
@@ -249,12 +249,12 @@ func TestLateRecordsLongTagsAndOddIDsAreTheSameInEveryMode(t *testing.T) {
 	assert.Contains(t, out.Stdout, "ok   example.com/gen/r")
 	assert.NotContains(t, out.Stdout, "FAIL")
 
-	byMode := map[string]map[string]store.TestRun{}
+	byMode := map[string]map[string]model.TestRun{}
 	for mode, s := range map[string]*storetest.Store{"testmain": sm, "converter": sc, "wrapper": sw} {
 		rs := runs(t, s.DB)
 		require.Len(t, rs, 1, mode)
-		assert.Equal(t, store.StatusCompleted, rs[0].Status, mode)
-		byMode[mode] = map[string]store.TestRun{}
+		assert.Equal(t, model.StatusCompleted, rs[0].Status, mode)
+		byMode[mode] = map[string]model.TestRun{}
 		for _, tr := range assertTotalsAreStored(t, s.DB, rs[0]) {
 			byMode[mode][tr.GoTest] = tr
 		}

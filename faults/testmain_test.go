@@ -14,6 +14,7 @@ import (
 
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/testmod"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -83,11 +84,11 @@ func TestACrashingTestBinaryKeepsWhatItRecorded(t *testing.T) {
 			rs := runs(t, s.DB)
 			require.Len(t, rs, 1)
 			r := rs[0]
-			assert.Equal(t, store.StatusFailed, r.Status)
+			assert.Equal(t, model.StatusFailed, r.Status)
 			assert.Contains(t, r.Error, "test binary for example.com/gen/p crashed: panic: ", "the run's error quotes the crash")
 			trs := assertTotalsAreStored(t, s.DB, r)
 			assert.Len(t, trs, c.recorded+1, "every recorded test, and the one that crashed")
-			byName := map[string]store.TestRun{}
+			byName := map[string]model.TestRun{}
 			for _, tr := range trs {
 				byName[tr.GoTest] = tr
 			}
@@ -115,7 +116,7 @@ func TestACrashAmongManyBinariesLeavesExactTotals(t *testing.T) {
 	require.Len(t, rs, 1, "one invocation, one run")
 	trs := assertTotalsAreStored(t, s.DB, rs[0])
 	assert.Len(t, trs, 3*per+per/2+1)
-	assert.Equal(t, store.StatusFailed, rs[0].Status)
+	assert.Equal(t, model.StatusFailed, rs[0].Status)
 	t.Logf("4 binaries, one panicking: %d of %d results stored, run says %d", len(trs), 3*per+per/2+1, rs[0].NumTests)
 }
 
@@ -134,7 +135,7 @@ func TestAnExplicitRunIDNamesOneRunPerInvocation(t *testing.T) {
 	rs := runs(t, s.DB)
 	require.Len(t, rs, 1, "binaries that start in different seconds still join one run")
 	assert.Equal(t, "nightly-9", rs[0].EvaluationRunID)
-	assert.Equal(t, store.StatusCompleted, rs[0].Status)
+	assert.Equal(t, model.StatusCompleted, rs[0].Status)
 	assert.Len(t, assertTotalsAreStored(t, s.DB, rs[0]), 500)
 
 	// The same ID again, from the wrapper: another invocation, another run.
@@ -191,7 +192,7 @@ func TestABuildFailureFailsTheRunThatCanSeeIt(t *testing.T) {
 	out := testmod.Run(t, dir, storeEnv(sw), filepath.Join(testmod.Bin(t), "evalrec"), "test", "-count=1", "./...")
 	assert.Equal(t, 1, out.Code, "go test's own exit code: %s", out.Combined())
 	r := runs(t, sw.DB)[0]
-	assert.Equal(t, store.StatusFailed, r.Status)
+	assert.Equal(t, model.StatusFailed, r.Status)
 	assert.Contains(t, r.Error, "example.com/gen/d: build failed")
 	assert.Len(t, assertTotalsAreStored(t, sw.DB, r), 9)
 
@@ -200,7 +201,7 @@ func TestABuildFailureFailsTheRunThatCanSeeIt(t *testing.T) {
 	out = convert(t, sc, dir, []byte(stream.Stdout))
 	assert.Equal(t, 1, out.Code, out.Combined())
 	r = runs(t, sc.DB)[0]
-	assert.Equal(t, store.StatusFailed, r.Status)
+	assert.Equal(t, model.StatusFailed, r.Status)
 	assert.Contains(t, r.Error, "example.com/gen/d: build failed")
 
 	// TestMain mode: no binary of d ever runs, and nothing in the others

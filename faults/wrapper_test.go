@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"evalrec.dev/internal/testmod"
-	"evalrec.dev/store"
+	"evalrec.dev/model"
 	"evalrec.dev/store/sqlite"
 )
 
@@ -156,7 +156,7 @@ func TestTheWrapperKilledLosesNothingThatFinished(t *testing.T) {
 	rs := runs(t, db)
 	require.Len(t, rs, 1)
 	r := rs[0]
-	assert.Equal(t, store.StatusFailed, r.Status)
+	assert.Equal(t, model.StatusFailed, r.Status)
 	assert.Contains(t, r.Error, "stopped before package example.com/gen/slow ended")
 	trs := assertTotalsAreStored(t, db, r)
 	passed := 0
@@ -196,7 +196,7 @@ func TestTheWrapperPassesSignalsOnAndStoresWhatFinished(t *testing.T) {
 			rs := runs(t, db)
 			require.Len(t, rs, 1)
 			r := rs[0]
-			assert.Equal(t, store.StatusFailed, r.Status)
+			assert.Equal(t, model.StatusFailed, r.Status)
 			assert.Contains(t, r.Error, "interrupted by "+map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT"}[sig])
 			trs := assertTotalsAreStored(t, db, r)
 			assert.GreaterOrEqual(t, r.NumPassed, fastTests, "%d stored", len(trs))
@@ -272,7 +272,7 @@ func TestStorageProblemsNeverFailTheSuite(t *testing.T) {
 		assert.Contains(t, out.Stderr, "stored 1 spooled result files")
 		rs := runs(t, db)
 		require.Len(t, rs, 1)
-		assert.Equal(t, store.StatusCompleted, rs[0].Status)
+		assert.Equal(t, model.StatusCompleted, rs[0].Status)
 		assert.Equal(t, 2, len(assertTotalsAreStored(t, db, rs[0])))
 	})
 }

@@ -22,23 +22,23 @@ import (
 // volatile fields enters [System.Hash], so two runs with equal configurations
 // hash equal and a changed dependency or setting changes the hash.
 type System struct {
-	GoVersion string `json:"go_version" bson:"go_version"`
-	GOOS      string `json:"goos" bson:"goos"`
-	GOARCH    string `json:"goarch" bson:"goarch"`
-	CPUModel  string `json:"cpu_model" bson:"cpu_model"`
-	NumCPU    int    `json:"num_cpu" bson:"num_cpu"`
-	Module    string `json:"module" bson:"module"`
-	Version   string `json:"module_version" bson:"module_version"`
+	GoVersion string `json:"go_version"`
+	GOOS      string `json:"goos"`
+	GOARCH    string `json:"goarch"`
+	CPUModel  string `json:"cpu_model"`
+	NumCPU    int    `json:"num_cpu"`
+	Module    string `json:"module"`
+	Version   string `json:"module_version"`
 	// Dependencies are sorted by path. They are a list, not a map, because
 	// module paths contain dots, which field names may not.
-	Dependencies []Module `json:"dependencies" bson:"dependencies"`
+	Dependencies []Module `json:"dependencies"`
 	// SystemUnderTest is the configuration the suite declares: model names,
 	// engine versions, feature flags. Values under secret-looking keys are
 	// masked.
-	SystemUnderTest map[string]any `json:"system_under_test" bson:"system_under_test"`
+	SystemUnderTest map[string]any `json:"system_under_test"`
 
 	// Volatile: stored, but left out of the hash.
-	Hostname string `json:"-" bson:"hostname"`
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // Snapshot describes the running binary and machine. sut is the suite's
@@ -107,8 +107,8 @@ func goModRequirements(dir string) map[string]string {
 
 // Module is one dependency.
 type Module struct {
-	Path    string `json:"path" bson:"path"`
-	Version string `json:"version" bson:"version"`
+	Path    string `json:"path"`
+	Version string `json:"version"`
 }
 
 // MergeModules returns the union of list and extra, sorted by path; extra
@@ -140,6 +140,7 @@ func ModuleMap(list []Module) map[string]string {
 // Hash is the SHA-256, in hex, of the canonical JSON of the non-volatile
 // fields. encoding/json writes map keys sorted, which makes it canonical.
 func (s System) Hash() string {
+	s.Hostname = ""
 	b, err := json.Marshal(s)
 	if err != nil {
 		// Only an unencodable SystemUnderTest value gets here; hash what can

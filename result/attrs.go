@@ -82,6 +82,28 @@ func MetricAttr(m Metric) Attr {
 	return Attr{AttrMetricPrefix + m.Key, string(b)}
 }
 
+// MarshalText writes m as its attribute, key and value separated by a
+// space: the JSON form of a metric (in a journal), which keeps NaN and
+// ±Inf, as JSON numbers cannot.
+func (m Metric) MarshalText() ([]byte, error) {
+	a := MetricAttr(m)
+	return []byte(a.Key + " " + a.Value), nil
+}
+
+// UnmarshalText reads what MarshalText wrote.
+func (m *Metric) UnmarshalText(b []byte) error {
+	k, v, _ := strings.Cut(string(b), " ")
+	if !strings.HasPrefix(k, AttrMetricPrefix) {
+		return fmt.Errorf("not a metric: %.60q", b)
+	}
+	var t Test
+	if err := t.ApplyAttr(k, v); err != nil {
+		return err
+	}
+	*m = t.Metrics[0]
+	return nil
+}
+
 // ListAttr encodes a list of strings as a JSON array.
 func ListAttr(key string, list []string) Attr {
 	if list == nil {

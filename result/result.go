@@ -39,32 +39,32 @@ type Metric struct {
 
 // Test is one execution of one test: a subtest, or one iteration of -count=N.
 type Test struct {
-	Package string // import path
-	Name    string // full Go test name, subtests included
-	Attempt int    // 1-based iteration of the same Package+Name in one run
+	Package string `json:"package"` // import path
+	Name    string `json:"name"`    // full Go test name, subtests included
+	Attempt int    `json:"attempt"` // 1-based iteration of the same Package+Name in one run
 
-	TestID   string // stable identity across runs; see [Test.Complete]
-	TestName string // human-readable name
+	TestID   string `json:"test_id"`   // stable identity across runs; see [Test.Complete]
+	TestName string `json:"test_name"` // human-readable name
 
-	Status   Status
-	Started  time.Time
-	Finished time.Time
-	Duration time.Duration
+	Status   Status        `json:"status"`
+	Started  time.Time     `json:"started"`
+	Finished time.Time     `json:"finished"`
+	Duration time.Duration `json:"duration_ns"`
 	// Timed says Duration is go test's own figure (test2json's Elapsed),
 	// where 0 means under 5 ms: it is never replaced by the time between
 	// the stream's events, which counts the waits of parallel tests and
 	// of the reader.
-	Timed bool
+	Timed bool `json:"timed,omitempty"`
 
-	Metrics     []Metric // sorted by Key
-	Score       *float64 // 0–100; nil for a skipped test with no metrics
-	ScoreMethod string
+	Metrics     []Metric `json:"metrics,omitempty"` // sorted by Key
+	Score       *float64 `json:"score"`             // 0–100; nil for a skipped test with no metrics
+	ScoreMethod string   `json:"score_method,omitempty"`
 
-	Tags         []string
-	Participants []string
-	Attrs        map[string]string // t.Attr pairs outside the evalrec convention
-	Output       string            // tail of the output, failed tests only
-	Cached       bool              // replayed from the go test cache
+	Tags         []string          `json:"tags,omitempty"`
+	Participants []string          `json:"participants,omitempty"`
+	Attrs        map[string]string `json:"attrs,omitempty"`  // t.Attr pairs outside the evalrec convention
+	Output       string            `json:"output,omitempty"` // tail of the output, failed tests only
+	Cached       bool              `json:"cached,omitempty"` // replayed from the go test cache
 }
 
 // DefaultTestID is the stable ID of a test that declares none.

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"evalrec.dev/model"
 )
 
 // The calls below are the driver's, each bounded: a context that has no
@@ -39,14 +41,14 @@ func (d *DB) RecreateIndexes(ctx context.Context) error {
 }
 
 // Run returns one run whole, or ErrNotFound.
-func (d *DB) Run(ctx context.Context, id ID) (*EvaluationRun, error) {
+func (d *DB) Run(ctx context.Context, id model.ID) (*model.EvaluationRun, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
 	return d.drv.Run(ctx, id)
 }
 
 // RunNamed returns the run with that evaluation_run_id, or ErrNotFound.
-func (d *DB) RunNamed(ctx context.Context, evaluationRunID string) (*EvaluationRun, error) {
+func (d *DB) RunNamed(ctx context.Context, evaluationRunID string) (*model.EvaluationRun, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
 	return d.drv.RunNamed(ctx, evaluationRunID)
@@ -54,14 +56,14 @@ func (d *DB) RunNamed(ctx context.Context, evaluationRunID string) (*EvaluationR
 
 // Runs returns the runs f selects, newest first, without their dependency
 // lists.
-func (d *DB) Runs(ctx context.Context, f RunFilter) ([]EvaluationRun, error) {
+func (d *DB) Runs(ctx context.Context, f RunFilter) ([]model.EvaluationRun, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
 	return d.drv.Runs(ctx, f)
 }
 
 // Parts returns a run's parts, sorted by _id.
-func (d *DB) Parts(ctx context.Context, run ID) ([]Part, error) {
+func (d *DB) Parts(ctx context.Context, run model.ID) ([]Part, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
 	return d.drv.Parts(ctx, run)
@@ -69,17 +71,17 @@ func (d *DB) Parts(ctx context.Context, run ID) ([]Part, error) {
 
 // TestRunsOfRuns returns the test runs of the runs, without output, sorted
 // by _id.
-func (d *DB) TestRunsOfRuns(ctx context.Context, runs []ID) ([]TestRun, error) {
+func (d *DB) TestRunsOfRuns(ctx context.Context, runs []model.ID) ([]model.TestRun, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
 	return d.drv.TestRunsOfRuns(ctx, runs)
 }
 
 // Tally adds up the stored test runs of a run.
-func (d *DB) Tally(ctx context.Context, run ID) (*Tally, error) { return d.tally(ctx, run) }
+func (d *DB) Tally(ctx context.Context, run model.ID) (*Tally, error) { return d.tally(ctx, run) }
 
 // TestHistory returns the runs of one test, newest first, without output.
-func (d *DB) TestHistory(ctx context.Context, testID string, f HistoryFilter) ([]TestRun, error) {
+func (d *DB) TestHistory(ctx context.Context, testID string, f HistoryFilter) ([]model.TestRun, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
 	return d.drv.TestHistory(ctx, testID, f)
@@ -93,7 +95,7 @@ func (d *DB) TestOutput(ctx context.Context, testRunID string) (string, error) {
 }
 
 // CountChildren counts the test runs and parts of the runs.
-func (d *DB) CountChildren(ctx context.Context, runs []ID) (tests, parts int64, err error) {
+func (d *DB) CountChildren(ctx context.Context, runs []model.ID) (tests, parts int64, err error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
 	return d.drv.CountChildren(ctx, runs)
@@ -101,7 +103,7 @@ func (d *DB) CountChildren(ctx context.Context, runs []ID) (tests, parts int64, 
 
 // DeleteRuns deletes the runs with their test runs and parts, children
 // first, and returns how many children it deleted.
-func (d *DB) DeleteRuns(ctx context.Context, runs []ID) (tests, parts int64, err error) {
+func (d *DB) DeleteRuns(ctx context.Context, runs []model.ID) (tests, parts int64, err error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
 	return d.drv.DeleteRuns(ctx, runs)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"evalrec.dev/model"
 	"evalrec.dev/result"
 )
 
@@ -14,7 +15,7 @@ type op struct {
 	// test, until the session resolves it into doc, is the result an
 	// opInsertTest stores; journaled says it is in the journal.
 	test      *result.Test
-	doc       TestRun
+	doc       model.TestRun
 	journaled bool
 }
 
@@ -47,7 +48,7 @@ func (d *DB) apply(ctx context.Context, timeout time.Duration, ops []op, st *Wri
 		var s WriteStats
 		switch kind {
 		case opInsertTest:
-			docs := make([]TestRun, 0, end-done)
+			docs := make([]model.TestRun, 0, end-done)
 			for _, o := range ops[done:end] {
 				docs = append(docs, o.doc)
 			}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/journal"
+	"evalrec.dev/model"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
@@ -16,13 +18,13 @@ import (
 // in the background either way.
 func BenchmarkAdd(b *testing.B) {
 	s := storetest.New(b)
-	for _, journal := range []bool{true, false} {
-		b.Run(fmt.Sprintf("journal=%v", journal), func(b *testing.B) {
+	for _, journaled := range []bool{true, false} {
+		b.Run(fmt.Sprintf("journal=%v", journaled), func(b *testing.B) {
 			spool := ""
-			if journal {
+			if journaled {
 				spool = b.TempDir()
 			}
-			run := newRun(fmt.Sprint("bench", journal, time.Now().UnixNano()))
+			run := newRun(fmt.Sprint("bench", journaled, time.Now().UnixNano()))
 			sess := store.Open(context.Background(), store.SessionConfig{
 				DB: s.DB, Run: run, WriteTimeout: 5 * time.Second, FlushInterval: time.Hour, SpoolDir: spool,
 			})
@@ -37,7 +39,7 @@ func BenchmarkAdd(b *testing.B) {
 				sess.Add("p", tests[i])
 			}
 			b.StopTimer()
-			sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+			sess.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
 			if _, err := sess.Close(); err != nil {
 				b.Fatal(err)
 			}

@@ -8,6 +8,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"evalrec.dev/model"
 )
 
 // A digest is the Results of one finished run, encoded in a few bytes a
@@ -129,7 +131,7 @@ var errDigest = errors.New("damaged digest")
 var ErrDigestVersion = errors.New("a digest of another version")
 
 // DecodeDigest adds the results of run that digest b holds to rs.
-func DecodeDigest(b []byte, run ID, rs *Results) (err error) {
+func DecodeDigest(b []byte, run model.ID, rs *Results) (err error) {
 	d := digestReader{b: b}
 	defer func() {
 		if d.err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"evalrec.dev/model"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
@@ -18,23 +19,23 @@ import (
 // threshold, and a value that was not finite on one in twenty), a
 // skipped, a failed, a cached and an unscored one among them, a test
 // whose go test name is not its name, and a test run twice.
-func wideRun(run store.ID, tests int) []store.TestRun {
+func wideRun(run model.ID, tests int) []model.TestRun {
 	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
-	out := make([]store.TestRun, 0, tests+1)
+	out := make([]model.TestRun, 0, tests+1)
 	for k := range tests {
 		score := 100.0
 		pkg := fmt.Sprintf("example.com/wide/pkg%02d", k/2000)
 		name := fmt.Sprintf("TestFunction%05d", k)
-		tr := store.TestRun{EvaluationRunID: run, TestID: pkg + "." + name, TestName: name, Package: pkg, GoTest: name, Attempt: 1,
+		tr := model.TestRun{EvaluationRunID: run, TestID: pkg + "." + name, TestName: name, Package: pkg, GoTest: name, Attempt: 1,
 			Status: "passed", Score: &score, ScoreMethod: "status", FinishedAt: at.Add(time.Duration(k) * time.Millisecond),
-			DurationMS: float64(k%5000) / 1000, Metrics: map[string]store.MetricDoc{}}
+			DurationMS: float64(k%5000) / 1000, Metrics: map[string]model.MetricDoc{}}
 		switch {
 		case k%10 == 0:
 			v, s, th, ok := 0.8+float64(k%7)/100, 81.25+float64(k%3), 0.5, true
 			tr.Score, tr.ScoreMethod = &s, "average"
-			tr.Metrics["accuracy"] = store.MetricDoc{Value: &v, Direction: "higher", Threshold: &th, Passed: &ok}
+			tr.Metrics["accuracy"] = model.MetricDoc{Value: &v, Direction: "higher", Threshold: &th, Passed: &ok}
 			if k%20 == 0 {
-				tr.Metrics["lat%2Ep"] = store.MetricDoc{NonFinite: "+Inf", Name: "lat.p", Direction: "lower", Assumed: true}
+				tr.Metrics["lat%2Ep"] = model.MetricDoc{NonFinite: "+Inf", Name: "lat.p", Direction: "lower", Assumed: true}
 			}
 		case k == 7:
 			tr.Status, tr.Score = "skipped", nil
@@ -55,7 +56,7 @@ func wideRun(run store.ID, tests int) []store.TestRun {
 }
 
 // resultsOf holds the test runs of one run.
-func resultsOf(trs []store.TestRun) *store.Results {
+func resultsOf(trs []model.TestRun) *store.Results {
 	rs := &store.Results{KeepIDs: true}
 	rs.Reset(trs[0].EvaluationRunID)
 	for i := range trs {
@@ -79,7 +80,7 @@ func flat(rs *store.Results) []string {
 }
 
 func TestADigestHoldsEveryResultOfItsRun(t *testing.T) {
-	runA, runB := store.NewID(), store.NewID()
+	runA, runB := model.NewID(), model.NewID()
 	a, b := wideRun(runA, 3000), wideRun(runB, 2000)
 	want := resultsOf(append(slices.Clone(a), b...))
 
@@ -105,7 +106,7 @@ func TestADigestHoldsEveryResultOfItsRun(t *testing.T) {
 // TestResultsGiveBackTheTestRunsTheyHold turns test runs into results, and
 // through a digest, and back: every field results hold comes back.
 func TestResultsGiveBackTheTestRunsTheyHold(t *testing.T) {
-	run := store.NewID()
+	run := model.NewID()
 	trs := wideRun(run, 40)
 	for i := range trs {
 		trs[i].ID = result.RunID("r1", trs[i].Package, trs[i].GoTest, trs[i].Attempt)
@@ -114,19 +115,19 @@ func TestResultsGiveBackTheTestRunsTheyHold(t *testing.T) {
 	rs := &store.Results{KeepIDs: true}
 	rs.Reset(run)
 	require.NoError(t, store.DecodeDigest(store.EncodeDigest(resultsOf(trs)), run, rs))
-	got := make([]store.TestRun, len(rs.Rows))
+	got := make([]model.TestRun, len(rs.Rows))
 	for i := range rs.Rows {
 		got[i] = rs.TestRun(i, true)
 	}
-	slices.SortFunc(got, func(a, b store.TestRun) int { return strings.Compare(a.ID, b.ID) })
-	slices.SortFunc(trs, func(a, b store.TestRun) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(got, func(a, b model.TestRun) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(trs, func(a, b model.TestRun) int { return strings.Compare(a.ID, b.ID) })
 	for i := range trs {
 		if len(trs[i].Metrics) == 0 {
 			trs[i].Metrics = nil
 		}
 	}
 	// A test's name is its newest row's.
-	trs[slices.IndexFunc(trs, func(x store.TestRun) bool { return x.GoTest == "TestFunction00013" })].TestName = "a name of its own"
+	trs[slices.IndexFunc(trs, func(x model.TestRun) bool { return x.GoTest == "TestFunction00013" })].TestName = "a name of its own"
 	assert.Equal(t, trs, got)
 	r := rs.Rows[slices.IndexFunc(rs.Rows, func(r store.Result) bool { return rs.Tests[r.Test].GoTest == "TestFunction00007" })]
 	assert.Equal(t, result.Skipped, r.Status())
@@ -138,7 +139,7 @@ func TestResultsGiveBackTheTestRunsTheyHold(t *testing.T) {
 // BenchmarkDecodeDigest reads 30 runs of 50,000 tests, as evalrec tests
 // does on a wide suite.
 func BenchmarkDecodeDigest(b *testing.B) {
-	run := store.NewID()
+	run := model.NewID()
 	d := store.EncodeDigest(resultsOf(wideRun(run, 50000)))
 	b.SetBytes(30 * int64(len(d)))
 	rs := &store.Results{}
@@ -156,9 +157,9 @@ func BenchmarkDecodeDigest(b *testing.B) {
 // run again (a reader that fell back from a digest to the rows) drops only
 // that run's.
 func TestAccumulatedResultsKeepEveryRunsRows(t *testing.T) {
-	a, b := store.NewID(), store.NewID()
-	tr := func(run store.ID, name string) *store.TestRun {
-		return &store.TestRun{EvaluationRunID: run, TestID: "p." + name, TestName: name, Status: "passed"}
+	a, b := model.NewID(), model.NewID()
+	tr := func(run model.ID, name string) *model.TestRun {
+		return &model.TestRun{EvaluationRunID: run, TestID: "p." + name, TestName: name, Status: "passed"}
 	}
 	rs := &store.Results{Accumulate: true}
 	rs.Reset(a)

@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/journal"
+	"evalrec.dev/model"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
@@ -55,7 +57,7 @@ const results = 1500
 // space is freed before the session ends.
 func diskFullRun(t *testing.T, s *storetest.Store, freed bool) (spool string, logs string) {
 	var disk *fullDisk
-	defer store.SetJournalDisk(func(f *os.File) store.JournalFile {
+	defer store.SetJournalDisk(func(f *os.File) journal.File {
 		disk = &fullDisk{File: f, free: 100 << 10}
 		return disk
 	})()
@@ -71,7 +73,7 @@ func diskFullRun(t *testing.T, s *storetest.Store, freed bool) (spool string, lo
 	if freed {
 		disk.setFree(-1)
 	}
-	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+	sess.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
 	_, _ = sess.Close()
 	return spool, buf.String()
 }
@@ -89,7 +91,7 @@ func TestAFullDiskLosesOnlyWhatItCouldNotWrite(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, results, rep.Tests)
 		r := storetest.Runs(t, s.DB)[0]
-		assert.Equal(t, store.StatusCompleted, r.Status)
+		assert.Equal(t, model.StatusCompleted, r.Status)
 		assert.Equal(t, results, r.NumPassed)
 	})
 	t.Run("still full at the end", func(t *testing.T) {

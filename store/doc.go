@@ -29,10 +29,3 @@ const (
 	// is done.
 	PartsCollection = "evaluation_run_parts"
 )
-
-// Run statuses.
-const (
-	StatusRunning   = "running"
-	StatusCompleted = "completed"
-	StatusFailed    = "failed"
-)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 )
@@ -25,13 +26,13 @@ type RunStart struct {
 // NewRun is the document of a run that starts: every writer builds its run
 // here, so that a suite recorded in TestMain mode and the same suite read
 // from its stream give the same document.
-func NewRun(s RunStart) EvaluationRun {
+func NewRun(s RunStart) model.EvaluationRun {
 	repository := ""
 	if s.Git.Remote != nil {
 		repository = *s.Git.Remote
 	}
-	return EvaluationRun{
-		ID:              ID(s.Invocation.ObjectID()),
+	return model.EvaluationRun{
+		ID:              model.ID(s.Invocation.ObjectID()),
 		EvaluationRunID: s.Invocation.RunID(s.Git),
 		StartedAt:       s.Invocation.Started,
 		GitCommit:       s.Git.Commit,
@@ -42,7 +43,7 @@ func NewRun(s RunStart) EvaluationRun {
 		System:          s.System,
 		SystemInfoHash:  s.System.Hash(),
 		Metrics:         map[string]float64{},
-		Status:          StatusRunning,
+		Status:          model.StatusRunning,
 		Source:          s.Source,
 		Project:         s.Project,
 		Repository:      repository,
@@ -52,7 +53,7 @@ func NewRun(s RunStart) EvaluationRun {
 
 // RunContext is what every test run repeats from its evaluation run.
 type RunContext struct {
-	ID              ID
+	ID              model.ID
 	EvaluationRunID string
 	Environment     string
 	Project         string
@@ -63,9 +64,9 @@ type RunContext struct {
 // NewTestRun turns a result into its document. The test must have been
 // completed ([result.Test.Complete]). Non-finite values become null with a
 // note; metric keys are already safe (see [result.MetricKey]).
-func NewTestRun(rc RunContext, t *result.Test) TestRun {
+func NewTestRun(rc RunContext, t *result.Test) model.TestRun {
 	id := result.RunID(rc.EvaluationRunID, t.Package, t.Name, t.Attempt)
-	tr := TestRun{
+	tr := model.TestRun{
 		ID:              id,
 		EvaluationRunID: rc.ID,
 		TestRunID:       id,
@@ -78,7 +79,7 @@ func NewTestRun(rc RunContext, t *result.Test) TestRun {
 		DurationMS:      float64(t.Duration.Microseconds()) / 1000,
 		Status:          string(t.Status),
 		Passed:          t.Status == result.Passed,
-		Metrics:         make(map[string]MetricDoc, len(t.Metrics)),
+		Metrics:         make(map[string]model.MetricDoc, len(t.Metrics)),
 		Score:           finiteOrNil(t.Score),
 		ScoreMethod:     t.ScoreMethod,
 		Tags:            nonNil(t.Tags),
@@ -96,7 +97,7 @@ func NewTestRun(rc RunContext, t *result.Test) TestRun {
 		tr.StartedAt = &s
 	}
 	for _, m := range t.Metrics {
-		md := MetricDoc{
+		md := model.MetricDoc{
 			Unit:      m.Unit,
 			Direction: m.Direction.String(),
 			Threshold: finiteOrNil(m.Threshold),

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"evalrec.dev/internal/redact"
+	"evalrec.dev/model"
 )
 
 // A Driver keeps evalrec's documents in one kind of store: MongoDB (package
@@ -39,8 +40,8 @@ type Driver interface {
 	// InsertRun stores a new run. It returns ErrDuplicateID when a run
 	// with r.ID is stored, and ErrDuplicateName when another run has
 	// r.EvaluationRunID (both are ErrExists).
-	InsertRun(ctx context.Context, r *EvaluationRun) error
-	InsertTestRuns(ctx context.Context, trs []TestRun) (WriteStats, error)
+	InsertRun(ctx context.Context, r *model.EvaluationRun) error
+	InsertTestRuns(ctx context.Context, trs []model.TestRun) (WriteStats, error)
 	InsertParts(ctx context.Context, ps []Part) (WriteStats, error)
 	// ReplacePart writes p over the stored part with its _id.
 	ReplacePart(ctx context.Context, p *Part) error
@@ -49,39 +50,39 @@ type Driver interface {
 	ReapPart(ctx context.Context, p *Part) (bool, error)
 	// SetTotals writes what finalization computes: the fields of
 	// [EvaluationRun] that [totals] sets.
-	SetTotals(ctx context.Context, r *EvaluationRun) error
+	SetTotals(ctx context.Context, r *model.EvaluationRun) error
 
 	// Run returns one run whole, or ErrNotFound.
-	Run(ctx context.Context, id ID) (*EvaluationRun, error)
+	Run(ctx context.Context, id model.ID) (*model.EvaluationRun, error)
 	// RunNamed returns the run with that evaluation_run_id, or ErrNotFound.
-	RunNamed(ctx context.Context, evaluationRunID string) (*EvaluationRun, error)
+	RunNamed(ctx context.Context, evaluationRunID string) (*model.EvaluationRun, error)
 	// Runs returns the runs f selects, newest first (by started_at, then
 	// _id), without their dependency lists.
-	Runs(ctx context.Context, f RunFilter) ([]EvaluationRun, error)
+	Runs(ctx context.Context, f RunFilter) ([]model.EvaluationRun, error)
 	// PreviousComparable returns the newest run before r that q selects,
 	// or ErrNotFound.
-	PreviousComparable(ctx context.Context, q Comparable) (*EvaluationRun, error)
+	PreviousComparable(ctx context.Context, q Comparable) (*model.EvaluationRun, error)
 	// Parts returns a run's parts, sorted by _id.
-	Parts(ctx context.Context, run ID) ([]Part, error)
+	Parts(ctx context.Context, run model.ID) ([]Part, error)
 	// TestRunsOfRuns returns the test runs of the runs, without output,
 	// sorted by _id.
-	TestRunsOfRuns(ctx context.Context, runs []ID) ([]TestRun, error)
+	TestRunsOfRuns(ctx context.Context, runs []model.ID) ([]model.TestRun, error)
 	// Results reads the results of each run's test runs in turn into rs
 	// (emptying its rows first, see [Results]) and calls yield with it;
 	// it stops at yield's first error and returns it.
-	Results(ctx context.Context, runs []ID, rs *Results, yield func(*Results) error) error
+	Results(ctx context.Context, runs []model.ID, rs *Results, yield func(*Results) error) error
 	// Tally adds up the stored test runs of a run (see [Tally.Add]).
-	Tally(ctx context.Context, run ID) (*Tally, error)
+	Tally(ctx context.Context, run model.ID) (*Tally, error)
 	// TestHistory returns the runs of one test, newest first (by
 	// finished_at, then _id), without output.
-	TestHistory(ctx context.Context, testID string, f HistoryFilter) ([]TestRun, error)
+	TestHistory(ctx context.Context, testID string, f HistoryFilter) ([]model.TestRun, error)
 	// TestOutput returns the output of one test run, or ErrNotFound.
 	TestOutput(ctx context.Context, testRunID string) (string, error)
 	// CountChildren counts the test runs and parts of the runs.
-	CountChildren(ctx context.Context, runs []ID) (tests, parts int64, err error)
+	CountChildren(ctx context.Context, runs []model.ID) (tests, parts int64, err error)
 	// DeleteRuns deletes the runs with their test runs and parts, children
 	// first, and returns how many children it deleted.
-	DeleteRuns(ctx context.Context, runs []ID) (tests, parts int64, err error)
+	DeleteRuns(ctx context.Context, runs []model.ID) (tests, parts int64, err error)
 	// Each calls fn with every document of a collection (RunsCollection,
 	// PartsCollection or TestsCollection), as the typed value
 	// (*EvaluationRun, *Part or *TestRun), in _id order, output included.
@@ -94,7 +95,7 @@ type Driver interface {
 // of the same project, environment, system and branch that has ended,
 // started no later, and ran at least one of Packages (when there are any).
 type Comparable struct {
-	Except         ID
+	Except         model.ID
 	Project        string
 	Environment    string
 	SystemInfoHash string

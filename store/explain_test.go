@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -35,7 +36,7 @@ func TestQueriesUseIndexesOnMongoDB(t *testing.T) {
 	assert.Contains(t, history, "IXSCAN")
 	assert.Contains(t, history, "test_id_1_finished_at_1")
 
-	ofRuns := explain(store.TestsCollection, bson.D{{Key: "evaluation_run_id", Value: bson.D{{Key: "$in", Value: bson.A{store.NewID()}}}}}, bson.D{})
+	ofRuns := explain(store.TestsCollection, bson.D{{Key: "evaluation_run_id", Value: bson.D{{Key: "$in", Value: bson.A{model.NewID()}}}}}, bson.D{})
 	assert.Contains(t, ofRuns, "evaluation_run_id_1")
 
 	recent := explain(store.RunsCollection, bson.D{}, bson.D{{Key: "started_at", Value: -1}})

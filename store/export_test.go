@@ -1,12 +1,16 @@
 package store
 
-import "os"
+import (
+	"os"
+
+	"evalrec.dev/journal"
+)
 
 // SetJournalDisk makes new journals write through wrap, for tests of a
 // disk that fills up; it returns a function that restores the real one.
-func SetJournalDisk(wrap func(*os.File) JournalFile) (restore func()) {
+func SetJournalDisk(wrap func(*os.File) journal.File) (restore func()) {
 	old := openJournalFile
-	openJournalFile = func(path string) (journalFile, error) {
+	openJournalFile = func(path string) (journal.File, error) {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 		if err != nil {
 			return nil, err
@@ -15,6 +19,3 @@ func SetJournalDisk(wrap func(*os.File) JournalFile) (restore func()) {
 	}
 	return func() { openJournalFile = old }
 }
-
-// JournalFile is what a journal writes to.
-type JournalFile = journalFile

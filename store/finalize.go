@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 )
@@ -35,13 +36,13 @@ const StaleAfter = time.Minute
 // Parts whose writer died (same host and its process is gone, or no heartbeat
 // for StaleAfter) are marked failed first, so a killed binary does not leave
 // its run running for ever.
-func (d *DB) Finalize(ctx context.Context, runID ID, now time.Time) (*EvaluationRun, error) {
+func (d *DB) Finalize(ctx context.Context, runID model.ID, now time.Time) (*model.EvaluationRun, error) {
 	return d.finalize(ctx, runID, now, nil)
 }
 
 // finalize is Finalize starting from parts, the run's parts as the caller
 // just read them, when it has them.
-func (d *DB) finalize(ctx context.Context, runID ID, now time.Time, parts []Part) (*EvaluationRun, error) {
+func (d *DB) finalize(ctx context.Context, runID model.ID, now time.Time, parts []Part) (*model.EvaluationRun, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	run, err := d.drv.Run(cctx, runID)
 	cancel()
@@ -76,7 +77,7 @@ func (d *DB) finalize(ctx context.Context, runID ID, now time.Time, parts []Part
 		}
 		parts = nil
 	}
-	if k, ok := d.drv.(digestKeeper); ok && run.Status != StatusRunning {
+	if k, ok := d.drv.(digestKeeper); ok && run.Status != model.StatusRunning {
 		// A cache: without it, the first query that reads the run
 		// builds it (see [Results]).
 		cctx, cancel := context.WithTimeout(ctx, queryTimeout)
@@ -90,10 +91,10 @@ func (d *DB) finalize(ctx context.Context, runID ID, now time.Time, parts []Part
 // value (see [EncodeDigest]): StoreDigest stores the one its last Tally of
 // the run read, if the run still has exactly those test runs.
 type digestKeeper interface {
-	StoreDigest(ctx context.Context, run ID) error
+	StoreDigest(ctx context.Context, run model.ID) error
 }
 
-func (d *DB) readParts(ctx context.Context, runID ID) ([]Part, error) {
+func (d *DB) readParts(ctx context.Context, runID model.ID) ([]Part, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	parts, err := d.drv.Parts(cctx, runID)
@@ -108,14 +109,14 @@ func (d *DB) readParts(ctx context.Context, runID ID) ([]Part, error) {
 func (d *DB) reapDeadParts(ctx context.Context, parts []Part, now time.Time) error {
 	for i := range parts {
 		p := &parts[i]
-		if p.Status != StatusRunning {
+		if p.Status != model.StatusRunning {
 			continue
 		}
 		why := deadReason(*p, now)
 		if why == "" {
 			continue
 		}
-		p.Status, p.Reaped = StatusFailed, true
+		p.Status, p.Reaped = model.StatusFailed, true
 		p.Error = fmt.Sprintf("test binary for %s %s without finishing (killed, -timeout panic or os.Exit); results stored before then are kept", p.Package, why)
 		finished := p.HeartbeatAt
 		p.FinishedAt = &finished
@@ -165,7 +166,7 @@ type Tally struct {
 // tally counts the stored test runs of a run: they, not the parts' own
 // counts, say what reached the store, whether or not every writer lived
 // to the end.
-func (d *DB) tally(ctx context.Context, runID ID) (*Tally, error) {
+func (d *DB) tally(ctx context.Context, runID model.ID) (*Tally, error) {
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	t, err := d.drv.Tally(cctx, runID)
@@ -177,15 +178,15 @@ func (d *DB) tally(ctx context.Context, runID ID) (*Tally, error) {
 
 // TallyDoc is what a tally reads of a stored test run.
 type TallyDoc struct {
-	GoTest  string                 `bson:"go_test" json:"go_test"`
-	Status  string                 `bson:"status" json:"status"`
-	Score   *float64               `bson:"score" json:"score"`
-	Metrics map[string]TallyMetric `bson:"metrics" json:"metrics"`
+	GoTest  string                 `json:"go_test"`
+	Status  string                 `json:"status"`
+	Score   *float64               `json:"score"`
+	Metrics map[string]TallyMetric `json:"metrics"`
 }
 
 // TallyMetric is what a tally reads of a metric.
 type TallyMetric struct {
-	Value *float64 `bson:"value" json:"value"`
+	Value *float64 `json:"value"`
 }
 
 // Add counts one stored test run, as Counts.Add and Values.Add count the
@@ -235,16 +236,16 @@ func (t *Tally) add(c Counts, v Values) {
 // totals computes a run's fields from its parts and from what its test
 // runs add up to. It is a pure function of its arguments (and of now, only
 // for a run that has no parts at all).
-func totals(run *EvaluationRun, parts []Part, now time.Time, counted *Tally) {
+func totals(run *model.EvaluationRun, parts []Part, now time.Time, counted *Tally) {
 	var errs []string
 	running, failed := false, false
 	var finished time.Time
 	deps := provenance.ModuleMap(run.System.Dependencies)
 	for _, p := range parts {
 		switch p.Status {
-		case StatusRunning:
+		case model.StatusRunning:
 			running = true
-		case StatusFailed:
+		case model.StatusFailed:
 			failed = true
 		}
 		if p.Error != "" {
@@ -270,7 +271,7 @@ func totals(run *EvaluationRun, parts []Part, now time.Time, counted *Tally) {
 	run.NumTests, run.NumPassed, run.NumFailed = c.NumTests, c.NumPassed, c.NumFailed
 	run.NumSkipped, run.NumIncomplete = c.NumSkipped, c.NumIncomplete
 	run.Metrics = map[string]float64{}
-	run.MetricStats = map[string]MetricStats{}
+	run.MetricStats = map[string]model.MetricStats{}
 	for k, v := range counted.MetricValues {
 		st := Describe(slices.Clone(v))
 		run.Metrics[k] = st.Mean
@@ -294,17 +295,17 @@ func totals(run *EvaluationRun, parts []Part, now time.Time, counted *Tally) {
 	}
 	switch {
 	case running:
-		run.Status, run.FinishedAt = StatusRunning, nil
+		run.Status, run.FinishedAt = model.StatusRunning, nil
 	case len(parts) == 0 && now.Sub(run.StartedAt) <= StaleAfter:
-		run.Status, run.FinishedAt = StatusRunning, nil
+		run.Status, run.FinishedAt = model.StatusRunning, nil
 	case len(parts) == 0:
-		run.Status = StatusFailed
+		run.Status = model.StatusFailed
 		run.Error = "no test binary reported to this run"
 		run.FinishedAt = &run.StartedAt
 	default:
-		run.Status = StatusCompleted
+		run.Status = model.StatusCompleted
 		if failed || c.NumIncomplete > 0 {
-			run.Status = StatusFailed
+			run.Status = model.StatusFailed
 		}
 		run.FinishedAt = &finished
 	}
@@ -341,12 +342,12 @@ func commonPath(pkgs []string) string {
 // Describe summarises values: n, mean, min, max and the 50th and 90th
 // percentiles by linear interpolation between closest ranks (the method of
 // R's default type 7 and NumPy's default). values may be reordered.
-func Describe(values []float64) MetricStats {
+func Describe(values []float64) model.MetricStats {
 	if len(values) == 0 {
-		return MetricStats{}
+		return model.MetricStats{}
 	}
 	sort.Float64s(values)
-	return MetricStats{
+	return model.MetricStats{
 		N:    len(values),
 		Mean: mean(values),
 		Min:  values[0],
@@ -395,9 +396,9 @@ func quantile(sorted []float64, q float64) float64 {
 // failed: at once when the writer ran on this host and its process is gone,
 // else after StaleAfter without a heartbeat. Runs that are really running
 // stay so. It reads at most limit runs and returns how many it looked at.
-func (d *DB) ReapStale(ctx context.Context, now time.Time, limit int64, except ...ID) (int, error) {
+func (d *DB) ReapStale(ctx context.Context, now time.Time, limit int64, except ...model.ID) (int, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
-	runs, err := d.drv.Runs(cctx, RunFilter{Status: StatusRunning, Except: except, Limit: limit})
+	runs, err := d.drv.Runs(cctx, RunFilter{Status: model.StatusRunning, Except: except, Limit: limit})
 	cancel()
 	if err != nil {
 		return 0, err

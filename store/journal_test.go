@@ -19,6 +19,8 @@ import (
 
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/testenv"
+	"evalrec.dev/journal"
+	"evalrec.dev/model"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
@@ -35,7 +37,7 @@ func TestMain(m *testing.M) {
 }
 
 func helper(mode string) {
-	var run store.EvaluationRun
+	var run model.EvaluationRun
 	if err := json.Unmarshal([]byte(os.Getenv("HELPER_RUN")), &run); err != nil {
 		panic(err)
 	}
@@ -63,7 +65,7 @@ func helper(mode string) {
 
 // runHelper runs the helper, which records n passing results and one
 // provisional failure into run, then dies.
-func runHelper(t *testing.T, s *storetest.Store, run store.EvaluationRun, spool, mode string, n int) {
+func runHelper(t *testing.T, s *storetest.Store, run model.EvaluationRun, spool, mode string, n int) {
 	t.Helper()
 	b, err := json.Marshal(run)
 	require.NoError(t, err)
@@ -94,7 +96,7 @@ func TestAWriterThatDiesLosesNothingItRecorded(t *testing.T) {
 			sess := store.Open(context.Background(), cfgFor(s, run, spool, log))
 			sess.BeginPart("alive", "m/alive", nil)
 			sess.Add("alive", werTest("m/alive", "TestA", 0.1, result.Passed))
-			sess.EndPart("alive", store.PartEnd{Status: store.StatusCompleted})
+			sess.EndPart("alive", journal.PartEnd{Status: model.StatusCompleted})
 			_, err = sess.Close()
 			require.NoError(t, err)
 
@@ -102,7 +104,7 @@ func TestAWriterThatDiesLosesNothingItRecorded(t *testing.T) {
 			assert.Equal(t, 42, got.NumTests, "40 passed and the crashing test of the dead writer, and 1 of the live one")
 			assert.Equal(t, int64(got.NumTests), countTests(t, s.DB, run.ID))
 			assert.Equal(t, 1, got.NumFailed, "the provisional record of the crashing test is stored")
-			assert.Equal(t, store.StatusFailed, got.Status)
+			assert.Equal(t, model.StatusFailed, got.Status)
 			assert.Contains(t, got.Error, "test binary for m/helper died without finishing")
 			assert.Contains(t, got.Error, "41 results recovered")
 			assert.Contains(t, logs.String(), "recovered 41 results of 1 test binaries of this run that died")
@@ -123,7 +125,7 @@ func TestTheNextReplayRecoversAJournalNobodyFinished(t *testing.T) {
 	assert.Equal(t, 11, rep.Tests)
 	assert.Equal(t, []string{"m/helper: 11 results"}, rep.Recovered)
 	got := getRun(t, s.DB, run.ID)
-	assert.Equal(t, store.StatusFailed, got.Status)
+	assert.Equal(t, model.StatusFailed, got.Status)
 	assert.Equal(t, 11, got.NumTests)
 	assert.Equal(t, int64(11), countTests(t, s.DB, run.ID))
 }
@@ -139,7 +141,7 @@ func TestALiveWritersJournalIsLeftAlone(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, rep.Skipped, 1)
 	assert.Zero(t, rep.Files)
-	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+	sess.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
 	_, err = sess.Close()
 	require.NoError(t, err)
 	files, _ := store.PendingSpool(spool)
@@ -148,7 +150,7 @@ func TestALiveWritersJournalIsLeftAlone(t *testing.T) {
 
 func TestABadLineIsSetAsideAndTheRestReplayed(t *testing.T) {
 	spool := t.TempDir()
-	unreachable := func(key string, n int) store.EvaluationRun {
+	unreachable := func(key string, n int) model.EvaluationRun {
 		run := newRun(key)
 		sess := store.Open(context.Background(), store.SessionConfig{
 			URI: "mongodb://127.0.0.1:1/", Database: "x", ConnectTimeout: 200 * time.Millisecond,
@@ -159,12 +161,12 @@ func TestABadLineIsSetAsideAndTheRestReplayed(t *testing.T) {
 		for i := range n {
 			sess.Add(part, werTest("m/"+key, fmt.Sprintf("Test%d", i), 0.1, result.Passed))
 		}
-		sess.EndPart(part, store.PartEnd{Status: store.StatusCompleted})
+		sess.EndPart(part, journal.PartEnd{Status: model.StatusCompleted})
 		_, err := sess.Close()
 		require.Error(t, err)
 		return run
 	}
-	runs := []store.EvaluationRun{unreachable("a", 3), unreachable("b", 4), unreachable("c", 5), unreachable("d", 6)}
+	runs := []model.EvaluationRun{unreachable("a", 3), unreachable("b", 4), unreachable("c", 5), unreachable("d", 6)}
 	files, err := store.PendingSpool(spool)
 	require.NoError(t, err)
 	require.Len(t, files, 4)
@@ -207,7 +209,7 @@ func TestAnUnwritableSpoolIsNeverClaimed(t *testing.T) {
 	for i := range 3 {
 		sess.Add("p", werTest("m/p", fmt.Sprintf("Test%d", i), 0.1, result.Passed))
 	}
-	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+	sess.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
 	_, err := sess.Close()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "3 results could not be spooled either and are lost")

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"evalrec.dev/internal/redact"
+	"evalrec.dev/model"
 )
 
 // Every document a writer stores passes through these methods of DB,
@@ -15,19 +16,19 @@ import (
 // caller's copy is the one stored.
 
 // InsertRun masks r and stores it (see [Driver.InsertRun]).
-func (d *DB) InsertRun(ctx context.Context, r *EvaluationRun) error {
+func (d *DB) InsertRun(ctx context.Context, r *model.EvaluationRun) error {
 	maskRun(r)
 	return d.drv.InsertRun(ctx, r)
 }
 
 // SetTotals masks r and writes its totals (see [Driver.SetTotals]).
-func (d *DB) SetTotals(ctx context.Context, r *EvaluationRun) error {
+func (d *DB) SetTotals(ctx context.Context, r *model.EvaluationRun) error {
 	maskRun(r)
 	return d.drv.SetTotals(ctx, r)
 }
 
 // InsertTestRuns masks trs and stores them (see [Driver.InsertTestRuns]).
-func (d *DB) InsertTestRuns(ctx context.Context, trs []TestRun) (WriteStats, error) {
+func (d *DB) InsertTestRuns(ctx context.Context, trs []model.TestRun) (WriteStats, error) {
 	var env, branch memo // a batch repeats its run's environment and branch
 	for i := range trs {
 		maskTestRun(&trs[i], &env, &branch)
@@ -56,7 +57,7 @@ func (d *DB) ReapPart(ctx context.Context, p *Part) (bool, error) {
 	return d.drv.ReapPart(ctx, p)
 }
 
-func maskRun(r *EvaluationRun) {
+func maskRun(r *model.EvaluationRun) {
 	r.GitBranch = maskPtr(r.GitBranch)
 	r.Environment = redact.Text(r.Environment)
 	r.ExperimentTags = maskAll(r.ExperimentTags)
@@ -77,7 +78,7 @@ func (m *memo) text(s string) string {
 	return m.out
 }
 
-func maskTestRun(t *TestRun, env, branch *memo) {
+func maskTestRun(t *model.TestRun, env, branch *memo) {
 	if t.GitBranch != nil {
 		b := branch.text(*t.GitBranch)
 		t.GitBranch = &b

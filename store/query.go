@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"evalrec.dev/model"
 )
 
 // RunFilter selects evaluation runs. Zero fields do not filter.
@@ -23,7 +25,7 @@ type RunFilter struct {
 	Status         string
 	SystemInfoHash string
 	Since, Until   time.Time // started_at in [Since, Until)
-	Except         []ID
+	Except         []model.ID
 	Limit          int64 // 0: no limit
 }
 
@@ -44,7 +46,7 @@ var latestRef = regexp.MustCompile(`^latest(?:~(\d+))?$`)
 //	an ObjectID in hex       6b080e147620453f5d625777
 //	latest, latest~N         the newest run matching f, or the N-th before it
 //	tag:NAME, branch:NAME    the newest run with that tag or on that branch
-func (d *DB) ResolveRun(ctx context.Context, ref string, f RunFilter) (*EvaluationRun, error) {
+func (d *DB) ResolveRun(ctx context.Context, ref string, f RunFilter) (*model.EvaluationRun, error) {
 	runs, err := d.ResolveRuns(ctx, ref, 1, f)
 	if err != nil {
 		return nil, err
@@ -60,7 +62,7 @@ func (d *DB) ResolveRun(ctx context.Context, ref string, f RunFilter) (*Evaluati
 // of noise, so a side is its recent history. latest and a run name one run.
 const DefaultSideRuns = 10
 
-func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([]EvaluationRun, error) {
+func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([]model.EvaluationRun, error) {
 	if n <= 0 {
 		n = 1
 		if strings.HasPrefix(ref, "tag:") || strings.HasPrefix(ref, "branch:") {
@@ -80,9 +82,9 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 	default:
 		cctx, cancel := context.WithTimeout(ctx, opTimeout)
 		defer cancel()
-		var r *EvaluationRun
+		var r *model.EvaluationRun
 		var err error
-		if id, herr := ParseID(ref); herr == nil {
+		if id, herr := model.ParseID(ref); herr == nil {
 			r, err = d.drv.Run(cctx, id)
 		} else {
 			r, err = d.drv.RunNamed(cctx, ref)
@@ -93,7 +95,7 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 		if err != nil {
 			return nil, err
 		}
-		return []EvaluationRun{*r}, nil
+		return []model.EvaluationRun{*r}, nil
 	}
 	f.Limit = skip + int64(max(n, 1))
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
@@ -112,7 +114,7 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 // project, branch, environment and system hash that ran at least one of r's
 // packages: the run whose results r should be compared with, on the
 // packages both ran. It returns ErrNotFound when there is none.
-func (d *DB) PreviousComparable(ctx context.Context, r *EvaluationRun) (*EvaluationRun, error) {
+func (d *DB) PreviousComparable(ctx context.Context, r *model.EvaluationRun) (*model.EvaluationRun, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	return d.drv.PreviousComparable(cctx, Comparable{
@@ -122,8 +124,8 @@ func (d *DB) PreviousComparable(ctx context.Context, r *EvaluationRun) (*Evaluat
 }
 
 // IDs returns the runs' _ids.
-func IDs(runs []EvaluationRun) []ID {
-	ids := make([]ID, len(runs))
+func IDs(runs []model.EvaluationRun) []model.ID {
+	ids := make([]model.ID, len(runs))
 	for i, r := range runs {
 		ids[i] = r.ID
 	}
@@ -132,14 +134,14 @@ func IDs(runs []EvaluationRun) []ID {
 
 // TestRunsOf returns the test runs of one evaluation run, sorted by
 // test_run_id, without output.
-func (d *DB) TestRunsOf(ctx context.Context, runID ID) ([]TestRun, error) {
-	return d.drv.TestRunsOfRuns(ctx, []ID{runID})
+func (d *DB) TestRunsOf(ctx context.Context, runID model.ID) ([]model.TestRun, error) {
+	return d.drv.TestRunsOfRuns(ctx, []model.ID{runID})
 }
 
 // Results streams the results of the runs' test runs, run by run, in the
 // order given (see [Results]). Each read of the stream reads the store
 // again, within queryTimeout.
-func (d *DB) Results(ctx context.Context, runs []ID) ResultStream {
+func (d *DB) Results(ctx context.Context, runs []model.ID) ResultStream {
 	rs := &Results{}
 	return func(yield func(*Results) error) error {
 		cctx, cancel := context.WithTimeout(ctx, queryTimeout)
@@ -151,7 +153,7 @@ func (d *DB) Results(ctx context.Context, runs []ID) ResultStream {
 // ReadResults reads the results of runs into rs, run after run in the
 // order given. With rs.Accumulate, rs keeps every run's rows: what compare
 // and show read, without a test run document or struct a row.
-func (d *DB) ReadResults(ctx context.Context, runs []ID, rs *Results) error {
+func (d *DB) ReadResults(ctx context.Context, runs []model.ID, rs *Results) error {
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	return d.drv.Results(cctx, runs, rs, func(*Results) error { return nil })
@@ -162,12 +164,12 @@ func (d *DB) ReadResults(ctx context.Context, runs []ID, rs *Results) error {
 // start, nor the run's fields), sorted by _id: what show and the run page
 // list, from a run's digest where the store keeps one, instead of a
 // document a test run.
-func (d *DB) TestResults(ctx context.Context, runs []EvaluationRun) ([]TestRun, error) {
+func (d *DB) TestResults(ctx context.Context, runs []model.EvaluationRun) ([]model.TestRun, error) {
 	n := 0
 	for _, r := range runs {
 		n += r.NumTests
 	}
-	out := make([]TestRun, 0, n)
+	out := make([]model.TestRun, 0, n)
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	rs := &Results{KeepIDs: true}
@@ -177,7 +179,7 @@ func (d *DB) TestResults(ctx context.Context, runs []EvaluationRun) ([]TestRun, 
 		}
 		return nil
 	})
-	slices.SortFunc(out, func(a, b TestRun) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b model.TestRun) int { return strings.Compare(a.ID, b.ID) })
 	return out, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/gofrs/flock"
 
+	"evalrec.dev/journal"
+	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 )
@@ -114,7 +117,7 @@ func spoolFiles(dir string) ([]string, error) {
 	var files []string
 	for _, e := range entries {
 		n := e.Name()
-		if !e.IsDir() && n != setAsideFile && (strings.HasSuffix(n, journalExt) || strings.HasSuffix(n, journalPartExt)) {
+		if !e.IsDir() && n != setAsideFile && (strings.HasSuffix(n, journal.Ext) || strings.HasSuffix(n, journal.PartExt)) {
 			files = append(files, filepath.Join(dir, n))
 		}
 	}
@@ -148,13 +151,13 @@ func (d *DB) replayFile(ctx context.Context, path string, opt ReplayOptions, rep
 		os.Remove(path) // empty: a writer that died before its header
 		return nil
 	}
-	if bytes.HasPrefix(first, []byte(`{"v":`)) {
+	if journal.IsJournal(first) {
 		done, err := d.replayJournal(ctx, path, r, opt, rep)
 		if err != nil || !done {
 			return err
 		}
 	} else {
-		if strings.HasSuffix(path, journalPartExt) && oldWriterAlive(path) {
+		if strings.HasSuffix(path, journal.PartExt) && oldWriterAlive(path) {
 			rep.Skipped = append(rep.Skipped, path)
 			return nil
 		}
@@ -169,41 +172,13 @@ func (d *DB) replayFile(ctx context.Context, path string, opt ReplayOptions, rep
 	return nil
 }
 
-// lines reads a file line by line, setting aside the lines that do not
-// decode, and reports whether the last line was cut short (a writer killed
-// mid-write, which is not an error).
-type lines struct {
-	r   *bufio.Reader
-	n   int  // the line last returned
-	cut bool // the last line was cut short
-}
-
-// next returns the next complete line, or nil at the end.
-func (l *lines) next() []byte {
-	for {
-		b, err := l.r.ReadBytes('\n')
-		if len(b) > 0 && err == nil {
-			l.n++
-			if len(bytes.TrimSpace(b)) == 0 {
-				continue
-			}
-			return b
-		}
-		if len(bytes.TrimSpace(b)) > 0 {
-			l.n++ // cut short: the writer died mid-line; what came before stands
-			l.cut = true
-		}
-		return nil
-	}
-}
-
 // setAside appends a line that could not be replayed to dir's set-aside file.
-func setAside(rep *ReplayReport, path string, line int, text []byte, cause error) {
+func setAside(rep *ReplayReport, path string, le *journal.LineError) {
 	rep.BadLines++
 	dest := filepath.Join(filepath.Dir(path), setAsideFile)
 	rep.SetAside = dest
 	rec, _ := json.Marshal(map[string]any{
-		"file": filepath.Base(path), "line": line, "error": cause.Error(), "text": string(bytes.TrimSpace(text)),
+		"file": filepath.Base(path), "line": le.Line, "error": le.Err.Error(), "text": string(bytes.TrimSpace(le.Text)),
 	})
 	f, err := os.OpenFile(dest, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -216,11 +191,10 @@ func setAside(rep *ReplayReport, path string, line int, text []byte, cause error
 // replayJournal replays a journal through a session, as its writer would
 // have stored it. It reports false when the file was left alone.
 func (d *DB) replayJournal(ctx context.Context, path string, r *bufio.Reader, opt ReplayOptions, rep *ReplayReport) (bool, error) {
-	in := &lines{r: r}
-	head := in.next()
-	var h journalHeader
-	if err := json.Unmarshal(head, &h); err != nil {
-		setAside(rep, path, in.n, head, err)
+	in := journal.NewReader(r)
+	h, err := in.Header()
+	if le := (*journal.LineError)(nil); errors.As(err, &le) {
+		setAside(rep, path, le)
 		return true, nil // nothing in it can be placed in a run
 	}
 	if !opt.Force && (h.Target.Database != d.name || h.Target.Store != d.Label()) {
@@ -234,28 +208,27 @@ func (d *DB) replayJournal(ctx context.Context, path string, r *bufio.Reader, op
 	}
 	provisional := map[key]*result.Test{}
 	var order []key
-	ends := map[string]PartEnd{}
-	var parts []*Part
+	ends := map[string]journal.PartEnd{}
+	var parts []journal.Begin
 	counts := map[string]int{}
-	for b := in.next(); b != nil; b = in.next() {
-		var rec journalRecord
-		if err := json.Unmarshal(b, &rec); err != nil {
-			setAside(rep, path, in.n, b, err)
+	for {
+		rec, err := in.Record()
+		if err == io.EOF {
+			break
+		}
+		if le := (*journal.LineError)(nil); errors.As(err, &le) {
+			setAside(rep, path, le)
 			continue
 		}
 		switch {
 		case rec.Begin != nil:
-			if _, seen := counts[rec.Begin.ID]; !seen {
-				counts[rec.Begin.ID] = 0
-				parts = append(parts, rec.Begin)
-				sess.beginPart(rec.Begin)
+			if _, seen := counts[rec.Begin.Part]; !seen {
+				counts[rec.Begin.Part] = 0
+				parts = append(parts, *rec.Begin)
+				sess.beginPart(*rec.Begin)
 			}
 		case rec.Test != nil:
-			t, err := rec.Test.result()
-			if err != nil {
-				setAside(rep, path, in.n, b, err)
-				continue
-			}
+			t := &rec.Test.Test
 			k := key{rec.Test.Part, t.Package, t.Name, t.Attempt}
 			if rec.Test.Provisional {
 				if _, ok := provisional[k]; !ok {
@@ -272,13 +245,13 @@ func (d *DB) replayJournal(ctx context.Context, path string, r *bufio.Reader, op
 			ends[rec.End.Part] = rec.End.PartEnd
 		}
 	}
-	crash := readCrash(path)
+	crash := journal.ReadCrash(path)
 	for _, k := range order {
 		if t, ok := provisional[k]; ok {
 			// The test that never got its report died with the binary: the
 			// runtime's crash report is its output's end.
-			if crash.text != "" && crash.names(t.Name) {
-				t.Output = strings.TrimRight(t.Output, "\n") + "\n" + crash.text
+			if crash.Text != "" && crash.Names(t.Name) {
+				t.Output = strings.TrimRight(t.Output, "\n") + "\n" + crash.Text
 			}
 			sess.Add(k.part, t)
 			counts[k.part]++
@@ -287,63 +260,21 @@ func (d *DB) replayJournal(ctx context.Context, path string, r *bufio.Reader, op
 	}
 	died := modTime(path)
 	for _, p := range parts {
-		end, ok := ends[p.ID]
+		end, ok := ends[p.Part]
 		if !ok {
-			end = PartEnd{Status: StatusFailed, At: died, Error: diedReason(h.Run.Source, p.Package, counts[p.ID], in.cut)}
-			if crash.message != "" {
-				end.Error = fmt.Sprintf("test binary for %s crashed: %s; %d results recovered from its journal", p.Package, crash.message, counts[p.ID])
+			end = journal.PartEnd{Status: model.StatusFailed, At: died, Error: diedReason(h.Run.Source, p.Package, counts[p.Part], in.Cut())}
+			if crash.Message != "" {
+				end.Error = fmt.Sprintf("test binary for %s crashed: %s; %d results recovered from its journal", p.Package, crash.Message, counts[p.Part])
 			}
-			rep.Recovered = append(rep.Recovered, fmt.Sprintf("%s: %d results", p.Package, counts[p.ID]))
+			rep.Recovered = append(rep.Recovered, fmt.Sprintf("%s: %d results", p.Package, counts[p.Part]))
 		}
-		sess.EndPart(p.ID, end)
+		sess.EndPart(p.Part, end)
 	}
-	_, err := sess.Close()
+	_, err = sess.Close()
 	if err == nil {
-		os.Remove(CrashFile(path))
+		os.Remove(journal.CrashFile(path))
 	}
 	return true, err
-}
-
-// CrashFile is where the test binary writing the journal at path has the
-// runtime print a crash (debug.SetCrashOutput): a panic in a test ends the
-// process before any deferred code, so this is how its message survives.
-func CrashFile(journal string) string {
-	return strings.TrimSuffix(strings.TrimSuffix(journal, journalPartExt), journalExt) + ".crash"
-}
-
-// maxCrashText bounds the crash report kept with a test's output.
-const maxCrashText = 8 << 10
-
-// crashReport is what the runtime printed when a test binary crashed.
-type crashReport struct {
-	message string // the first line: "panic: boom [recovered, repanicked]"
-	text    string // the report, up to the second goroutine's trace
-}
-
-// names reports whether the crash report's stack holds the test's
-// function (a subtest's top test), or says nothing of any test.
-func (c crashReport) names(test string) bool {
-	top, _, _ := strings.Cut(test, "/")
-	return strings.Contains(c.text, "."+top+"(") || !strings.Contains(c.text, ".Test")
-}
-
-func readCrash(journal string) crashReport {
-	b, err := os.ReadFile(CrashFile(journal))
-	if err != nil || len(bytes.TrimSpace(b)) == 0 {
-		return crashReport{}
-	}
-	text := string(b)
-	// The panicking goroutine's trace comes first; the others add nothing.
-	if i := strings.Index(text, "\n\ngoroutine "); i >= 0 {
-		if j := strings.Index(text[i+2:], "\n\ngoroutine "); j >= 0 {
-			text = text[:i+2+j]
-		}
-	}
-	if len(text) > maxCrashText {
-		text = text[:maxCrashText] + "\n…"
-	}
-	msg, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
-	return crashReport{message: result.OneLine(msg), text: strings.TrimSpace(text) + "\n"}
 }
 
 // diedReason says why a part that never ended failed. A journal whose
@@ -370,18 +301,18 @@ func modTime(path string) time.Time {
 // per line, as canonical Extended JSON, each an insert into a collection,
 // a $set of some fields of a part, or a finalization.
 func (d *DB) replayOps(ctx context.Context, path string, r *bufio.Reader, timeout time.Duration, rep *ReplayReport) error {
-	in := &lines{r: r}
+	in := journal.NewLines(r)
 	var ops []op
-	var finalize []ID
+	var finalize []model.ID
 	var sets []legacySet
-	for b := in.next(); b != nil; b = in.next() {
+	for b := in.Next(); b != nil; b = in.Next() {
 		var raw struct {
 			Kind string          `json:"op"`
 			Coll string          `json:"coll"`
 			Doc  json.RawMessage `json:"doc"`
 			ID   string          `json:"id"`
 			Set  json.RawMessage `json:"set"`
-			Run  ID              `json:"run"`
+			Run  model.ID        `json:"run"`
 		}
 		plain, err := plainJSON(b)
 		if err == nil {
@@ -390,7 +321,7 @@ func (d *DB) replayOps(ctx context.Context, path string, r *bufio.Reader, timeou
 		switch {
 		case err != nil:
 		case raw.Kind == "insert" && raw.Coll == RunsCollection:
-			var run EvaluationRun
+			var run model.EvaluationRun
 			if err = json.Unmarshal(raw.Doc, &run); err == nil {
 				cctx, cancel := context.WithTimeout(ctx, timeout)
 				err = d.InsertRun(cctx, &run)
@@ -405,7 +336,7 @@ func (d *DB) replayOps(ctx context.Context, path string, r *bufio.Reader, timeou
 				}
 			}
 		case raw.Kind == "insert" && raw.Coll == TestsCollection:
-			var tr TestRun
+			var tr model.TestRun
 			if err = json.Unmarshal(raw.Doc, &tr); err == nil {
 				ops = append(ops, op{kind: opInsertTest, doc: tr})
 			}
@@ -422,7 +353,7 @@ func (d *DB) replayOps(ctx context.Context, path string, r *bufio.Reader, timeou
 			continue // the part values of the first format: runs now count their test runs
 		}
 		if err != nil {
-			setAside(rep, path, in.n, b, err)
+			setAside(rep, path, &journal.LineError{Line: in.Line(), Text: b, Err: err})
 		}
 	}
 	var st WriteStats
@@ -456,7 +387,7 @@ type legacySet struct {
 // applyLegacySet applies s to the stored part: the part's _id begins with
 // its run's.
 func (d *DB) applyLegacySet(ctx context.Context, timeout time.Duration, s legacySet) error {
-	run, err := ParseID(s.id[:min(24, len(s.id))])
+	run, err := model.ParseID(s.id[:min(24, len(s.id))])
 	if err != nil {
 		return nil // not a part of this format
 	}
@@ -498,7 +429,7 @@ func (d *DB) applyLegacySet(ctx context.Context, timeout time.Duration, s legacy
 // oldWriterAlive reads the PID from an old spool file's name,
 // RUNID.PID.TIMESTAMP.jsonl.part.
 func oldWriterAlive(path string) bool {
-	parts := strings.Split(strings.TrimSuffix(filepath.Base(path), journalPartExt), ".")
+	parts := strings.Split(strings.TrimSuffix(filepath.Base(path), journal.PartExt), ".")
 	if len(parts) < 3 {
 		return false
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -58,11 +59,11 @@ func TestASpoolOfTheFirstFormatIsReplayed(t *testing.T) {
 	assert.Empty(t, rep.Rejected)
 	assert.Empty(t, rep.SetAside)
 
-	id, _ := store.ParseID(run)
+	id, _ := model.ParseID(run)
 	r, err := s.DB.Run(context.Background(), id)
 	require.NoError(t, err)
 	assert.Equal(t, "r1", r.EvaluationRunID)
-	assert.Equal(t, store.StatusCompleted, r.Status, "its one part completed")
+	assert.Equal(t, model.StatusCompleted, r.Status, "its one part completed")
 	assert.Equal(t, 2, r.NumTests)
 	assert.Equal(t, 1, r.NumPassed)
 	assert.Equal(t, "m1", r.System.SystemUnderTest["model"])

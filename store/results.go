@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"evalrec.dev/model"
 	"evalrec.dev/result"
 )
 
@@ -21,7 +22,7 @@ import (
 // every run. Reading 30 runs of 50,000 tests so holds 50,000 rows at once,
 // not 1.5 million.
 type Results struct {
-	Runs    []ID        // a row's Run indexes this
+	Runs    []model.ID  // a row's Run indexes this
 	Tests   []TestKey   // a row's Test indexes this
 	Metrics []MetricKey // a value's Metric indexes this
 	Rows    []Result
@@ -39,7 +40,7 @@ type Results struct {
 
 	current   int32
 	methods   []string // score methods, which rows index
-	runIdx    map[ID]int32
+	runIdx    map[model.ID]int32
 	testIdx   map[string]int32
 	metricIdx map[MetricKey]int32
 	// seq holds the tests of the digest decoded last, in its order, and
@@ -58,7 +59,7 @@ type ResultStream func(yield func(*Results) error) error
 // Reset empties the rows, keeping the tables, for the results of run.
 // With Accumulate it keeps the rows of other runs: it drops only those of
 // run, when run is the current run (a reader starting it again).
-func (rs *Results) Reset(run ID) {
+func (rs *Results) Reset(run model.ID) {
 	i := rs.Run(run)
 	switch {
 	case !rs.Accumulate:
@@ -78,9 +79,9 @@ func (rs *Results) Current() int32 { return rs.current }
 
 // StreamOf streams test runs, run by run (by their EvaluationRunID, in
 // order of first appearance).
-func StreamOf(trs []TestRun) ResultStream {
-	var order []ID
-	byRun := map[ID][]int{}
+func StreamOf(trs []model.TestRun) ResultStream {
+	var order []model.ID
+	byRun := map[model.ID][]int{}
 	for i := range trs {
 		id := trs[i].EvaluationRunID
 		if _, ok := byRun[id]; !ok {
@@ -199,7 +200,7 @@ func (rs *Results) ValuesOf(i int) []MetricValue {
 }
 
 // Run is the index of run id, added when new.
-func (rs *Results) Run(id ID) int32 { return indexOf(&rs.Runs, &rs.runIdx, id) }
+func (rs *Results) Run(id model.ID) int32 { return indexOf(&rs.Runs, &rs.runIdx, id) }
 
 // indexOf is the index of k in *list, appended when new; *idx maps them,
 // and is built from *list when nil.
@@ -297,7 +298,7 @@ func (rs *Results) Method(i int) string {
 func (rs *Results) metric(k MetricKey) int32 { return indexOf(&rs.Metrics, &rs.metricIdx, k) }
 
 // Add appends a test run (of the run its EvaluationRunID names).
-func (rs *Results) Add(t *TestRun) {
+func (rs *Results) Add(t *model.TestRun) {
 	r := Result{Run: rs.Run(t.EvaluationRunID), status: statusCode(t.Status), Cached: t.Cached, method: rs.method(t.ScoreMethod),
 		Attempt: uint16(min(max(t.Attempt, 0), math.MaxUint16)), Score: math.NaN(), Finished: t.FinishedAt.UnixMilli(), DurationMS: t.DurationMS}
 	r.Test = rs.test([]byte(t.TestID), []byte(t.TestName), []byte(t.Package), []byte(t.GoTest), r.Finished)
@@ -339,11 +340,11 @@ func nonFinite(s string) float64 {
 // tags, participants, attributes, start, and none of the run's fields
 // (environment, project, git); Metrics only with metrics, and nil when
 // there are none. Its ID is there only with KeepIDs.
-func (rs *Results) TestRun(i int, metrics bool) TestRun {
+func (rs *Results) TestRun(i int, metrics bool) model.TestRun {
 	r := &rs.Rows[i]
 	k := &rs.Tests[r.Test]
 	id := rs.TestRunID(i)
-	t := TestRun{ID: id, EvaluationRunID: rs.Runs[r.Run], TestRunID: id, TestID: k.TestID, TestName: k.TestName,
+	t := model.TestRun{ID: id, EvaluationRunID: rs.Runs[r.Run], TestRunID: id, TestID: k.TestID, TestName: k.TestName,
 		Package: k.Package, GoTest: k.GoTest, Attempt: int(r.Attempt), FinishedAt: r.FinishedAt(), DurationMS: r.DurationMS,
 		Status: string(r.Status()), Passed: r.Status() == result.Passed, ScoreMethod: rs.Method(i), Cached: r.Cached}
 	if r.HasScore() {
@@ -355,11 +356,11 @@ func (rs *Results) TestRun(i int, metrics bool) TestRun {
 		vs = nil
 	}
 	if len(vs) > 0 {
-		t.Metrics = make(map[string]MetricDoc, len(vs)) // nil for none: a map a test run costs
+		t.Metrics = make(map[string]model.MetricDoc, len(vs)) // nil for none: a map a test run costs
 	}
 	for _, v := range vs {
 		k := rs.Metrics[v.Metric]
-		m := MetricDoc{Name: k.Name, Direction: k.Direction, Assumed: k.Assumed, Passed: v.Passed.ptr()}
+		m := model.MetricDoc{Name: k.Name, Direction: k.Direction, Assumed: k.Assumed, Passed: v.Passed.ptr()}
 		if nf := result.NonFinite(v.Value); nf != "" {
 			m.NonFinite = nf
 		} else {

@@ -16,6 +16,8 @@ import (
 
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/redact"
+	"evalrec.dev/journal"
+	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 )
@@ -32,7 +34,7 @@ type SessionConfig struct {
 	// Run is the evaluation run to create, or to join when another writer
 	// of the same invocation created it first. ID and EvaluationRunID must
 	// be set.
-	Run    EvaluationRun
+	Run    model.EvaluationRun
 	Logger *slog.Logger
 	// DB, when set, is used instead of connecting to URI; the session then
 	// leaves it open on Close.
@@ -65,7 +67,7 @@ type SessionConfig struct {
 // creates or joins the run, and writes batches (within flushDelay of a
 // result, or at once when a batch fills), while Add buffers.
 //
-// Everything a session is given goes first to its journal (see journal.go),
+// Everything a session is given goes first to its journal (package journal),
 // synchronously, so a process that dies loses nothing it recorded. When the
 // store cannot be reached at start, or fails mid-run, the session says so
 // once, stops writing to it, and keeps the journal as the spool. No caller
@@ -77,12 +79,12 @@ type Session struct {
 	// its EvaluationRunID while opening (a lengthened or joined run), so
 	// callers' goroutines read the fixed runID instead.
 	rc    RunContext
-	runID ID
+	runID model.ID
 
 	db     *DB
 	ownsDB bool
-	jn     *journal // nil: no journal (turned off, or it could not be created)
-	jnErr  error    // why there is no journal
+	jn     *journal.Writer // nil: no journal (turned off, or it could not be created)
+	jnErr  error           // why there is no journal
 
 	mu      sync.Mutex
 	drained *sync.Cond // signalled when a flush takes the queue
@@ -167,7 +169,8 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 	case cfg.SpoolDir == "":
 		s.jnErr = errors.New("no spool directory")
 	default:
-		s.jn, s.jnErr = createJournal(cfg.SpoolDir, s.target(), s.cfg.Run, cfg.BufferJournal)
+		s.jn, s.jnErr = journal.Create(cfg.SpoolDir, journal.Header{Target: s.target(), Run: s.cfg.Run},
+			journal.Options{Buffered: cfg.BufferJournal, Open: openJournalFile})
 		if s.jnErr != nil && cfg.Deferred {
 			s.recordFailure(fmt.Errorf("the journal could not be created: %w", s.jnErr))
 		}
@@ -176,13 +179,17 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 	return s
 }
 
+// openJournalFile opens journals' files; nil opens them on disk (tests put
+// a disk that fills up in its place).
+var openJournalFile func(path string) (journal.File, error)
+
 // target names the store for the journal.
-func (s *Session) target() Target {
+func (s *Session) target() journal.Target {
 	switch {
 	case s.cfg.DB != nil:
-		return Target{Store: s.cfg.DB.Label(), Database: s.cfg.DB.name}
+		return journal.Target{Store: s.cfg.DB.Label(), Database: s.cfg.DB.name}
 	}
-	return Target{Store: redact.URI(s.cfg.URI), Database: s.cfg.Database}
+	return journal.Target{Store: redact.URI(s.cfg.URI), Database: s.cfg.Database}
 }
 
 // open connects and creates or joins the run. It runs first on the
@@ -271,7 +278,7 @@ func (s *Session) createRun(ctx context.Context) error {
 
 // joined adopts the stored run, and says so when it was stored with other
 // settings: ingesting a stream again with other tags changes nothing.
-func (s *Session) joined(existing EvaluationRun) {
+func (s *Session) joined(existing model.EvaluationRun) {
 	mine := s.cfg.Run
 	s.cfg.Run.EvaluationRunID = existing.EvaluationRunID
 	s.setRunContext()
@@ -322,18 +329,19 @@ func (s *Session) BeginPart(id, pkg string, deps []provenance.Module) {
 // stream's own); zero means now.
 func (s *Session) BeginPartAt(id, pkg string, deps []provenance.Module, at time.Time) {
 	host, _ := os.Hostname()
-	now := time.Now().UTC().Truncate(time.Millisecond)
 	if at.IsZero() {
-		at = now
+		at = time.Now()
 	}
-	s.beginPart(&Part{
-		ID: id, EvaluationRunID: s.runID, Package: pkg, Host: host, PID: os.Getpid(),
-		StartedAt: at.UTC().Truncate(time.Millisecond), HeartbeatAt: now, Status: StatusRunning, Dependencies: deps,
-	})
+	s.beginPart(journal.Begin{Part: id, Package: pkg, Host: host, PID: os.Getpid(),
+		StartedAt: at.UTC().Truncate(time.Millisecond), Dependencies: deps})
 }
 
-func (s *Session) beginPart(p *Part) {
-	s.jn.write(journalRecord{Begin: p})
+func (s *Session) beginPart(b journal.Begin) {
+	s.jn.Write(journal.Record{Begin: &b})
+	p := &Part{
+		ID: b.Part, EvaluationRunID: s.runID, Package: b.Package, Host: b.Host, PID: b.PID, StartedAt: b.StartedAt,
+		HeartbeatAt: time.Now().UTC().Truncate(time.Millisecond), Status: model.StatusRunning, Dependencies: b.Dependencies,
+	}
 	s.mu.Lock()
 	s.parts[p.ID] = p
 	if s.cfg.Deferred {
@@ -350,7 +358,7 @@ func (s *Session) beginPart(p *Part) {
 // background (see resolve). The caller must not change t afterwards.
 func (s *Session) Add(partID string, t *result.Test) {
 	t.Complete()
-	journaled := s.jn.write(journalRecord{Test: newJournalTest(partID, t, false)})
+	journaled := s.jn.Write(journal.Record{Test: journal.NewTest(partID, t, false)})
 	s.mu.Lock()
 	s.added++
 	if s.cfg.Deferred && s.jn == nil {
@@ -394,7 +402,7 @@ func (s *Session) Add(partID string, t *result.Test) {
 func (s *Session) Provisional(partID string, t *result.Test) {
 	c := *t
 	c.Complete()
-	s.jn.write(journalRecord{Test: newJournalTest(partID, &c, true)})
+	s.jn.Write(journal.Record{Test: journal.NewTest(partID, &c, true)})
 }
 
 // resolve builds the documents that depend on the run as stored: test runs
@@ -415,9 +423,9 @@ func (s *Session) resolve(ops []op) {
 }
 
 // EndPart closes a part.
-func (s *Session) EndPart(partID string, end PartEnd) {
+func (s *Session) EndPart(partID string, end journal.PartEnd) {
 	end.Error = redact.Text(end.Error) // quotes the package's output
-	s.jn.write(journalRecord{End: &journalEnd{Part: partID, PartEnd: end}})
+	s.jn.Write(journal.Record{End: &journal.End{Part: partID, PartEnd: end}})
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	finished := now
 	if !end.At.IsZero() {
@@ -437,7 +445,7 @@ func (s *Session) EndPart(partID string, end PartEnd) {
 // Close writes everything buffered, finalizes the run and disconnects. It
 // returns the first storage failure, if any (the results are then in the
 // spool, or counted as lost), so strict mode can fail the suite.
-func (s *Session) Close() (*EvaluationRun, error) {
+func (s *Session) Close() (*model.EvaluationRun, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -454,7 +462,7 @@ func (s *Session) Close() (*EvaluationRun, error) {
 	if s.cfg.DryRun != nil {
 		return s.closeDry(), nil
 	}
-	var run *EvaluationRun
+	var run *model.EvaluationRun
 	if s.Err() == nil && !s.cfg.Deferred {
 		if !s.cfg.replay && s.cfg.SpoolDir != "" {
 			// A binary of this run that died left its journal: store what
@@ -493,7 +501,7 @@ func (s *Session) closeJournal() {
 	s.mu.Unlock()
 	if failure == nil && !s.cfg.Deferred {
 		if s.jn != nil {
-			s.jn.remove()
+			s.jn.Remove()
 		}
 		return
 	}
@@ -504,8 +512,8 @@ func (s *Session) closeJournal() {
 		}
 		return
 	}
-	path, err := s.jn.seal(!s.cfg.Deferred)
-	unwritten, dropped := s.jn.lost()
+	path, err := s.jn.Seal(!s.cfg.Deferred)
+	unwritten, dropped := s.jn.Lost()
 	s.mu.Lock()
 	s.lost += unwritten
 	if s.cfg.Deferred {
@@ -528,7 +536,7 @@ func (s *Session) closeJournal() {
 	case err != nil:
 		cause = fmt.Sprintf("writing %s failed (%v)", logline.RelPath(path), err)
 	case dropped > 0:
-		cause = fmt.Sprintf("writing %s failed for a time, and more than %d MB of results waited", logline.RelPath(path), maxPending>>20)
+		cause = fmt.Sprintf("writing %s failed for a time, and more than %d MB of results waited", logline.RelPath(path), journal.MaxPending>>20)
 	default:
 		cause = fmt.Sprintf("they could not be written to %s", logline.RelPath(path))
 	}
@@ -547,7 +555,7 @@ func (s *Session) closeJournal() {
 // end and finalizes. Parts whose process is gone (same host) or whose
 // heartbeat is stale do not count as alive, so a killed binary never stops
 // the others from finalizing. The run returned is then as created.
-func (s *Session) finalize() (*EvaluationRun, error) {
+func (s *Session) finalize() (*model.EvaluationRun, error) {
 	ctx := context.Background()
 	parts, err := s.db.readParts(ctx, s.rc.ID)
 	if err != nil {
@@ -561,7 +569,7 @@ func (s *Session) finalize() (*EvaluationRun, error) {
 	}
 	s.mu.Unlock()
 	for _, p := range parts {
-		if !mine[p.ID] && p.Status == StatusRunning && !dead(p, now) {
+		if !mine[p.ID] && p.Status == model.StatusRunning && !dead(p, now) {
 			run := s.cfg.Run
 			return &run, nil
 		}
@@ -595,7 +603,7 @@ func (s *Session) JournalPath() string {
 	if s.jn == nil {
 		return ""
 	}
-	return s.jn.path
+	return s.jn.Path()
 }
 
 // SpoolPath is the spool file that holds this session's results for
@@ -670,7 +678,7 @@ func (s *Session) heartbeat() {
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	for _, p := range s.parts {
-		if p.Status == StatusRunning {
+		if p.Status == model.StatusRunning {
 			// The summary rides along, so a binary killed later still
 			// counts what it flushed: it covers exactly the tests queued
 			// before this op, which are written before it.
@@ -742,7 +750,7 @@ func (s *Session) fail(cause error, when string) {
 	}
 	s.recordFailure(cause)
 	s.mu.Unlock()
-	if s.jn == nil || s.jn.failed() != nil {
+	if s.jn == nil || s.jn.Failed() != nil {
 		return
 	}
 	what := cause.Error()
@@ -770,7 +778,7 @@ func (s *Session) writeDry(ops []op) {
 
 // closeDry computes the run's totals from the in-memory parts, as Finalize
 // would from the stored ones, and prints the parts and the run.
-func (s *Session) closeDry() *EvaluationRun {
+func (s *Session) closeDry() *model.EvaluationRun {
 	s.mu.Lock()
 	parts := make([]Part, 0, len(s.parts))
 	for _, p := range s.parts {

@@ -24,29 +24,31 @@ import (
 
 	"evalrec.dev/internal/embedded"
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/journal"
+	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/scoring"
 	"evalrec.dev/store"
 )
 
-func newRun(key string) store.EvaluationRun {
+func newRun(key string) model.EvaluationRun {
 	inv := provenance.Invocation{Key: key, Started: time.Now().UTC().Truncate(time.Second)}
 	sys := provenance.Snapshot(map[string]any{"model": "m1"})
-	return store.EvaluationRun{
-		ID:              store.ID(inv.ObjectID()),
+	return model.EvaluationRun{
+		ID:              model.ID(inv.ObjectID()),
 		EvaluationRunID: inv.RunID(provenance.Git{}),
 		StartedAt:       inv.Started,
 		Environment:     "test",
 		ExperimentTags:  []string{"baseline"},
 		System:          sys,
 		SystemInfoHash:  sys.Hash(),
-		Status:          store.StatusRunning,
+		Status:          model.StatusRunning,
 		Source:          "testmain",
 	}
 }
 
-func cfgFor(s *storetest.Store, run store.EvaluationRun, spool string, log *slog.Logger) store.SessionConfig {
+func cfgFor(s *storetest.Store, run model.EvaluationRun, spool string, log *slog.Logger) store.SessionConfig {
 	return store.SessionConfig{
 		URI: s.URI, Database: s.Database,
 		ConnectTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, FlushInterval: 50 * time.Millisecond,
@@ -78,16 +80,16 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-func getRun(t *testing.T, db *store.DB, id store.ID) store.EvaluationRun {
+func getRun(t *testing.T, db *store.DB, id model.ID) model.EvaluationRun {
 	t.Helper()
 	r, err := db.Run(context.Background(), id)
 	require.NoError(t, err)
 	return *r
 }
 
-func countTests(t *testing.T, db *store.DB, id store.ID) int64 {
+func countTests(t *testing.T, db *store.DB, id model.ID) int64 {
 	t.Helper()
-	n, _, err := db.CountChildren(context.Background(), []store.ID{id})
+	n, _, err := db.CountChildren(context.Background(), []model.ID{id})
 	require.NoError(t, err)
 	return n
 }
@@ -111,13 +113,13 @@ func TestSessionStoresARunWithExactTotals(t *testing.T) {
 		odd.Score, odd.ScoreMethod = &sc, scoring.Average
 		sess.Add("p1", odd)
 		exit := 1
-		sess.EndPart("p1", store.PartEnd{Status: store.StatusCompleted, ExitCode: &exit})
+		sess.EndPart("p1", journal.PartEnd{Status: model.StatusCompleted, ExitCode: &exit})
 		final, err := sess.Close()
 		require.NoError(t, err)
 		require.NotNil(t, final)
 
 		got := getRun(t, s.DB, run.ID)
-		assert.Equal(t, store.StatusCompleted, got.Status)
+		assert.Equal(t, model.StatusCompleted, got.Status)
 		assert.Equal(t, 4, got.NumTests)
 		assert.Equal(t, 2, got.NumPassed)
 		assert.Equal(t, 1, got.NumFailed)
@@ -130,7 +132,7 @@ func TestSessionStoresARunWithExactTotals(t *testing.T) {
 		assert.Equal(t, "v1", provenance.ModuleMap(got.System.Dependencies)["dep.io/x"], "part dependencies are merged, dotted paths and all")
 		require.NotNil(t, got.FinishedAt)
 
-		var odd2 store.TestRun
+		var odd2 model.TestRun
 		for _, tr := range storetest.TestRuns(t, s.DB, run.ID) {
 			if tr.GoTest == "TestOdd" {
 				odd2 = tr
@@ -175,14 +177,14 @@ func TestConcurrentPartsFinalizeToExactTotals(t *testing.T) {
 					}
 					sess.Add(id, werTest(pkg, fmt.Sprintf("Test%d", i), float64(i)/100, st))
 				}
-				sess.EndPart(id, store.PartEnd{Status: store.StatusCompleted})
+				sess.EndPart(id, journal.PartEnd{Status: model.StatusCompleted})
 				_, err := sess.Close()
 				assert.NoError(t, err)
 			}()
 		}
 		wg.Wait()
 		got := getRun(t, s.DB, run.ID)
-		assert.Equal(t, store.StatusCompleted, got.Status)
+		assert.Equal(t, model.StatusCompleted, got.Status)
 		assert.Equal(t, parts*perPart, got.NumTests)
 		assert.Equal(t, parts*4, got.NumFailed)
 		assert.Equal(t, parts*36, got.NumPassed)
@@ -208,7 +210,7 @@ func TestUnreachableServerSpoolsAndReplayStoresOnce(t *testing.T) {
 		for i := range 5 {
 			sess.Add("p", werTest("m/a", fmt.Sprintf("Test%d", i), 0.2, result.Passed))
 		}
-		sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+		sess.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
 		_, err := sess.Close()
 		elapsed := time.Since(start)
 		require.Error(t, err)
@@ -239,7 +241,7 @@ func TestUnreachableServerSpoolsAndReplayStoresOnce(t *testing.T) {
 		assert.Equal(t, 5, rep.Tests)
 		assert.Empty(t, rep.Rejected)
 		got := getRun(t, s.DB, run.ID)
-		assert.Equal(t, store.StatusCompleted, got.Status)
+		assert.Equal(t, model.StatusCompleted, got.Status)
 		assert.Equal(t, 5, got.NumTests)
 		assert.Equal(t, int64(5), countTests(t, s.DB, run.ID))
 
@@ -283,7 +285,7 @@ func TestServerDyingMidRunSpoolsTheRest(t *testing.T) {
 	for i := range 4 {
 		sess.Add("p", werTest("m/a", fmt.Sprintf("TestAfter%d", i), 0.2, result.Passed))
 	}
-	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+	sess.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
 	_, err = sess.Close()
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), 10*time.Second)
@@ -299,18 +301,18 @@ func TestServerDyingMidRunSpoolsTheRest(t *testing.T) {
 	_, err = db.Replay(context.Background(), spool, store.ReplayOptions{Force: true})
 	require.NoError(t, err)
 	got := getRun(t, db, run.ID)
-	assert.Equal(t, store.StatusCompleted, got.Status)
+	assert.Equal(t, model.StatusCompleted, got.Status)
 	assert.Equal(t, 7, got.NumTests, "before and after the failure")
 	assert.Equal(t, int64(7), countTests(t, db, run.ID))
 }
 
-func countAt(uri string, id store.ID) int64 {
+func countAt(uri string, id model.ID) int64 {
 	db, err := store.Connect(context.Background(), uri, "dying", time.Second)
 	if err != nil {
 		return -1
 	}
 	defer db.Close()
-	n, _, _ := db.CountChildren(context.Background(), []store.ID{id})
+	n, _, _ := db.CountChildren(context.Background(), []model.ID{id})
 	return n
 }
 
@@ -328,7 +330,7 @@ func TestAKilledWritersRunIsMarkedFailed(t *testing.T) {
 		require.NoError(t, s.DB.InsertRun(ctx, &run))
 		_, err := s.DB.InsertParts(ctx, []store.Part{{
 			ID: "dead", EvaluationRunID: run.ID, Package: "m/dead", Host: host, PID: deadPID,
-			StartedAt: now, HeartbeatAt: now, Status: store.StatusRunning,
+			StartedAt: now, HeartbeatAt: now, Status: model.StatusRunning,
 			// Its last heartbeat counted one test that never reached the store.
 			Summary: store.Counts{NumTests: 3, NumPassed: 3},
 		}})
@@ -337,7 +339,7 @@ func TestAKilledWritersRunIsMarkedFailed(t *testing.T) {
 		for _, name := range []string{"TestStored1", "TestStored2"} {
 			tr := werTest("m/dead", name, 0.1, result.Passed)
 			tr.Complete()
-			_, err = s.DB.InsertTestRuns(ctx, []store.TestRun{store.NewTestRun(rc, tr)})
+			_, err = s.DB.InsertTestRuns(ctx, []model.TestRun{store.NewTestRun(rc, tr)})
 			require.NoError(t, err)
 		}
 
@@ -345,12 +347,12 @@ func TestAKilledWritersRunIsMarkedFailed(t *testing.T) {
 		sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
 		sess.BeginPart("alive", "m/alive", nil)
 		sess.Add("alive", werTest("m/alive", "TestA", 0.1, result.Passed))
-		sess.EndPart("alive", store.PartEnd{Status: store.StatusCompleted})
+		sess.EndPart("alive", journal.PartEnd{Status: model.StatusCompleted})
 		_, err = sess.Close()
 		require.NoError(t, err)
 
 		got := getRun(t, s.DB, run.ID)
-		assert.Equal(t, store.StatusFailed, got.Status)
+		assert.Equal(t, model.StatusFailed, got.Status)
 		assert.Contains(t, got.Error, "m/dead")
 		assert.Equal(t, 3, got.NumTests, "what the dead binary stored still counts, and only that")
 		assert.Equal(t, int64(got.NumTests), countTests(t, s.DB, run.ID))
@@ -371,7 +373,7 @@ func TestPartsRepeatOnlyDependenciesTheRunLacks(t *testing.T) {
 		second.BeginPart("more", "m/more", more)
 		for _, sess := range []*store.Session{first, second} {
 			for _, id := range []string{"same", "more"} {
-				sess.EndPart(id, store.PartEnd{Status: store.StatusCompleted})
+				sess.EndPart(id, journal.PartEnd{Status: model.StatusCompleted})
 			}
 			_, err := sess.Close()
 			require.NoError(t, err)
@@ -391,7 +393,7 @@ func TestPartsRepeatOnlyDependenciesTheRunLacks(t *testing.T) {
 func TestOnlyTheRunsCreatorReapsEarlierRuns(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *storetest.Store) {
 		ctx := context.Background()
-		stale := func(key string) store.EvaluationRun {
+		stale := func(key string) model.EvaluationRun {
 			r := newRun(key)
 			r.StartedAt = time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
 			require.NoError(t, s.DB.InsertRun(ctx, &r))
@@ -400,16 +402,16 @@ func TestOnlyTheRunsCreatorReapsEarlierRuns(t *testing.T) {
 		// during runs a session of run, adding one test so that its loop
 		// flushes (and, when it created the run, reaps), and calls check before
 		// closing it.
-		during := func(run store.EvaluationRun, check func()) {
+		during := func(run model.EvaluationRun, check func()) {
 			sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
 			sess.BeginPart(run.EvaluationRunID+"/p", "m/p", nil)
 			sess.Add(run.EvaluationRunID+"/p", werTest("m/p", "TestA", 0.1, result.Passed))
 			check()
-			sess.EndPart(run.EvaluationRunID+"/p", store.PartEnd{Status: store.StatusCompleted})
+			sess.EndPart(run.EvaluationRunID+"/p", journal.PartEnd{Status: model.StatusCompleted})
 			_, err := sess.Close()
 			require.NoError(t, err)
 		}
-		status := func(r store.EvaluationRun) string { return getRun(t, s.DB, r.ID).Status }
+		status := func(r model.EvaluationRun) string { return getRun(t, s.DB, r.ID).Status }
 
 		joined := newRun("joined")
 		require.NoError(t, s.DB.InsertRun(ctx, &joined))
@@ -418,10 +420,10 @@ func TestOnlyTheRunsCreatorReapsEarlierRuns(t *testing.T) {
 			require.Eventually(t, func() bool { return countTests(t, s.DB, joined.ID) == 1 }, 10*time.Second, 10*time.Millisecond)
 			time.Sleep(100 * time.Millisecond) // time to reap, were it going to
 		})
-		assert.Equal(t, store.StatusRunning, status(old), "a writer that joined its run leaves earlier runs alone")
+		assert.Equal(t, model.StatusRunning, status(old), "a writer that joined its run leaves earlier runs alone")
 
 		during(newRun("created"), func() {
-			assert.Eventually(t, func() bool { return status(old) == store.StatusFailed }, 10*time.Second, 10*time.Millisecond,
+			assert.Eventually(t, func() bool { return status(old) == model.StatusFailed }, 10*time.Second, 10*time.Millisecond,
 				"the writer that created its run settles earlier runs left running")
 		})
 	})
@@ -437,7 +439,7 @@ func TestAFewResultsAreWrittenWithoutWaitingForTheInterval(t *testing.T) {
 		sess.Add("p", werTest("m/p", "TestA", 0.1, result.Passed))
 		assert.Eventually(t, func() bool { return countTests(t, s.DB, run.ID) == 1 }, 10*time.Second, 10*time.Millisecond,
 			"one buffered result is written long before the hourly flush")
-		sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+		sess.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
 		_, err := sess.Close()
 		require.NoError(t, err)
 	})
@@ -453,7 +455,7 @@ func TestFinalizingAgainCountsEveryPartOnce(t *testing.T) {
 			sess.BeginPart(id, pkg, nil)
 			sess.Add(id, werTest(pkg, "TestA", 0.2, result.Passed))
 			sess.Add(id, werTest(pkg, "TestB", 0.4, result.Failed))
-			sess.EndPart(id, store.PartEnd{Status: store.StatusCompleted})
+			sess.EndPart(id, journal.PartEnd{Status: model.StatusCompleted})
 		}
 		_, err := sess.Close()
 		require.NoError(t, err)
@@ -470,7 +472,7 @@ func TestFinalizingAgainCountsEveryPartOnce(t *testing.T) {
 		late := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
 		late.BeginPart("part-late", "m/late", nil)
 		late.Add("part-late", werTest("m/late", "TestC", 0.6, result.Passed))
-		late.EndPart("part-late", store.PartEnd{Status: store.StatusCompleted})
+		late.EndPart("part-late", journal.PartEnd{Status: model.StatusCompleted})
 		_, err = late.Close()
 		require.NoError(t, err)
 		got := getRun(t, s.DB, run.ID)
@@ -490,14 +492,14 @@ func TestStaleRunsAreReaped(t *testing.T) {
 		old := run.StartedAt
 		_, err := s.DB.InsertParts(ctx, []store.Part{{
 			ID: "elsewhere", EvaluationRunID: run.ID, Package: "m/x", Host: "another-host", PID: 1,
-			StartedAt: old, HeartbeatAt: old, Status: store.StatusRunning,
+			StartedAt: old, HeartbeatAt: old, Status: model.StatusRunning,
 		}})
 		require.NoError(t, err)
 		n, err := s.DB.ReapStale(ctx, time.Now(), 10)
 		require.NoError(t, err)
 		assert.Equal(t, 1, n)
 		got := getRun(t, s.DB, run.ID)
-		assert.Equal(t, store.StatusFailed, got.Status)
+		assert.Equal(t, model.StatusFailed, got.Status)
 		assert.Contains(t, got.Error, "stopped sending heartbeats")
 	})
 }
@@ -531,7 +533,7 @@ func TestTheRunsCreatorEnsuresTheIndexesOnMongoDB(t *testing.T) {
 	sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
 	sess.BeginPart("p", "m/p", nil)
 	sess.Add("p", werTest("m/p", "TestA", 0.1, result.Passed))
-	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+	sess.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
 	_, err := sess.Close()
 	require.NoError(t, err)
 
@@ -550,9 +552,9 @@ func TestTheRunsCreatorEnsuresTheIndexesOnMongoDB(t *testing.T) {
 
 func TestDescribe(t *testing.T) {
 	st := store.Describe([]float64{5, 1, 4, 2, 3})
-	assert.Equal(t, store.MetricStats{N: 5, Mean: 3, Min: 1, Max: 5, P50: 3, P90: 4.6}, st)
-	assert.Equal(t, store.MetricStats{N: 1, Mean: 7, Min: 7, Max: 7, P50: 7, P90: 7}, store.Describe([]float64{7}))
-	assert.Equal(t, store.MetricStats{}, store.Describe(nil))
+	assert.Equal(t, model.MetricStats{N: 5, Mean: 3, Min: 1, Max: 5, P50: 3, P90: 4.6}, st)
+	assert.Equal(t, model.MetricStats{N: 1, Mean: 7, Min: 7, Max: 7, P50: 7, P90: 7}, store.Describe([]float64{7}))
+	assert.Equal(t, model.MetricStats{}, store.Describe(nil))
 
 	// Values near the largest float64 overflow a sum and a difference; the
 	// statistics stay finite, or the run's totals could not be stored.
@@ -606,7 +608,7 @@ func TestOpenDoesNotWaitForTheServer(t *testing.T) {
 	// Another run already has this evaluation_run_id, so joining lengthens
 	// it: tests added before that must still carry the lengthened ID.
 	other := newRun("held")
-	other.ID = store.NewID()
+	other.ID = model.NewID()
 	require.NoError(t, s.DB.InsertRun(ctx, &other))
 
 	release := make(chan struct{})
@@ -616,7 +618,7 @@ func TestOpenDoesNotWaitForTheServer(t *testing.T) {
 	sess := store.Open(ctx, cfg)
 	sess.BeginPart("p", "m/p", nil)
 	sess.Add("p", werTest("m/p", "TestA", 0.1, result.Passed))
-	sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+	sess.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
 	close(release) // only now does the server answer
 	got, err := sess.Close()
 	require.NoError(t, err)
@@ -645,7 +647,7 @@ func TestAFailingTestAlwaysLowersTheRunScore(t *testing.T) {
 		sess.Add("p", scored("TestC", 95, result.Failed))
 		sess.Add("p", &result.Test{Package: "m/a", Name: "TestD", Status: result.Passed, Finished: time.Now()})
 		sess.Add("p", &result.Test{Package: "m/a", Name: "TestE", Status: result.Skipped, Finished: time.Now()})
-		sess.EndPart("p", store.PartEnd{Status: store.StatusCompleted})
+		sess.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
 		_, err := sess.Close()
 		require.NoError(t, err)
 		got := getRun(t, s.DB, run.ID)

@@ -20,6 +20,7 @@ import (
 
 	"evalrec.dev/compare"
 	"evalrec.dev/ingest"
+	"evalrec.dev/model"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
@@ -88,7 +89,7 @@ func main() {
 
 // side runs the benchmark 10 times through test2json and reads the
 // results as the converter does.
-func side(dir, bin string, slowdown float64) []store.TestRun {
+func side(dir, bin string, slowdown float64) []model.TestRun {
 	cmd := exec.Command("go", "tool", "test2json", "-p", "example.com/slow", bin,
 		"-test.run", "^$", "-test.bench", ".", "-test.count", "10", "-test.benchtime", "20ms")
 	cmd.Dir = dir
@@ -105,7 +106,7 @@ func side(dir, bin string, slowdown float64) []store.TestRun {
 	}
 	in.Close()
 	rc := store.RunContext{EvaluationRunID: fmt.Sprintf("slow-%g", slowdown)}
-	var trs []store.TestRun
+	var trs []model.TestRun
 	for _, t := range sink.tests {
 		t.Complete()
 		trs = append(trs, store.NewTestRun(rc, t))

@@ -13,6 +13,7 @@ import (
 
 	"evalrec.dev/compare"
 	"evalrec.dev/internal/metricfile"
+	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/store"
 )
@@ -167,13 +168,13 @@ func (c *compareCmd) Run(ctx context.Context, args []string) error {
 
 // resolveSide resolves a run reference to its runs: n of them for latest,
 // tag: and branch: references.
-func resolveSide(ctx context.Context, db *store.DB, ref string, n int, scope store.RunFilter) ([]store.EvaluationRun, error) {
+func resolveSide(ctx context.Context, db *store.DB, ref string, n int, scope store.RunFilter) ([]model.EvaluationRun, error) {
 	return db.ResolveRuns(ctx, ref, n, scope)
 }
 
 // compareSides reads both sides' test runs and compares them, judging
 // durations too when the module's evalrec.yaml asks (compare_durations).
-func compareSides(ctx context.Context, db *store.DB, br, cr []store.EvaluationRun, opt compare.Options) (compare.Report, error) {
+func compareSides(ctx context.Context, db *store.DB, br, cr []model.EvaluationRun, opt compare.Options) (compare.Report, error) {
 	if root, _ := provenance.ModuleRoot("."); root != "" {
 		if f, err := metricfile.Load(root); err == nil && f.CompareDurations {
 			opt.Durations = true

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -19,7 +20,7 @@ import (
 // on, prune refuses past 100 runs unless told -yes.
 // hourOldRuns makes a module with an embedded store holding n runs that
 // started an hour ago, calling each (if set) with the store and each run.
-func hourOldRuns(t *testing.T, n int, each func(*store.DB, *store.EvaluationRun)) (dir string, db *store.DB) {
+func hourOldRuns(t *testing.T, n int, each func(*store.DB, *model.EvaluationRun)) (dir string, db *store.DB) {
 	t.Helper()
 	dir = t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/prune\n\ngo 1.25\n"), 0o644); err != nil {
@@ -29,8 +30,8 @@ func hourOldRuns(t *testing.T, n int, each func(*store.DB, *store.EvaluationRun)
 	start := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
 	for i := range n {
 		end := start.Add(time.Second)
-		r := store.EvaluationRun{ID: store.NewID(), EvaluationRunID: fmt.Sprintf("run-%03d", i), StartedAt: start, FinishedAt: &end,
-			Status: store.StatusCompleted, Project: "example.com/prune", ExperimentTags: []string{}, Packages: []string{}, Metrics: map[string]float64{}}
+		r := model.EvaluationRun{ID: model.NewID(), EvaluationRunID: fmt.Sprintf("run-%03d", i), StartedAt: start, FinishedAt: &end,
+			Status: model.StatusCompleted, Project: "example.com/prune", ExperimentTags: []string{}, Packages: []string{}, Metrics: map[string]float64{}}
 		if err := db.InsertRun(context.Background(), &r); err != nil {
 			t.Fatal(err)
 		}
@@ -75,12 +76,12 @@ func TestPruneNeedsYesPastAHundredRuns(t *testing.T) {
 func TestPruneGivesTheSpaceBack(t *testing.T) {
 	ctx := context.Background()
 	out := strings.Repeat("a failure's output, kept for failed tests\n", 100)
-	dir, _ := hourOldRuns(t, 10, func(db *store.DB, r *store.EvaluationRun) {
-		var trs []store.TestRun
+	dir, _ := hourOldRuns(t, 10, func(db *store.DB, r *model.EvaluationRun) {
+		var trs []model.TestRun
 		for j := range 50 {
 			id := fmt.Sprintf("%s/T%03d", r.EvaluationRunID, j)
-			trs = append(trs, store.TestRun{ID: id, TestRunID: id, EvaluationRunID: r.ID, TestID: fmt.Sprint("T", j), Status: "failed", Output: out, FinishedAt: *r.FinishedAt,
-				Metrics: map[string]store.MetricDoc{}, Tags: []string{}, Participants: []string{}})
+			trs = append(trs, model.TestRun{ID: id, TestRunID: id, EvaluationRunID: r.ID, TestID: fmt.Sprint("T", j), Status: "failed", Output: out, FinishedAt: *r.FinishedAt,
+				Metrics: map[string]model.MetricDoc{}, Tags: []string{}, Participants: []string{}})
 		}
 		if _, err := db.InsertTestRuns(ctx, trs); err != nil {
 			t.Fatal(err)

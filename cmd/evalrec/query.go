@@ -19,6 +19,7 @@ import (
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/internal/timespec"
+	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/store"
 	"evalrec.dev/store/sqlite"
@@ -140,7 +141,7 @@ func positional(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // runsWithResults returns the runs matching f and a stream of the results
 // of their test runs.
-func runsWithResults(ctx context.Context, db *store.DB, f store.RunFilter) ([]store.EvaluationRun, store.ResultStream, error) {
+func runsWithResults(ctx context.Context, db *store.DB, f store.RunFilter) ([]model.EvaluationRun, store.ResultStream, error) {
 	runs, err := db.Runs(ctx, f)
 	if err != nil {
 		return nil, nil, err
@@ -180,8 +181,8 @@ func (p painter) color(code, s string) string {
 // status colours a status word: green for good, red for bad.
 // runStatus paints a run's lifecycle status by what its tests came to: a
 // completed run with failing tests is not green.
-func (p painter) runStatus(r store.EvaluationRun) string {
-	if r.Status == store.StatusCompleted && r.NumFailed+r.NumIncomplete > 0 {
+func (p painter) runStatus(r model.EvaluationRun) string {
+	if r.Status == model.StatusCompleted && r.NumFailed+r.NumIncomplete > 0 {
 		return p.color("31", r.Status)
 	}
 	return p.status(r.Status)

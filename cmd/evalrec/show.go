@@ -12,6 +12,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"evalrec.dev/internal/jsonout"
+	"evalrec.dev/model"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
@@ -74,7 +75,7 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 	}
 	// What the table shows, from the run's results, in test run ID order.
 	rs := &store.Results{KeepIDs: true}
-	if err := conn.DB.ReadResults(ctx, []store.ID{r.ID}, rs); err != nil {
+	if err := conn.DB.ReadResults(ctx, []model.ID{r.ID}, rs); err != nil {
 		return err
 	}
 	rows := make([]int, len(rs.Rows))
@@ -86,7 +87,7 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 	w := c.env.stdout
 	fmt.Fprintf(w, "run      %s (%s)\n", r.EvaluationRunID, r.ID.Hex())
 	fmt.Fprintf(w, "status   %s", p.runStatus(*r))
-	if n := r.NumFailed + r.NumIncomplete; r.Status == store.StatusCompleted && n > 0 {
+	if n := r.NumFailed + r.NumIncomplete; r.Status == model.StatusCompleted && n > 0 {
 		fmt.Fprintf(w, ", %d tests failed", n)
 	}
 	if r.Error != "" {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"evalrec.dev/compare"
-	"evalrec.dev/store"
+	"evalrec.dev/model"
 )
 
 // A run with 100,000 new tests prints a few names and a count, and a name
@@ -18,7 +18,7 @@ func TestTheSummaryBoundsItsLists(t *testing.T) {
 	}
 	ids[0] = "example.com/p.TestEvil\x1b]0;owned\x07"
 	var b strings.Builder
-	printChanges(&b, compare.Diff{Base: &store.EvaluationRun{EvaluationRunID: "base"}, NewTests: ids, NewlyFailing: ids[:3]})
+	printChanges(&b, compare.Diff{Base: &model.EvaluationRun{EvaluationRunID: "base"}, NewTests: ids, NewlyFailing: ids[:3]})
 	out := b.String()
 	if len(out) > 4000 {
 		t.Errorf("the summary is %d bytes", len(out))

@@ -24,6 +24,7 @@ import (
 	"evalrec.dev/internal/pipeline"
 	"evalrec.dev/internal/redact"
 	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
@@ -197,7 +198,7 @@ func (c *testCmd) Run(ctx context.Context, _ []string) error {
 
 	// The baseline is resolved before the run is stored, so that "latest"
 	// means the latest runs before this one.
-	var baseline []store.EvaluationRun
+	var baseline []model.EvaluationRun
 	if c.baseline != "" && db != nil {
 		_, project := provenance.ModuleRoot(".")
 		baseline, err = db.ResolveRuns(ctx, c.baseline, c.baselineRuns, store.RunFilter{Project: project})
@@ -370,9 +371,9 @@ func strictFromEnv() bool {
 // runs (up to -baseline-runs) of the same project, environment and system
 // before this one, on its branch, or on any branch when its branch has
 // none yet (a new branch judged against the history it came from).
-func (c *testCmd) comparableHistory(ctx context.Context, db *store.DB, run *store.EvaluationRun) []store.EvaluationRun {
+func (c *testCmd) comparableHistory(ctx context.Context, db *store.DB, run *model.EvaluationRun) []model.EvaluationRun {
 	f := store.RunFilter{Project: run.Project, Environment: run.Environment, SystemInfoHash: run.SystemInfoHash,
-		Status: store.StatusCompleted, Until: run.StartedAt, Except: []store.ID{run.ID}, Limit: int64(c.baselineRuns)}
+		Status: model.StatusCompleted, Until: run.StartedAt, Except: []model.ID{run.ID}, Limit: int64(c.baselineRuns)}
 	if run.GitBranch != nil {
 		f.Branch = *run.GitBranch
 		if rs, err := db.Runs(ctx, f); err == nil && len(rs) > 0 {
@@ -388,7 +389,7 @@ func (c *testCmd) comparableHistory(ctx context.Context, db *store.DB, run *stor
 
 // gate compares the stored run with the baseline and returns 1 when the
 // gate fails.
-func (c *testCmd) gate(ctx context.Context, db *store.DB, baseline []store.EvaluationRun, res *pipeline.Result, g gate) (int, *compare.Report) {
+func (c *testCmd) gate(ctx context.Context, db *store.DB, baseline []model.EvaluationRun, res *pipeline.Result, g gate) (int, *compare.Report) {
 	name := cmp.Or(c.baseline, c.baselineName)
 	if db == nil || res == nil || res.Run == nil || res.StorageErr != nil {
 		fmt.Fprintf(c.env.stderr, "evalrec: cannot compare with %s: the run was not stored\n", name)
@@ -402,7 +403,7 @@ func (c *testCmd) gate(ctx context.Context, db *store.DB, baseline []store.Evalu
 	cand, err := db.Run(ctx, res.Run.ID)
 	var r compare.Report
 	if err == nil {
-		r, err = compareSides(ctx, db, baseline, []store.EvaluationRun{*cand}, compare.Options{})
+		r, err = compareSides(ctx, db, baseline, []model.EvaluationRun{*cand}, compare.Options{})
 	}
 	if err != nil {
 		fmt.Fprintf(c.env.stderr, "evalrec: comparing with %s: %v\n", name, err)

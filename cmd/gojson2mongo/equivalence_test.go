@@ -12,7 +12,7 @@ import (
 
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/testenv"
-	"evalrec.dev/store"
+	"evalrec.dev/model"
 )
 
 // TestThreeWaysStoreEquivalentTestRuns stores the example suite (a) with
@@ -52,12 +52,12 @@ func TestThreeWaysStoreEquivalentTestRuns(t *testing.T) {
 	goCmd(storeEnv, "run", "./cmd/evalrec", "-C", "examples", "test", "-q", "-count=1", "./scenario_test/")
 
 	ctx := context.Background()
-	bySource := map[string][]store.TestRun{}
+	bySource := map[string][]model.TestRun{}
 	hashes := map[string]string{}
 	runs := storetest.Runs(t, s.DB)
 	require.Len(t, runs, 3)
 	for _, r := range runs {
-		assert.Equal(t, store.StatusCompleted, r.Status, r.Source)
+		assert.Equal(t, model.StatusCompleted, r.Status, r.Source)
 		trs, err := s.DB.TestRunsOf(ctx, r.ID)
 		require.NoError(t, err)
 		bySource[r.Source] = trs
@@ -70,11 +70,11 @@ func TestThreeWaysStoreEquivalentTestRuns(t *testing.T) {
 	assert.Equal(t, hashes["testmain"], hashes["wrapper"])
 
 	type key struct{ id, status, method, name string }
-	view := func(tr store.TestRun) (key, float64, map[string]store.MetricDoc, []string, []string) {
+	view := func(tr model.TestRun) (key, float64, map[string]model.MetricDoc, []string, []string) {
 		return key{tr.TestID, tr.Status, tr.ScoreMethod, tr.TestName}, *tr.Score, tr.Metrics, tr.Tags, tr.Participants
 	}
-	index := func(trs []store.TestRun) map[string]store.TestRun {
-		m := map[string]store.TestRun{}
+	index := func(trs []model.TestRun) map[string]model.TestRun {
+		m := map[string]model.TestRun{}
 		for _, tr := range trs {
 			m[tr.TestID] = tr
 		}
@@ -82,7 +82,7 @@ func TestThreeWaysStoreEquivalentTestRuns(t *testing.T) {
 	}
 	conv, wrap := index(bySource["converter"]), index(bySource["wrapper"])
 	for _, a := range bySource["testmain"] {
-		for name, other := range map[string]map[string]store.TestRun{"converter": conv, "wrapper": wrap} {
+		for name, other := range map[string]map[string]model.TestRun{"converter": conv, "wrapper": wrap} {
 			b, ok := other[a.TestID]
 			require.True(t, ok, "%s lacks %s", name, a.TestID)
 			ka, sa, ma, ta, pa := view(a)

@@ -11,7 +11,7 @@ import (
 	"math/rand/v2"
 
 	"evalrec.dev/compare"
-	"evalrec.dev/store"
+	"evalrec.dev/model"
 )
 
 // A Scenario is a synthetic comparison whose truth is known: N tests, each
@@ -62,7 +62,7 @@ func (s Scenario) shifts(i int) bool { return i == 0 || i < int(s.ShiftShare*flo
 const Shifted = "test-000"
 
 // Generate writes the two sides.
-func (s Scenario) Generate() (baseRuns, candRuns []store.EvaluationRun, base, cand []store.TestRun) {
+func (s Scenario) Generate() (baseRuns, candRuns []model.EvaluationRun, base, cand []model.TestRun) {
 	rng := rand.New(rand.NewPCG(s.Seed, 0x9e3779b97f4a7c15))
 	specs := make([]spec, s.Tests)
 	for i := range specs {
@@ -86,13 +86,13 @@ func (s Scenario) Generate() (baseRuns, candRuns []store.EvaluationRun, base, ca
 		}
 		specs[i] = sp
 	}
-	side := func(n int, candidate bool) ([]store.EvaluationRun, []store.TestRun) {
-		var runs []store.EvaluationRun
-		var trs []store.TestRun
-		var first []store.TestRun
+	side := func(n int, candidate bool) ([]model.EvaluationRun, []model.TestRun) {
+		var runs []model.EvaluationRun
+		var trs []model.TestRun
+		var first []model.TestRun
 		for r := range n {
-			run := store.EvaluationRun{ID: store.NewID(), Project: "example.com/synthetic", Environment: "ci", SystemInfoHash: "synthetic"}
-			var these []store.TestRun
+			run := model.EvaluationRun{ID: model.NewID(), Project: "example.com/synthetic", Environment: "ci", SystemInfoHash: "synthetic"}
+			var these []model.TestRun
 			if s.Cached && r > 0 {
 				for _, t := range first {
 					t.EvaluationRunID, t.Cached = run.ID, true
@@ -138,8 +138,8 @@ type spec struct {
 	noise        func(*rand.Rand) float64
 }
 
-func (sp spec) sample(rng *rand.Rand, run store.ID, candidate bool, flakyRate float64) store.TestRun {
-	t := store.TestRun{TestID: sp.id, Package: "example.com/synthetic", EvaluationRunID: run, Status: "passed", ScoreMethod: "average"}
+func (sp spec) sample(rng *rand.Rand, run model.ID, candidate bool, flakyRate float64) model.TestRun {
+	t := model.TestRun{TestID: sp.id, Package: "example.com/synthetic", EvaluationRunID: run, Status: "passed", ScoreMethod: "average"}
 	if sp.statusOnly {
 		score := 100.0
 		switch {
@@ -157,7 +157,7 @@ func (sp spec) sample(rng *rand.Rand, run store.ID, candidate bool, flakyRate fl
 		v := float64(poisson(rng, sp.count))
 		score := 100 / (1 + v)
 		t.Score = &score
-		t.Metrics = map[string]store.MetricDoc{"errors": {Value: &v, Direction: "lower", Score: score}}
+		t.Metrics = map[string]model.MetricDoc{"errors": {Value: &v, Direction: "lower", Score: score}}
 		return t
 	}
 	draw := sp.noise
@@ -170,7 +170,7 @@ func (sp spec) sample(rng *rand.Rand, run store.ID, candidate bool, flakyRate fl
 	}
 	score := 100 * (1 - v)
 	t.Score = &score
-	t.Metrics = map[string]store.MetricDoc{"wer": {Value: &v, Direction: "lower", Score: score}}
+	t.Metrics = map[string]model.MetricDoc{"wer": {Value: &v, Direction: "lower", Score: score}}
 	return t
 }
 

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"time"
 
+	"evalrec.dev/journal"
+	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/scoring"
@@ -38,8 +40,8 @@ var Tests = []string{"stable-a", "flaky-b", "broken-c", "regress-d", "stable-e"}
 
 // Standard writes the known history into db and returns its runs, oldest
 // first.
-func Standard(ctx context.Context, db *store.DB, now time.Time) ([]store.EvaluationRun, error) {
-	var out []store.EvaluationRun
+func Standard(ctx context.Context, db *store.DB, now time.Time) ([]model.EvaluationRun, error) {
+	var out []model.EvaluationRun
 	for i := range Runs {
 		r, err := writeRun(ctx, db, i, now)
 		if err != nil {
@@ -72,10 +74,10 @@ func noise(i, salt int) float64 { return float64((i*7+salt*13)%21-10) / 1000 }
 
 var werDef = scoring.Definition{Name: "wer", Unit: "ratio", Direction: scoring.LowerIsBetter, Threshold: scoring.Threshold(0.35)}
 
-func writeRun(ctx context.Context, db *store.DB, i int, now time.Time) (*store.EvaluationRun, error) {
-	model := "v1"
+func writeRun(ctx context.Context, db *store.DB, i int, now time.Time) (*model.EvaluationRun, error) {
+	sut := "v1"
 	if i >= 8 {
-		model = "v2"
+		sut = "v2"
 	}
 	commit := fmt.Sprintf("%040d", i)
 	if i == 17 {
@@ -92,12 +94,12 @@ func writeRun(ctx context.Context, db *store.DB, i int, now time.Time) (*store.E
 	started := now.Add(-time.Duration(Runs-i)*24*time.Hour - time.Hour).UTC().Truncate(time.Second)
 	inv := provenance.Invocation{Key: fmt.Sprintf("histgen/%d", i), Started: started}
 	sys := provenance.System{GoVersion: "go1.26", GOOS: "linux", GOARCH: "amd64", Module: "example.com/evals",
-		SystemUnderTest: map[string]any{"model": model}}
+		SystemUnderTest: map[string]any{"model": sut}}
 	git := provenance.Git{Commit: &commit, Branch: &branch}
-	run := store.EvaluationRun{
-		ID: store.ID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
+	run := model.EvaluationRun{
+		ID: model.ID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
 		GitCommit: &commit, GitBranch: &branch, Environment: "dev", ExperimentTags: append([]string{}, tags...),
-		System: sys, SystemInfoHash: sys.Hash(), Status: store.StatusRunning, Source: "histgen",
+		System: sys, SystemInfoHash: sys.Hash(), Status: model.StatusRunning, Source: "histgen",
 	}
 	sess := store.Open(ctx, store.SessionConfig{DB: db, Run: run, WriteTimeout: time.Minute, FlushInterval: time.Hour})
 	part := run.ID.Hex() + "/example.com/evals"
@@ -117,7 +119,7 @@ func writeRun(ctx context.Context, db *store.DB, i int, now time.Time) (*store.E
 		}
 		sess.Add(part, t)
 	}
-	sess.EndPart(part, store.PartEnd{Status: store.StatusCompleted})
+	sess.EndPart(part, journal.PartEnd{Status: model.StatusCompleted})
 	final, err := sess.Close()
 	if err != nil {
 		return nil, fmt.Errorf("run %d: %w", i, err)
@@ -138,7 +140,7 @@ func BulkFor(ctx context.Context, db *store.DB, pkg string, runs, testsPerRun in
 	branch, env := "main", "dev"
 	sys := provenance.System{GoVersion: "go1.26", Module: pkg, SystemUnderTest: map[string]any{"model": "v2"}}
 	hash := sys.Hash()
-	docs := make([]store.TestRun, 0, 1000)
+	docs := make([]model.TestRun, 0, 1000)
 	flush := func() error {
 		if len(docs) == 0 {
 			return nil
@@ -154,10 +156,10 @@ func BulkFor(ctx context.Context, db *store.DB, pkg string, runs, testsPerRun in
 		git := provenance.Git{Commit: &commit, Branch: &branch}
 		score := 90.0
 		finished := started.Add(time.Minute)
-		run := store.EvaluationRun{ID: store.ID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
+		run := model.EvaluationRun{ID: model.ID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
 			FinishedAt: &finished, GitCommit: &commit, GitBranch: &branch, Environment: env, ExperimentTags: []string{},
 			System: sys, SystemInfoHash: hash, Metrics: map[string]float64{"wer": 0.1}, NumTests: testsPerRun,
-			NumPassed: testsPerRun, Status: store.StatusCompleted, Score: &score, Source: "bulk",
+			NumPassed: testsPerRun, Status: model.StatusCompleted, Score: &score, Source: "bulk",
 			Project: pkg, Packages: []string{pkg}}
 		if err := db.InsertRun(ctx, &run); err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"evalrec.dev/compare"
 	"evalrec.dev/internal/histgen"
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -31,10 +32,10 @@ func analysisFindsTheKnownProblems(t *testing.T, s *storetest.Store) {
 	runs, err := s.DB.Runs(ctx, store.RunFilter{})
 	require.NoError(t, err)
 	require.Len(t, runs, histgen.Runs)
-	ids := make([]store.ID, len(runs))
+	ids := make([]model.ID, len(runs))
 	for i, r := range runs {
 		ids[i] = r.ID
-		assert.Equal(t, store.StatusCompleted, r.Status)
+		assert.Equal(t, model.StatusCompleted, r.Status)
 	}
 	results := s.DB.Results(ctx, ids)
 	stored := 0
@@ -61,11 +62,11 @@ func analysisFindsTheKnownProblems(t *testing.T, s *storetest.Store) {
 	})
 
 	t.Run("regression between tagged sides", func(t *testing.T) {
-		side := func(tag string) ([]store.EvaluationRun, []store.TestRun) {
+		side := func(tag string) ([]model.EvaluationRun, []model.TestRun) {
 			rs, err := s.DB.ResolveRuns(ctx, "tag:"+tag, 6, store.RunFilter{})
 			require.NoError(t, err)
 			require.Len(t, rs, 6)
-			ids := make([]store.ID, len(rs))
+			ids := make([]model.ID, len(rs))
 			for i, r := range rs {
 				ids[i] = r.ID
 			}
@@ -134,7 +135,7 @@ func analysisFindsTheKnownProblems(t *testing.T, s *storetest.Store) {
 		left, err := s.DB.Runs(ctx, store.RunFilter{})
 		require.NoError(t, err)
 		assert.Len(t, left, histgen.Runs-5)
-		tests, parts, err := s.DB.CountChildren(ctx, []store.ID{written[0].ID})
+		tests, parts, err := s.DB.CountChildren(ctx, []model.ID{written[0].ID})
 		require.NoError(t, err)
 		assert.Zero(t, tests)
 		assert.Zero(t, parts)

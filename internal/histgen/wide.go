@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/scoring"
@@ -74,7 +75,7 @@ func Wide(ctx context.Context, db *store.DB, s WideSpec, now time.Time) (WideTru
 	for p := range pkgs {
 		pkgs[p] = widePackage(s.Project, p)
 	}
-	docs := make([]store.TestRun, 0, 2000)
+	docs := make([]model.TestRun, 0, 2000)
 	flush := func() error {
 		if len(docs) == 0 {
 			return nil
@@ -89,10 +90,10 @@ func Wide(ctx context.Context, db *store.DB, s WideSpec, now time.Time) (WideTru
 		finished := started.Add(10 * time.Minute)
 		inv := provenance.Invocation{Key: fmt.Sprintf("wide/%d", i), Started: started}
 		git := provenance.Git{Commit: &commit, Branch: &branch}
-		run := store.EvaluationRun{ID: store.ID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
+		run := model.EvaluationRun{ID: model.ID(inv.ObjectID()), EvaluationRunID: inv.RunID(git), StartedAt: started,
 			FinishedAt: &finished, GitCommit: &commit, GitBranch: &branch, Environment: env, ExperimentTags: []string{},
-			System: sys, SystemInfoHash: hash, Metrics: map[string]float64{}, Status: store.StatusCompleted,
-			Source: "converter", Project: s.Project, Packages: pkgs, MetricStats: map[string]store.MetricStats{}}
+			System: sys, SystemInfoHash: hash, Metrics: map[string]float64{}, Status: model.StatusCompleted,
+			Source: "converter", Project: s.Project, Packages: pkgs, MetricStats: map[string]model.MetricStats{}}
 		rc := store.RunContext{ID: run.ID, EvaluationRunID: run.EvaluationRunID, Environment: env, Project: s.Project, GitCommit: &commit, GitBranch: &branch}
 		var counts store.Counts
 		var values store.Values
@@ -145,9 +146,9 @@ func Wide(ctx context.Context, db *store.DB, s WideSpec, now time.Time) (WideTru
 		}
 		sc := store.Describe(values.Scores).Mean
 		run.Score = &sc
-		run.Status = store.StatusCompleted
+		run.Status = model.StatusCompleted
 		if counts.NumFailed > 0 {
-			run.Status = store.StatusFailed
+			run.Status = model.StatusFailed
 		}
 		truth.Failed = append(truth.Failed, counts.NumFailed)
 		// The run goes last, as a writer finalizes it: a reader never sees

@@ -3,9 +3,9 @@
 // in their text form (any [encoding.TextMarshaler]), [] and {} for nothing, and null for numbers JSON cannot hold
 // (NaN, ±Inf).
 //
-// Keys come from a field's json tag, else its bson tag (the stored name),
-// else the field name in snake_case, so a struct written for the store and
-// one written for a command print alike.
+// Keys come from a field's json tag (for the model's types, the stored
+// name), else the field name in snake_case, so a stored document and a
+// struct written for a command print alike.
 package jsonout
 
 import (
@@ -235,14 +235,10 @@ func (e *encoder) structValue(v reflect.Value) error {
 	return nil
 }
 
-// fieldName is a field's key: its json tag, else its bson tag, else its
-// name in snake_case. Anonymous struct fields without a name are inlined.
+// fieldName is a field's key: its json tag, else its name in snake_case.
+// Anonymous struct fields without a name are inlined.
 func fieldName(f reflect.StructField) (name string, omitEmpty, inline, skip bool) {
-	for _, tag := range []string{"json", "bson"} {
-		v, ok := f.Tag.Lookup(tag)
-		if !ok {
-			continue
-		}
+	if v, ok := f.Tag.Lookup("json"); ok {
 		n, opts, _ := strings.Cut(v, ",")
 		if n == "-" && opts == "" {
 			return "", false, false, true
@@ -252,7 +248,6 @@ func fieldName(f reflect.StructField) (name string, omitEmpty, inline, skip bool
 		if n != "" {
 			return n, omitEmpty, inline, false
 		}
-		break
 	}
 	if f.Anonymous {
 		inline = true

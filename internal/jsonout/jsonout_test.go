@@ -12,7 +12,7 @@ type hexID [2]byte
 func (id hexID) MarshalText() ([]byte, error) { return []byte("0a0b"), nil }
 
 type inner struct {
-	Stored string `bson:"stored_name"`
+	Stored string `json:"stored_name"`
 }
 
 type sample struct {

@@ -13,6 +13,10 @@ var Layers = [][]string{
 		"internal/dotdir", "internal/jsonout", "internal/testenv", "internal/embedded", "internal/notify", "scoring"},
 	// What a test result and its provenance are; configuration.
 	{"result", "provenance", "internal/metricfile", "internal/config", "internal/testmod"},
+	// evalrec's own types for what it records: runs, test runs, IDs.
+	{"model"},
+	// A writer's crash-safe record of what it was given.
+	{"journal"},
 	// The store's portable API; reading go test's stream.
 	{"store", "ingest", "internal/junit"},
 	// The store's drivers and their conformance suite (which imports

@@ -67,7 +67,7 @@ func TestNoPackageImportsOneAboveIt(t *testing.T) {
 }
 
 // TestOnlyTheMongoDriverImportsMongo: the domain model has IDs of its
-// own (store.ID), so only store/mongo imports the MongoDB driver or bson,
+// own (model.ID), so only store/mongo imports the MongoDB driver or bson,
 // with or without the ferretdb tag (whose files import FerretDB, which
 // brings the driver itself).
 func TestOnlyTheMongoDriverImportsMongo(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/pipeline"
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/model"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
@@ -128,7 +129,7 @@ func (c *collectTests) BeginPackage(*ingest.Package) {}
 func (c *collectTests) Test(t *result.Test)          { cp := *t; *c = append(*c, &cp) }
 func (c *collectTests) EndPackage(*ingest.Package)   {}
 
-func documents(b *testing.B, data []byte) []store.TestRun {
+func documents(b *testing.B, data []byte) []model.TestRun {
 	var c collectTests
 	in := ingest.New(&c)
 	r := ingest.NewReader(bytes.NewReader(data))
@@ -138,8 +139,8 @@ func documents(b *testing.B, data []byte) []store.TestRun {
 		}
 	}
 	in.Close()
-	rc := store.RunContext{ID: store.NewID(), EvaluationRunID: "bench"}
-	docs := make([]store.TestRun, len(c))
+	rc := store.RunContext{ID: model.NewID(), EvaluationRunID: "bench"}
+	docs := make([]model.TestRun, len(c))
 	for i, t := range c {
 		t.Complete()
 		docs[i] = store.NewTestRun(rc, t)

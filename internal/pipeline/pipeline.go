@@ -16,6 +16,8 @@ import (
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/metricfile"
 	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/journal"
+	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
@@ -71,7 +73,7 @@ type PackageCounts struct{ Passed, Failed, Skipped, Incomplete int }
 
 // Result says what was ingested.
 type Result struct {
-	Run        *store.EvaluationRun // nil when the stream held no package
+	Run        *model.EvaluationRun // nil when the stream held no package
 	Stats      ingest.Stats
 	Broken     []*ingest.Package // build failures, panics, timeouts, cut streams
 	StorageErr error             // results were spooled, or lost
@@ -162,7 +164,7 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		if run == nil && err != nil {
 			// Spooled: report the run as it was going to be stored.
 			r := s.session.Run()
-			res.Run = &store.EvaluationRun{ID: r.ID, EvaluationRunID: r.EvaluationRunID}
+			res.Run = &model.EvaluationRun{ID: r.ID, EvaluationRunID: r.EvaluationRunID}
 		}
 	}
 	return res, rd.Err()
@@ -328,9 +330,9 @@ func (s *sink) report(p *ingest.Package, n PackageCounts) {
 
 func (s *sink) end(p *ingest.Package) {
 	id := s.current[p.Name]
-	end := store.PartEnd{Status: store.StatusCompleted, System: p.System, Cached: p.Cached, At: p.Ended}
+	end := journal.PartEnd{Status: model.StatusCompleted, System: p.System, Cached: p.Cached, At: p.Ended}
 	if p.Broken() || p.Interleaved {
-		end.Status = store.StatusFailed
+		end.Status = model.StatusFailed
 		end.Error = s.brokenReason(p)
 		s.broken = append(s.broken, p)
 	}

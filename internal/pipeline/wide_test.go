@@ -10,6 +10,7 @@ import (
 	"evalrec.dev/compare"
 	"evalrec.dev/internal/pipeline"
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -79,7 +80,7 @@ func TestAWideRunStoresAndComparesCorrectly(t *testing.T) {
 	const parent, failing = "example.com/wide/pkg12.TestFunction01233", "example.com/wide/pkg12.TestFunction01233/case_1"
 	s := storetest.New(t)
 	ctx := context.Background()
-	var runs []store.EvaluationRun
+	var runs []model.EvaluationRun
 	for i, stream := range [][]byte{
 		wideStream(tests, "2026-12-01T10:00:00Z", ""),
 		wideStream(tests, "2026-12-02T10:00:00Z", failing),

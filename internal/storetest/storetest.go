@@ -19,6 +19,7 @@ import (
 
 	"evalrec.dev/internal/embedded"
 	"evalrec.dev/internal/redact"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 	"evalrec.dev/store/mongo"
 	"evalrec.dev/store/sqlite"
@@ -184,7 +185,7 @@ func randomHex(n int) string {
 }
 
 // Runs returns every run of db, oldest first.
-func Runs(t testing.TB, db *store.DB) []store.EvaluationRun {
+func Runs(t testing.TB, db *store.DB) []model.EvaluationRun {
 	t.Helper()
 	rs, err := db.Runs(context.Background(), store.RunFilter{})
 	if err != nil {
@@ -196,7 +197,7 @@ func Runs(t testing.TB, db *store.DB) []store.EvaluationRun {
 
 // TestRuns returns the test runs of a run, with their output, sorted by
 // _id.
-func TestRuns(t testing.TB, db *store.DB, run store.ID) []store.TestRun {
+func TestRuns(t testing.TB, db *store.DB, run model.ID) []model.TestRun {
 	t.Helper()
 	ctx := context.Background()
 	trs, err := db.TestRunsOf(ctx, run)

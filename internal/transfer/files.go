@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"evalrec.dev/model"
 	"evalrec.dev/store/mongo"
 
 	"evalrec.dev/store"
@@ -122,11 +123,11 @@ func importFile(ctx context.Context, w *Writer, coll, path string, rep *Report) 
 		var doc any
 		switch coll {
 		case store.RunsCollection:
-			doc = new(store.EvaluationRun)
+			doc = new(model.EvaluationRun)
 		case store.PartsCollection:
 			doc = new(store.Part)
 		default:
-			doc = new(store.TestRun)
+			doc = new(model.TestRun)
 		}
 		if err := mongo.UnmarshalExtJSON(sc.Bytes(), doc); err != nil {
 			rep.Rejected = append(rep.Rejected, fmt.Errorf("%s:%d: %w", filepath.Base(path), line, err))

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -44,7 +45,7 @@ type Writer struct {
 	db     *store.DB
 	rep    *Report
 	parts  []store.Part
-	tests  []store.TestRun
+	tests  []model.TestRun
 	notify func(coll string, n int64)
 }
 
@@ -54,11 +55,11 @@ func NewWriter(db *store.DB, rep *Report, notify func(coll string, n int64)) *Wr
 	return &Writer{db: db, rep: rep, notify: notify}
 }
 
-// Add writes or buffers one document: a *store.EvaluationRun, *store.Part
-// or *store.TestRun.
+// Add writes or buffers one document: a *model.EvaluationRun, *store.Part
+// or *model.TestRun.
 func (w *Writer) Add(ctx context.Context, doc any) error {
 	switch d := doc.(type) {
-	case *store.EvaluationRun:
+	case *model.EvaluationRun:
 		cctx, cancel := context.WithTimeout(ctx, writeTimeout)
 		err := w.db.InsertRun(cctx, d)
 		cancel()
@@ -78,7 +79,7 @@ func (w *Writer) Add(ctx context.Context, doc any) error {
 		if len(w.parts) == batch {
 			return w.Flush(ctx)
 		}
-	case *store.TestRun:
+	case *model.TestRun:
 		w.tests = append(w.tests, *d)
 		if len(w.tests) == batch {
 			return w.Flush(ctx)

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"evalrec.dev/store"
+	"evalrec.dev/model"
 )
 
 // viewCache keeps the views that read every test run of a window (flaky
@@ -40,7 +40,7 @@ type cached struct {
 const cachedViews = 8
 
 // key is the key of a view of page with its query, computed from runs.
-func (c *viewCache) key(page, query string, runs []store.EvaluationRun) uint64 {
+func (c *viewCache) key(page, query string, runs []model.EvaluationRun) uint64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s?%s\n", page, query)
 	for _, r := range runs {

@@ -16,6 +16,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"evalrec.dev/analytics"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -140,11 +141,11 @@ func (c *Collector) read(ctx context.Context, out reading) error {
 	if err != nil {
 		return err
 	}
-	latest := map[configKey]store.EvaluationRun{}
-	byKey := map[configKey][]store.EvaluationRun{}
+	latest := map[configKey]model.EvaluationRun{}
+	byKey := map[configKey][]model.EvaluationRun{}
 	var order []configKey
 	for _, r := range runs { // newest first
-		if r.Status == store.StatusRunning {
+		if r.Status == model.StatusRunning {
 			continue
 		}
 		k := configKey{r.Project, deref(r.GitBranch), r.Environment}
@@ -170,7 +171,7 @@ func (c *Collector) read(ctx context.Context, out reading) error {
 		}
 		gauge(famStarted, float64(r.StartedAt.Unix()), lv...)
 		failed := 0.0
-		if r.Status == store.StatusFailed {
+		if r.Status == model.StatusFailed {
 			failed = 1
 		}
 		gauge(famFailed, failed, lv...)
@@ -193,7 +194,7 @@ func (c *Collector) read(ctx context.Context, out reading) error {
 			// A test run more than once in the run (-count, reruns): its
 			// last result, in finishing order.
 			last := map[string]store.Result{}
-			err := c.DB.Results(ctx, store.IDs([]store.EvaluationRun{r}))(func(rs *store.Results) error {
+			err := c.DB.Results(ctx, store.IDs([]model.EvaluationRun{r}))(func(rs *store.Results) error {
 				for _, t := range rs.Rows {
 					id := rs.Tests[t.Test].TestID
 					if l, ok := last[id]; t.HasScore() && (!ok || t.Finished >= l.Finished) {

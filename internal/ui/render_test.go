@@ -14,6 +14,7 @@ import (
 
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/ui"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -33,12 +34,12 @@ func awkward(t *testing.T) *store.DB {
 	t.Helper()
 	db := storetest.New(t).DB
 	ctx := context.Background()
-	run := func(n int, branch, env, status string, score *float64, tests ...store.TestRun) store.EvaluationRun {
+	run := func(n int, branch, env, status string, score *float64, tests ...model.TestRun) model.EvaluationRun {
 		finished := at(n).Add(time.Minute)
-		r := store.EvaluationRun{ID: store.NewIDAt(at(n)), EvaluationRunID: fmt.Sprintf("run-%d", n), StartedAt: at(n),
+		r := model.EvaluationRun{ID: model.NewIDAt(at(n)), EvaluationRunID: fmt.Sprintf("run-%d", n), StartedAt: at(n),
 			FinishedAt: &finished, GitCommit: strp(fmt.Sprintf("%040d", n)), GitBranch: strp(branch), GitDirty: boolp(false),
 			Environment: env, ExperimentTags: []string{"t"}, SystemInfoHash: "h", Status: status, Score: score, Source: "wrapper",
-			Project: "example.com/p", Packages: []string{"example.com/p"}, Metrics: map[string]float64{}, MetricStats: map[string]store.MetricStats{}}
+			Project: "example.com/p", Packages: []string{"example.com/p"}, Metrics: map[string]float64{}, MetricStats: map[string]model.MetricStats{}}
 		for i := range tests {
 			tr := &tests[i]
 			tr.EvaluationRunID, tr.FinishedAt, tr.Project, tr.Environment, tr.GitBranch, tr.GitCommit = r.ID, finished, r.Project, env, r.GitBranch, r.GitCommit
@@ -56,7 +57,7 @@ func awkward(t *testing.T) *store.DB {
 			}
 			if m, ok := tr.Metrics["wer"]; ok && m.Value != nil {
 				r.Metrics["wer"] = *m.Value
-				r.MetricStats["wer"] = store.MetricStats{N: 1, Mean: *m.Value, Min: *m.Value, Max: *m.Value, P50: *m.Value, P90: *m.Value}
+				r.MetricStats["wer"] = model.MetricStats{N: 1, Mean: *m.Value, Min: *m.Value, Max: *m.Value, P50: *m.Value, P90: *m.Value}
 			}
 		}
 		require(t, db.InsertRun(ctx, &r))
@@ -66,23 +67,23 @@ func awkward(t *testing.T) *store.DB {
 		}
 		return r
 	}
-	wer := func(v *float64) map[string]store.MetricDoc {
-		d := store.MetricDoc{Value: v, Direction: "lower", Score: 50}
+	wer := func(v *float64) map[string]model.MetricDoc {
+		d := model.MetricDoc{Value: v, Direction: "lower", Score: 50}
 		if v == nil {
 			d.NonFinite = "NaN"
 		}
-		return map[string]store.MetricDoc{"wer": d}
+		return map[string]model.MetricDoc{"wer": d}
 	}
 	const evil = `<svg/onload=alert(5)>`
-	run(0, "main", "dev", store.StatusCompleted, fp(90),
-		store.TestRun{TestID: "TestA", Status: "passed", Score: fp(90), Metrics: wer(fp(0.1)), DurationMS: 3},
-		store.TestRun{TestID: "TestB", Status: "passed", Score: fp(90), Metrics: wer(nil)},
-		store.TestRun{TestID: "TestSkip", Status: "skipped"})
-	run(5, "main", "dev", store.StatusCompleted, nil,
-		store.TestRun{TestID: "TestA", Status: "passed", Score: fp(91), Metrics: wer(fp(0.12))},
-		store.TestRun{TestID: "TestB", Status: "failed", Output: "--- FAIL: TestB\n    b_test.go:9: wrong\n"},
-		store.TestRun{TestID: "TestSkip", Status: "skipped"})
-	broken := run(9, evil, evil, store.StatusFailed, nil)
+	run(0, "main", "dev", model.StatusCompleted, fp(90),
+		model.TestRun{TestID: "TestA", Status: "passed", Score: fp(90), Metrics: wer(fp(0.1)), DurationMS: 3},
+		model.TestRun{TestID: "TestB", Status: "passed", Score: fp(90), Metrics: wer(nil)},
+		model.TestRun{TestID: "TestSkip", Status: "skipped"})
+	run(5, "main", "dev", model.StatusCompleted, nil,
+		model.TestRun{TestID: "TestA", Status: "passed", Score: fp(91), Metrics: wer(fp(0.12))},
+		model.TestRun{TestID: "TestB", Status: "failed", Output: "--- FAIL: TestB\n    b_test.go:9: wrong\n"},
+		model.TestRun{TestID: "TestSkip", Status: "skipped"})
+	broken := run(9, evil, evil, model.StatusFailed, nil)
 	broken.Error = "build failed"
 	return db
 }

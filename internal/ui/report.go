@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"evalrec.dev/compare"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -49,7 +50,7 @@ func (s *Server) Report(ctx context.Context, ref string, opt ReportOptions) (*Re
 		return nil, err
 	}
 	v := &ReportView{Run: *rv}
-	var base []store.EvaluationRun
+	var base []model.EvaluationRun
 	switch {
 	case opt.Baseline != "":
 		f := scope
@@ -61,12 +62,12 @@ func (s *Server) Report(ctx context.Context, ref string, opt ReportOptions) (*Re
 		v.Baseline = opt.Baseline
 	default:
 		if prev, err := s.db.PreviousComparable(ctx, run); err == nil {
-			base = []store.EvaluationRun{*prev}
+			base = []model.EvaluationRun{*prev}
 			v.Baseline = prev.EvaluationRunID + " (the previous comparable run)"
 		}
 	}
 	if len(base) > 0 {
-		rep, err := compare.Load(ctx, s.db, base, []store.EvaluationRun{*run}, compare.Options{})
+		rep, err := compare.Load(ctx, s.db, base, []model.EvaluationRun{*run}, compare.Options{})
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +121,7 @@ func changesOf(r *compare.Report) []ReportChange {
 }
 
 // historyCharts charts the score and each metric of runs, oldest first.
-func historyCharts(runs []store.EvaluationRun) []Chart {
+func historyCharts(runs []model.EvaluationRun) []Chart {
 	xs := make([]int64, len(runs))
 	names := map[string]bool{}
 	for i, r := range runs {

@@ -16,6 +16,7 @@ import (
 	"evalrec.dev/compare"
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/timespec"
+	"evalrec.dev/model"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
 )
@@ -134,14 +135,14 @@ type Outcome struct {
 	Class string `json:"class"` // passed, failed, skipped or running
 }
 
-func outcomeOf(r *store.EvaluationRun) Outcome {
+func outcomeOf(r *model.EvaluationRun) Outcome {
 	failed := r.NumFailed + r.NumIncomplete
 	switch {
-	case r.Status == store.StatusRunning:
+	case r.Status == model.StatusRunning:
 		return Outcome{"running", "running"}
 	case failed > 0:
 		return Outcome{fmt.Sprintf("%d failed", failed), "failed"}
-	case r.Status == store.StatusFailed:
+	case r.Status == model.StatusFailed:
 		return Outcome{"run failed", "failed"}
 	case r.NumPassed == 0 && r.NumSkipped > 0:
 		return Outcome{"all skipped", "skipped"}
@@ -151,7 +152,7 @@ func outcomeOf(r *store.EvaluationRun) Outcome {
 	return Outcome{"passed", "passed"}
 }
 
-func rowOf(r store.EvaluationRun) RunRow {
+func rowOf(r model.EvaluationRun) RunRow {
 	return RunRow{ID: r.ID.Hex(), EvaluationRunID: r.EvaluationRunID, StartedAt: r.StartedAt, Status: r.Status, Outcome: outcomeOf(&r), Score: r.Score,
 		Passed: r.NumPassed, Failed: r.NumFailed + r.NumIncomplete, Skipped: r.NumSkipped, Branch: deref(r.GitBranch),
 		Commit: deref(r.GitCommit), Environment: r.Environment, Tags: r.ExperimentTags, Project: r.Project}
@@ -201,7 +202,7 @@ func (s *Server) runs(r *http.Request) (any, error) {
 	for _, run := range slices.Backward(runs) {
 		v.Chart.X = append(v.Chart.X, run.StartedAt.Unix())
 		line.Values = append(line.Values, run.Score)
-		if run.Status == store.StatusFailed {
+		if run.Status == model.StatusFailed {
 			passed.Values, failed.Values = append(passed.Values, nil), append(failed.Values, run.Score)
 		} else {
 			passed.Values, failed.Values = append(passed.Values, run.Score), append(failed.Values, nil)
@@ -213,10 +214,10 @@ func (s *Server) runs(r *http.Request) (any, error) {
 
 // RunView is one run.
 type RunView struct {
-	Run     store.EvaluationRun `json:"run"`
+	Run     model.EvaluationRun `json:"run"`
 	Outcome Outcome             `json:"outcome"`
 	Metrics []MetricRow         `json:"metrics"`
-	Tests   []store.TestRun     `json:"tests"`
+	Tests   []model.TestRun     `json:"tests"`
 	// TestsTotal counts the run's tests; Tests lists at most maxTests
 	// of them, failures first, unless all were asked for.
 	TestsTotal int           `json:"tests_total"`
@@ -229,7 +230,7 @@ type RunView struct {
 type MetricRow struct {
 	Name  string             `json:"name"`
 	Value float64            `json:"value"`
-	Stats *store.MetricStats `json:"stats"`
+	Stats *model.MetricStats `json:"stats"`
 }
 
 // Failure is a failed test's output.
@@ -265,12 +266,12 @@ func (s *Server) run(r *http.Request) (any, error) {
 }
 
 // runView reads what a run's page shows.
-func (s *Server) runView(ctx context.Context, run *store.EvaluationRun, allTests bool) (*RunView, error) {
+func (s *Server) runView(ctx context.Context, run *model.EvaluationRun, allTests bool) (*RunView, error) {
 	// The tests as the run's results hold them, in test run ID order: one
 	// value read instead of a document a test, and a test run built only
 	// for the rows the page lists. The previous comparable run's results
 	// are read with them, for what changed since.
-	ids := []store.ID{run.ID}
+	ids := []model.ID{run.ID}
 	prev, err := s.db.PreviousComparable(ctx, run)
 	if err == nil {
 		ids = append(ids, prev.ID)
@@ -325,7 +326,7 @@ func (s *Server) runView(ctx context.Context, run *store.EvaluationRun, allTests
 		})
 		rows = rows[:maxTests]
 	}
-	v.Tests = make([]store.TestRun, len(rows))
+	v.Tests = make([]model.TestRun, len(rows))
 	for k, i := range rows {
 		v.Tests[k] = rs.TestRun(i, true)
 	}
@@ -336,7 +337,7 @@ func (s *Server) runView(ctx context.Context, run *store.EvaluationRun, allTests
 type HistoryView struct {
 	TestID   string          `json:"test_id"`
 	TestName string          `json:"test_name"`
-	Runs     []store.TestRun `json:"history"`
+	Runs     []model.TestRun `json:"history"`
 	Charts   []Chart         `json:"charts"`
 }
 
@@ -472,7 +473,7 @@ func (s *Server) trend(r *http.Request) (any, error) {
 // bucket. When some bucket holds more than one run (on day one, say), it
 // draws every run as a point at its own time, over its bucket's mean and
 // band, so a few runs are not one dot at the chart's edge.
-func trendChart(runs []store.EvaluationRun, points []analytics.TrendPoint, metric, by string) Chart {
+func trendChart(runs []model.EvaluationRun, points []analytics.TrendPoint, metric, by string) Chart {
 	c := Chart{Title: fmt.Sprintf("%s per %s: mean, and the band from min to max", metric, by), YLabel: metric}
 	mean, hi, lo := Series{Label: "mean"}, Series{Label: "max", Band: true}, Series{Label: "min", Band: true}
 	c.Bands = [][2]int{{2, 3}}
@@ -586,7 +587,7 @@ func (s *Server) flaky(r *http.Request) (any, error) {
 }
 
 // flakyView computes the flaky view of runs.
-func (s *Server) flakyView(ctx context.Context, runs []store.EvaluationRun) (any, error) {
+func (s *Server) flakyView(ctx context.Context, runs []model.EvaluationRun) (any, error) {
 	found, blips, err := analytics.Health(runs, s.db.Results(ctx, store.IDs(runs)), analytics.FlakyOptions{})
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/store"
 )
@@ -58,33 +59,33 @@ var at = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 func ptr[T any](v T) *T { return &v }
 
 // sampleRun is a run with every field set.
-func sampleRun(n int, project string) store.EvaluationRun {
+func sampleRun(n int, project string) model.EvaluationRun {
 	started := at.Add(time.Duration(n) * time.Minute)
 	sys := provenance.System{GoVersion: "go1.26", GOOS: "linux", GOARCH: "amd64", CPUModel: "cpu", NumCPU: 2,
 		Module: project, Version: "(devel)", Dependencies: []provenance.Module{{Path: "dep.io/a", Version: "v1.0.0"}},
 		SystemUnderTest: map[string]any{"model": "m1", "nested": map[string]any{"beam": "4"}}, Hostname: "host-1"}
 	finished := started.Add(time.Minute)
 	score := 80.5 + float64(n)
-	return store.EvaluationRun{
-		ID: store.NewIDAt(started), EvaluationRunID: fmt.Sprintf("run-%03d", n),
+	return model.EvaluationRun{
+		ID: model.NewIDAt(started), EvaluationRunID: fmt.Sprintf("run-%03d", n),
 		StartedAt: started, FinishedAt: &finished, GitCommit: ptr(fmt.Sprintf("%040d", n)), GitBranch: ptr("main"),
 		GitDirty: ptr(false), Environment: "dev", ExperimentTags: []string{"a", "b"}, System: sys, SystemInfoHash: sys.Hash(),
-		Metrics: map[string]float64{"wer": 0.1}, MetricStats: map[string]store.MetricStats{"wer": {N: 2, Mean: 0.1, Min: 0.05, Max: 0.15, P50: 0.1, P90: 0.14}},
-		NumTests: 2, NumPassed: 1, NumFailed: 1, Status: store.StatusCompleted, Score: &score, Source: "wrapper",
+		Metrics: map[string]float64{"wer": 0.1}, MetricStats: map[string]model.MetricStats{"wer": {N: 2, Mean: 0.1, Min: 0.05, Max: 0.15, P50: 0.1, P90: 0.14}},
+		NumTests: 2, NumPassed: 1, NumFailed: 1, Status: model.StatusCompleted, Score: &score, Source: "wrapper",
 		Project: project, Repository: "https://example.com/r.git", Packages: []string{project + "/a", project + "/b"},
 	}
 }
 
 // sampleTest is a test run of r with every field set.
-func sampleTest(r *store.EvaluationRun, name string, finished time.Time, status string) store.TestRun {
+func sampleTest(r *model.EvaluationRun, name string, finished time.Time, status string) model.TestRun {
 	id := r.EvaluationRunID + "/" + r.Project + "/a." + name + "#1"
 	started := finished.Add(-time.Second)
 	score := 75.25
-	return store.TestRun{
+	return model.TestRun{
 		ID: id, EvaluationRunID: r.ID, TestRunID: id, TestID: r.Project + "/a." + name, TestName: name,
 		Package: r.Project + "/a", GoTest: name, Attempt: 1, StartedAt: &started, FinishedAt: finished, DurationMS: 1000.5,
 		Status: status, Passed: status == "passed",
-		Metrics: map[string]store.MetricDoc{
+		Metrics: map[string]model.MetricDoc{
 			"wer":     {Value: ptr(0.1), Unit: "ratio", Direction: "lower", Threshold: ptr(0.3), Score: 90, Passed: ptr(true)},
 			"nan":     {NonFinite: "NaN", Direction: "higher", Assumed: true},
 			"lat%2Ep": {Value: ptr(12.0), Name: "lat.p", Unit: "ms", Direction: "lower", Weight: 2, Score: 50},
@@ -121,7 +122,7 @@ func contractRuns(t *testing.T, db *store.DB) {
 	require.NoError(t, err)
 	assert.Equal(t, "dev", got.Environment, "a duplicate never overwrites")
 
-	_, err = db.Run(ctx, store.NewID())
+	_, err = db.Run(ctx, model.NewID())
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, err = db.RunNamed(ctx, "nothing")
 	assert.ErrorIs(t, err, store.ErrNotFound)
@@ -140,21 +141,21 @@ func contractTestRuns(t *testing.T, db *store.DB) {
 	a := sampleTest(&r, "TestA", at.Add(time.Hour), "failed")
 	b := sampleTest(&r, "TestB", at.Add(time.Hour+time.Second), "passed")
 	b.Output, b.Score = "", nil
-	st, err := db.InsertTestRuns(ctx, []store.TestRun{b, a})
+	st, err := db.InsertTestRuns(ctx, []model.TestRun{b, a})
 	require.NoError(t, err)
 	assert.Equal(t, store.WriteStats{Inserted: 2}, st)
 	a2 := a
 	a2.Status = "passed"
-	st, err = db.InsertTestRuns(ctx, []store.TestRun{a2})
+	st, err = db.InsertTestRuns(ctx, []model.TestRun{a2})
 	require.NoError(t, err)
 	assert.Equal(t, store.WriteStats{Duplicates: 1}, st, "storing again is a no-op")
 
-	all, err := db.TestRunsOfRuns(ctx, []store.ID{r.ID})
+	all, err := db.TestRunsOfRuns(ctx, []model.ID{r.ID})
 	require.NoError(t, err)
 	require.Len(t, all, 2)
 	wantA := a
 	wantA.Output = ""
-	assert.Equal(t, []store.TestRun{wantA, b}, all, "whole, without output, sorted by _id")
+	assert.Equal(t, []model.TestRun{wantA, b}, all, "whole, without output, sorted by _id")
 	out, err := db.TestOutput(ctx, a.ID)
 	require.NoError(t, err)
 	assert.Equal(t, a.Output, out)
@@ -166,23 +167,23 @@ func contractTestRuns(t *testing.T, db *store.DB) {
 
 	// Results, while the run runs, once it has finished, and after it
 	// gained a test run (a late writer): every time what is stored.
-	want := func(trs ...store.TestRun) []string { return flatResults(t, store.StreamOf(trs)) }
+	want := func(trs ...model.TestRun) []string { return flatResults(t, store.StreamOf(trs)) }
 	results := func() []string {
 		t.Helper()
-		return flatResults(t, db.Results(ctx, []store.ID{store.NewID(), r.ID}))
+		return flatResults(t, db.Results(ctx, []model.ID{model.NewID(), r.ID}))
 	}
 	assert.Equal(t, want(a, b), results(), "the results of a running run")
 	done := r
-	done.Status = store.StatusCompleted
+	done.Status = model.StatusCompleted
 	require.NoError(t, db.SetTotals(ctx, &done))
 	assert.Equal(t, want(a, b), results(), "the results of a finished run")
 	assert.Equal(t, want(a, b), results(), "read again")
 	c := sampleTest(&r, "TestC", at.Add(2*time.Hour), "skipped")
 	c.Score, c.Cached = nil, true
-	_, err = db.InsertTestRuns(ctx, []store.TestRun{c})
+	_, err = db.InsertTestRuns(ctx, []model.TestRun{c})
 	require.NoError(t, err)
 	assert.Equal(t, want(a, b, c), results(), "a test run stored after the run finished is in its results")
-	none, err := db.TestRunsOfRuns(ctx, []store.ID{store.NewID()})
+	none, err := db.TestRunsOfRuns(ctx, []model.ID{model.NewID()})
 	require.NoError(t, err)
 	assert.Empty(t, none)
 }
@@ -218,11 +219,11 @@ func contractTally(t *testing.T, db *store.DB) {
 	b := sampleTest(&r, "TestB", at, "failed")
 	c := sampleTest(&r, "TestC", at, "skipped")
 	c.Metrics = nil
-	_, err := db.InsertTestRuns(ctx, []store.TestRun{a, b, c})
+	_, err := db.InsertTestRuns(ctx, []model.TestRun{a, b, c})
 	require.NoError(t, err)
 	other := sampleRun(2, "example.com/p")
 	require.NoError(t, db.InsertRun(ctx, &other))
-	_, err = db.InsertTestRuns(ctx, []store.TestRun{sampleTest(&other, "TestA", at, "passed")})
+	_, err = db.InsertTestRuns(ctx, []model.TestRun{sampleTest(&other, "TestA", at, "passed")})
 	require.NoError(t, err)
 
 	got, err := db.Tally(ctx, r.ID)
@@ -236,7 +237,7 @@ func contractTally(t *testing.T, db *store.DB) {
 }
 
 func contractRunFilters(t *testing.T, db *store.DB) {
-	var runs []store.EvaluationRun
+	var runs []model.EvaluationRun
 	for i := range 6 {
 		r := sampleRun(i, "example.com/p")
 		switch i {
@@ -248,11 +249,11 @@ func contractRunFilters(t *testing.T, db *store.DB) {
 			r.ExperimentTags = []string{"a"}
 			r.Environment = "ci"
 		case 4:
-			r.Status, r.GitBranch = store.StatusRunning, ptr("feature")
+			r.Status, r.GitBranch = model.StatusRunning, ptr("feature")
 			r.SystemInfoHash = "other-hash"
 		case 5:
 			r.StartedAt = runs[4].StartedAt // a tie, broken by _id
-			r.ID = store.NewIDAt(r.StartedAt.Add(time.Hour))
+			r.ID = model.NewIDAt(r.StartedAt.Add(time.Hour))
 		}
 		require.NoError(t, db.InsertRun(ctx, &r))
 		runs = append(runs, r)
@@ -274,26 +275,26 @@ func contractRunFilters(t *testing.T, db *store.DB) {
 	assert.Equal(t, []string{"run-005", "run-004", "run-002", "run-001", "run-000"}, names(store.RunFilter{Tags: []string{"b", "a"}}))
 	assert.Equal(t, []string{"run-003"}, names(store.RunFilter{Environment: "ci"}))
 	assert.Equal(t, []string{"run-004"}, names(store.RunFilter{Branch: "feature"}))
-	assert.Equal(t, []string{"run-004"}, names(store.RunFilter{Status: store.StatusRunning}))
+	assert.Equal(t, []string{"run-004"}, names(store.RunFilter{Status: model.StatusRunning}))
 	assert.Equal(t, []string{"run-004"}, names(store.RunFilter{SystemInfoHash: "other-hash"}))
 	assert.Equal(t, []string{"run-003", "run-002"}, names(store.RunFilter{Since: runs[2].StartedAt, Until: runs[4].StartedAt}))
-	assert.Equal(t, []string{"run-005", "run-003"}, names(store.RunFilter{Except: []store.ID{runs[4].ID, runs[2].ID, runs[1].ID, runs[0].ID}}))
+	assert.Equal(t, []string{"run-005", "run-003"}, names(store.RunFilter{Except: []model.ID{runs[4].ID, runs[2].ID, runs[1].ID, runs[0].ID}}))
 	assert.Equal(t, []string{}, names(store.RunFilter{Project: "example.com/none", Environment: "ci"}))
 	// A project with three conditions and more: the report's "last runs
 	// of this branch and environment" once found none.
 	assert.Equal(t, []string{"run-002", "run-000"}, names(store.RunFilter{Project: "example.com/p", Branch: "main", Environment: "dev", Until: runs[3].StartedAt, Limit: 30}))
-	assert.Equal(t, []string{"run-005", "run-002", "run-000"}, names(store.RunFilter{Project: "example.com/p", Branch: "main", Environment: "dev", Status: store.StatusCompleted, Tags: []string{"a"}}))
+	assert.Equal(t, []string{"run-005", "run-002", "run-000"}, names(store.RunFilter{Project: "example.com/p", Branch: "main", Environment: "dev", Status: model.StatusCompleted, Tags: []string{"a"}}))
 }
 
 func contractHistory(t *testing.T, db *store.DB) {
 	r1, r2 := sampleRun(1, "example.com/p"), sampleRun(2, "example.com/p")
 	r2.Environment, r2.GitBranch = "ci", ptr("feature")
 	old := sampleRun(3, "")
-	for _, r := range []*store.EvaluationRun{&r1, &r2, &old} {
+	for _, r := range []*model.EvaluationRun{&r1, &r2, &old} {
 		require.NoError(t, db.InsertRun(ctx, r))
 	}
-	var trs []store.TestRun
-	for i, r := range []*store.EvaluationRun{&r1, &r2, &old} {
+	var trs []model.TestRun
+	for i, r := range []*model.EvaluationRun{&r1, &r2, &old} {
 		tr := sampleTest(r, "TestA", at.Add(time.Duration(i)*time.Hour), "passed")
 		tr.TestID = "example.com/p/a.TestA"
 		trs = append(trs, tr)
@@ -328,14 +329,14 @@ func contractHistory(t *testing.T, db *store.DB) {
 }
 
 func contractPrevious(t *testing.T, db *store.DB) {
-	var runs []store.EvaluationRun
+	var runs []model.EvaluationRun
 	for i := range 6 {
 		r := sampleRun(i, "example.com/p")
 		switch i {
 		case 2:
 			r.Packages = []string{"example.com/p/other"} // shares no package
 		case 3:
-			r.Status = store.StatusRunning
+			r.Status = model.StatusRunning
 		case 4:
 			r.Environment = "ci"
 		}
@@ -358,10 +359,10 @@ func contractParts(t *testing.T, db *store.DB) {
 	r := sampleRun(1, "example.com/p")
 	require.NoError(t, db.InsertRun(ctx, &r))
 	p := store.Part{ID: "p2", EvaluationRunID: r.ID, Package: "example.com/p/a", Host: "h", PID: 7,
-		StartedAt: at, HeartbeatAt: at, Status: store.StatusRunning, Summary: store.Counts{NumTests: 1, NumPassed: 1},
+		StartedAt: at, HeartbeatAt: at, Status: model.StatusRunning, Summary: store.Counts{NumTests: 1, NumPassed: 1},
 		Dependencies: []provenance.Module{{Path: "dep.io/x", Version: "v2"}},
 		System:       &provenance.System{Module: "example.com/p", SystemUnderTest: map[string]any{"model": "m2"}}}
-	q := store.Part{ID: "p1", EvaluationRunID: r.ID, Package: "example.com/p/b", StartedAt: at, HeartbeatAt: at, Status: store.StatusRunning}
+	q := store.Part{ID: "p1", EvaluationRunID: r.ID, Package: "example.com/p/b", StartedAt: at, HeartbeatAt: at, Status: model.StatusRunning}
 	st, err := db.InsertParts(ctx, []store.Part{p, q})
 	require.NoError(t, err)
 	assert.Equal(t, 2, st.Inserted)
@@ -376,7 +377,7 @@ func contractParts(t *testing.T, db *store.DB) {
 	require.NoError(t, db.ReplacePart(ctx, &p))
 	dead := q
 	finished := at.Add(time.Minute)
-	dead.Status, dead.Error, dead.FinishedAt, dead.Reaped = store.StatusFailed, "died", &finished, true
+	dead.Status, dead.Error, dead.FinishedAt, dead.Reaped = model.StatusFailed, "died", &finished, true
 	ok, err := db.ReapPart(ctx, &dead)
 	require.NoError(t, err)
 	assert.True(t, ok)
@@ -388,14 +389,14 @@ func contractParts(t *testing.T, db *store.DB) {
 	parts, err = db.Parts(ctx, r.ID)
 	require.NoError(t, err)
 	sameDoc(t, []store.Part{dead, p}, parts)
-	none, err := db.Parts(ctx, store.NewID())
+	none, err := db.Parts(ctx, model.NewID())
 	require.NoError(t, err)
 	assert.Empty(t, none)
 }
 
 func contractTotals(t *testing.T, db *store.DB) {
 	r := sampleRun(1, "example.com/p")
-	r.Status, r.FinishedAt, r.Score, r.Packages = store.StatusRunning, nil, nil, []string{}
+	r.Status, r.FinishedAt, r.Score, r.Packages = model.StatusRunning, nil, nil, []string{}
 	require.NoError(t, db.InsertRun(ctx, &r))
 	done := sampleRun(1, "example.com/p")
 	done.ID, done.EvaluationRunID = r.ID, r.EvaluationRunID
@@ -419,24 +420,24 @@ func contractTotals(t *testing.T, db *store.DB) {
 
 func contractDelete(t *testing.T, db *store.DB) {
 	keep, gone := sampleRun(1, "example.com/p"), sampleRun(2, "example.com/p")
-	for _, r := range []*store.EvaluationRun{&keep, &gone} {
+	for _, r := range []*model.EvaluationRun{&keep, &gone} {
 		require.NoError(t, db.InsertRun(ctx, r))
-		_, err := db.InsertTestRuns(ctx, []store.TestRun{sampleTest(r, "TestA", at, "passed"), sampleTest(r, "TestB", at, "failed")})
+		_, err := db.InsertTestRuns(ctx, []model.TestRun{sampleTest(r, "TestA", at, "passed"), sampleTest(r, "TestB", at, "failed")})
 		require.NoError(t, err)
-		_, err = db.InsertParts(ctx, []store.Part{{ID: r.EvaluationRunID + "/p", EvaluationRunID: r.ID, StartedAt: at, HeartbeatAt: at, Status: store.StatusCompleted}})
+		_, err = db.InsertParts(ctx, []store.Part{{ID: r.EvaluationRunID + "/p", EvaluationRunID: r.ID, StartedAt: at, HeartbeatAt: at, Status: model.StatusCompleted}})
 		require.NoError(t, err)
 	}
-	tests, parts, err := db.CountChildren(ctx, []store.ID{gone.ID})
+	tests, parts, err := db.CountChildren(ctx, []model.ID{gone.ID})
 	require.NoError(t, err)
 	assert.Equal(t, [2]int64{2, 1}, [2]int64{tests, parts})
-	tests, parts, err = db.DeleteRuns(ctx, []store.ID{gone.ID})
+	tests, parts, err = db.DeleteRuns(ctx, []model.ID{gone.ID})
 	require.NoError(t, err)
 	assert.Equal(t, [2]int64{2, 1}, [2]int64{tests, parts})
 	_, err = db.Run(ctx, gone.ID)
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, err = db.TestOutput(ctx, sampleTest(&gone, "TestA", at, "passed").ID)
 	assert.ErrorIs(t, err, store.ErrNotFound)
-	tests, parts, err = db.CountChildren(ctx, []store.ID{keep.ID, gone.ID})
+	tests, parts, err = db.CountChildren(ctx, []model.ID{keep.ID, gone.ID})
 	require.NoError(t, err)
 	assert.Equal(t, [2]int64{2, 1}, [2]int64{tests, parts}, "the other run keeps its children")
 	runs, err := db.Runs(ctx, store.RunFilter{Tags: []string{"a"}})
@@ -448,9 +449,9 @@ func contractEach(t *testing.T, db *store.DB) {
 	r := sampleRun(1, "example.com/p")
 	require.NoError(t, db.InsertRun(ctx, &r))
 	a, b := sampleTest(&r, "TestA", at, "failed"), sampleTest(&r, "TestB", at, "passed")
-	_, err := db.InsertTestRuns(ctx, []store.TestRun{b, a})
+	_, err := db.InsertTestRuns(ctx, []model.TestRun{b, a})
 	require.NoError(t, err)
-	p := store.Part{ID: "p", EvaluationRunID: r.ID, StartedAt: at, HeartbeatAt: at, Status: store.StatusCompleted}
+	p := store.Part{ID: "p", EvaluationRunID: r.ID, StartedAt: at, HeartbeatAt: at, Status: model.StatusCompleted}
 	_, err = db.InsertParts(ctx, []store.Part{p})
 	require.NoError(t, err)
 	var got []any
@@ -478,7 +479,7 @@ func contractConcurrent(t *testing.T, db *store.DB) {
 			}
 			for i := range each {
 				tr := sampleTest(&r, fmt.Sprintf("Test%d", i), at, "passed")
-				if _, err := db.InsertTestRuns(ctx, []store.TestRun{tr}); err != nil {
+				if _, err := db.InsertTestRuns(ctx, []model.TestRun{tr}); err != nil {
 					errs <- err
 					return
 				}

@@ -7,16 +7,17 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
-// registry encodes a [store.ID] as the ObjectID it is laid out as, so that
+// registry encodes a [model.ID] as the ObjectID it is laid out as, so that
 // runs keep their _id type on MongoDB and sort by when they started.
 var registry = func() *bson.Registry {
 	r := bson.NewRegistry()
-	idType := reflect.TypeFor[store.ID]()
+	idType := reflect.TypeFor[model.ID]()
 	r.RegisterTypeEncoder(idType, bson.ValueEncoderFunc(func(_ bson.EncodeContext, vw bson.ValueWriter, v reflect.Value) error {
-		return vw.WriteObjectID(bson.ObjectID(v.Interface().(store.ID)))
+		return vw.WriteObjectID(bson.ObjectID(v.Interface().(model.ID)))
 	}))
 	r.RegisterTypeDecoder(idType, bson.ValueDecoderFunc(func(_ bson.DecodeContext, vr bson.ValueReader, v reflect.Value) error {
 		switch vr.Type() {
@@ -25,7 +26,7 @@ var registry = func() *bson.Registry {
 			if err != nil {
 				return err
 			}
-			v.Set(reflect.ValueOf(store.ID(oid)))
+			v.Set(reflect.ValueOf(model.ID(oid)))
 			return nil
 		case bson.TypeNull:
 			v.Set(reflect.Zero(idType))
@@ -43,6 +44,7 @@ func MarshalExtJSON(doc any) ([]byte, error) {
 	vw := bson.NewExtJSONValueWriter(&buf, false, false)
 	enc := bson.NewEncoder(vw)
 	enc.SetRegistry(registry)
+	enc.UseJSONStructTags()
 	if err := enc.Encode(doc); err != nil {
 		return nil, err
 	}
@@ -59,6 +61,7 @@ func UnmarshalExtJSON(b []byte, v any) error {
 	}
 	dec := bson.NewDecoder(vr)
 	dec.SetRegistry(registry)
+	dec.UseJSONStructTags()
 	dec.DefaultDocumentM()
 	if err := dec.Decode(v); err != nil {
 		return err
@@ -73,7 +76,7 @@ func UnmarshalExtJSON(b []byte, v any) error {
 // meets a bson type.
 func plain(doc any) {
 	switch d := doc.(type) {
-	case *store.EvaluationRun:
+	case *model.EvaluationRun:
 		d.System.SystemUnderTest = plainMap(d.System.SystemUnderTest)
 	case *store.Part:
 		if d.System != nil {

@@ -46,8 +46,9 @@ func Open(ctx context.Context, uri, database string, timeout time.Duration) (*St
 		SetAppName("evalrec").
 		// Nested documents (the system under test) decode as maps, as they
 		// were written, so that their canonical JSON, and the system hash,
-		// does not depend on the order the server kept.
-		SetBSONOptions(&options.BSONOptions{DefaultDocumentM: true}).
+		// does not depend on the order the server kept. The model's
+		// types carry JSON tags only: their names are the stored names.
+		SetBSONOptions(&options.BSONOptions{DefaultDocumentM: true, UseJSONStructTags: true}).
 		SetRegistry(registry)
 	client, err := mongo.Connect(opts)
 	if err != nil {

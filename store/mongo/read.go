@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -44,23 +45,23 @@ func find[T any](ctx context.Context, c *mongo.Collection, filter bson.D, opts .
 }
 
 // Run implements [store.Driver].
-func (s *Store) Run(ctx context.Context, id store.ID) (*store.EvaluationRun, error) {
-	return findOne[store.EvaluationRun](ctx, s.runs(), bson.D{{Key: "_id", Value: id}})
+func (s *Store) Run(ctx context.Context, id model.ID) (*model.EvaluationRun, error) {
+	return findOne[model.EvaluationRun](ctx, s.runs(), bson.D{{Key: "_id", Value: id}})
 }
 
 // RunNamed implements [store.Driver].
-func (s *Store) RunNamed(ctx context.Context, name string) (*store.EvaluationRun, error) {
-	return findOne[store.EvaluationRun](ctx, s.runs(), bson.D{{Key: "evaluation_run_id", Value: name}})
+func (s *Store) RunNamed(ctx context.Context, name string) (*model.EvaluationRun, error) {
+	return findOne[model.EvaluationRun](ctx, s.runs(), bson.D{{Key: "evaluation_run_id", Value: name}})
 }
 
 // Runs implements [store.Driver].
-func (s *Store) Runs(ctx context.Context, f store.RunFilter) ([]store.EvaluationRun, error) {
+func (s *Store) Runs(ctx context.Context, f store.RunFilter) ([]model.EvaluationRun, error) {
 	opts := options.Find().SetSort(newestFirst).
 		SetProjection(bson.D{{Key: "system_information.dependencies", Value: 0}})
 	if f.Limit > 0 {
 		opts.SetLimit(f.Limit)
 	}
-	return find[store.EvaluationRun](ctx, s.runs(), runFilter(f), opts)
+	return find[model.EvaluationRun](ctx, s.runs(), runFilter(f), opts)
 }
 
 func runFilter(f store.RunFilter) bson.D {
@@ -100,20 +101,20 @@ func inProject(p string) bson.D {
 }
 
 // PreviousComparable implements [store.Driver].
-func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*store.EvaluationRun, error) {
+func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*model.EvaluationRun, error) {
 	filter := bson.D{
 		{Key: "_id", Value: bson.D{{Key: "$ne", Value: q.Except}}},
 		{Key: "project", Value: q.Project},
 		{Key: "environment", Value: q.Environment},
 		{Key: "system_info_hash", Value: q.SystemInfoHash},
 		{Key: "git_branch", Value: q.Branch},
-		{Key: "status", Value: bson.D{{Key: "$ne", Value: store.StatusRunning}}},
+		{Key: "status", Value: bson.D{{Key: "$ne", Value: model.StatusRunning}}},
 		{Key: "started_at", Value: bson.D{{Key: "$lte", Value: q.Before}}},
 	}
 	if len(q.Packages) > 0 {
 		filter = append(filter, bson.E{Key: "packages", Value: bson.D{{Key: "$in", Value: q.Packages}}})
 	}
-	out, err := find[store.EvaluationRun](ctx, s.runs(), filter, options.Find().SetSort(newestFirst).SetLimit(1))
+	out, err := find[model.EvaluationRun](ctx, s.runs(), filter, options.Find().SetSort(newestFirst).SetLimit(1))
 	if err != nil {
 		return nil, err
 	}
@@ -124,14 +125,14 @@ func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*st
 }
 
 // Parts implements [store.Driver].
-func (s *Store) Parts(ctx context.Context, run store.ID) ([]store.Part, error) {
+func (s *Store) Parts(ctx context.Context, run model.ID) ([]store.Part, error) {
 	return find[store.Part](ctx, s.parts(), bson.D{{Key: "evaluation_run_id", Value: run}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 }
 
 // TestRunsOfRuns implements [store.Driver].
-func (s *Store) TestRunsOfRuns(ctx context.Context, runs []store.ID) ([]store.TestRun, error) {
+func (s *Store) TestRunsOfRuns(ctx context.Context, runs []model.ID) ([]model.TestRun, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "output", Value: 0}})
-	return find[store.TestRun](ctx, s.tests(), byRuns(runs), opts)
+	return find[model.TestRun](ctx, s.tests(), byRuns(runs), opts)
 }
 
 // resultFields are what [store.Results] holds of a test run.
@@ -143,7 +144,7 @@ var resultFields = bson.D{{Key: "_id", Value: 1}, {Key: "evaluation_run_id", Val
 // Results implements [store.Driver], a run at a time, from a cursor over
 // its test runs (index evaluation_run_id): one document is decoded at a
 // time.
-func (s *Store) Results(ctx context.Context, runs []store.ID, rs *store.Results, yield func(*store.Results) error) error {
+func (s *Store) Results(ctx context.Context, runs []model.ID, rs *store.Results, yield func(*store.Results) error) error {
 	for _, id := range runs {
 		rs.Reset(id)
 		cur, err := s.tests().Find(ctx, bson.D{{Key: "evaluation_run_id", Value: id}}, options.Find().SetProjection(resultFields))
@@ -151,7 +152,7 @@ func (s *Store) Results(ctx context.Context, runs []store.ID, rs *store.Results,
 			return err
 		}
 		for cur.Next(ctx) {
-			var t store.TestRun
+			var t model.TestRun
 			if err := cur.Decode(&t); err != nil {
 				cur.Close(ctx)
 				return err
@@ -171,7 +172,7 @@ func (s *Store) Results(ctx context.Context, runs []store.ID, rs *store.Results,
 }
 
 // Tally implements [store.Driver].
-func (s *Store) Tally(ctx context.Context, run store.ID) (*store.Tally, error) {
+func (s *Store) Tally(ctx context.Context, run model.ID) (*store.Tally, error) {
 	cur, err := s.tests().Find(ctx, bson.D{{Key: "evaluation_run_id", Value: run}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "go_test", Value: 1}, {Key: "status", Value: 1}, {Key: "score", Value: 1}, {Key: "metrics", Value: 1}}))
 	if err != nil {
@@ -190,7 +191,7 @@ func (s *Store) Tally(ctx context.Context, run store.ID) (*store.Tally, error) {
 }
 
 // TestHistory implements [store.Driver].
-func (s *Store) TestHistory(ctx context.Context, testID string, f store.HistoryFilter) ([]store.TestRun, error) {
+func (s *Store) TestHistory(ctx context.Context, testID string, f store.HistoryFilter) ([]model.TestRun, error) {
 	q := bson.D{{Key: "test_id", Value: testID}}
 	if f.Project != "" {
 		q = append(q, bson.E{Key: "project", Value: inProject(f.Project)})
@@ -208,7 +209,7 @@ func (s *Store) TestHistory(ctx context.Context, testID string, f store.HistoryF
 	if f.Limit > 0 {
 		opts.SetLimit(f.Limit)
 	}
-	return find[store.TestRun](ctx, s.tests(), q, opts)
+	return find[model.TestRun](ctx, s.tests(), q, opts)
 }
 
 // TestOutput implements [store.Driver].
@@ -223,7 +224,7 @@ func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error
 }
 
 // CountChildren implements [store.Driver].
-func (s *Store) CountChildren(ctx context.Context, runs []store.ID) (tests, parts int64, err error) {
+func (s *Store) CountChildren(ctx context.Context, runs []model.ID) (tests, parts int64, err error) {
 	if tests, err = s.tests().CountDocuments(ctx, byRuns(runs)); err != nil {
 		return 0, 0, err
 	}
@@ -242,11 +243,11 @@ func (s *Store) Each(ctx context.Context, collection string, fn func(doc any) er
 		var doc any
 		switch collection {
 		case store.RunsCollection:
-			doc = new(store.EvaluationRun)
+			doc = new(model.EvaluationRun)
 		case store.PartsCollection:
 			doc = new(store.Part)
 		case store.TestsCollection:
-			doc = new(store.TestRun)
+			doc = new(model.TestRun)
 		default:
 			return errors.New("no collection " + collection)
 		}

@@ -9,11 +9,12 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
 // InsertRun implements [store.Driver].
-func (s *Store) InsertRun(ctx context.Context, r *store.EvaluationRun) error {
+func (s *Store) InsertRun(ctx context.Context, r *model.EvaluationRun) error {
 	_, err := s.runs().InsertOne(ctx, r)
 	if err == nil || !mongo.IsDuplicateKeyError(err) {
 		return err
@@ -31,7 +32,7 @@ func (s *Store) InsertRun(ctx context.Context, r *store.EvaluationRun) error {
 }
 
 // InsertTestRuns implements [store.Driver].
-func (s *Store) InsertTestRuns(ctx context.Context, trs []store.TestRun) (store.WriteStats, error) {
+func (s *Store) InsertTestRuns(ctx context.Context, trs []model.TestRun) (store.WriteStats, error) {
 	docs := make([]any, len(trs))
 	for i := range trs {
 		docs[i] = &trs[i]
@@ -90,7 +91,7 @@ func (s *Store) ReplacePart(ctx context.Context, p *store.Part) error {
 
 // ReapPart implements [store.Driver].
 func (s *Store) ReapPart(ctx context.Context, p *store.Part) (bool, error) {
-	res, err := s.parts().UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "status", Value: store.StatusRunning}},
+	res, err := s.parts().UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "status", Value: model.StatusRunning}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: p.Status}, {Key: "error", Value: p.Error},
 			{Key: "finished_at", Value: p.FinishedAt}, {Key: "reaped", Value: true}}}})
 	if err != nil {
@@ -101,7 +102,7 @@ func (s *Store) ReapPart(ctx context.Context, p *store.Part) (bool, error) {
 
 // SetTotals implements [store.Driver] with one deterministic $set, which
 // FerretDB's read-modify-write updates keep as well as MongoDB does.
-func (s *Store) SetTotals(ctx context.Context, r *store.EvaluationRun) error {
+func (s *Store) SetTotals(ctx context.Context, r *model.EvaluationRun) error {
 	set := bson.D{
 		{Key: "finished_at", Value: r.FinishedAt},
 		{Key: "metrics", Value: r.Metrics},
@@ -128,7 +129,7 @@ func (s *Store) SetTotals(ctx context.Context, r *store.EvaluationRun) error {
 }
 
 // DeleteRuns implements [store.Driver]: test runs, then parts, then runs.
-func (s *Store) DeleteRuns(ctx context.Context, runs []store.ID) (tests, parts int64, err error) {
+func (s *Store) DeleteRuns(ctx context.Context, runs []model.ID) (tests, parts int64, err error) {
 	in := byRuns(runs)
 	t, err := s.tests().DeleteMany(ctx, in)
 	if err != nil {
@@ -153,6 +154,6 @@ func (s *Store) DeleteRuns(ctx context.Context, runs []store.ID) (tests, parts i
 	return t.DeletedCount, p.DeletedCount, err
 }
 
-func byRuns(runs []store.ID) bson.D {
+func byRuns(runs []model.ID) bson.D {
 	return bson.D{{Key: "evaluation_run_id", Value: bson.D{{Key: "$in", Value: runs}}}}
 }

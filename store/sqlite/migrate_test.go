@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 	"evalrec.dev/store/sqlite"
 )
@@ -43,20 +44,20 @@ func TestAStoreOfVersion2IsMigratedOnceWithAProgressLine(t *testing.T) {
 		_, err := old.Exec(stmt)
 		require.NoError(t, err)
 	}
-	run := store.NewID()
+	run := model.NewID()
 	commit, branch := "c0ffee", "main"
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	score, v := 75.5, 0.25
 	_, err = old.Exec(`INSERT INTO evaluation_runs (id, evaluation_run_id, started_at, environment, status, system_info_hash, doc)
 		VALUES (?, 'r1', ?, 'ci', 'completed', 'h', '{}')`, run.Hex(), at.UnixMilli())
 	require.NoError(t, err)
-	var want []store.TestRun
+	var want []model.TestRun
 	for i, status := range []string{"passed", "failed"} {
 		started := at.Add(time.Duration(i) * time.Second)
-		tr := store.TestRun{ID: "r1/example.com/p.TestA" + status + "#1", EvaluationRunID: run, TestID: "example.com/p.TestA" + status,
+		tr := model.TestRun{ID: "r1/example.com/p.TestA" + status + "#1", EvaluationRunID: run, TestID: "example.com/p.TestA" + status,
 			TestName: "A " + status, Package: "example.com/p", GoTest: "TestA" + status, Attempt: 1, StartedAt: &started,
 			FinishedAt: started.Add(time.Second), DurationMS: 1000, Status: status, Passed: status == "passed",
-			Metrics: map[string]store.MetricDoc{"wer": {Value: &v, Direction: "lower", Score: 80}}, Score: &score, ScoreMethod: "average",
+			Metrics: map[string]model.MetricDoc{"wer": {Value: &v, Direction: "lower", Score: 80}}, Score: &score, ScoreMethod: "average",
 			Tags: []string{"nightly"}, Participants: []string{}, Environment: "ci", Project: "example.com/p", GitCommit: &commit, GitBranch: &branch}
 		tr.TestRunID = tr.ID
 		if status == "failed" {
@@ -82,7 +83,7 @@ func TestAStoreOfVersion2IsMigratedOnceWithAProgressLine(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, said.String(), "migrating the embedded store")
 	assert.Contains(t, said.String(), "the test runs of 1 runs")
-	got, err := s.TestRunsOfRuns(ctx, []store.ID{run})
+	got, err := s.TestRunsOfRuns(ctx, []model.ID{run})
 	require.NoError(t, err)
 	want[0], want[1] = want[1], want[0] // sorted by _id
 	for i := range want {

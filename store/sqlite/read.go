@@ -10,20 +10,21 @@ import (
 
 	json "github.com/goccy/go-json"
 
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
 // Run implements [store.Driver].
-func (s *Store) Run(ctx context.Context, id store.ID) (*store.EvaluationRun, error) {
+func (s *Store) Run(ctx context.Context, id model.ID) (*model.EvaluationRun, error) {
 	return s.runWhere(ctx, `id = ?`, id.Hex())
 }
 
 // RunNamed implements [store.Driver].
-func (s *Store) RunNamed(ctx context.Context, name string) (*store.EvaluationRun, error) {
+func (s *Store) RunNamed(ctx context.Context, name string) (*model.EvaluationRun, error) {
 	return s.runWhere(ctx, `evaluation_run_id = ?`, name)
 }
 
-func (s *Store) runWhere(ctx context.Context, where string, arg any) (*store.EvaluationRun, error) {
+func (s *Store) runWhere(ctx context.Context, where string, arg any) (*model.EvaluationRun, error) {
 	var doc, deps []byte
 	var host sql.NullString
 	err := s.db.QueryRowContext(ctx, `SELECT doc, hostname, dependencies FROM evaluation_runs WHERE `+where, arg).Scan(&doc, &host, &deps)
@@ -45,8 +46,8 @@ func (s *Store) runWhere(ctx context.Context, where string, arg any) (*store.Eva
 	return r, nil
 }
 
-func decodeRun(doc []byte, host sql.NullString) (*store.EvaluationRun, error) {
-	var r store.EvaluationRun
+func decodeRun(doc []byte, host sql.NullString) (*model.EvaluationRun, error) {
+	var r model.EvaluationRun
 	if err := json.Unmarshal(doc, &r); err != nil {
 		return nil, fmt.Errorf("reading a run: %w", err)
 	}
@@ -79,7 +80,7 @@ func (w *where) String() string {
 }
 
 // Runs implements [store.Driver].
-func (s *Store) Runs(ctx context.Context, f store.RunFilter) ([]store.EvaluationRun, error) {
+func (s *Store) Runs(ctx context.Context, f store.RunFilter) ([]model.EvaluationRun, error) {
 	var w where
 	for _, tag := range f.Tags {
 		w.add(`EXISTS (SELECT 1 FROM run_tags t WHERE t.tag = ? AND t.run = r.id)`, tag)
@@ -120,13 +121,13 @@ func (s *Store) Runs(ctx context.Context, f store.RunFilter) ([]store.Evaluation
 	return s.runs(ctx, `SELECT doc, hostname FROM (`+q+`)`, append(mine.args, none.args...)...)
 }
 
-func (s *Store) runs(ctx context.Context, q string, args ...any) ([]store.EvaluationRun, error) {
+func (s *Store) runs(ctx context.Context, q string, args ...any) ([]model.EvaluationRun, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, describe(err)
 	}
 	defer rows.Close()
-	var out []store.EvaluationRun
+	var out []model.EvaluationRun
 	for rows.Next() {
 		var doc []byte
 		var host sql.NullString
@@ -143,14 +144,14 @@ func (s *Store) runs(ctx context.Context, q string, args ...any) ([]store.Evalua
 }
 
 // PreviousComparable implements [store.Driver].
-func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*store.EvaluationRun, error) {
+func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*model.EvaluationRun, error) {
 	var w where
 	w.add(`id != ?`, q.Except.Hex())
 	w.add(`project IS ?`, orNull(q.Project))
 	w.add(`environment = ?`, q.Environment)
 	w.add(`system_info_hash = ?`, q.SystemInfoHash)
 	w.add(`git_branch IS ?`, q.Branch)
-	w.add(`status != ?`, store.StatusRunning)
+	w.add(`status != ?`, model.StatusRunning)
 	w.add(`started_at <= ?`, ms(q.Before))
 	if len(q.Packages) > 0 {
 		args := make([]any, len(q.Packages))
@@ -170,7 +171,7 @@ func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*st
 }
 
 // Parts implements [store.Driver].
-func (s *Store) Parts(ctx context.Context, run store.ID) ([]store.Part, error) {
+func (s *Store) Parts(ctx context.Context, run model.ID) ([]store.Part, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT doc FROM evaluation_run_parts WHERE run = ? ORDER BY id`, run.Hex())
 	if err != nil {
 		return nil, describe(err)
@@ -195,7 +196,7 @@ func (s *Store) Parts(ctx context.Context, run store.ID) ([]store.Part, error) {
 const maxIn = 500
 
 // TestRunsOfRuns implements [store.Driver].
-func (s *Store) TestRunsOfRuns(ctx context.Context, runs []store.ID) ([]store.TestRun, error) {
+func (s *Store) TestRunsOfRuns(ctx context.Context, runs []model.ID) ([]model.TestRun, error) {
 	// Room for all of them at once: growing a slice of large values by
 	// appending copied 100,000 of them over and over (1.2 s).
 	in, args := inList(runs[:min(len(runs), maxIn)])
@@ -203,7 +204,7 @@ func (s *Store) TestRunsOfRuns(ctx context.Context, runs []store.ID) ([]store.Te
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run IN `+in, args...).Scan(&n); err != nil {
 		return nil, describe(err)
 	}
-	out := make([]store.TestRun, 0, n)
+	out := make([]model.TestRun, 0, n)
 	for len(runs) > 0 {
 		batch := runs[:min(len(runs), maxIn)]
 		runs = runs[len(batch):]
@@ -215,11 +216,11 @@ func (s *Store) TestRunsOfRuns(ctx context.Context, runs []store.ID) ([]store.Te
 	}
 	// Read run by run, in the table's order; sorted here, where it costs
 	// less than a temporary index.
-	slices.SortFunc(out, func(a, b store.TestRun) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b model.TestRun) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
-func (s *Store) tests(ctx context.Context, out []store.TestRun, q string, args ...any) ([]store.TestRun, error) {
+func (s *Store) tests(ctx context.Context, out []model.TestRun, q string, args ...any) ([]model.TestRun, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, describe(err)
@@ -238,7 +239,7 @@ func (s *Store) tests(ctx context.Context, out []store.TestRun, q string, args .
 
 // Tally implements [store.Driver]: statuses and scores from the columns,
 // metric values from the rest of the documents, read into a small value.
-func (s *Store) Tally(ctx context.Context, run store.ID) (*store.Tally, error) {
+func (s *Store) Tally(ctx context.Context, run model.ID) (*store.Tally, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+testRunColumns+` FROM test_runs t WHERE t.run = ?`, run.Hex())
 	if err != nil {
 		return nil, describe(err)
@@ -268,7 +269,7 @@ func (s *Store) Tally(ctx context.Context, run store.ID) (*store.Tally, error) {
 }
 
 // TestHistory implements [store.Driver].
-func (s *Store) TestHistory(ctx context.Context, testID string, f store.HistoryFilter) ([]store.TestRun, error) {
+func (s *Store) TestHistory(ctx context.Context, testID string, f store.HistoryFilter) ([]model.TestRun, error) {
 	var w where
 	w.add(`t.test_id = ?`, testID)
 	if f.Project != "" {
@@ -318,7 +319,7 @@ func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error
 }
 
 // CountChildren implements [store.Driver].
-func (s *Store) CountChildren(ctx context.Context, runs []store.ID) (tests, parts int64, err error) {
+func (s *Store) CountChildren(ctx context.Context, runs []model.ID) (tests, parts int64, err error) {
 	in, args := inList(runs)
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run IN `+in, args...).Scan(&tests); err != nil {
 		return 0, 0, describe(err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -13,7 +14,7 @@ import (
 // running, or stored by an evalrec before digests) is read from its rows,
 // and the digest of a finished run is stored then, so that a store of an
 // older version is migrated by the first query that reads each run.
-func (s *Store) Results(ctx context.Context, runs []store.ID, rs *store.Results, yield func(*store.Results) error) error {
+func (s *Store) Results(ctx context.Context, runs []model.ID, rs *store.Results, yield func(*store.Results) error) error {
 	// One statement for every run: a window of 200 small runs spent a
 	// third of its time preparing the same query.
 	stmt, err := s.db.PrepareContext(ctx, `SELECT digest FROM run_digests WHERE run = ?`)
@@ -54,7 +55,7 @@ func (s *Store) Results(ctx context.Context, runs []store.ID, rs *store.Results,
 // decodeDigest adds the results of run's digest to rs, reading it in
 // place (sql.RawBytes: a digest of 50,000 test runs is a megabyte, which
 // Scan into a []byte copies); sql.ErrNoRows when there is none.
-func decodeDigest(ctx context.Context, stmt *sql.Stmt, run store.ID, rs *store.Results) error {
+func decodeDigest(ctx context.Context, stmt *sql.Stmt, run model.ID, rs *store.Results) error {
 	rows, err := stmt.QueryContext(ctx, run.Hex())
 	if err != nil {
 		return describe(err)
@@ -75,7 +76,7 @@ func decodeDigest(ctx context.Context, stmt *sql.Stmt, run store.ID, rs *store.R
 
 // resultsOfRows reads the results of one run from its rows, and whether the
 // run has finished (so that they are final).
-func resultsOfRows(ctx context.Context, q *sql.DB, run store.ID) (*store.Results, bool, error) {
+func resultsOfRows(ctx context.Context, q *sql.DB, run model.ID) (*store.Results, bool, error) {
 	rs := &store.Results{KeepIDs: true} // a digest holds them
 	rs.Reset(run)
 	var status string
@@ -98,13 +99,13 @@ func resultsOfRows(ctx context.Context, q *sql.DB, run store.ID) (*store.Results
 	if err := rows.Err(); err != nil {
 		return nil, false, describe(err)
 	}
-	return rs, status != "" && status != store.StatusRunning, nil
+	return rs, status != "" && status != model.StatusRunning, nil
 }
 
 // putDigest stores the digest of a finished run's results, read before
 // this write began, if the run still has as many test runs: test runs
 // are only ever added, and one added meanwhile would be missing from it.
-func putDigest(ctx context.Context, tx *sql.Tx, run store.ID, rs *store.Results) error {
+func putDigest(ctx context.Context, tx *sql.Tx, run model.ID, rs *store.Results) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run = ?`, run.Hex()).Scan(&n); err != nil || n != len(rs.Rows) {
 		return err
@@ -117,7 +118,7 @@ func putDigest(ctx context.Context, tx *sql.Tx, run store.ID, rs *store.Results)
 // StoreDigest stores the digest of a finished run from the results its
 // last Tally read, if the run still has that many test runs (test runs
 // are only ever added), and drops those results.
-func (s *Store) StoreDigest(ctx context.Context, run store.ID) error {
+func (s *Store) StoreDigest(ctx context.Context, run model.ID) error {
 	s.pendingMu.Lock()
 	var rs *store.Results
 	if s.pendingRun == run {
@@ -131,7 +132,7 @@ func (s *Store) StoreDigest(ctx context.Context, run store.ID) error {
 }
 
 // keepPending keeps the results a Tally read, for StoreDigest.
-func (s *Store) keepPending(run store.ID, rs *store.Results) {
+func (s *Store) keepPending(run model.ID, rs *store.Results) {
 	s.pendingMu.Lock()
 	defer s.pendingMu.Unlock()
 	s.pendingRun, s.pending = run, rs

@@ -36,6 +36,7 @@ import (
 
 	"evalrec.dev/internal/dotdir"
 	"evalrec.dev/internal/logline"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
@@ -91,7 +92,7 @@ type Store struct {
 	// StoreDigest stores: one run's only, so that tallies of runs that
 	// never finish here hold nothing.
 	pendingMu  sync.Mutex
-	pendingRun store.ID
+	pendingRun model.ID
 	pending    *store.Results
 }
 
@@ -344,7 +345,7 @@ func migrateTestRuns(ctx context.Context, tx *sql.Tx, path string) error {
 		for rows.Next() {
 			var doc []byte
 			var out sql.NullString
-			var t store.TestRun
+			var t model.TestRun
 			err := rows.Scan(&doc, &out)
 			if err == nil {
 				err = json.Unmarshal(doc, &t)

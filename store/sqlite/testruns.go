@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"evalrec.dev/model"
 	json "github.com/goccy/go-json"
-
-	"evalrec.dev/store"
 )
 
 // A test run is one row of test_runs: the columns hold what queries
@@ -28,7 +27,7 @@ type testRunRest struct {
 	GoTest       string                     `json:"g,omitempty"`
 	StartedAt    *int64                     `json:"s,omitempty"` // Unix milliseconds
 	DurationMS   float64                    `json:"d,omitempty"`
-	Metrics      map[string]store.MetricDoc `json:"m"`
+	Metrics      map[string]model.MetricDoc `json:"m"`
 	ScoreMethod  string                     `json:"sm,omitempty"`
 	Tags         []string                   `json:"t"`
 	Participants []string                   `json:"p"`
@@ -37,7 +36,7 @@ type testRunRest struct {
 }
 
 // testRunArgs are the values of testRunColumns for t.
-func testRunArgs(t *store.TestRun) ([]any, error) {
+func testRunArgs(t *model.TestRun) ([]any, error) {
 	rest := testRunRest{StartedAt: nil, DurationMS: t.DurationMS, Metrics: t.Metrics, ScoreMethod: t.ScoreMethod,
 		Tags: t.Tags, Participants: t.Participants, Attributes: t.Attributes, GitCommit: t.GitCommit}
 	if t.GoTest != t.TestName {
@@ -59,12 +58,12 @@ func testRunArgs(t *store.TestRun) ([]any, error) {
 // once.
 type testRunScanner struct {
 	lastRun string
-	lastID  store.ID
+	lastID  model.ID
 }
 
 // scan reads a row of testRunColumns, then extra.
-func (sc *testRunScanner) scan(rows *sql.Rows, extra ...any) (store.TestRun, error) {
-	var t store.TestRun
+func (sc *testRunScanner) scan(rows *sql.Rows, extra ...any) (model.TestRun, error) {
+	var t model.TestRun
 	var run []byte
 	var finished int64
 	var score sql.NullFloat64
@@ -75,7 +74,7 @@ func (sc *testRunScanner) scan(rows *sql.Rows, extra ...any) (store.TestRun, err
 		return t, describe(err)
 	}
 	if string(run) != sc.lastRun {
-		id, err := store.ParseID(string(run))
+		id, err := model.ParseID(string(run))
 		if err != nil {
 			return t, fmt.Errorf("reading test run %s: %w", t.ID, err)
 		}

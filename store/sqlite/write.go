@@ -9,11 +9,12 @@ import (
 	json "github.com/goccy/go-json"
 
 	"evalrec.dev/internal/logline"
+	"evalrec.dev/model"
 	"evalrec.dev/store"
 )
 
 // InsertRun implements [store.Driver].
-func (s *Store) InsertRun(ctx context.Context, r *store.EvaluationRun) error {
+func (s *Store) InsertRun(ctx context.Context, r *model.EvaluationRun) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var taken string
 		err := tx.QueryRowContext(ctx, `SELECT id FROM evaluation_runs WHERE id = ? OR evaluation_run_id = ?`, r.ID.Hex(), r.EvaluationRunID).Scan(&taken)
@@ -45,13 +46,13 @@ func (s *Store) InsertRun(ctx context.Context, r *store.EvaluationRun) error {
 
 // runColumns are the columns of a run that finalization may change, from
 // project on, in the order of the table.
-func runColumns(r *store.EvaluationRun) ([]any, error) {
+func runColumns(r *model.EvaluationRun) ([]any, error) {
 	deps, err := json.Marshal(r.System.Dependencies)
 	if err != nil {
 		return nil, err
 	}
 	c := *r
-	c.System.Dependencies = nil
+	c.System.Dependencies, c.System.Hostname = nil, "" // columns of their own
 	doc, err := json.Marshal(&c)
 	if err != nil {
 		return nil, err
@@ -60,7 +61,7 @@ func runColumns(r *store.EvaluationRun) ([]any, error) {
 		orNull(r.System.Hostname), deps, doc}, nil
 }
 
-func setPackages(ctx context.Context, tx *sql.Tx, r *store.EvaluationRun) error {
+func setPackages(ctx context.Context, tx *sql.Tx, r *model.EvaluationRun) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM run_packages WHERE run = ?`, r.ID.Hex()); err != nil {
 		return err
 	}
@@ -73,7 +74,7 @@ func setPackages(ctx context.Context, tx *sql.Tx, r *store.EvaluationRun) error 
 }
 
 // SetTotals implements [store.Driver].
-func (s *Store) SetTotals(ctx context.Context, r *store.EvaluationRun) error {
+func (s *Store) SetTotals(ctx context.Context, r *model.EvaluationRun) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		// Keep what finalization does not compute as stored: the run's
 		// own document is the one to update.
@@ -85,7 +86,7 @@ func (s *Store) SetTotals(ctx context.Context, r *store.EvaluationRun) error {
 			}
 			return err
 		}
-		var stored store.EvaluationRun
+		var stored model.EvaluationRun
 		if err := json.Unmarshal(doc, &stored); err != nil {
 			return err
 		}
@@ -116,7 +117,7 @@ func (s *Store) SetTotals(ctx context.Context, r *store.EvaluationRun) error {
 }
 
 // InsertTestRuns implements [store.Driver].
-func (s *Store) InsertTestRuns(ctx context.Context, trs []store.TestRun) (store.WriteStats, error) {
+func (s *Store) InsertTestRuns(ctx context.Context, trs []model.TestRun) (store.WriteStats, error) {
 	var st store.WriteStats
 	err := s.write(ctx, func(tx *sql.Tx) (err error) {
 		st = store.WriteStats{}
@@ -133,7 +134,7 @@ func (s *Store) InsertTestRuns(ctx context.Context, trs []store.TestRun) (store.
 		// A run's digest holds its test runs as they were when it
 		// finished: one that gains test runs (a late writer, a replay)
 		// loses it until it is finalized again.
-		touched := map[store.ID]bool{}
+		touched := map[model.ID]bool{}
 		defer func() {
 			for run := range touched {
 				if err == nil {
@@ -218,7 +219,7 @@ func (s *Store) ReapPart(ctx context.Context, p *store.Part) (bool, error) {
 		return false, err
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE evaluation_run_parts SET status = ?, doc = ? WHERE id = ? AND status = ?`,
-		p.Status, doc, p.ID, store.StatusRunning)
+		p.Status, doc, p.ID, model.StatusRunning)
 	if err != nil {
 		return false, describe(err)
 	}
@@ -227,7 +228,7 @@ func (s *Store) ReapPart(ctx context.Context, p *store.Part) (bool, error) {
 }
 
 // DeleteRuns implements [store.Driver].
-func (s *Store) DeleteRuns(ctx context.Context, runs []store.ID) (tests, parts int64, err error) {
+func (s *Store) DeleteRuns(ctx context.Context, runs []model.ID) (tests, parts int64, err error) {
 	in, args := inList(runs)
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM test_outputs WHERE id IN (SELECT id FROM test_runs WHERE run IN `+in+`)`, args...); err != nil {
@@ -282,7 +283,7 @@ func orNull(s string) any {
 }
 
 // inList is "(?, ?, …)" for ids, and the arguments.
-func inList(ids []store.ID) (string, []any) {
+func inList(ids []model.ID) (string, []any) {
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id.Hex()
