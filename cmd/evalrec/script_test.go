@@ -62,6 +62,7 @@ func TestScripts(t *testing.T) {
 				}
 			}
 			env.Setenv("GOFLAGS", "-mod=mod")
+			env.Setenv("GORACE", testenv.RaceNoExitWait(""))
 			env.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 			env.Setenv("EVALREC_FLUSH_INTERVAL", "100ms")
 			if _, err := os.Stat(filepath.Join(env.WorkDir, "seed-history")); err == nil {

@@ -18,6 +18,8 @@ var kept = map[string]bool{"EVALREC_TEST_MONGODB_URI": true}
 // EXPERIMENT_TAGS, and the variables that point git at a repository
 // (GIT_DIR, GIT_WORK_TREE, …): evalrec runs git, and a test's repository is
 // its own.
+//
+// It also sets GORACE's atexit_sleep_ms to 0 (see [RaceNoExitWait]).
 func Clean() {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
@@ -25,6 +27,16 @@ func Clean() {
 			os.Unsetenv(k)
 		}
 	}
+	os.Setenv("GORACE", RaceNoExitWait(os.Getenv("GORACE")))
+}
+
+// RaceNoExitWait adds atexit_sleep_ms=0 to a GORACE value: a race-built
+// program that exits 0 otherwise waits a second for other goroutines to
+// report, and the tests start hundreds of them (the converter, the
+// wrapper, test binaries, the CLI a script runs). A race is still
+// reported, and still fails the program.
+func RaceNoExitWait(gorace string) string {
+	return strings.TrimSpace(gorace + " atexit_sleep_ms=0")
 }
 
 // Environ is os.Environ without those settings.
