@@ -92,6 +92,10 @@ func startWrapper(t *testing.T, n int, env ...string) *wrapperRun {
 	w.cmd.Env = testmod.Env(append(env, "MARKS="+w.marks, "RELEASE="+w.release, "BLOCKPID="+w.blockd)...)
 	w.cmd.Stdout, w.cmd.Stderr = &w.stdout, &w.stderr
 	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// go test, a child of the wrapper, holds the output pipes: once the
+	// wrapper is killed, Wait would wait for it (blocked until the test
+	// lets TestBlock end, up to its timeout) to close them.
+	w.cmd.WaitDelay = time.Second
 	require.NoError(t, w.cmd.Start())
 	t.Cleanup(func() {
 		os.WriteFile(w.release, nil, 0o644) // let TestBlock end, whatever happened

@@ -44,14 +44,14 @@ func (d *DB) RecreateIndexes(ctx context.Context) error {
 func (d *DB) Run(ctx context.Context, id model.ID) (*model.EvaluationRun, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
-	return d.drv.Run(ctx, id)
+	return d.drv.Run(ctx, RunKey{ID: id})
 }
 
 // RunNamed returns the run with that evaluation_run_id, or ErrNotFound.
 func (d *DB) RunNamed(ctx context.Context, evaluationRunID string) (*model.EvaluationRun, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
-	return d.drv.RunNamed(ctx, evaluationRunID)
+	return d.drv.Run(ctx, RunKey{Name: evaluationRunID})
 }
 
 // Runs returns the runs f selects, newest first, without their dependency
@@ -98,7 +98,14 @@ func (d *DB) TestOutput(ctx context.Context, testRunID string) (string, error) {
 func (d *DB) CountChildren(ctx context.Context, runs []model.ID) (tests, parts int64, err error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
-	return d.drv.CountChildren(ctx, runs)
+	if len(runs) == 0 {
+		return 0, 0, nil
+	}
+	if tests, err = d.drv.Count(ctx, TestsCollection, runs); err != nil {
+		return 0, 0, err
+	}
+	parts, err = d.drv.Count(ctx, PartsCollection, runs)
+	return tests, parts, err
 }
 
 // DeleteRuns deletes the runs with their test runs and parts, children
@@ -113,7 +120,7 @@ func (d *DB) DeleteRuns(ctx context.Context, runs []model.ID) (tests, parts int6
 func (d *DB) Count(ctx context.Context, collection string) (int64, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
-	return d.drv.Count(ctx, collection)
+	return d.drv.Count(ctx, collection, nil)
 }
 
 // Each calls fn with every document of a collection, as the typed value

@@ -52,10 +52,9 @@ type Driver interface {
 	// [EvaluationRun] that [totals] sets.
 	SetTotals(ctx context.Context, r *model.EvaluationRun) error
 
-	// Run returns one run whole, or ErrNotFound.
-	Run(ctx context.Context, id model.ID) (*model.EvaluationRun, error)
-	// RunNamed returns the run with that evaluation_run_id, or ErrNotFound.
-	RunNamed(ctx context.Context, evaluationRunID string) (*model.EvaluationRun, error)
+	// Run returns one run whole, by its _id or, when k.ID is zero, its
+	// evaluation_run_id; or ErrNotFound.
+	Run(ctx context.Context, k RunKey) (*model.EvaluationRun, error)
 	// Runs returns the runs f selects, newest first (by started_at, then
 	// _id), without their dependency lists.
 	Runs(ctx context.Context, f RunFilter) ([]model.EvaluationRun, error)
@@ -78,8 +77,6 @@ type Driver interface {
 	TestHistory(ctx context.Context, testID string, f HistoryFilter) ([]model.TestRun, error)
 	// TestOutput returns the output of one test run, or ErrNotFound.
 	TestOutput(ctx context.Context, testRunID string) (string, error)
-	// CountChildren counts the test runs and parts of the runs.
-	CountChildren(ctx context.Context, runs []model.ID) (tests, parts int64, err error)
 	// DeleteRuns deletes the runs with their test runs and parts, children
 	// first, and returns how many children it deleted.
 	DeleteRuns(ctx context.Context, runs []model.ID) (tests, parts int64, err error)
@@ -87,8 +84,17 @@ type Driver interface {
 	// PartsCollection or TestsCollection), as the typed value
 	// (*EvaluationRun, *Part or *TestRun), in _id order, output included.
 	Each(ctx context.Context, collection string, fn func(doc any) error) error
-	// Count counts the documents of a collection.
-	Count(ctx context.Context, collection string) (int64, error)
+	// Count counts the documents of a collection (RunsCollection,
+	// PartsCollection or TestsCollection); with runs, only the test runs or
+	// parts of those runs.
+	Count(ctx context.Context, collection string, runs []model.ID) (int64, error)
+}
+
+// RunKey names one run: by its _id, or, when ID is zero, by its
+// evaluation_run_id.
+type RunKey struct {
+	ID   model.ID
+	Name string
 }
 
 // Comparable selects the run another run is compared with by default: one

@@ -44,7 +44,7 @@ func (d *DB) Finalize(ctx context.Context, runID model.ID, now time.Time) (*mode
 // just read them, when it has them.
 func (d *DB) finalize(ctx context.Context, runID model.ID, now time.Time, parts []Part) (*model.EvaluationRun, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
-	run, err := d.drv.Run(cctx, runID)
+	run, err := d.drv.Run(cctx, RunKey{ID: runID})
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("reading run %s: %w", runID.Hex(), err)

@@ -82,13 +82,11 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 	default:
 		cctx, cancel := context.WithTimeout(ctx, opTimeout)
 		defer cancel()
-		var r *model.EvaluationRun
-		var err error
+		k := RunKey{Name: ref}
 		if id, herr := model.ParseID(ref); herr == nil {
-			r, err = d.drv.Run(cctx, id)
-		} else {
-			r, err = d.drv.RunNamed(cctx, ref)
+			k = RunKey{ID: id}
 		}
+		r, err := d.drv.Run(cctx, k)
 		if errors.Is(err, ErrNotFound) {
 			return nil, notFound(fmt.Sprintf("no run %q: give an evaluation_run_id, an ObjectID, latest, latest~N, tag:NAME or branch:NAME", ref))
 		}
@@ -212,7 +210,7 @@ func (d *DB) Prune(ctx context.Context, f RunFilter, dryRun bool) (PruneReport, 
 		cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 		var tests, parts int64
 		if dryRun {
-			tests, parts, err = d.drv.CountChildren(cctx, batch)
+			tests, parts, err = d.CountChildren(cctx, batch)
 		} else {
 			tests, parts, err = d.drv.DeleteRuns(cctx, batch)
 		}

@@ -258,7 +258,7 @@ func (s *Session) createRun(ctx context.Context) error {
 		case errors.Is(err, ErrDuplicateID):
 			// Joined: take the creator's ID (it may have been lengthened).
 			cctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
-			existing, err := s.db.drv.Run(cctx, s.cfg.Run.ID)
+			existing, err := s.db.drv.Run(cctx, RunKey{ID: s.cfg.Run.ID})
 			cancel()
 			if err != nil {
 				return err

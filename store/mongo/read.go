@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -45,13 +46,11 @@ func find[T any](ctx context.Context, c *mongo.Collection, filter bson.D, opts .
 }
 
 // Run implements [store.Driver].
-func (s *Store) Run(ctx context.Context, id model.ID) (*model.EvaluationRun, error) {
-	return findOne[model.EvaluationRun](ctx, s.runs(), bson.D{{Key: "_id", Value: id}})
-}
-
-// RunNamed implements [store.Driver].
-func (s *Store) RunNamed(ctx context.Context, name string) (*model.EvaluationRun, error) {
-	return findOne[model.EvaluationRun](ctx, s.runs(), bson.D{{Key: "evaluation_run_id", Value: name}})
+func (s *Store) Run(ctx context.Context, k store.RunKey) (*model.EvaluationRun, error) {
+	if k.ID.IsZero() {
+		return findOne[model.EvaluationRun](ctx, s.runs(), bson.D{{Key: "evaluation_run_id", Value: k.Name}})
+	}
+	return findOne[model.EvaluationRun](ctx, s.runs(), bson.D{{Key: "_id", Value: k.ID}})
 }
 
 // Runs implements [store.Driver].
@@ -223,15 +222,6 @@ func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error
 	return t.Output, nil
 }
 
-// CountChildren implements [store.Driver].
-func (s *Store) CountChildren(ctx context.Context, runs []model.ID) (tests, parts int64, err error) {
-	if tests, err = s.tests().CountDocuments(ctx, byRuns(runs)); err != nil {
-		return 0, 0, err
-	}
-	parts, err = s.parts().CountDocuments(ctx, byRuns(runs))
-	return tests, parts, err
-}
-
 // Each implements [store.Driver].
 func (s *Store) Each(ctx context.Context, collection string, fn func(doc any) error) error {
 	cur, err := s.db.Collection(collection).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
@@ -263,6 +253,12 @@ func (s *Store) Each(ctx context.Context, collection string, fn func(doc any) er
 }
 
 // Count implements [store.Driver].
-func (s *Store) Count(ctx context.Context, collection string) (int64, error) {
-	return s.db.Collection(collection).CountDocuments(ctx, bson.D{})
+func (s *Store) Count(ctx context.Context, collection string, runs []model.ID) (int64, error) {
+	if runs == nil {
+		return s.db.Collection(collection).CountDocuments(ctx, bson.D{})
+	}
+	if collection == store.RunsCollection {
+		return 0, fmt.Errorf("runs are not counted by run")
+	}
+	return s.db.Collection(collection).CountDocuments(ctx, byRuns(runs))
 }

@@ -15,13 +15,11 @@ import (
 )
 
 // Run implements [store.Driver].
-func (s *Store) Run(ctx context.Context, id model.ID) (*model.EvaluationRun, error) {
-	return s.runWhere(ctx, `id = ?`, id.Hex())
-}
-
-// RunNamed implements [store.Driver].
-func (s *Store) RunNamed(ctx context.Context, name string) (*model.EvaluationRun, error) {
-	return s.runWhere(ctx, `evaluation_run_id = ?`, name)
+func (s *Store) Run(ctx context.Context, k store.RunKey) (*model.EvaluationRun, error) {
+	if k.ID.IsZero() {
+		return s.runWhere(ctx, `evaluation_run_id = ?`, k.Name)
+	}
+	return s.runWhere(ctx, `id = ?`, k.ID.Hex())
 }
 
 func (s *Store) runWhere(ctx context.Context, where string, arg any) (*model.EvaluationRun, error) {
@@ -318,16 +316,6 @@ func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error
 	return "", store.ErrNotFound
 }
 
-// CountChildren implements [store.Driver].
-func (s *Store) CountChildren(ctx context.Context, runs []model.ID) (tests, parts int64, err error) {
-	in, args := inList(runs)
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run IN `+in, args...).Scan(&tests); err != nil {
-		return 0, 0, describe(err)
-	}
-	err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM evaluation_run_parts WHERE run IN `+in, args...).Scan(&parts)
-	return tests, parts, describe(err)
-}
-
 // tables maps the collections to their tables (the same names).
 var tables = map[string]bool{store.RunsCollection: true, store.PartsCollection: true, store.TestsCollection: true}
 
@@ -405,11 +393,20 @@ func (s *Store) eachTestRun(ctx context.Context, fn func(doc any) error) error {
 }
 
 // Count implements [store.Driver].
-func (s *Store) Count(ctx context.Context, collection string) (int64, error) {
+func (s *Store) Count(ctx context.Context, collection string, runs []model.ID) (int64, error) {
 	if !tables[collection] {
 		return 0, fmt.Errorf("no collection %q", collection)
 	}
+	q, args := `SELECT count(*) FROM `+collection, []any(nil)
+	if runs != nil {
+		if collection == store.RunsCollection {
+			return 0, fmt.Errorf("runs are not counted by run")
+		}
+		var in string
+		in, args = inList(runs)
+		q += ` WHERE run IN ` + in
+	}
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+collection).Scan(&n)
+	err := s.db.QueryRowContext(ctx, q, args...).Scan(&n)
 	return n, describe(err)
 }
