@@ -106,6 +106,15 @@ func TestGitInfoOutsideARepositoryIsNull(t *testing.T) {
 	assert.Equal(t, "main", *g.Branch)
 }
 
+// TestSystemHashIsWhatEarlierVersionsStored: runs are compared with
+// stored runs by this hash, so it never changes for the same system (the
+// value was computed by evalrec before the hostname entered the JSON).
+func TestSystemHashIsWhatEarlierVersionsStored(t *testing.T) {
+	s := System{GoVersion: "go1.26.0", GOOS: "linux", GOARCH: "amd64", CPUModel: "cpu", NumCPU: 2, Module: "m", Version: "v1",
+		Dependencies: []Module{{Path: "a", Version: "v1"}}, SystemUnderTest: map[string]any{"model": "x", "beam": 5}, Hostname: "h"}
+	assert.Equal(t, "14f9ded71f7860cc06d0dabeb4278be6440e3522bc07965739ea54820770b3d7", s.Hash())
+}
+
 func TestSystemHashIgnoresVolatileFieldsAndSeesConfiguration(t *testing.T) {
 	a := Snapshot(map[string]any{"model": "whisper-large", "beam": 5})
 	b := a

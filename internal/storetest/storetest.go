@@ -84,10 +84,10 @@ func NewMongo(t testing.TB) *Store {
 // Everything is removed when the test ends.
 func Open(t testing.TB, k Kind) *Store {
 	t.Helper()
-	s := &Store{Kind: k, Database: "evalrec_test_" + randomHex(6), SpoolDir: filepath.Join(t.TempDir(), "spool")}
+	s := &Store{Kind: k, Database: "evalrec_test_" + randomHex(6), SpoolDir: filepath.Join(settledDir(t), "spool")}
 	switch k {
 	case SQLite:
-		s.URI = sqlite.URI(filepath.Join(t.TempDir(), s.Database+".db"))
+		s.URI = sqlite.URI(filepath.Join(settledDir(t), s.Database+".db"))
 	case MongoDB:
 		s.URI = os.Getenv(EnvURI)
 		if s.URI == "" {
@@ -177,6 +177,32 @@ func AwaitIngest(t testing.TB, spool string) {
 
 // Mongo returns the MongoDB database, or nil for SQLite.
 func (s *Store) Mongo() *mongo.Store { return s.mongo }
+
+// settledDir is t.TempDir for a store or a spool that a test binary's
+// ingester (see internal/settle) may still be closing when the test ends:
+// it stores the last journal, which AwaitIngest waits for, and then
+// closes the store, whose files SQLite removes as it does. Removing the
+// directory is tried again for a while rather than failing the test.
+func settledDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "evalrec-store-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			err := os.RemoveAll(dir)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("removing %s: %v", dir, err)
+				return
+			}
+		}
+	})
+	return dir
+}
 
 func randomHex(n int) string {
 	b := make([]byte, n)
