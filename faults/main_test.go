@@ -2,7 +2,6 @@ package faults
 
 import (
 	"context"
-	"flag"
 	"os"
 	"testing"
 
@@ -14,15 +13,6 @@ import (
 
 func TestMain(m *testing.M) {
 	testenv.Clean()
-	flag.Parse()
-	// The cases spend much of their time waiting for the programs they
-	// start (a build, a blocked test, a signal's effect): four at a time,
-	// unless go test was given -parallel.
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
-	if !set {
-		flag.Set("test.parallel", "4")
-	}
 	os.Exit(m.Run())
 }
 
