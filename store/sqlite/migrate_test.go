@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -106,4 +107,65 @@ func TestAStoreOfVersion2IsMigratedOnceWithAProgressLine(t *testing.T) {
 	require.NoError(t, s.Close())
 	assert.Empty(t, said.String(), "migrated once")
 	assert.False(t, strings.Contains(said.String(), "test_run_docs"))
+}
+
+// TestAStoreOfVersion3KeepsItsRunsInARowidTable writes runs as evalrec
+// wrote them before version 4 (a WITHOUT ROWID table, whose rows spilled
+// onto overflow pages), opens the file, and reads them back in order, from
+// a rowid table, with one line said.
+func TestAStoreOfVersion3KeepsItsRunsInARowidTable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v3.db")
+	ctx := context.Background()
+	old, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	for _, stmt := range []string{
+		schemaV2[0],
+		`CREATE INDEX runs_started_at ON evaluation_runs (started_at)`,
+		`CREATE INDEX runs_project_started_at ON evaluation_runs (project, started_at)`,
+		`CREATE INDEX runs_status_started_at ON evaluation_runs (status, started_at)`,
+		`PRAGMA user_version = 3`,
+	} {
+		_, err := old.Exec(stmt)
+		require.NoError(t, err)
+	}
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var ids []model.ID
+	for i := range 3 {
+		r := model.EvaluationRun{ID: model.NewIDAt(at.Add(time.Duration(i) * time.Hour)), EvaluationRunID: fmt.Sprintf("r%d", i),
+			StartedAt: at.Add(time.Duration(i) * time.Hour), Environment: "ci", Status: model.StatusCompleted, Project: "example.com/p"}
+		doc, err := json.Marshal(&r)
+		require.NoError(t, err)
+		_, err = old.Exec(`INSERT INTO evaluation_runs (id, evaluation_run_id, started_at, project, environment, status, system_info_hash, doc)
+			VALUES (?, ?, ?, 'example.com/p', 'ci', 'completed', 'h', ?)`, r.ID.Hex(), r.EvaluationRunID, r.StartedAt.UnixMilli(), doc)
+		require.NoError(t, err)
+		ids = append(ids, r.ID)
+	}
+	require.NoError(t, old.Close())
+
+	var said bytes.Buffer
+	sqlite.Progress = &said
+	defer func() { sqlite.Progress = nil }()
+	s, err := sqlite.Open(ctx, path)
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Contains(t, said.String(), "to schema 4: 3 runs")
+	rs, err := s.Runs(ctx, store.RunFilter{Project: "example.com/p"})
+	require.NoError(t, err)
+	require.Len(t, rs, 3)
+	for i, r := range rs {
+		assert.Equal(t, ids[2-i], r.ID, "newest first")
+	}
+	r, err := s.Run(ctx, store.RunKey{Name: "r1"})
+	require.NoError(t, err)
+	assert.Equal(t, ids[1], r.ID)
+
+	check, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	require.NoError(t, err)
+	defer check.Close()
+	var ddl string
+	require.NoError(t, check.QueryRow(`SELECT sql FROM sqlite_master WHERE name = 'evaluation_runs'`).Scan(&ddl))
+	assert.NotContains(t, ddl, "WITHOUT ROWID")
+	var n int
+	require.NoError(t, check.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'evaluation_runs_v3'`).Scan(&n))
+	assert.Zero(t, n, "the old table is gone")
 }
