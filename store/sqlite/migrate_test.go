@@ -33,6 +33,18 @@ var schemaV2 = []string{
 	`PRAGMA user_version = 2`,
 }
 
+// openSaying opens the store at path, collecting what it says (see
+// sqlite.Progress) for the rest of the test.
+func openSaying(t *testing.T, path string) (*sqlite.Store, *bytes.Buffer) {
+	t.Helper()
+	said := &bytes.Buffer{}
+	sqlite.Progress = said
+	t.Cleanup(func() { sqlite.Progress = nil })
+	s, err := sqlite.Open(context.Background(), path)
+	require.NoError(t, err)
+	return s, said
+}
+
 // TestAStoreOfVersion2IsMigratedOnceWithAProgressLine writes a file as
 // evalrec wrote it before version 3, opens it, and reads every test run
 // back whole, its output included, with one line said about it.
@@ -77,11 +89,7 @@ func TestAStoreOfVersion2IsMigratedOnceWithAProgressLine(t *testing.T) {
 	}
 	require.NoError(t, old.Close())
 
-	var said bytes.Buffer
-	sqlite.Progress = &said
-	defer func() { sqlite.Progress = nil }()
-	s, err := sqlite.Open(ctx, path)
-	require.NoError(t, err)
+	s, said := openSaying(t, path)
 	assert.Contains(t, said.String(), "migrating the embedded store")
 	assert.Contains(t, said.String(), "the test runs of 1 runs")
 	got, err := s.TestRunsOfRuns(ctx, []model.ID{run})
@@ -142,11 +150,7 @@ func TestAStoreOfVersion3KeepsItsRunsInARowidTable(t *testing.T) {
 	}
 	require.NoError(t, old.Close())
 
-	var said bytes.Buffer
-	sqlite.Progress = &said
-	defer func() { sqlite.Progress = nil }()
-	s, err := sqlite.Open(ctx, path)
-	require.NoError(t, err)
+	s, said := openSaying(t, path)
 	defer s.Close()
 	assert.Contains(t, said.String(), "to schema 4: 3 runs")
 	rs, err := s.Runs(ctx, store.RunFilter{Project: "example.com/p"})
