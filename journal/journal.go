@@ -59,7 +59,6 @@ type Record struct {
 	Begin *Begin `json:"begin,omitempty"`
 	Test  *Test  `json:"test,omitempty"`
 	End   *End   `json:"end,omitempty"`
-	Cache *Cache `json:"cached,omitempty"`
 }
 
 // Begin starts a part: one test binary (TestMain mode), or one package
@@ -91,11 +90,6 @@ type PartEnd struct {
 	// At is when the part ended, as its source tells it (the stream's own
 	// time); zero means now.
 	At time.Time `json:"at"`
-}
-
-// Cache says a part's results came from go test's cache.
-type Cache struct {
-	Part string `json:"part"`
 }
 
 // Test is a result as its writer received it, before it became a

@@ -198,7 +198,7 @@ func TestAFullDiskCountsWhatItLoses(t *testing.T) {
 	assert.Equal(t, 3, unwritten, "provisional records are not results")
 	assert.Zero(t, dropped)
 	disk.full = false
-	require.True(t, w.Write(journal.Record{Cache: &journal.Cache{Part: "p"}}))
+	require.True(t, w.Write(journal.Record{End: &journal.End{Part: "p", PartEnd: journal.PartEnd{Status: model.StatusCompleted}}}))
 	assert.NoError(t, w.Failed())
 	unwritten, _ = w.Lost()
 	assert.Zero(t, unwritten)
