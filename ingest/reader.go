@@ -163,6 +163,10 @@ func (r *Reader) LineError() *LineError { return r.lineErr }
 // Err returns the first read error other than io.EOF.
 func (r *Reader) Err() error { return r.err }
 
+// Buffered reports whether the next line may be read, in part, without
+// waiting for the stream: false when the next Scan may block.
+func (r *Reader) Buffered() bool { return r.br.Buffered() > 0 }
+
 // BytesRead is how much of the stream has been consumed.
 func (r *Reader) BytesRead() int64 { return r.bytes }
 

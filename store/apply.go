@@ -11,7 +11,7 @@ import (
 // An op is one write a session queues, in the order it must be applied.
 type op struct {
 	kind opKind
-	part Part // opInsertPart, opReplacePart: the part as it was when queued
+	part *Part // opInsertPart, opReplacePart: a copy of the part as it was when queued
 	// test, until the session resolves it into doc, is the result an
 	// opInsertTest stores; journaled says it is in the journal.
 	test      *result.Test
@@ -56,11 +56,11 @@ func (d *DB) apply(ctx context.Context, timeout time.Duration, ops []op, st *Wri
 		case opInsertPart:
 			docs := make([]Part, 0, end-done)
 			for _, o := range ops[done:end] {
-				docs = append(docs, o.part)
+				docs = append(docs, *o.part)
 			}
 			s, err = d.InsertParts(cctx, docs)
 		case opReplacePart:
-			err = d.ReplacePart(cctx, &ops[done].part)
+			err = d.ReplacePart(cctx, ops[done].part)
 		}
 		cancel()
 		st.add(s)

@@ -343,7 +343,7 @@ func (d *DB) replayOps(ctx context.Context, path string, r *bufio.Reader, timeou
 		case raw.Kind == "insert" && raw.Coll == PartsCollection:
 			var p Part
 			if err = json.Unmarshal(raw.Doc, &p); err == nil {
-				ops = append(ops, op{kind: opInsertPart, part: p})
+				ops = append(ops, op{kind: opInsertPart, part: &p})
 			}
 		case raw.Kind == "set" && raw.Coll == PartsCollection:
 			sets = append(sets, legacySet{id: raw.ID, set: raw.Set})

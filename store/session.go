@@ -3,7 +3,6 @@ package store
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	json "github.com/goccy/go-json"
 
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/redact"
@@ -89,6 +90,7 @@ type Session struct {
 	mu      sync.Mutex
 	drained *sync.Cond // signalled when a flush takes the queue
 	queue   []op
+	spare   []op // an emptied queue, whose array the next queue reuses
 	waiting bool // the loop was told (on soon) that results wait in queue
 	parts   map[string]*Part
 	failure error  // first storage failure; from then on nothing is sent
@@ -348,7 +350,7 @@ func (s *Session) beginPart(b journal.Begin) {
 		s.mu.Unlock()
 		return
 	}
-	s.queue = append(s.queue, op{kind: opInsertPart, part: *p})
+	s.queue = append(s.queue, op{kind: opInsertPart, part: new(*p)})
 	s.mu.Unlock()
 	s.wake()
 }
@@ -439,7 +441,7 @@ func (s *Session) EndPart(partID string, end journal.PartEnd) {
 	}
 	p.Status, p.ExitCode, p.Error, p.FinishedAt, p.HeartbeatAt = end.Status, end.ExitCode, end.Error, &finished, now
 	p.Cached, p.System = end.Cached, end.System
-	s.queue = append(s.queue, op{kind: opReplacePart, part: *p})
+	s.queue = append(s.queue, op{kind: opReplacePart, part: new(*p)})
 }
 
 // Close writes everything buffered, finalizes the run and disconnects. It
@@ -683,7 +685,7 @@ func (s *Session) heartbeat() {
 			// counts what it flushed: it covers exactly the tests queued
 			// before this op, which are written before it.
 			p.HeartbeatAt = now
-			s.queue = append(s.queue, op{kind: opReplacePart, part: *p})
+			s.queue = append(s.queue, op{kind: opReplacePart, part: new(*p)})
 		}
 	}
 }
@@ -696,7 +698,7 @@ func (s *Session) flush() {
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	ops := s.queue
-	s.queue = nil
+	s.queue, s.spare = s.spare, nil
 	s.waiting = false
 	failed := s.failure != nil
 	s.drained.Broadcast()
@@ -704,6 +706,12 @@ func (s *Session) flush() {
 	if len(ops) == 0 {
 		return
 	}
+	defer func() {
+		clear(ops)
+		s.mu.Lock()
+		s.spare = ops[:0]
+		s.mu.Unlock()
+	}()
 	if s.cfg.DryRun != nil {
 		s.resolve(ops)
 		s.writeDry(ops)
@@ -768,11 +776,11 @@ func (s *Session) recordFailure(err error) {
 
 // writeDry prints the documents a flush would insert.
 func (s *Session) writeDry(ops []op) {
-	for _, o := range ops {
-		if o.kind != opInsertTest {
+	for i := range ops {
+		if ops[i].kind != opInsertTest {
 			continue // the run and parts are printed once, final, by closeDry
 		}
-		s.printDry(TestsCollection, o.doc)
+		s.printDry(TestsCollection, &ops[i].doc)
 	}
 }
 
@@ -802,15 +810,15 @@ func (s *Session) closeDry() *model.EvaluationRun {
 	return &run
 }
 
+// printDry prints doc as the line {"collection":coll,"document":doc}. coll
+// is a collection's name, which needs no escaping.
 func (s *Session) printDry(coll string, doc any) {
-	b, err := json.Marshal(struct {
-		Collection string `json:"collection"`
-		Document   any    `json:"document"`
-	}{coll, doc})
+	b, err := json.Marshal(doc)
 	if err != nil {
 		s.log.Error(fmt.Sprintf("encoding a %s document: %v", coll, err))
 		return
 	}
+	s.dry.WriteString(`{"collection":"` + coll + `","document":`)
 	s.dry.Write(b)
-	s.dry.WriteByte('\n')
+	s.dry.WriteString("}\n")
 }

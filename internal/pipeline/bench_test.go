@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"syscall"
 	"testing"
 	"time"
@@ -70,6 +71,20 @@ func BenchmarkStoreStream(b *testing.B) {
 			}
 			cpu.report(b, benchTests)
 		})
+	}
+}
+
+// BenchmarkDryRun is gojson2mongo --dry-run in process: the stream parsed,
+// scored and every document encoded, with nothing stored.
+func BenchmarkDryRun(b *testing.B) {
+	data := stream(benchTests)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		res, err := pipeline.Ingest(context.Background(), bytes.NewReader(data), pipeline.Options{
+			Config: benchConfig("bench"), Source: "converter", DryRun: io.Discard})
+		if err != nil || res.Run.NumTests != benchTests {
+			b.Fatalf("ingest: %v %+v", err, res.Run)
+		}
 	}
 }
 

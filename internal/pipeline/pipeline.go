@@ -4,6 +4,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -111,6 +112,7 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		s.defs = f
 	}
 	rd := ingest.NewReader(r)
+	lines := scanAhead(rd)
 
 	// The ingester is not safe for concurrent use: the release ticker and
 	// the reading loop take turns under mu.
@@ -136,18 +138,21 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		}()
 		stopTicker = func() { close(done); <-ticked }
 	}
-	for rd.Scan() {
+	for batch := range lines {
 		mu.Lock()
-		if ev := rd.Event(); ev != nil {
+		for i := range batch.lines {
+			l := &batch.lines[i]
+			if l.err != nil {
+				in.BadLine(l.err)
+				continue
+			}
 			if s.firstLine == nil {
-				s.firstLine = append([]byte(nil), rd.Raw()...)
+				s.firstLine = batch.first
 			}
 			if opts.OnEvent != nil {
-				opts.OnEvent(ev)
+				opts.OnEvent(&l.ev)
 			}
-			in.Event(ev)
-		} else {
-			in.BadLine(rd.LineError())
+			in.Event(&l.ev)
 		}
 		mu.Unlock()
 	}
@@ -168,6 +173,54 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		}
 	}
 	return res, rd.Err()
+}
+
+// A scanned line is an event, or err says why the line is not one.
+type scanned struct {
+	ev  ingest.Event
+	err *ingest.LineError
+}
+
+// A batch of lines, in stream order. first is the stream's first event
+// line, in the batch that holds it.
+type batch struct {
+	lines []scanned
+	first []byte
+}
+
+// batchLines bounds a batch. A batch is also sent whenever the next line
+// is not in memory yet, so that a live stream's events never wait for more.
+const batchLines = 256
+
+// scanAhead reads and decodes rd's lines on a goroutine of its own, so that
+// decoding (a third of the converter's time) overlaps ingesting and
+// storing. The channel closes at the end of the stream; rd.Err is then
+// set.
+func scanAhead(rd *ingest.Reader) <-chan batch {
+	out := make(chan batch, 4)
+	go func() {
+		defer close(out)
+		var b batch
+		seen := false
+		for rd.Scan() {
+			b.lines = append(b.lines, scanned{err: rd.LineError()})
+			if ev := rd.Event(); ev != nil {
+				// The reader reuses its Event, but not what it points to.
+				b.lines[len(b.lines)-1].ev = *ev
+				if !seen {
+					b.first, seen = bytes.Clone(rd.Raw()), true
+				}
+			}
+			if len(b.lines) >= batchLines || !rd.Buffered() {
+				out <- b
+				b = batch{lines: make([]scanned, 0, batchLines)}
+			}
+		}
+		if len(b.lines) > 0 {
+			out <- b
+		}
+	}()
+	return out
 }
 
 // sink turns ingest's callbacks into session calls. The session opens on

@@ -141,44 +141,110 @@ func Text(s string) string {
 	if end := pemEnd.FindStringIndex(s); end != nil && !pemBegin.MatchString(s[:end[0]]) {
 		s = mask + s[end[1]:]
 	}
-	s = tokens.ReplaceAllString(s, mask)
-	s = webhook.ReplaceAllString(s, "${1}"+mask)
-	s = urlInText.ReplaceAllStringFunc(s, URI)
-	s = userinfo.ReplaceAllStringFunc(s, func(m string) string {
-		g := userinfo.FindStringSubmatch(m)
-		if g[3] == mask {
-			return m
-		}
-		return g[1] + g[2] + ":" + mask + "@" + g[4]
-	})
-	s = authHeader.ReplaceAllString(s, "${1}${2}"+mask)
-	s = bearer.ReplaceAllString(s, "${1}${2}"+mask)
-	s = flagValue.ReplaceAllStringFunc(s, func(m string) string {
-		g := flagValue.FindStringSubmatch(m)
-		if !IsSecretKey(g[3]) {
-			return m
-		}
-		return g[1] + g[2] + g[3] + g[4] + mask
-	})
-	s = attrLine.ReplaceAllStringFunc(s, func(m string) string {
-		g := attrLine.FindStringSubmatch(m)
-		if !IsSecretKey(g[2]) {
-			return m
-		}
-		return g[1] + g[2] + g[3] + mask
-	})
-	s = assignment.ReplaceAllStringFunc(s, func(m string) string {
-		g := assignment.FindStringSubmatch(m)
-		if !IsSecretKey(g[2]) || strings.EqualFold(g[2], "authorization") || strings.Trim(g[4], `"'`) == mask {
-			return m
-		}
-		quote := ""
-		if q := g[4][:1]; q == `"` || q == `'` {
-			quote = q
-		}
-		return strings.TrimSuffix(m, g[4]) + quote + mask + quote
-	})
+	// The order matters: userinfo leaves the password urlInText masked
+	// alone.
+	if may(tokens, s) {
+		s = tokens.ReplaceAllString(s, mask)
+	}
+	if may(webhook, s) {
+		s = webhook.ReplaceAllString(s, "${1}"+mask)
+	}
+	if may(urlInText, s) {
+		s = urlInText.ReplaceAllStringFunc(s, URI)
+	}
+	if may(userinfo, s) {
+		s = userinfo.ReplaceAllStringFunc(s, func(m string) string {
+			g := userinfo.FindStringSubmatch(m)
+			if g[3] == mask {
+				return m
+			}
+			return g[1] + g[2] + ":" + mask + "@" + g[4]
+		})
+	}
+	if may(authHeader, s) {
+		s = authHeader.ReplaceAllString(s, "${1}${2}"+mask)
+	}
+	if may(bearer, s) {
+		s = bearer.ReplaceAllString(s, "${1}${2}"+mask)
+	}
+	if may(flagValue, s) {
+		s = flagValue.ReplaceAllStringFunc(s, func(m string) string {
+			g := flagValue.FindStringSubmatch(m)
+			if !IsSecretKey(g[3]) {
+				return m
+			}
+			return g[1] + g[2] + g[3] + g[4] + mask
+		})
+	}
+	if may(attrLine, s) {
+		s = attrLine.ReplaceAllStringFunc(s, func(m string) string {
+			g := attrLine.FindStringSubmatch(m)
+			if !IsSecretKey(g[2]) {
+				return m
+			}
+			return g[1] + g[2] + g[3] + mask
+		})
+	}
+	if may(assignment, s) {
+		s = assignment.ReplaceAllStringFunc(s, func(m string) string {
+			g := assignment.FindStringSubmatch(m)
+			if !IsSecretKey(g[2]) || strings.EqualFold(g[2], "authorization") || strings.Trim(g[4], `"'`) == mask {
+				return m
+			}
+			quote := ""
+			if q := g[4][:1]; q == `"` || q == `'` {
+				quote = q
+			}
+			return strings.TrimSuffix(m, g[4]) + quote + mask + quote
+		})
+	}
 	return s
+}
+
+// literalOf says, for each pattern Text runs, whether s holds a literal
+// that every match of the pattern holds. Text runs a pattern only where
+// it does: Go's regexp scans the whole text for each pattern, and most
+// text (a passing test's output) holds none of these literals.
+var literalOf = map[*regexp.Regexp]func(s string) bool{
+	tokens:     mayHoldToken,
+	webhook:    func(s string) bool { return containsFold(s, "hook") },
+	urlInText:  func(s string) bool { return strings.Contains(s, "://") },
+	userinfo:   func(s string) bool { return strings.Contains(s, "@") },
+	authHeader: func(s string) bool { return containsFold(s, "authorization") },
+	bearer:     func(s string) bool { return containsFold(s, "bearer") || containsFold(s, "basic") },
+	flagValue:  func(s string) bool { return strings.Contains(s, "-") },
+	attrLine:   func(s string) bool { return strings.Contains(s, "=== ATTR  ") },
+	assignment: func(s string) bool { return strings.ContainsAny(s, ":=") },
+}
+
+// may reports whether pattern can match s.
+func may(pattern *regexp.Regexp, s string) bool { return literalOf[pattern](s) }
+
+// tokenLiterals holds, for each alternative of tokens, a literal that each
+// of its matches holds.
+var tokenLiterals = []string{
+	"sk-", "k_live_", "k_test_", "AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+	"github_pat_", "glpat-", "xox", "AIza", "hf_", "eyJ", "-----BEGIN ",
+}
+
+func mayHoldToken(s string) bool {
+	for _, l := range tokenLiterals {
+		if strings.Contains(s, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s holds lower, an ASCII lower-case word,
+// in any case, without copying s.
+func containsFold(s, lower string) bool {
+	for i := 0; i+len(lower) <= len(s); i++ {
+		if c := s[i] | 0x20; c == lower[0] && strings.EqualFold(s[i:i+len(lower)], lower) {
+			return true
+		}
+	}
+	return false
 }
 
 // URIsIn masks every secret found in s; it is [Text], kept for callers that

@@ -2,6 +2,8 @@ package redact
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -201,4 +203,41 @@ func TestLinesMaskAPrivateKeyPrintedLineByLine(t *testing.T) {
 	if !strings.Contains(out.String(), "here it is") || !strings.Contains(out.String(), "key_test.go:13: done") {
 		t.Errorf("lines around the key were lost:\n%s", out.String())
 	}
+}
+
+// TestEachPatternRunsWhereverItCouldMatch: Text runs a pattern only where
+// a literal that all its matches hold is present. On text pieced together
+// from secrets, their shapes in other cases and ordinary output, every
+// match of a pattern must come with its literal, or Text would skip a
+// secret.
+func TestEachPatternRunsWhereverItCouldMatch(t *testing.T) {
+	pieces := []string{" ", "\n", ":", "=", "@", "-", "--", "/", "://", "=== ATTR  TestX ", "token", "Password",
+		"AUTHORIZATION", "authorization: ", "Bearer ", "BASIC ", "bearer", "hooks.SLACK.com/services/",
+		"DISCORDAPP.com/api/WEBHOOKS/", ".Webhook.Office.com/webhookb2/", "user", "pw", "host", "x.example",
+		"case_test.go:42: checked 0 inputs", "=== RUN   TestCase", "abcdefghijklmnopqrstuvwxyz0123456789",
+		"ABCDEFGHIJKLMNOP", "sk-", "sk-proj-", "rk_live_", "sk_test_", "AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+		"github_pat_", "glpat-", "xoxb-", "AIza", "hf_", "eyJ", "eyJabcde.eyJabcde.abcde", "-----BEGIN RSA PRIVATE KEY-----",
+		"-----END RSA PRIVATE KEY-----"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	matched := map[*regexp.Regexp]int{}
+	for range 3000 {
+		var b strings.Builder
+		for range 1 + rng.IntN(8) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		s := b.String()
+		for pattern := range literalOf {
+			if pattern.MatchString(s) {
+				matched[pattern]++
+				if !may(pattern, s) {
+					t.Fatalf("%s matches %q, but its literal is not there: Text would skip it", pattern, s)
+				}
+			}
+		}
+	}
+	for pattern := range literalOf {
+		assert.Positive(t, matched[pattern], "%s never matched: the text does not exercise it", pattern)
+	}
+	assert.True(t, containsFold("x WebHooks y", "hook"))
+	assert.False(t, containsFold("hoo", "hook"))
 }
