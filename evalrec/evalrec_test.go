@@ -20,6 +20,7 @@ import (
 
 	"evalrec.dev/evalrec"
 	"evalrec.dev/internal/storetest"
+	"evalrec.dev/internal/testmod"
 	"evalrec.dev/model"
 	"evalrec.dev/scoring"
 	"evalrec.dev/store"
@@ -56,7 +57,7 @@ func goTest(t *testing.T, dir string, env []string, args ...string) (string, int
 	t.Helper()
 	cmd := exec.Command("go", append([]string{"test"}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "EVALREC_FLUSH_INTERVAL=50ms")
+	cmd.Env = append(os.Environ(), "GOFLAGS="+testmod.GoFlags, "EVALREC_FLUSH_INTERVAL=50ms")
 	cmd.Env = append(cmd.Env, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -489,7 +490,7 @@ func main() {
 `})
 	cmd := exec.Command("go", "run", ".")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	cmd.Env = append(os.Environ(), "GOFLAGS="+testmod.GoFlags)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	assert.Contains(t, string(out), "iterations: true")

@@ -18,6 +18,7 @@ import (
 
 	"evalrec.dev/internal/histgen"
 	"evalrec.dev/internal/testenv"
+	"evalrec.dev/internal/testmod"
 	"evalrec.dev/store"
 	"evalrec.dev/store/sqlite"
 )
@@ -61,7 +62,7 @@ func TestScripts(t *testing.T) {
 					env.Setenv(k, v)
 				}
 			}
-			env.Setenv("GOFLAGS", "-mod=mod")
+			env.Setenv("GOFLAGS", testmod.GoFlags)
 			env.Setenv("GORACE", testenv.RaceNoExitWait(""))
 			env.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 			env.Setenv("EVALREC_FLUSH_INTERVAL", "100ms")

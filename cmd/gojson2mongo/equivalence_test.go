@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"evalrec.dev/internal/storetest"
-	"evalrec.dev/internal/testenv"
+	"evalrec.dev/internal/testmod"
 	"evalrec.dev/model"
 )
 
@@ -28,7 +28,7 @@ func TestThreeWaysStoreEquivalentTestRuns(t *testing.T) {
 	goCmd := func(env []string, args ...string) []byte {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = repo
-		cmd.Env = append(append(testenv.Environ(), "GOFLAGS=-mod=mod"), env...)
+		cmd.Env = testmod.Env(env...)
 		var out, errOut bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errOut
 		require.NoError(t, cmd.Run(), "go %v\n%s%s", args, out.String(), errOut.String())

@@ -112,7 +112,7 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		s.defs = f
 	}
 	rd := ingest.NewReader(r)
-	lines := scanAhead(rd)
+	sc := scanAhead(rd)
 
 	// The ingester is not safe for concurrent use: the release ticker and
 	// the reading loop take turns under mu.
@@ -138,7 +138,7 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		}()
 		stopTicker = func() { close(done); <-ticked }
 	}
-	for batch := range lines {
+	for batch := range sc.batches {
 		mu.Lock()
 		for i := range batch.lines {
 			l := &batch.lines[i]
@@ -155,6 +155,7 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 			in.Event(&l.ev)
 		}
 		mu.Unlock()
+		sc.done(batch)
 	}
 	stopTicker()
 	in.Close()
@@ -192,15 +193,19 @@ type batch struct {
 // is not in memory yet, so that a live stream's events never wait for more.
 const batchLines = 256
 
-// scanAhead reads and decodes rd's lines on a goroutine of its own, so that
-// decoding (a third of the converter's time) overlaps ingesting and
-// storing. The channel closes at the end of the stream; rd.Err is then
-// set.
-func scanAhead(rd *ingest.Reader) <-chan batch {
-	out := make(chan batch, 4)
+// A scanner reads and decodes a stream's lines on a goroutine of its own,
+// so that decoding (a third of the converter's time) overlaps ingesting
+// and storing.
+type scanner struct {
+	batches chan batch     // closed at the end of the stream; rd.Err is then set
+	free    chan []scanned // batches' arrays, given back for the next batches
+}
+
+func scanAhead(rd *ingest.Reader) *scanner {
+	sc := &scanner{batches: make(chan batch, 4), free: make(chan []scanned, 8)}
 	go func() {
-		defer close(out)
-		var b batch
+		defer close(sc.batches)
+		b := batch{lines: sc.lines()}
 		seen := false
 		for rd.Scan() {
 			b.lines = append(b.lines, scanned{err: rd.LineError()})
@@ -212,15 +217,36 @@ func scanAhead(rd *ingest.Reader) <-chan batch {
 				}
 			}
 			if len(b.lines) >= batchLines || !rd.Buffered() {
-				out <- b
-				b = batch{lines: make([]scanned, 0, batchLines)}
+				sc.batches <- b
+				b = batch{lines: sc.lines()}
 			}
 		}
 		if len(b.lines) > 0 {
-			out <- b
+			sc.batches <- b
 		}
 	}()
-	return out
+	return sc
+}
+
+// lines returns an empty array for a batch: one given back when there is
+// one (a live stream sends a batch a line), else a new one.
+func (sc *scanner) lines() []scanned {
+	select {
+	case l := <-sc.free:
+		return l
+	default:
+		return make([]scanned, 0, batchLines)
+	}
+}
+
+// done gives a batch's array back once its events are ingested (the
+// ingester copies what it keeps of an event).
+func (sc *scanner) done(b batch) {
+	clear(b.lines)
+	select {
+	case sc.free <- b.lines[:0]:
+	default:
+	}
 }
 
 // sink turns ingest's callbacks into session calls. The session opens on
