@@ -8,7 +8,7 @@ import (
 
 	"evalrec.dev/model"
 	"evalrec.dev/result"
-	"evalrec.dev/store"
+	"evalrec.dev/samples"
 )
 
 // Bucket widths for trends.
@@ -98,7 +98,7 @@ type TestAggregate struct {
 }
 
 // TestAggregates summarises each test, highest average score first.
-func TestAggregates(results store.ResultStream) ([]TestAggregate, error) {
+func TestAggregates(results samples.ResultStream) ([]TestAggregate, error) {
 	type acc struct {
 		TestAggregate
 		sum            float64
@@ -107,8 +107,8 @@ func TestAggregates(results store.ResultStream) ([]TestAggregate, error) {
 		last           int64
 	}
 	var accs []acc
-	var tests []store.TestKey
-	err := results(func(rs *store.Results) error {
+	var tests []samples.TestKey
+	err := results(func(rs *samples.Results) error {
 		tests = rs.Tests
 		if n := len(rs.Tests) - len(accs); n > 0 {
 			accs = append(accs, make([]acc, n)...)

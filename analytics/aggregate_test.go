@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"evalrec.dev/model"
-	"evalrec.dev/store"
+	"evalrec.dev/samples"
 )
 
 // A test that only ever skipped has no pass rate: it is not a test that
@@ -15,7 +15,7 @@ func TestATestThatOnlySkipsHasNoPassRate(t *testing.T) {
 		{TestID: "half", Status: "passed"}, {TestID: "half", Status: "failed"}, {TestID: "half", Status: "skipped"},
 	}
 	got := map[string]TestAggregate{}
-	aggs, err := TestAggregates(store.StreamOf(trs))
+	aggs, err := TestAggregates(samples.StreamOf(trs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"evalrec.dev/samples"
 	"github.com/stretchr/testify/assert"
-
-	"evalrec.dev/store"
 )
 
 // flakyHistory generates 30 runs of 300 tests at runsPerCommit runs a
@@ -72,7 +71,7 @@ func TestABlipIsNotFlakiness(t *testing.T) {
 	for _, perCommit := range []int{1, 3} {
 		t.Run(fmt.Sprint(perCommit, " runs a commit"), func(t *testing.T) {
 			h, flaky, broken, blip := flakyHistory(7, perCommit)
-			health, blips, err := Health(h.runs, store.StreamOf(h.tests), FlakyOptions{})
+			health, blips, err := Health(h.runs, samples.StreamOf(h.tests), FlakyOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,7 +10,7 @@ import (
 	"github.com/aclements/go-moremath/stats"
 
 	"evalrec.dev/model"
-	"evalrec.dev/store"
+	"evalrec.dev/samples"
 )
 
 // ChangeOptions tune change-point detection. The zero value uses the
@@ -320,7 +320,7 @@ type Change struct {
 // Series are ordered by the run they start in, and within a run the run's
 // own first, then by test ID and metric; the stream may yield the runs in
 // any order.
-func BuildSeries(runs []model.EvaluationRun, results store.ResultStream) ([]Series, error) {
+func BuildSeries(runs []model.EvaluationRun, results samples.ResultStream) ([]Series, error) {
 	type point struct {
 		run int32 // position in runs
 		n   int32
@@ -391,7 +391,7 @@ func BuildSeries(runs []model.EvaluationRun, results store.ResultStream) ([]Seri
 	byConfig := map[config]*ofTests{}
 	var canonical []int32
 	first := map[string]int32{}
-	err := results(func(rs *store.Results) error {
+	err := results(func(rs *samples.Results) error {
 		for i := len(canonical); i < len(rs.Metrics); i++ {
 			c, ok := first[rs.Metrics[i].Key]
 			if !ok {
@@ -506,7 +506,7 @@ func FindChanges(series []Series, opt ChangeOptions) []Change {
 // are dropped; the history before since is still what tells them. It
 // returns how many runs and series it looked at, and the changes, newest
 // first, never nil.
-func ChangesOfRuns(runs []model.EvaluationRun, results store.ResultStream, keep func(Series) bool, since time.Time, opt ChangeOptions) (nRuns, nSeries int, changes []Change, err error) {
+func ChangesOfRuns(runs []model.EvaluationRun, results samples.ResultStream, keep func(Series) bool, since time.Time, opt ChangeOptions) (nRuns, nSeries int, changes []Change, err error) {
 	finished := make([]model.EvaluationRun, 0, len(runs))
 	for _, r := range slices.Backward(runs) {
 		if r.Status != model.StatusRunning {

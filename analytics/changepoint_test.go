@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"evalrec.dev/model"
-	"evalrec.dev/store"
+	"evalrec.dev/samples"
 )
 
 func TestAStepIsFoundWhereItIs(t *testing.T) {
@@ -156,7 +156,7 @@ func TestBuildSeriesOrdersAndAveragesWhateverTheStreamOrder(t *testing.T) {
 		{EvaluationRunID: runs[1].ID, TestID: "C", Score: score(10), Cached: true},
 		{EvaluationRunID: runs[0].ID, TestID: "A", Score: score(60), Metrics: wer(0.4), Attempt: 1},
 	}
-	series, err := BuildSeries(runs, store.StreamOf(trs))
+	series, err := BuildSeries(runs, samples.StreamOf(trs))
 	if err != nil {
 		t.Fatal(err)
 	}

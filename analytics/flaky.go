@@ -10,7 +10,7 @@ import (
 
 	"evalrec.dev/model"
 	"evalrec.dev/result"
-	"evalrec.dev/store"
+	"evalrec.dev/samples"
 )
 
 // FlakyOptions tune flaky detection. The zero value uses the defaults.
@@ -111,7 +111,7 @@ type Blip struct {
 // the same commit (Datadog, Trunk, Google), a minimum sample size, and the
 // exclusion of runs where most tests failed (Trunk). History is split by
 // environment and system hash, so different configurations never pool.
-func FindFlaky(runs []model.EvaluationRun, results store.ResultStream, opt FlakyOptions) ([]TestHealth, error) {
+func FindFlaky(runs []model.EvaluationRun, results samples.ResultStream, opt FlakyOptions) ([]TestHealth, error) {
 	health, _, err := Health(runs, results, opt)
 	return health, err
 }
@@ -124,7 +124,7 @@ func FindFlaky(runs []model.EvaluationRun, results store.ResultStream, opt Flaky
 // blip: a first pass over the results finds them, and the second gathers
 // their samples only, so a window of 1.5 million results that hold a few
 // hundred failures keeps a few thousand samples.
-func Health(runs []model.EvaluationRun, results store.ResultStream, opt FlakyOptions) ([]TestHealth, []Blip, error) {
+func Health(runs []model.EvaluationRun, results samples.ResultStream, opt FlakyOptions) ([]TestHealth, []Blip, error) {
 	opt = opt.withDefaults()
 	type key struct {
 		env, hash string
@@ -137,7 +137,7 @@ func Health(runs []model.EvaluationRun, results store.ResultStream, opt FlakyOpt
 	// The run of each index, nil where it is unknown or an infrastructure
 	// failure.
 	var runOf []*model.EvaluationRun
-	runsOf := func(rs *store.Results) {
+	runsOf := func(rs *samples.Results) {
 		for i := len(runOf); i < len(rs.Runs); i++ {
 			r := byID[rs.Runs[i]]
 			if r != nil && infraFailure(r, opt.InfraFailureRatio) {
@@ -147,7 +147,7 @@ func Health(runs []model.EvaluationRun, results store.ResultStream, opt FlakyOpt
 		}
 	}
 	var failing []bool
-	err := results(func(rs *store.Results) error {
+	err := results(func(rs *samples.Results) error {
 		runsOf(rs)
 		if n := len(rs.Tests) - len(failing); n > 0 {
 			failing = append(failing, make([]bool, n)...)
@@ -164,8 +164,8 @@ func Health(runs []model.EvaluationRun, results store.ResultStream, opt FlakyOpt
 		return nil, nil, err
 	}
 	groups := map[key][]sample{}
-	var tests []store.TestKey
-	err = results(func(rs *store.Results) error {
+	var tests []samples.TestKey
+	err = results(func(rs *samples.Results) error {
 		runsOf(rs)
 		tests = rs.Tests
 		for i := range rs.Rows {

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"evalrec.dev/model"
-	"evalrec.dev/store"
+	"evalrec.dev/samples"
 )
 
 // history builds runs and test runs from status strings, one character per
@@ -149,7 +149,7 @@ func TestSortedByImpact(t *testing.T) {
 // findFlaky is FindFlaky on test runs.
 func findFlaky(t *testing.T, runs []model.EvaluationRun, trs []model.TestRun, opt FlakyOptions) []TestHealth {
 	t.Helper()
-	found, err := FindFlaky(runs, store.StreamOf(trs), opt)
+	found, err := FindFlaky(runs, samples.StreamOf(trs), opt)
 	if err != nil {
 		t.Fatal(err)
 	}

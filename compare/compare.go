@@ -10,8 +10,8 @@ import (
 	"slices"
 
 	"evalrec.dev/model"
+	"evalrec.dev/samples"
 	"evalrec.dev/scoring"
-	"evalrec.dev/store"
 )
 
 // MetricDelta is the change of one run-level metric (its mean over tests).
@@ -93,14 +93,20 @@ func (d Diff) ScoreDelta() (float64, bool) {
 // identified by its test_id; when it ran several times in one run
 // (-count=N), its last attempt counts. The run's metrics' directions come
 // from the tests' metrics, or from keys when given.
-func Runs(base, cand *model.EvaluationRun, baseTests, candTests []model.TestRun, keys ...store.MetricKey) Diff {
+func Runs(base, cand *model.EvaluationRun, baseTests, candTests []model.TestRun, keys ...samples.MetricKey) Diff {
 	rs, baseRows, candRows := resultsOf(baseTests, candTests)
 	return diffRuns(base, cand, rs, baseRows, candRows, keys)
 }
 
+// A ResultReader reads the results of runs into rs, run after run, in the
+// order given, keeping every run's rows (rs.Accumulate): a store.DB.
+type ResultReader interface {
+	ReadResults(ctx context.Context, runs []model.ID, rs *samples.Results) error
+}
+
 // LoadRuns reads two runs' results from db and compares them (see Runs).
-func LoadRuns(ctx context.Context, db *store.DB, base, cand *model.EvaluationRun) (Diff, error) {
-	rs := &store.Results{Accumulate: true}
+func LoadRuns(ctx context.Context, db ResultReader, base, cand *model.EvaluationRun) (Diff, error) {
+	rs := &samples.Results{Accumulate: true}
 	if err := db.ReadResults(ctx, []model.ID{base.ID, cand.ID}, rs); err != nil {
 		return Diff{}, err
 	}
@@ -109,11 +115,11 @@ func LoadRuns(ctx context.Context, db *store.DB, base, cand *model.EvaluationRun
 
 // RunsOf is Runs over the results of both runs, read into rs (with
 // Accumulate), for a caller that reads them for more than the diff.
-func RunsOf(base, cand *model.EvaluationRun, rs *store.Results) Diff {
+func RunsOf(base, cand *model.EvaluationRun, rs *samples.Results) Diff {
 	return diffRuns(base, cand, rs, rowsOf(rs, []model.EvaluationRun{*base}), rowsOf(rs, []model.EvaluationRun{*cand}), rs.Metrics)
 }
 
-func diffRuns(base, cand *model.EvaluationRun, rs *store.Results, baseRows, candRows []int32, keys []store.MetricKey) Diff {
+func diffRuns(base, cand *model.EvaluationRun, rs *samples.Results, baseRows, candRows []int32, keys []samples.MetricKey) Diff {
 	d := Diff{Base: base, Cand: cand, BaseScore: base.Score, CandScore: cand.Score}
 	bs, cs := newSide(rs, baseRows), newSide(rs, candRows)
 	bs = onPackagesOf(bs, cs)
@@ -157,7 +163,7 @@ func diffRuns(base, cand *model.EvaluationRun, rs *store.Results, baseRows, cand
 	return d
 }
 
-func scoreOf(r *store.Result) *float64 {
+func scoreOf(r *samples.Result) *float64 {
 	if !r.HasScore() {
 		return nil
 	}
@@ -167,7 +173,7 @@ func scoreOf(r *store.Result) *float64 {
 
 // directions reads each metric's direction from the sides' results, and
 // whether a definition or unit gave it: the first side's first.
-func directions(rs *store.Results, sides ...*side) (map[string]scoring.Direction, map[string]bool) {
+func directions(rs *samples.Results, sides ...*side) (map[string]scoring.Direction, map[string]bool) {
 	out, known := map[string]scoring.Direction{}, map[string]bool{}
 	for _, s := range sides {
 		for _, i := range s.rows {

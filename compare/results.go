@@ -9,17 +9,17 @@ import (
 
 	"evalrec.dev/model"
 	"evalrec.dev/result"
+	"evalrec.dev/samples"
 	"evalrec.dev/scoring"
-	"evalrec.dev/store"
 )
 
-// side is one side of a comparison over the rows of a [store.Results]
+// side is one side of a comparison over the rows of a [samples.Results]
 // that may hold both sides: the rows it has, and per test (by its index in
 // the Results' tests) the row of its last attempt. Statistics read
 // samples from it, not test run documents: a side of ten runs of 50,000
 // tests is 500,000 rows of 48 bytes.
 type side struct {
-	rs   *store.Results
+	rs   *samples.Results
 	rows []int32
 	// last is, per test, the row of its last attempt, or -1 when the side
 	// did not run it.
@@ -29,7 +29,7 @@ type side struct {
 // newSide makes a side of rows, which are in the order of the runs'
 // evaluation_run_ids and, within a run, of attempts: a test's last
 // attempt is its last row of highest attempt.
-func newSide(rs *store.Results, rows []int32) *side {
+func newSide(rs *samples.Results, rows []int32) *side {
 	s := &side{rs: rs, rows: rows, last: make([]int32, len(rs.Tests))}
 	for i := range s.last {
 		s.last[i] = -1
@@ -44,7 +44,7 @@ func newSide(rs *store.Results, rows []int32) *side {
 }
 
 // keep is the side with the rows f keeps.
-func (s *side) keep(f func(r *store.Result) bool) *side {
+func (s *side) keep(f func(r *samples.Result) bool) *side {
 	var rows []int32
 	for _, i := range s.rows {
 		if f(&s.rs.Rows[i]) {
@@ -82,13 +82,13 @@ func onPackagesOf(base, cand *side) *side {
 	if len(pkgs) == 0 {
 		return base
 	}
-	return base.keep(func(r *store.Result) bool { return pkgs[base.rs.Tests[r.Test].Package] })
+	return base.keep(func(r *samples.Result) bool { return pkgs[base.rs.Tests[r.Test].Package] })
 }
 
 // common keeps the rows of the tests both sides ran.
 func common(base, cand *side) (*side, *side) {
-	return base.keep(func(r *store.Result) bool { return cand.ran(r.Test) }),
-		cand.keep(func(r *store.Result) bool { return base.ran(r.Test) })
+	return base.keep(func(r *samples.Result) bool { return cand.ran(r.Test) }),
+		cand.keep(func(r *samples.Result) bool { return base.ran(r.Test) })
 }
 
 // statusChanges lists, by test ID, the tests only cand ran, only base ran,
@@ -114,7 +114,7 @@ func statusChanges(base, cand *side, byID []int32) (added, removed, broke, fixed
 func bad(s result.Status) bool { return s == result.Failed || s == result.Incomplete }
 
 // testsByID are the tests' indices, sorted by test ID.
-func testsByID(rs *store.Results) []int32 {
+func testsByID(rs *samples.Results) []int32 {
 	out := make([]int32, len(rs.Tests))
 	for i := range out {
 		out[i] = int32(i)
@@ -179,7 +179,7 @@ func (s *side) cached() int {
 }
 
 // Load reads both sides' results from db and compares them.
-func Load(ctx context.Context, db *store.DB, base, cand []model.EvaluationRun, opt Options) (Report, error) {
+func Load(ctx context.Context, db ResultReader, base, cand []model.EvaluationRun, opt Options) (Report, error) {
 	// One Results for both sides, so that a test has one index; runs in
 	// the order of their names, which is the order of test run IDs.
 	var runs []model.EvaluationRun
@@ -189,15 +189,19 @@ func Load(ctx context.Context, db *store.DB, base, cand []model.EvaluationRun, o
 		}
 	}
 	slices.SortStableFunc(runs, func(a, b model.EvaluationRun) int { return cmp.Compare(a.EvaluationRunID, b.EvaluationRunID) })
-	rs := &store.Results{Accumulate: true}
-	if err := db.ReadResults(ctx, store.IDs(runs), rs); err != nil {
+	ids := make([]model.ID, len(runs))
+	for i, r := range runs {
+		ids[i] = r.ID
+	}
+	rs := &samples.Results{Accumulate: true}
+	if err := db.ReadResults(ctx, ids, rs); err != nil {
 		return Report{}, err
 	}
 	return compareSides(base, cand, rs, rowsOf(rs, base), rowsOf(rs, cand), opt), nil
 }
 
 // rowsOf are the rows of rs that belong to runs.
-func rowsOf(rs *store.Results, runs []model.EvaluationRun) []int32 {
+func rowsOf(rs *samples.Results, runs []model.EvaluationRun) []int32 {
 	in := make([]bool, len(rs.Runs))
 	for _, r := range runs {
 		if i := slices.Index(rs.Runs, r.ID); i >= 0 {

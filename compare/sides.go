@@ -13,8 +13,8 @@ import (
 	"golang.org/x/perf/benchmath"
 
 	"evalrec.dev/model"
+	"evalrec.dev/samples"
 	"evalrec.dev/scoring"
-	"evalrec.dev/store"
 )
 
 // Options tune a statistical comparison. The zero value uses the defaults.
@@ -175,8 +175,8 @@ func Sides(baseRuns, candRuns []model.EvaluationRun, base, cand []model.TestRun,
 
 // resultsOf puts two sides' test runs in one Results, and returns the rows
 // of each.
-func resultsOf(base, cand []model.TestRun) (*store.Results, []int32, []int32) {
-	rs := &store.Results{Accumulate: true}
+func resultsOf(base, cand []model.TestRun) (*samples.Results, []int32, []int32) {
+	rs := &samples.Results{Accumulate: true}
 	rows := func(trs []model.TestRun) []int32 {
 		from := len(rs.Rows)
 		for i := range trs {
@@ -193,7 +193,7 @@ func resultsOf(base, cand []model.TestRun) (*store.Results, []int32, []int32) {
 }
 
 // compareSides is Sides over the rows of each side in rs.
-func compareSides(baseRuns, candRuns []model.EvaluationRun, rs *store.Results, baseRows, candRows []int32, opt Options) Report {
+func compareSides(baseRuns, candRuns []model.EvaluationRun, rs *samples.Results, baseRows, candRows []int32, opt Options) Report {
 	opt = opt.withDefaults()
 	r := Report{BaseRuns: len(baseRuns), CandRuns: len(candRuns), Method: opt.Test,
 		BaseScore: meanScore(baseRuns), CandScore: meanScore(candRuns)}

@@ -11,6 +11,7 @@ import (
 
 	"evalrec.dev/internal/redact"
 	"evalrec.dev/model"
+	"evalrec.dev/samples"
 )
 
 // A Driver keeps evalrec's documents in one kind of store: MongoDB (package
@@ -67,9 +68,9 @@ type Driver interface {
 	// sorted by _id.
 	TestRunsOfRuns(ctx context.Context, runs []model.ID) ([]model.TestRun, error)
 	// Results reads the results of each run's test runs in turn into rs
-	// (emptying its rows first, see [Results]) and calls yield with it;
+	// (emptying its rows first, see [samples.Results]) and calls yield with it;
 	// it stops at yield's first error and returns it.
-	Results(ctx context.Context, runs []model.ID, rs *Results, yield func(*Results) error) error
+	Results(ctx context.Context, runs []model.ID, rs *samples.Results, yield func(*samples.Results) error) error
 	// Tally adds up the stored test runs of a run (see [Tally.Add]).
 	Tally(ctx context.Context, run model.ID) (*Tally, error)
 	// TestHistory returns the runs of one test, newest first (by

@@ -79,7 +79,7 @@ func (d *DB) finalize(ctx context.Context, runID model.ID, now time.Time, parts 
 	}
 	if k, ok := d.drv.(digestKeeper); ok && run.Status != model.StatusRunning {
 		// A cache: without it, the first query that reads the run
-		// builds it (see [Results]).
+		// builds it (see [samples.Results]).
 		cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 		_ = k.StoreDigest(cctx, runID)
 		cancel()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"evalrec.dev/model"
+	"evalrec.dev/samples"
 )
 
 // RunFilter selects evaluation runs. Zero fields do not filter.
@@ -137,11 +138,11 @@ func (d *DB) TestRunsOf(ctx context.Context, runID model.ID) ([]model.TestRun, e
 }
 
 // Results streams the results of the runs' test runs, run by run, in the
-// order given (see [Results]). Each read of the stream reads the store
+// order given (see [samples.Results]). Each read of the stream reads the store
 // again, within queryTimeout.
-func (d *DB) Results(ctx context.Context, runs []model.ID) ResultStream {
-	rs := &Results{}
-	return func(yield func(*Results) error) error {
+func (d *DB) Results(ctx context.Context, runs []model.ID) samples.ResultStream {
+	rs := &samples.Results{}
+	return func(yield func(*samples.Results) error) error {
 		cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 		defer cancel()
 		return d.drv.Results(cctx, runs, rs, yield)
@@ -151,10 +152,10 @@ func (d *DB) Results(ctx context.Context, runs []model.ID) ResultStream {
 // ReadResults reads the results of runs into rs, run after run in the
 // order given. With rs.Accumulate, rs keeps every run's rows: what compare
 // and show read, without a test run document or struct a row.
-func (d *DB) ReadResults(ctx context.Context, runs []model.ID, rs *Results) error {
+func (d *DB) ReadResults(ctx context.Context, runs []model.ID, rs *samples.Results) error {
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	return d.drv.Results(cctx, runs, rs, func(*Results) error { return nil })
+	return d.drv.Results(cctx, runs, rs, func(*samples.Results) error { return nil })
 }
 
 // TestResults returns the test runs of runs as their results hold them
@@ -170,8 +171,8 @@ func (d *DB) TestResults(ctx context.Context, runs []model.EvaluationRun) ([]mod
 	out := make([]model.TestRun, 0, n)
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	rs := &Results{KeepIDs: true}
-	err := d.drv.Results(cctx, IDs(runs), rs, func(rs *Results) error {
+	rs := &samples.Results{KeepIDs: true}
+	err := d.drv.Results(cctx, IDs(runs), rs, func(rs *samples.Results) error {
 		for i := range rs.Rows {
 			out = append(out, rs.TestRun(i, true))
 		}

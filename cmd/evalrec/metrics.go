@@ -12,7 +12,7 @@ import (
 
 	"evalrec.dev/internal/metricfile"
 	"evalrec.dev/provenance"
-	"evalrec.dev/store"
+	"evalrec.dev/samples"
 )
 
 type metricsCmd struct {
@@ -156,8 +156,8 @@ func (c *metricsCmd) seen(ctx context.Context, file *metricfile.File) ([]seenMet
 		return nil, err
 	}
 	var uses []int
-	var keys []store.MetricKey
-	err = results(func(rs *store.Results) error {
+	var keys []samples.MetricKey
+	err = results(func(rs *samples.Results) error {
 		keys = rs.Metrics
 		if n := len(rs.Metrics) - len(uses); n > 0 {
 			uses = append(uses, make([]int, n)...)

@@ -21,6 +21,7 @@ import (
 	"evalrec.dev/internal/timespec"
 	"evalrec.dev/model"
 	"evalrec.dev/provenance"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 	"evalrec.dev/store/sqlite"
 )
@@ -141,7 +142,7 @@ func positional(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // runsWithResults returns the runs matching f and a stream of the results
 // of their test runs.
-func runsWithResults(ctx context.Context, db *store.DB, f store.RunFilter) ([]model.EvaluationRun, store.ResultStream, error) {
+func runsWithResults(ctx context.Context, db *store.DB, f store.RunFilter) ([]model.EvaluationRun, samples.ResultStream, error) {
 	runs, err := db.Runs(ctx, f)
 	if err != nil {
 		return nil, nil, err

@@ -14,6 +14,7 @@ import (
 	"evalrec.dev/internal/jsonout"
 	"evalrec.dev/model"
 	"evalrec.dev/result"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -74,7 +75,7 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 		return printJSON(c.env.stdout, jsonout.Object{{Key: "run", Value: r}, {Key: "tests", Value: tests}})
 	}
 	// What the table shows, from the run's results, in test run ID order.
-	rs := &store.Results{KeepIDs: true}
+	rs := &samples.Results{KeepIDs: true}
 	if err := conn.DB.ReadResults(ctx, []model.ID{r.ID}, rs); err != nil {
 		return err
 	}
@@ -136,7 +137,7 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 		row := &rs.Rows[i]
 		ms = ms[:0]
 		vs := rs.ValuesOf(i)
-		slices.SortFunc(vs, func(a, b store.MetricValue) int {
+		slices.SortFunc(vs, func(a, b samples.MetricValue) int {
 			return strings.Compare(rs.Metrics[a.Metric].Key, rs.Metrics[b.Metric].Key)
 		})
 		for _, v := range vs {

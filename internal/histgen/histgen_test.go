@@ -13,6 +13,7 @@ import (
 	"evalrec.dev/internal/histgen"
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/model"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -39,7 +40,7 @@ func analysisFindsTheKnownProblems(t *testing.T, s *storetest.Store) {
 	}
 	results := s.DB.Results(ctx, ids)
 	stored := 0
-	require.NoError(t, results(func(rs *store.Results) error { stored += len(rs.Rows); return nil }))
+	require.NoError(t, results(func(rs *samples.Results) error { stored += len(rs.Rows); return nil }))
 	require.Equal(t, histgen.Runs*len(histgen.Tests), stored)
 
 	t.Run("flaky", func(t *testing.T) {

@@ -15,13 +15,15 @@ var Layers = [][]string{
 	{"result", "provenance", "internal/metricfile", "internal/config", "internal/testmod"},
 	// evalrec's own types for what it records: runs, test runs, IDs.
 	{"model"},
-	// A writer's crash-safe record of what it was given.
-	{"journal"},
-	// The store's portable API; reading go test's stream.
-	{"store", "ingest", "internal/junit"},
+	// A writer's crash-safe record of what it was given; test runs in the
+	// narrow form the statistics read.
+	{"journal", "samples"},
+	// The store's portable API; reading go test's stream; analyses over
+	// samples, which so never see the store.
+	{"store", "ingest", "internal/junit", "compare", "analytics"},
 	// The store's drivers and their conformance suite (which imports
-	// none); analyses over results; generators.
-	{"store/sqlite", "store/mongo", "store/drivertest", "compare", "analytics", "internal/histgen"},
+	// none); generators.
+	{"store/sqlite", "store/mongo", "store/drivertest", "internal/histgen"},
 	// Choosing and opening a store; moving documents between stores (in
 	// MongoDB's Extended JSON); what tests of the drivers share; measuring
 	// the gate.

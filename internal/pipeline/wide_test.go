@@ -11,6 +11,7 @@ import (
 	"evalrec.dev/internal/pipeline"
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/model"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -104,7 +105,7 @@ func TestAWideRunStoresAndComparesCorrectly(t *testing.T) {
 	}
 	// The results the statistics read are the rows stored.
 	rows, failed := 0, 0
-	err := s.DB.Results(ctx, store.IDs(runs))(func(rs *store.Results) error {
+	err := s.DB.Results(ctx, store.IDs(runs))(func(rs *samples.Results) error {
 		for _, r := range rs.Rows {
 			rows++
 			if r.Status() == "failed" {

@@ -17,6 +17,7 @@ import (
 
 	"evalrec.dev/analytics"
 	"evalrec.dev/model"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -193,8 +194,8 @@ func (c *Collector) read(ctx context.Context, out reading) error {
 		if c.TestSeries {
 			// A test run more than once in the run (-count, reruns): its
 			// last result, in finishing order.
-			last := map[string]store.Result{}
-			err := c.DB.Results(ctx, store.IDs([]model.EvaluationRun{r}))(func(rs *store.Results) error {
+			last := map[string]samples.Result{}
+			err := c.DB.Results(ctx, store.IDs([]model.EvaluationRun{r}))(func(rs *samples.Results) error {
 				for _, t := range rs.Rows {
 					id := rs.Tests[t.Test].TestID
 					if l, ok := last[id]; t.HasScore() && (!ok || t.Finished >= l.Finished) {

@@ -18,6 +18,7 @@ import (
 	"evalrec.dev/internal/timespec"
 	"evalrec.dev/model"
 	"evalrec.dev/result"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -276,7 +277,7 @@ func (s *Server) runView(ctx context.Context, run *model.EvaluationRun, allTests
 	if err == nil {
 		ids = append(ids, prev.ID)
 	}
-	rs := &store.Results{KeepIDs: true, Accumulate: true}
+	rs := &samples.Results{KeepIDs: true, Accumulate: true}
 	if err := s.db.ReadResults(ctx, ids, rs); err != nil {
 		return nil, err
 	}

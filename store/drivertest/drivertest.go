@@ -19,6 +19,7 @@ import (
 
 	"evalrec.dev/model"
 	"evalrec.dev/provenance"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -167,7 +168,7 @@ func contractTestRuns(t *testing.T, db *store.DB) {
 
 	// Results, while the run runs, once it has finished, and after it
 	// gained a test run (a late writer): every time what is stored.
-	want := func(trs ...model.TestRun) []string { return flatResults(t, store.StreamOf(trs)) }
+	want := func(trs ...model.TestRun) []string { return flatResults(t, samples.StreamOf(trs)) }
 	results := func() []string {
 		t.Helper()
 		return flatResults(t, db.Results(ctx, []model.ID{model.NewID(), r.ID}))
@@ -191,10 +192,10 @@ func contractTestRuns(t *testing.T, db *store.DB) {
 // flatResults lists the results a stream yields, one line a test run,
 // sorted, so that two are equal when they hold the same, in whatever order
 // and with whatever indexes.
-func flatResults(t *testing.T, stream store.ResultStream) []string {
+func flatResults(t *testing.T, stream samples.ResultStream) []string {
 	t.Helper()
 	var out []string
-	require.NoError(t, stream(func(rs *store.Results) error {
+	require.NoError(t, stream(func(rs *samples.Results) error {
 		for i, r := range rs.Rows {
 			if r.Run != rs.Current() {
 				return fmt.Errorf("a row of run %d among those of run %d", r.Run, rs.Current())

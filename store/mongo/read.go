@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"evalrec.dev/model"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -134,7 +135,7 @@ func (s *Store) TestRunsOfRuns(ctx context.Context, runs []model.ID) ([]model.Te
 	return find[model.TestRun](ctx, s.tests(), byRuns(runs), opts)
 }
 
-// resultFields are what [store.Results] holds of a test run.
+// resultFields are what [samples.Results] holds of a test run.
 var resultFields = bson.D{{Key: "_id", Value: 1}, {Key: "evaluation_run_id", Value: 1}, {Key: "test_id", Value: 1},
 	{Key: "test_name", Value: 1}, {Key: "package", Value: 1}, {Key: "go_test", Value: 1}, {Key: "attempt", Value: 1},
 	{Key: "status", Value: 1}, {Key: "cached", Value: 1}, {Key: "score", Value: 1}, {Key: "score_method", Value: 1},
@@ -143,7 +144,7 @@ var resultFields = bson.D{{Key: "_id", Value: 1}, {Key: "evaluation_run_id", Val
 // Results implements [store.Driver], a run at a time, from a cursor over
 // its test runs (index evaluation_run_id): one document is decoded at a
 // time.
-func (s *Store) Results(ctx context.Context, runs []model.ID, rs *store.Results, yield func(*store.Results) error) error {
+func (s *Store) Results(ctx context.Context, runs []model.ID, rs *samples.Results, yield func(*samples.Results) error) error {
 	for _, id := range runs {
 		rs.Reset(id)
 		cur, err := s.tests().Find(ctx, bson.D{{Key: "evaluation_run_id", Value: id}}, options.Find().SetProjection(resultFields))

@@ -11,6 +11,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"evalrec.dev/model"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -244,7 +245,7 @@ func (s *Store) Tally(ctx context.Context, run model.ID) (*store.Tally, error) {
 	}
 	defer rows.Close()
 	tally := &store.Tally{}
-	results := &store.Results{KeepIDs: true} // a digest holds them
+	results := &samples.Results{KeepIDs: true} // a digest holds them
 	results.Reset(run)
 	var sc testRunScanner
 	for rows.Next() {

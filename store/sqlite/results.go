@@ -6,7 +6,7 @@ import (
 	"errors"
 
 	"evalrec.dev/model"
-	"evalrec.dev/store"
+	"evalrec.dev/samples"
 )
 
 // Results implements [store.Driver]: a finished run's results are its
@@ -14,7 +14,7 @@ import (
 // running, or stored by an evalrec before digests) is read from its rows,
 // and the digest of a finished run is stored then, so that a store of an
 // older version is migrated by the first query that reads each run.
-func (s *Store) Results(ctx context.Context, runs []model.ID, rs *store.Results, yield func(*store.Results) error) error {
+func (s *Store) Results(ctx context.Context, runs []model.ID, rs *samples.Results, yield func(*samples.Results) error) error {
 	// One statement for every run: a window of 200 small runs spent a
 	// third of its time preparing the same query.
 	stmt, err := s.db.PrepareContext(ctx, `SELECT digest FROM run_digests WHERE run = ?`)
@@ -25,7 +25,7 @@ func (s *Store) Results(ctx context.Context, runs []model.ID, rs *store.Results,
 	for _, id := range runs {
 		rs.Reset(id)
 		err := decodeDigest(ctx, stmt, id, rs)
-		if errors.Is(err, store.ErrDigestVersion) {
+		if errors.Is(err, samples.ErrDigestVersion) {
 			rs.Reset(id)
 			err = sql.ErrNoRows // written by another evalrec: read the rows
 		}
@@ -55,7 +55,7 @@ func (s *Store) Results(ctx context.Context, runs []model.ID, rs *store.Results,
 // decodeDigest adds the results of run's digest to rs, reading it in
 // place (sql.RawBytes: a digest of 50,000 test runs is a megabyte, which
 // Scan into a []byte copies); sql.ErrNoRows when there is none.
-func decodeDigest(ctx context.Context, stmt *sql.Stmt, run model.ID, rs *store.Results) error {
+func decodeDigest(ctx context.Context, stmt *sql.Stmt, run model.ID, rs *samples.Results) error {
 	rows, err := stmt.QueryContext(ctx, run.Hex())
 	if err != nil {
 		return describe(err)
@@ -71,13 +71,13 @@ func decodeDigest(ctx context.Context, stmt *sql.Stmt, run model.ID, rs *store.R
 	if err := rows.Scan(&digest); err != nil {
 		return describe(err)
 	}
-	return store.DecodeDigest(digest, run, rs)
+	return samples.DecodeDigest(digest, run, rs)
 }
 
 // resultsOfRows reads the results of one run from its rows, and whether the
 // run has finished (so that they are final).
-func resultsOfRows(ctx context.Context, q *sql.DB, run model.ID) (*store.Results, bool, error) {
-	rs := &store.Results{KeepIDs: true} // a digest holds them
+func resultsOfRows(ctx context.Context, q *sql.DB, run model.ID) (*samples.Results, bool, error) {
+	rs := &samples.Results{KeepIDs: true} // a digest holds them
 	rs.Reset(run)
 	var status string
 	if err := q.QueryRowContext(ctx, `SELECT status FROM evaluation_runs WHERE id = ?`, run.Hex()).Scan(&status); err != nil && err != sql.ErrNoRows {
@@ -105,13 +105,13 @@ func resultsOfRows(ctx context.Context, q *sql.DB, run model.ID) (*store.Results
 // putDigest stores the digest of a finished run's results, read before
 // this write began, if the run still has as many test runs: test runs
 // are only ever added, and one added meanwhile would be missing from it.
-func putDigest(ctx context.Context, tx *sql.Tx, run model.ID, rs *store.Results) error {
+func putDigest(ctx context.Context, tx *sql.Tx, run model.ID, rs *samples.Results) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run = ?`, run.Hex()).Scan(&n); err != nil || n != len(rs.Rows) {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO run_digests (run, digest) VALUES (?, ?) ON CONFLICT (run) DO UPDATE SET digest = excluded.digest`,
-		run.Hex(), store.EncodeDigest(rs))
+		run.Hex(), samples.EncodeDigest(rs))
 	return err
 }
 
@@ -120,7 +120,7 @@ func putDigest(ctx context.Context, tx *sql.Tx, run model.ID, rs *store.Results)
 // are only ever added), and drops those results.
 func (s *Store) StoreDigest(ctx context.Context, run model.ID) error {
 	s.pendingMu.Lock()
-	var rs *store.Results
+	var rs *samples.Results
 	if s.pendingRun == run {
 		rs, s.pending = s.pending, nil
 	}
@@ -132,7 +132,7 @@ func (s *Store) StoreDigest(ctx context.Context, run model.ID) error {
 }
 
 // keepPending keeps the results a Tally read, for StoreDigest.
-func (s *Store) keepPending(run model.ID, rs *store.Results) {
+func (s *Store) keepPending(run model.ID, rs *samples.Results) {
 	s.pendingMu.Lock()
 	defer s.pendingMu.Unlock()
 	s.pendingRun, s.pending = run, rs

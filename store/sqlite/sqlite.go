@@ -37,6 +37,7 @@ import (
 	"evalrec.dev/internal/dotdir"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/model"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -93,7 +94,7 @@ type Store struct {
 	// never finish here hold nothing.
 	pendingMu  sync.Mutex
 	pendingRun model.ID
-	pending    *store.Results
+	pending    *samples.Results
 }
 
 // Open opens the file at path, creating it (and its directory) with
@@ -217,7 +218,7 @@ var schema = []string{
 		output TEXT NOT NULL
 	)`,
 	// run_digests holds each finished run's results, encoded by
-	// store.EncodeDigest: what the statistics read, in one value a run.
+	// samples.EncodeDigest: what the statistics read, in one value a run.
 	`CREATE TABLE IF NOT EXISTS run_digests (
 		run TEXT PRIMARY KEY,
 		digest BLOB NOT NULL

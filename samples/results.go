@@ -1,4 +1,8 @@
-package store
+// Package samples holds test runs in the narrow form that the statistics
+// (package compare and package analytics) read: [Results], streamed a run
+// at a time, and a run's results encoded as one value, its digest, which
+// a store keeps for each finished run. It knows no store.
+package samples
 
 import (
 	"cmp"

@@ -1,4 +1,4 @@
-package store_test
+package samples_test
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 
 	"evalrec.dev/model"
 	"evalrec.dev/result"
-	"evalrec.dev/store"
+	"evalrec.dev/samples"
 )
 
 // wideRun is one run of tests test runs: a metric on one in ten (with a
@@ -56,8 +56,8 @@ func wideRun(run model.ID, tests int) []model.TestRun {
 }
 
 // resultsOf holds the test runs of one run.
-func resultsOf(trs []model.TestRun) *store.Results {
-	rs := &store.Results{KeepIDs: true}
+func resultsOf(trs []model.TestRun) *samples.Results {
+	rs := &samples.Results{KeepIDs: true}
 	rs.Reset(trs[0].EvaluationRunID)
 	for i := range trs {
 		rs.Add(&trs[i])
@@ -65,7 +65,7 @@ func resultsOf(trs []model.TestRun) *store.Results {
 	return rs
 }
 
-func flat(rs *store.Results) []string {
+func flat(rs *samples.Results) []string {
 	var out []string
 	for i, r := range rs.Rows {
 		line := fmt.Sprintf("%s %s %s %s %v %v %d", rs.Runs[r.Run].Hex(), rs.Tests[r.Test].TestID, rs.Tests[r.Test].TestName,
@@ -84,23 +84,23 @@ func TestADigestHoldsEveryResultOfItsRun(t *testing.T) {
 	a, b := wideRun(runA, 3000), wideRun(runB, 2000)
 	want := resultsOf(append(slices.Clone(a), b...))
 
-	got := &store.Results{}
-	da, db := store.EncodeDigest(resultsOf(a)), store.EncodeDigest(resultsOf(b))
-	require.NoError(t, store.DecodeDigest(da, runA, got))
-	require.NoError(t, store.DecodeDigest(db, runB, got))
+	got := &samples.Results{}
+	da, db := samples.EncodeDigest(resultsOf(a)), samples.EncodeDigest(resultsOf(b))
+	require.NoError(t, samples.DecodeDigest(da, runA, got))
+	require.NoError(t, samples.DecodeDigest(db, runB, got))
 	assert.Equal(t, flat(want), flat(got))
 	assert.Len(t, got.Tests, 3000, "a test is held once, however many runs it has")
-	assert.Equal(t, "a name of its own", got.Tests[slices.IndexFunc(got.Tests, func(k store.TestKey) bool { return k.TestID == a[13].TestID })].TestName)
+	assert.Equal(t, "a name of its own", got.Tests[slices.IndexFunc(got.Tests, func(k samples.TestKey) bool { return k.TestID == a[13].TestID })].TestName)
 	perRow := float64(len(da)) / float64(len(a))
 	t.Logf("%.1f bytes a test run", perRow)
 	assert.Less(t, perRow, 24.0)
 
 	for cut := 0; cut < len(db); cut += 997 {
-		err := store.DecodeDigest(db[:cut], runB, &store.Results{})
+		err := samples.DecodeDigest(db[:cut], runB, &samples.Results{})
 		assert.Error(t, err, "a digest cut at %d bytes", cut)
 	}
-	assert.Error(t, store.DecodeDigest(append([]byte{9}, db[1:]...), runB, &store.Results{}), "an unknown version")
-	assert.Error(t, store.DecodeDigest(append(slices.Clone(db), 0), runB, &store.Results{}), "bytes left over")
+	assert.Error(t, samples.DecodeDigest(append([]byte{9}, db[1:]...), runB, &samples.Results{}), "an unknown version")
+	assert.Error(t, samples.DecodeDigest(append(slices.Clone(db), 0), runB, &samples.Results{}), "bytes left over")
 }
 
 // TestResultsGiveBackTheTestRunsTheyHold turns test runs into results, and
@@ -112,9 +112,9 @@ func TestResultsGiveBackTheTestRunsTheyHold(t *testing.T) {
 		trs[i].ID = result.RunID("r1", trs[i].Package, trs[i].GoTest, trs[i].Attempt)
 		trs[i].TestRunID, trs[i].Passed = trs[i].ID, trs[i].Status == "passed"
 	}
-	rs := &store.Results{KeepIDs: true}
+	rs := &samples.Results{KeepIDs: true}
 	rs.Reset(run)
-	require.NoError(t, store.DecodeDigest(store.EncodeDigest(resultsOf(trs)), run, rs))
+	require.NoError(t, samples.DecodeDigest(samples.EncodeDigest(resultsOf(trs)), run, rs))
 	got := make([]model.TestRun, len(rs.Rows))
 	for i := range rs.Rows {
 		got[i] = rs.TestRun(i, true)
@@ -129,10 +129,10 @@ func TestResultsGiveBackTheTestRunsTheyHold(t *testing.T) {
 	// A test's name is its newest row's.
 	trs[slices.IndexFunc(trs, func(x model.TestRun) bool { return x.GoTest == "TestFunction00013" })].TestName = "a name of its own"
 	assert.Equal(t, trs, got)
-	r := rs.Rows[slices.IndexFunc(rs.Rows, func(r store.Result) bool { return rs.Tests[r.Test].GoTest == "TestFunction00007" })]
+	r := rs.Rows[slices.IndexFunc(rs.Rows, func(r samples.Result) bool { return rs.Tests[r.Test].GoTest == "TestFunction00007" })]
 	assert.Equal(t, result.Skipped, r.Status())
 	assert.False(t, r.HasScore())
-	lat := rs.Metrics[slices.IndexFunc(rs.Metrics, func(k store.MetricKey) bool { return k.Key == "lat%2Ep" })]
+	lat := rs.Metrics[slices.IndexFunc(rs.Metrics, func(k samples.MetricKey) bool { return k.Key == "lat%2Ep" })]
 	assert.Equal(t, "lat.p", lat.Label())
 }
 
@@ -140,13 +140,13 @@ func TestResultsGiveBackTheTestRunsTheyHold(t *testing.T) {
 // does on a wide suite.
 func BenchmarkDecodeDigest(b *testing.B) {
 	run := model.NewID()
-	d := store.EncodeDigest(resultsOf(wideRun(run, 50000)))
+	d := samples.EncodeDigest(resultsOf(wideRun(run, 50000)))
 	b.SetBytes(30 * int64(len(d)))
-	rs := &store.Results{}
+	rs := &samples.Results{}
 	for b.Loop() {
 		for range 30 {
 			rs.Reset(run)
-			if err := store.DecodeDigest(d, run, rs); err != nil {
+			if err := samples.DecodeDigest(d, run, rs); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -161,7 +161,7 @@ func TestAccumulatedResultsKeepEveryRunsRows(t *testing.T) {
 	tr := func(run model.ID, name string) *model.TestRun {
 		return &model.TestRun{EvaluationRunID: run, TestID: "p." + name, TestName: name, Status: "passed"}
 	}
-	rs := &store.Results{Accumulate: true}
+	rs := &samples.Results{Accumulate: true}
 	rs.Reset(a)
 	rs.Add(tr(a, "T1"))
 	rs.Add(tr(a, "T2"))
