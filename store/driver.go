@@ -71,8 +71,6 @@ type Driver interface {
 	// (emptying its rows first, see [samples.Results]) and calls yield with it;
 	// it stops at yield's first error and returns it.
 	Results(ctx context.Context, runs []model.ID, rs *samples.Results, yield func(*samples.Results) error) error
-	// Tally adds up the stored test runs of a run (see [Tally.Add]).
-	Tally(ctx context.Context, run model.ID) (*Tally, error)
 	// TestHistory returns the runs of one test, newest first (by
 	// finished_at, then _id), without output.
 	TestHistory(ctx context.Context, testID string, f HistoryFilter) ([]model.TestRun, error)

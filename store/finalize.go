@@ -16,6 +16,7 @@ import (
 	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
+	"evalrec.dev/samples"
 )
 
 // StaleAfter is how long a part may go without a heartbeat before its writer
@@ -49,7 +50,8 @@ func (d *DB) finalize(ctx context.Context, runID model.ID, now time.Time, parts 
 	if err != nil {
 		return nil, fmt.Errorf("reading run %s: %w", runID.Hex(), err)
 	}
-	last := "\x00" // matches no real fingerprint, so the first pass writes
+	last := "\x00"               // matches no real fingerprint, so the first pass writes
+	var results *samples.Results // what the last tally read
 	for range 8 {
 		if parts == nil {
 			if parts, err = d.readParts(ctx, runID); err != nil {
@@ -64,10 +66,11 @@ func (d *DB) finalize(ctx context.Context, runID model.ID, now time.Time, parts 
 		} else {
 			last = fp
 		}
-		counted, err := d.tally(ctx, runID)
+		counted, read, err := d.tally(ctx, runID)
 		if err != nil {
 			return nil, err
 		}
+		results = read
 		totals(run, parts, now, counted)
 		cctx, cancel := context.WithTimeout(ctx, opTimeout)
 		err = d.SetTotals(cctx, run)
@@ -77,21 +80,21 @@ func (d *DB) finalize(ctx context.Context, runID model.ID, now time.Time, parts 
 		}
 		parts = nil
 	}
-	if k, ok := d.drv.(digestKeeper); ok && run.Status != model.StatusRunning {
+	if k, ok := d.drv.(digestKeeper); ok && run.Status != model.StatusRunning && results != nil {
 		// A cache: without it, the first query that reads the run
 		// builds it (see [samples.Results]).
 		cctx, cancel := context.WithTimeout(ctx, queryTimeout)
-		_ = k.StoreDigest(cctx, runID)
+		_ = k.StoreDigest(cctx, runID, results)
 		cancel()
 	}
 	return run, nil
 }
 
 // A digestKeeper is a driver that keeps each finished run's results in one
-// value (see [EncodeDigest]): StoreDigest stores the one its last Tally of
-// the run read, if the run still has exactly those test runs.
+// value (see [samples.EncodeDigest]): StoreDigest stores rs, the results
+// of run as they were read, if the run still has exactly those test runs.
 type digestKeeper interface {
-	StoreDigest(ctx context.Context, run model.ID) error
+	StoreDigest(ctx context.Context, run model.ID, rs *samples.Results) error
 }
 
 func (d *DB) readParts(ctx context.Context, runID model.ID) ([]Part, error) {
@@ -165,56 +168,58 @@ type Tally struct {
 
 // tally counts the stored test runs of a run: they, not the parts' own
 // counts, say what reached the store, whether or not every writer lived
-// to the end.
-func (d *DB) tally(ctx context.Context, runID model.ID) (*Tally, error) {
+// to the end. It returns the results it read too (with their IDs), which
+// are the run's digest once it has ended.
+func (d *DB) tally(ctx context.Context, runID model.ID) (*Tally, *samples.Results, error) {
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	t, err := d.drv.Tally(cctx, runID)
-	if err != nil {
-		return nil, fmt.Errorf("counting the test runs of run %s: %w", runID.Hex(), err)
+	rs := &samples.Results{KeepIDs: true}
+	if err := d.drv.Results(cctx, []model.ID{runID}, rs, func(*samples.Results) error { return nil }); err != nil {
+		return nil, nil, fmt.Errorf("counting the test runs of run %s: %w", runID.Hex(), err)
 	}
-	return t, nil
+	return TallyOf(rs), rs, nil
 }
 
-// TallyDoc is what a tally reads of a stored test run.
-type TallyDoc struct {
-	GoTest  string                 `json:"go_test"`
-	Status  string                 `json:"status"`
-	Score   *float64               `json:"score"`
-	Metrics map[string]TallyMetric `json:"metrics"`
-}
-
-// TallyMetric is what a tally reads of a metric.
-type TallyMetric struct {
-	Value *float64 `json:"value"`
-}
-
-// Add counts one stored test run, as Counts.Add and Values.Add count the
-// result it came from.
-func (t *Tally) Add(d *TallyDoc) {
-	t.NumTests++
-	switch result.Status(d.Status) {
-	case result.Passed:
-		t.NumPassed++
-	case result.Failed:
-		t.NumFailed++
-	case result.Skipped:
-		t.NumSkipped++
-	case result.Incomplete:
-		t.NumIncomplete++
-	}
-	for k, m := range d.Metrics {
-		if m.Value == nil || strings.HasPrefix(d.GoTest, "Benchmark") {
-			continue // a benchmark's measurements are its own (see Values.Add)
+// TallyOf adds up the test runs in rs, as Counts.Add and Values.Add count
+// the results they came from.
+func TallyOf(rs *samples.Results) *Tally {
+	t := &Tally{}
+	for i := range rs.Rows {
+		r := &rs.Rows[i]
+		t.NumTests++
+		switch r.Status() {
+		case result.Passed:
+			t.NumPassed++
+		case result.Failed:
+			t.NumFailed++
+		case result.Skipped:
+			t.NumSkipped++
+		case result.Incomplete:
+			t.NumIncomplete++
 		}
-		if t.MetricValues == nil {
-			t.MetricValues = map[string][]float64{}
+		// A benchmark's measurements are its own (see Values.Add), and a
+		// value that was not finite is not counted.
+		if !strings.HasPrefix(rs.Tests[r.Test].GoTest, "Benchmark") {
+			for _, v := range rs.ValuesOf(i) {
+				if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
+					continue
+				}
+				if t.MetricValues == nil {
+					t.MetricValues = map[string][]float64{}
+				}
+				k := rs.Metrics[v.Metric].Key
+				t.MetricValues[k] = append(t.MetricValues[k], v.Value)
+			}
 		}
-		t.MetricValues[k] = append(t.MetricValues[k], *m.Value)
+		var score *float64
+		if r.HasScore() {
+			score = &r.Score
+		}
+		if sc, ok := RunScore(r.Status(), score); ok {
+			t.Scores = append(t.Scores, sc)
+		}
 	}
-	if sc, ok := RunScore(result.Status(d.Status), d.Score); ok {
-		t.Scores = append(t.Scores, sc)
-	}
+	return t
 }
 
 // add counts a part that was never stored (a dry run's).

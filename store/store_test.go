@@ -28,6 +28,7 @@ import (
 	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
+	"evalrec.dev/samples"
 	"evalrec.dev/scoring"
 	"evalrec.dev/store"
 )
@@ -666,8 +667,13 @@ func TestABenchmarksMeasurementsStayOutOfTheRunsMetrics(t *testing.T) {
 	v.Add(&result.Test{Name: "BenchmarkParse", Status: result.Passed, Metrics: []result.Metric{{Key: "sec/op", Result: scoring.Result{Name: "sec/op", Value: 1}}}})
 	v.Add(werTest("m/a", "TestA", 0.2, result.Passed))
 	assert.Equal(t, []string{"wer"}, slices.Collect(maps.Keys(v.MetricValues)))
-	var tl store.Tally
-	tl.Add(&store.TallyDoc{GoTest: "BenchmarkParse", Status: "passed", Metrics: map[string]store.TallyMetric{"sec/op": {Value: &one}}})
-	tl.Add(&store.TallyDoc{GoTest: "TestA", Status: "passed", Metrics: map[string]store.TallyMetric{"wer": {Value: &one}}})
+	run := model.NewID()
+	rs := &samples.Results{}
+	rs.Reset(run)
+	rs.Add(&model.TestRun{EvaluationRunID: run, TestID: "m/b.BenchmarkParse", GoTest: "BenchmarkParse", Status: "passed",
+		Metrics: map[string]model.MetricDoc{"sec/op": {Value: &one}}})
+	rs.Add(&model.TestRun{EvaluationRunID: run, TestID: "m/a.TestA", GoTest: "TestA", Status: "passed",
+		Metrics: map[string]model.MetricDoc{"wer": {Value: &one}}})
+	tl := store.TallyOf(rs)
 	assert.Equal(t, []string{"wer"}, slices.Collect(maps.Keys(tl.MetricValues)))
 }

@@ -171,25 +171,6 @@ func (s *Store) Results(ctx context.Context, runs []model.ID, rs *samples.Result
 	return nil
 }
 
-// Tally implements [store.Driver].
-func (s *Store) Tally(ctx context.Context, run model.ID) (*store.Tally, error) {
-	cur, err := s.tests().Find(ctx, bson.D{{Key: "evaluation_run_id", Value: run}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "go_test", Value: 1}, {Key: "status", Value: 1}, {Key: "score", Value: 1}, {Key: "metrics", Value: 1}}))
-	if err != nil {
-		return nil, err
-	}
-	defer cur.Close(ctx)
-	t := &store.Tally{}
-	for cur.Next(ctx) {
-		var d store.TallyDoc
-		if err := cur.Decode(&d); err != nil {
-			return nil, err
-		}
-		t.Add(&d)
-	}
-	return t, cur.Err()
-}
-
 // TestHistory implements [store.Driver].
 func (s *Store) TestHistory(ctx context.Context, testID string, f store.HistoryFilter) ([]model.TestRun, error) {
 	q := bson.D{{Key: "test_id", Value: testID}}

@@ -11,7 +11,6 @@ import (
 	json "github.com/goccy/go-json"
 
 	"evalrec.dev/model"
-	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -234,37 +233,6 @@ func (s *Store) tests(ctx context.Context, out []model.TestRun, q string, args .
 		out = append(out, t)
 	}
 	return out, describe(rows.Err())
-}
-
-// Tally implements [store.Driver]: statuses and scores from the columns,
-// metric values from the rest of the documents, read into a small value.
-func (s *Store) Tally(ctx context.Context, run model.ID) (*store.Tally, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+testRunColumns+` FROM test_runs t WHERE t.run = ?`, run.Hex())
-	if err != nil {
-		return nil, describe(err)
-	}
-	defer rows.Close()
-	tally := &store.Tally{}
-	results := &samples.Results{KeepIDs: true} // a digest holds them
-	results.Reset(run)
-	var sc testRunScanner
-	for rows.Next() {
-		t, err := sc.scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		d := store.TallyDoc{GoTest: t.GoTest, Status: t.Status, Score: t.Score, Metrics: make(map[string]store.TallyMetric, len(t.Metrics))}
-		for k, m := range t.Metrics {
-			d.Metrics[k] = store.TallyMetric{Value: m.Value}
-		}
-		tally.Add(&d)
-		results.Add(&t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, describe(err)
-	}
-	s.keepPending(run, results)
-	return tally, nil
 }
 
 // TestHistory implements [store.Driver].

@@ -115,25 +115,9 @@ func putDigest(ctx context.Context, tx *sql.Tx, run model.ID, rs *samples.Result
 	return err
 }
 
-// StoreDigest stores the digest of a finished run from the results its
-// last Tally read, if the run still has that many test runs (test runs
-// are only ever added), and drops those results.
-func (s *Store) StoreDigest(ctx context.Context, run model.ID) error {
-	s.pendingMu.Lock()
-	var rs *samples.Results
-	if s.pendingRun == run {
-		rs, s.pending = s.pending, nil
-	}
-	s.pendingMu.Unlock()
-	if rs == nil {
-		return nil
-	}
+// StoreDigest stores rs, the results of a finished run as they were read,
+// as its digest, if the run still has that many test runs (test runs are
+// only ever added).
+func (s *Store) StoreDigest(ctx context.Context, run model.ID, rs *samples.Results) error {
 	return s.write(ctx, func(tx *sql.Tx) error { return putDigest(ctx, tx, run, rs) })
-}
-
-// keepPending keeps the results a Tally read, for StoreDigest.
-func (s *Store) keepPending(run model.ID, rs *samples.Results) {
-	s.pendingMu.Lock()
-	defer s.pendingMu.Unlock()
-	s.pendingRun, s.pending = run, rs
 }

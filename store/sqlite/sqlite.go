@@ -27,7 +27,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -37,7 +36,6 @@ import (
 	"evalrec.dev/internal/dotdir"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/model"
-	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -89,12 +87,6 @@ const busyTimeout = 30 * time.Second
 type Store struct {
 	db   *sql.DB
 	path string
-	// pending holds the results the last Tally read, of pendingRun, which
-	// StoreDigest stores: one run's only, so that tallies of runs that
-	// never finish here hold nothing.
-	pendingMu  sync.Mutex
-	pendingRun model.ID
-	pending    *samples.Results
 }
 
 // Open opens the file at path, creating it (and its directory) with
