@@ -677,3 +677,31 @@ func TestABenchmarksMeasurementsStayOutOfTheRunsMetrics(t *testing.T) {
 	tl := store.TallyOf(rs)
 	assert.Equal(t, []string{"wer"}, slices.Collect(maps.Keys(tl.MetricValues)))
 }
+
+// A session adds up the test runs it stored rather than read them back,
+// but only when they are all the run's: a test run another writer stored
+// in the run meanwhile is counted too, and the digest holds it.
+func TestARunsTotalsCountTestRunsOtherWritersStored(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *storetest.Store) {
+		ctx := context.Background()
+		run := newRun("others")
+		sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
+		sess.BeginPart("p", "m/p", nil)
+		sess.Add("p", werTest("m/p", "TestA", 0.2, result.Passed))
+		sess.Add("p", werTest("m/p", "TestB", 0.4, result.Passed))
+		require.Eventually(t, func() bool { return countTests(t, s.DB, run.ID) == 2 }, 10*time.Second, 10*time.Millisecond)
+		score := 0.0
+		_, err := s.DB.InsertTestRuns(ctx, []model.TestRun{{ID: "elsewhere", EvaluationRunID: run.ID, TestRunID: "elsewhere",
+			TestID: "m/q.TestC", TestName: "TestC", Package: "m/q", GoTest: "TestC", Attempt: 1, Status: "failed", Score: &score,
+			FinishedAt: time.Now().UTC(), Metrics: map[string]model.MetricDoc{}, Tags: []string{}, Participants: []string{}}})
+		require.NoError(t, err)
+		sess.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
+		got, err := sess.Close()
+		require.NoError(t, err)
+		assert.Equal(t, 3, got.NumTests, "the run counts the test run another writer stored")
+		assert.Equal(t, 1, got.NumFailed)
+		rs := &samples.Results{Accumulate: true}
+		require.NoError(t, s.DB.ReadResults(ctx, []model.ID{run.ID}, rs))
+		assert.Len(t, rs.Rows, 3, "the run's results (its digest, on SQLite) hold all three")
+	})
+}
