@@ -78,10 +78,7 @@ func (d *DB) TestRunsOfRuns(ctx context.Context, runs []model.ID) ([]model.TestR
 }
 
 // Tally adds up the stored test runs of a run.
-func (d *DB) Tally(ctx context.Context, run model.ID) (*Tally, error) {
-	t, _, err := d.tally(ctx, run)
-	return t, err
-}
+func (d *DB) Tally(ctx context.Context, run model.ID) (*Tally, error) { return d.tally(ctx, run) }
 
 // TestHistory returns the runs of one test, newest first, without output.
 func (d *DB) TestHistory(ctx context.Context, testID string, f HistoryFilter) ([]model.TestRun, error) {

@@ -27,7 +27,7 @@ import (
 //     are no transactions across documents, so every write must be safe to
 //     repeat.
 //   - Only a part's own writer replaces it; other writers change a part
-//     only through ReapPart, which is conditional.
+//     only by finalizing, which reaps only a part that still runs.
 //   - Every method honours ctx's deadline.
 //   - A failure of the store itself (unreachable, timed out, disk full) is
 //     returned as an error; a document the store refused is reported in
@@ -46,12 +46,16 @@ type Driver interface {
 	InsertParts(ctx context.Context, ps []Part) (WriteStats, error)
 	// ReplacePart writes p over the stored part with its _id.
 	ReplacePart(ctx context.Context, p *Part) error
-	// ReapPart writes p (failed, reaped) over the stored part only if that
-	// is still running, and reports whether it did.
-	ReapPart(ctx context.Context, p *Part) (bool, error)
-	// SetTotals writes what finalization computes: the fields of
-	// [EvaluationRun] that [totals] sets.
-	SetTotals(ctx context.Context, r *model.EvaluationRun) error
+	// Finalize reads run, its parts and its test runs' results, and
+	// writes what f computes from them: the parts f.Reap returns, over
+	// those stored only while they still run, and the run's totals (the
+	// fields of model.EvaluationRun that f.Totals sets); it returns the
+	// run as written. What it writes must be computed from one state of
+	// the run: a driver whose store changes several documents atomically
+	// does it once, in one transaction; another repeats it until the
+	// parts it reads (their [Fingerprint]) stay the same. Once the run
+	// has ended, a driver that keeps digests stores the run's.
+	Finalize(ctx context.Context, run model.ID, f Finalizing) (*model.EvaluationRun, error)
 
 	// Run returns one run whole, by its _id or, when k.ID is zero, its
 	// evaluation_run_id; or ErrNotFound.

@@ -28,73 +28,57 @@ const StaleAfter = time.Minute
 // it likes: when the last part has ended, the totals are exact and the
 // status is final.
 //
-// Several test binaries of one invocation may finalize at once. Each writes
-// the totals of what it read, so a writer that read before another part
-// ended could overwrite newer totals. To converge, Finalize reads the parts
-// again after writing and repeats while they changed: the last write is then
-// made by a writer that saw every part.
-//
 // Parts whose writer died (same host and its process is gone, or no heartbeat
 // for StaleAfter) are marked failed first, so a killed binary does not leave
 // its run running for ever.
+//
+// The driver reads the run's state and writes what [Finalizing] computes
+// from it: SQLite in one transaction; MongoDB, whose servers may update no
+// two documents at once, by repeating until what it read stays the same
+// (see [Driver.Finalize]).
 func (d *DB) Finalize(ctx context.Context, runID model.ID, now time.Time) (*model.EvaluationRun, error) {
-	return d.finalize(ctx, runID, now, nil)
+	return d.FinalizeWith(ctx, runID, Finalizing{
+		Reap: func(parts []Part) []*Part { return reapDeadParts(parts, now) },
+		Totals: func(run *model.EvaluationRun, parts []Part, rs *samples.Results) {
+			totals(run, parts, now, TallyOf(rs))
+		},
+	})
 }
 
-// finalize is Finalize starting from parts, the run's parts as the caller
-// just read them, when it has them.
-func (d *DB) finalize(ctx context.Context, runID model.ID, now time.Time, parts []Part) (*model.EvaluationRun, error) {
-	cctx, cancel := context.WithTimeout(ctx, opTimeout)
-	run, err := d.drv.Run(cctx, RunKey{ID: runID})
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("reading run %s: %w", runID.Hex(), err)
-	}
-	last := "\x00"               // matches no real fingerprint, so the first pass writes
-	var results *samples.Results // what the last tally read
-	for range 8 {
-		if parts == nil {
-			if parts, err = d.readParts(ctx, runID); err != nil {
-				return nil, err
+// FinalizeWith is Finalize with f's computation: what store/drivertest
+// checks drivers with. What f returns is masked before it is written.
+func (d *DB) FinalizeWith(ctx context.Context, runID model.ID, f Finalizing) (*model.EvaluationRun, error) {
+	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	run, err := d.drv.Finalize(cctx, runID, Finalizing{
+		Reap: func(parts []Part) []*Part {
+			reaped := f.Reap(parts)
+			for _, p := range reaped {
+				maskPart(p)
 			}
-		}
-		if err := d.reapDeadParts(ctx, parts, now); err != nil {
-			return nil, err
-		}
-		if fp := fingerprint(parts); fp == last {
-			break
-		} else {
-			last = fp
-		}
-		counted, read, err := d.tally(ctx, runID)
-		if err != nil {
-			return nil, err
-		}
-		results = read
-		totals(run, parts, now, counted)
-		cctx, cancel := context.WithTimeout(ctx, opTimeout)
-		err = d.SetTotals(cctx, run)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("writing totals of run %s: %w", run.EvaluationRunID, err)
-		}
-		parts = nil
-	}
-	if k, ok := d.drv.(digestKeeper); ok && run.Status != model.StatusRunning && results != nil {
-		// A cache: without it, the first query that reads the run
-		// builds it (see [samples.Results]).
-		cctx, cancel := context.WithTimeout(ctx, queryTimeout)
-		_ = k.StoreDigest(cctx, runID, results)
-		cancel()
+			return reaped
+		},
+		Totals: func(run *model.EvaluationRun, parts []Part, rs *samples.Results) {
+			f.Totals(run, parts, rs)
+			maskRun(run)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finalizing run %s: %w", runID.Hex(), err)
 	}
 	return run, nil
 }
 
-// A digestKeeper is a driver that keeps each finished run's results in one
-// value (see [samples.EncodeDigest]): StoreDigest stores rs, the results
-// of run as they were read, if the run still has exactly those test runs.
-type digestKeeper interface {
-	StoreDigest(ctx context.Context, run model.ID, rs *samples.Results) error
+// Finalizing is what finalizing a run computes from what a driver read of
+// it (see [Driver.Finalize]).
+type Finalizing struct {
+	// Reap marks the running parts whose writer is gone as failed, in
+	// parts, and returns them, for the driver to write over the stored
+	// ones that still run.
+	Reap func(parts []Part) []*Part
+	// Totals sets run's totals from its parts (as reaped) and the results
+	// of its test runs.
+	Totals func(run *model.EvaluationRun, parts []Part, rs *samples.Results)
 }
 
 func (d *DB) readParts(ctx context.Context, runID model.ID) ([]Part, error) {
@@ -107,9 +91,10 @@ func (d *DB) readParts(ctx context.Context, runID model.ID) ([]Part, error) {
 	return parts, nil
 }
 
-// reapDeadParts marks running parts whose writer is gone as failed, in the
-// store and in parts.
-func (d *DB) reapDeadParts(ctx context.Context, parts []Part, now time.Time) error {
+// reapDeadParts marks running parts whose writer is gone as failed, and
+// returns them.
+func reapDeadParts(parts []Part, now time.Time) []*Part {
+	var reaped []*Part
 	for i := range parts {
 		p := &parts[i]
 		if p.Status != model.StatusRunning {
@@ -123,14 +108,9 @@ func (d *DB) reapDeadParts(ctx context.Context, parts []Part, now time.Time) err
 		p.Error = fmt.Sprintf("test binary for %s %s without finishing (killed, -timeout panic or os.Exit); results stored before then are kept", p.Package, why)
 		finished := p.HeartbeatAt
 		p.FinishedAt = &finished
-		cctx, cancel := context.WithTimeout(ctx, opTimeout)
-		_, err := d.ReapPart(cctx, p)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("marking part %s failed: %w", p.ID, err)
-		}
+		reaped = append(reaped, p)
 	}
-	return nil
+	return reaped
 }
 
 // deadReason says why a running part's writer is taken for dead, or "" when
@@ -149,7 +129,9 @@ func deadReason(p Part, now time.Time) string {
 
 func dead(p Part, now time.Time) bool { return deadReason(p, now) != "" }
 
-func fingerprint(parts []Part) string {
+// Fingerprint says what of parts finalizing depends on: a driver that
+// repeats finalizing stops when it stays the same.
+func Fingerprint(parts []Part) string {
 	var b strings.Builder
 	for _, p := range parts {
 		b.WriteString(p.ID)
@@ -168,16 +150,15 @@ type Tally struct {
 
 // tally counts the stored test runs of a run: they, not the parts' own
 // counts, say what reached the store, whether or not every writer lived
-// to the end. It returns the results it read too (with their IDs), which
-// are the run's digest once it has ended.
-func (d *DB) tally(ctx context.Context, runID model.ID) (*Tally, *samples.Results, error) {
+// to the end.
+func (d *DB) tally(ctx context.Context, runID model.ID) (*Tally, error) {
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	rs := &samples.Results{KeepIDs: true}
+	rs := &samples.Results{}
 	if err := d.drv.Results(cctx, []model.ID{runID}, rs, func(*samples.Results) error { return nil }); err != nil {
-		return nil, nil, fmt.Errorf("counting the test runs of run %s: %w", runID.Hex(), err)
+		return nil, fmt.Errorf("counting the test runs of run %s: %w", runID.Hex(), err)
 	}
-	return TallyOf(rs), rs, nil
+	return TallyOf(rs), nil
 }
 
 // TallyOf adds up the test runs in rs, as Counts.Add and Values.Add count

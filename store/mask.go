@@ -21,12 +21,6 @@ func (d *DB) InsertRun(ctx context.Context, r *model.EvaluationRun) error {
 	return d.drv.InsertRun(ctx, r)
 }
 
-// SetTotals masks r and writes its totals (see [Driver.SetTotals]).
-func (d *DB) SetTotals(ctx context.Context, r *model.EvaluationRun) error {
-	maskRun(r)
-	return d.drv.SetTotals(ctx, r)
-}
-
 // InsertTestRuns masks trs and stores them (see [Driver.InsertTestRuns]).
 func (d *DB) InsertTestRuns(ctx context.Context, trs []model.TestRun) (WriteStats, error) {
 	var env, branch memo // a batch repeats its run's environment and branch
@@ -48,13 +42,6 @@ func (d *DB) InsertParts(ctx context.Context, ps []Part) (WriteStats, error) {
 func (d *DB) ReplacePart(ctx context.Context, p *Part) error {
 	maskPart(p)
 	return d.drv.ReplacePart(ctx, p)
-}
-
-// ReapPart masks p and stores it if its part still runs (see
-// [Driver.ReapPart]).
-func (d *DB) ReapPart(ctx context.Context, p *Part) (bool, error) {
-	maskPart(p)
-	return d.drv.ReapPart(ctx, p)
 }
 
 func maskRun(r *model.EvaluationRun) {

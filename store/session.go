@@ -576,7 +576,7 @@ func (s *Session) finalize() (*model.EvaluationRun, error) {
 			return &run, nil
 		}
 	}
-	return s.db.finalize(ctx, s.rc.ID, now, parts)
+	return s.db.Finalize(ctx, s.rc.ID, now)
 }
 
 // Err returns the first storage failure, or nil.

@@ -176,7 +176,7 @@ func contractTestRuns(t *testing.T, db *store.DB) {
 	assert.Equal(t, want(a, b), results(), "the results of a running run")
 	done := r
 	done.Status = model.StatusCompleted
-	require.NoError(t, db.SetTotals(ctx, &done))
+	setTotals(t, db, &done)
 	assert.Equal(t, want(a, b), results(), "the results of a finished run")
 	assert.Equal(t, want(a, b), results(), "read again")
 	c := sampleTest(&r, "TestC", at.Add(2*time.Hour), "skipped")
@@ -379,20 +379,36 @@ func contractParts(t *testing.T, db *store.DB) {
 	dead := q
 	finished := at.Add(time.Minute)
 	dead.Status, dead.Error, dead.FinishedAt, dead.Reaped = model.StatusFailed, "died", &finished, true
-	ok, err := db.ReapPart(ctx, &dead)
-	require.NoError(t, err)
-	assert.True(t, ok)
+	reap(t, db, r.ID, dead)
 	again := dead
 	again.Error = "died again"
-	ok, err = db.ReapPart(ctx, &again)
-	require.NoError(t, err)
-	assert.False(t, ok, "a part no longer running is not reaped twice")
+	reap(t, db, r.ID, again) // no longer running: not reaped twice
 	parts, err = db.Parts(ctx, r.ID)
 	require.NoError(t, err)
 	sameDoc(t, []store.Part{dead, p}, parts)
 	none, err := db.Parts(ctx, model.NewID())
 	require.NoError(t, err)
 	assert.Empty(t, none)
+}
+
+// setTotals finalizes r's run with r's totals.
+func setTotals(t *testing.T, db *store.DB, r *model.EvaluationRun) {
+	t.Helper()
+	_, err := db.FinalizeWith(ctx, r.ID, store.Finalizing{
+		Reap:   func([]store.Part) []*store.Part { return nil },
+		Totals: func(run *model.EvaluationRun, _ []store.Part, _ *samples.Results) { *run = *r },
+	})
+	require.NoError(t, err)
+}
+
+// reap finalizes run reaping p, and leaves its totals as they are.
+func reap(t *testing.T, db *store.DB, run model.ID, p store.Part) {
+	t.Helper()
+	_, err := db.FinalizeWith(ctx, run, store.Finalizing{
+		Reap:   func([]store.Part) []*store.Part { return []*store.Part{&p} },
+		Totals: func(*model.EvaluationRun, []store.Part, *samples.Results) {},
+	})
+	require.NoError(t, err)
 }
 
 func contractTotals(t *testing.T, db *store.DB) {
@@ -406,7 +422,7 @@ func contractTotals(t *testing.T, db *store.DB) {
 	done.System.SystemUnderTest = map[string]any{"model": "m9"}
 	done.SystemInfoHash = done.System.Hash()
 	done.Packages = []string{"example.com/p/z"}
-	require.NoError(t, db.SetTotals(ctx, &done))
+	setTotals(t, db, &done)
 	got, err := db.Run(ctx, r.ID)
 	require.NoError(t, err)
 	sameDoc(t, done, *got)

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"evalrec.dev/model"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -89,20 +90,58 @@ func (s *Store) ReplacePart(ctx context.Context, p *store.Part) error {
 	return err
 }
 
-// ReapPart implements [store.Driver].
-func (s *Store) ReapPart(ctx context.Context, p *store.Part) (bool, error) {
-	res, err := s.parts().UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "status", Value: model.StatusRunning}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: p.Status}, {Key: "error", Value: p.Error},
-			{Key: "finished_at", Value: p.FinishedAt}, {Key: "reaped", Value: true}}}})
+// Finalize implements [store.Driver]. A MongoDB-compatible server may
+// update no two documents at once (FerretDB v1 updates none atomically),
+// and several test binaries of one invocation may finalize their run at
+// once: each writes the totals of what it read, so one that read before
+// another part ended could write over newer totals. To converge, Finalize
+// reads the parts again after writing and repeats while they changed: the
+// last write is then made by a writer that saw every part.
+func (s *Store) Finalize(ctx context.Context, id model.ID, f store.Finalizing) (*model.EvaluationRun, error) {
+	run, err := s.Run(ctx, store.RunKey{ID: id})
 	if err != nil {
-		return false, err
+		return nil, fmt.Errorf("reading the run: %w", err)
 	}
-	return res.MatchedCount > 0, nil
+	last := "\x00" // matches no real fingerprint, so the first pass writes
+	for range 8 {
+		parts, err := s.Parts(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("reading its parts: %w", err)
+		}
+		for _, p := range f.Reap(parts) {
+			if err := s.reapPart(ctx, p); err != nil {
+				return nil, fmt.Errorf("marking part %s failed: %w", p.ID, err)
+			}
+		}
+		fp := store.Fingerprint(parts)
+		if fp == last {
+			break
+		}
+		last = fp
+		rs := &samples.Results{}
+		if err := s.Results(ctx, []model.ID{id}, rs, func(*samples.Results) error { return nil }); err != nil {
+			return nil, fmt.Errorf("counting its test runs: %w", err)
+		}
+		f.Totals(run, parts, rs)
+		if err := s.setTotals(ctx, run); err != nil {
+			return nil, fmt.Errorf("writing its totals: %w", err)
+		}
+	}
+	return run, nil
 }
 
-// SetTotals implements [store.Driver] with one deterministic $set, which
-// FerretDB's read-modify-write updates keep as well as MongoDB does.
-func (s *Store) SetTotals(ctx context.Context, r *model.EvaluationRun) error {
+// reapPart writes p (failed, reaped) over the stored part if that still
+// runs.
+func (s *Store) reapPart(ctx context.Context, p *store.Part) error {
+	_, err := s.parts().UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "status", Value: model.StatusRunning}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: p.Status}, {Key: "error", Value: p.Error},
+			{Key: "finished_at", Value: p.FinishedAt}, {Key: "reaped", Value: true}}}})
+	return err
+}
+
+// setTotals writes what finalizing computes with one deterministic $set,
+// which FerretDB's read-modify-write updates keep as well as MongoDB does.
+func (s *Store) setTotals(ctx context.Context, r *model.EvaluationRun) error {
 	set := bson.D{
 		{Key: "finished_at", Value: r.FinishedAt},
 		{Key: "metrics", Value: r.Metrics},

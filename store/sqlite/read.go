@@ -23,9 +23,13 @@ func (s *Store) Run(ctx context.Context, k store.RunKey) (*model.EvaluationRun, 
 }
 
 func (s *Store) runWhere(ctx context.Context, where string, arg any) (*model.EvaluationRun, error) {
+	return runWhere(ctx, s.db, where, arg)
+}
+
+func runWhere(ctx context.Context, q querier, where string, arg any) (*model.EvaluationRun, error) {
 	var doc, deps []byte
 	var host sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT doc, hostname, dependencies FROM evaluation_runs WHERE `+where, arg).Scan(&doc, &host, &deps)
+	err := q.QueryRowContext(ctx, `SELECT doc, hostname, dependencies FROM evaluation_runs WHERE `+where, arg).Scan(&doc, &host, &deps)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -170,7 +174,11 @@ func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*mo
 
 // Parts implements [store.Driver].
 func (s *Store) Parts(ctx context.Context, run model.ID) ([]store.Part, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT doc FROM evaluation_run_parts WHERE run = ? ORDER BY id`, run.Hex())
+	return parts(ctx, s.db, run)
+}
+
+func parts(ctx context.Context, q querier, run model.ID) ([]store.Part, error) {
+	rows, err := q.QueryContext(ctx, `SELECT doc FROM evaluation_run_parts WHERE run = ? ORDER BY id`, run.Hex())
 	if err != nil {
 		return nil, describe(err)
 	}

@@ -76,7 +76,7 @@ func decodeDigest(ctx context.Context, stmt *sql.Stmt, run model.ID, rs *samples
 
 // resultsOfRows reads the results of one run from its rows, and whether the
 // run has finished (so that they are final).
-func resultsOfRows(ctx context.Context, q *sql.DB, run model.ID) (*samples.Results, bool, error) {
+func resultsOfRows(ctx context.Context, q querier, run model.ID) (*samples.Results, bool, error) {
 	rs := &samples.Results{KeepIDs: true} // a digest holds them
 	rs.Reset(run)
 	var status string
@@ -113,11 +113,4 @@ func putDigest(ctx context.Context, tx *sql.Tx, run model.ID, rs *samples.Result
 	_, err := tx.ExecContext(ctx, `INSERT INTO run_digests (run, digest) VALUES (?, ?) ON CONFLICT (run) DO UPDATE SET digest = excluded.digest`,
 		run.Hex(), samples.EncodeDigest(rs))
 	return err
-}
-
-// StoreDigest stores rs, the results of a finished run as they were read,
-// as its digest, if the run still has that many test runs (test runs are
-// only ever added).
-func (s *Store) StoreDigest(ctx context.Context, run model.ID, rs *samples.Results) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return putDigest(ctx, tx, run, rs) })
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/model"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -73,47 +75,95 @@ func setPackages(ctx context.Context, tx *sql.Tx, r *model.EvaluationRun) error 
 	return nil
 }
 
-// SetTotals implements [store.Driver].
-func (s *Store) SetTotals(ctx context.Context, r *model.EvaluationRun) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		// Keep what finalization does not compute as stored: the run's
-		// own document is the one to update.
-		var doc []byte
-		var host sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT doc, hostname FROM evaluation_runs WHERE id = ?`, r.ID.Hex()).Scan(&doc, &host); err != nil {
-			if err == sql.ErrNoRows {
-				return nil
-			}
+// Finalize implements [store.Driver]: one transaction reads the run, its
+// parts and its results and writes what f computes, so that no other
+// writer's change falls between the read and the write.
+func (s *Store) Finalize(ctx context.Context, id model.ID, f store.Finalizing) (*model.EvaluationRun, error) {
+	var run *model.EvaluationRun
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if run, err = runWhere(ctx, tx, `id = ?`, id.Hex()); err != nil {
 			return err
 		}
-		var stored model.EvaluationRun
-		if err := json.Unmarshal(doc, &stored); err != nil {
-			return err
-		}
-		stored.System.Hostname = host.String
-		stored.FinishedAt, stored.Metrics, stored.MetricStats = r.FinishedAt, r.Metrics, r.MetricStats
-		stored.NumTests, stored.NumPassed, stored.NumFailed = r.NumTests, r.NumPassed, r.NumFailed
-		stored.NumSkipped, stored.NumIncomplete = r.NumSkipped, r.NumIncomplete
-		stored.Status, stored.Score, stored.Error, stored.Packages, stored.Project = r.Status, r.Score, r.Error, r.Packages, r.Project
-		stored.System.Dependencies, stored.System.SystemUnderTest = r.System.Dependencies, r.System.SystemUnderTest
-		stored.System.Module, stored.System.Version, stored.System.GoVersion = r.System.Module, r.System.Version, r.System.GoVersion
-		stored.SystemInfoHash = r.SystemInfoHash
-		args, err := runColumns(&stored)
+		ps, err := parts(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE evaluation_runs SET project = ?, environment = ?, git_branch = ?, status = ?,
-			system_info_hash = ?, score = ?, hostname = ?, dependencies = ?, doc = ? WHERE id = ?`, append(args, r.ID.Hex())...); err != nil {
+		for _, p := range f.Reap(ps) {
+			if err := reapPart(ctx, tx, p); err != nil {
+				return err
+			}
+		}
+		// A digest is deleted whenever the run gains a test run: one
+		// that is stored is whole.
+		rs := &samples.Results{KeepIDs: true}
+		rs.Reset(id)
+		stmt, err := tx.PrepareContext(ctx, `SELECT digest FROM run_digests WHERE run = ?`)
+		if err != nil {
 			return err
 		}
-		if err := setPackages(ctx, tx, &stored); err != nil {
+		defer stmt.Close()
+		if err := decodeDigest(ctx, stmt, id, rs); err != nil {
+			if !errors.Is(err, sql.ErrNoRows) && !errors.Is(err, samples.ErrDigestVersion) {
+				return err
+			}
+			if rs, _, err = resultsOfRows(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		f.Totals(run, ps, rs)
+		if err := setTotals(ctx, tx, run); err != nil {
 			return err
 		}
-		// The run's results are final once it is finished, and stored
-		// then (see StoreDigest), outside this write's short deadline.
-		_, err = tx.ExecContext(ctx, `DELETE FROM run_digests WHERE run = ?`, r.ID.Hex())
-		return err
+		if run.Status == model.StatusRunning {
+			return nil
+		}
+		return putDigest(ctx, tx, id, rs)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// setTotals writes what finalizing computes over the run's stored
+// document, whose other fields stay as stored.
+func setTotals(ctx context.Context, tx *sql.Tx, r *model.EvaluationRun) error {
+	// Keep what finalization does not compute as stored: the run's
+	// own document is the one to update.
+	var doc []byte
+	var host sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT doc, hostname FROM evaluation_runs WHERE id = ?`, r.ID.Hex()).Scan(&doc, &host); err != nil {
+		if err == sql.ErrNoRows {
+			return nil
+		}
+		return err
+	}
+	var stored model.EvaluationRun
+	if err := json.Unmarshal(doc, &stored); err != nil {
+		return err
+	}
+	stored.System.Hostname = host.String
+	stored.FinishedAt, stored.Metrics, stored.MetricStats = r.FinishedAt, r.Metrics, r.MetricStats
+	stored.NumTests, stored.NumPassed, stored.NumFailed = r.NumTests, r.NumPassed, r.NumFailed
+	stored.NumSkipped, stored.NumIncomplete = r.NumSkipped, r.NumIncomplete
+	stored.Status, stored.Score, stored.Error, stored.Packages, stored.Project = r.Status, r.Score, r.Error, r.Packages, r.Project
+	stored.System.Dependencies, stored.System.SystemUnderTest = r.System.Dependencies, r.System.SystemUnderTest
+	stored.System.Module, stored.System.Version, stored.System.GoVersion = r.System.Module, r.System.Version, r.System.GoVersion
+	stored.SystemInfoHash = r.SystemInfoHash
+	args, err := runColumns(&stored)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE evaluation_runs SET project = ?, environment = ?, git_branch = ?, status = ?,
+		system_info_hash = ?, score = ?, hostname = ?, dependencies = ?, doc = ? WHERE id = ?`, append(args, r.ID.Hex())...); err != nil {
+		return err
+	}
+	if err := setPackages(ctx, tx, &stored); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM run_digests WHERE run = ?`, r.ID.Hex())
+	return err
 }
 
 // InsertTestRuns implements [store.Driver].
@@ -212,19 +262,16 @@ func (s *Store) ReplacePart(ctx context.Context, p *store.Part) error {
 	return describe(err)
 }
 
-// ReapPart implements [store.Driver].
-func (s *Store) ReapPart(ctx context.Context, p *store.Part) (bool, error) {
+// reapPart writes p (failed, reaped) over the stored part if that still
+// runs.
+func reapPart(ctx context.Context, tx *sql.Tx, p *store.Part) error {
 	doc, err := json.Marshal(p)
 	if err != nil {
-		return false, err
+		return err
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE evaluation_run_parts SET status = ?, doc = ? WHERE id = ? AND status = ?`,
+	_, err = tx.ExecContext(ctx, `UPDATE evaluation_run_parts SET status = ?, doc = ? WHERE id = ? AND status = ?`,
 		p.Status, doc, p.ID, model.StatusRunning)
-	if err != nil {
-		return false, describe(err)
-	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
+	return err
 }
 
 // DeleteRuns implements [store.Driver].
@@ -251,6 +298,13 @@ func (s *Store) DeleteRuns(ctx context.Context, runs []model.ID) (tests, parts i
 		return nil
 	})
 	return tests, parts, err
+}
+
+// A querier is *sql.DB or *sql.Tx: what reads both outside a transaction
+// and within one (see Finalize) take.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // write runs fn in a write transaction (which waits for other writers up to
