@@ -134,7 +134,13 @@ func TestPagesRenderInABrowser(t *testing.T) {
 		if strings.HasPrefix(path, "file://") {
 			url = path
 		}
-		dom := browse("--dump-dom", url)
+		// One browser a page: it prints the DOM and takes the screenshot
+		// once the page has loaded (a launch costs about 2 s).
+		shot := filepath.Join(shots, name+".png")
+		dom := browse("--dump-dom", "--screenshot="+shot, url)
+		if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: no screenshot: %v", path, err)
+		}
 		if !strings.Contains(dom, "evalrec") || !strings.Contains(dom, "</main>") {
 			t.Errorf("%s: the page did not load:\n%.500s", path, dom)
 			continue
@@ -157,11 +163,6 @@ func TestPagesRenderInABrowser(t *testing.T) {
 		}
 		if strings.Contains(dom, `class="chart"`) && !strings.Contains(dom, "<canvas") {
 			t.Errorf("%s: charts but no canvas", path)
-		}
-		shot := filepath.Join(shots, name+".png")
-		browse("--screenshot="+shot, url)
-		if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
-			t.Errorf("%s: no screenshot: %v", path, err)
 		}
 	}
 	proxy.mu.Lock()
