@@ -103,6 +103,7 @@ func (s *Store) Finalize(ctx context.Context, id model.ID, f store.Finalizing) (
 			return err
 		}
 		defer stmt.Close()
+		fromRows := false
 		if err := decodeDigest(ctx, stmt, id, rs); err != nil {
 			if !errors.Is(err, sql.ErrNoRows) && !errors.Is(err, samples.ErrDigestVersion) {
 				return err
@@ -110,13 +111,14 @@ func (s *Store) Finalize(ctx context.Context, id model.ID, f store.Finalizing) (
 			if rs, _, err = resultsOfRows(ctx, tx, id); err != nil {
 				return err
 			}
+			fromRows = true
 		}
 		f.Totals(run, ps, rs)
 		if err := setTotals(ctx, tx, run); err != nil {
 			return err
 		}
-		if run.Status == model.StatusRunning {
-			return nil
+		if !fromRows || run.Status == model.StatusRunning {
+			return nil // the stored digest is whole; a running run gets none
 		}
 		return putDigest(ctx, tx, id, rs)
 	})
@@ -159,11 +161,7 @@ func setTotals(ctx context.Context, tx *sql.Tx, r *model.EvaluationRun) error {
 		system_info_hash = ?, score = ?, hostname = ?, dependencies = ?, doc = ? WHERE id = ?`, append(args, r.ID.Hex())...); err != nil {
 		return err
 	}
-	if err := setPackages(ctx, tx, &stored); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM run_digests WHERE run = ?`, r.ID.Hex())
-	return err
+	return setPackages(ctx, tx, &stored)
 }
 
 // InsertTestRuns implements [store.Driver].
