@@ -75,8 +75,9 @@ type Driver interface {
 	// (emptying its rows first, see [samples.Results]) and calls yield with it;
 	// it stops at yield's first error and returns it.
 	Results(ctx context.Context, runs []model.ID, rs *samples.Results, yield func(*samples.Results) error) error
-	// TestHistory returns the runs of one test, newest first (by
-	// finished_at, then _id), without output.
+	// TestHistory returns the runs of one test, newest first, without
+	// output: by finished_at, or, in a store that keeps test runs by run,
+	// by its run's start and then finished_at; ties by _id.
 	TestHistory(ctx context.Context, testID string, f HistoryFilter) ([]model.TestRun, error)
 	// TestOutput returns the output of one test run, or ErrNotFound.
 	TestOutput(ctx context.Context, testRunID string) (string, error)

@@ -152,7 +152,7 @@ func TestAStoreOfVersion3KeepsItsRunsInARowidTable(t *testing.T) {
 
 	s, said := openSaying(t, path)
 	defer s.Close()
-	assert.Contains(t, said.String(), "to schema 4: 3 runs")
+	assert.Contains(t, said.String(), "to schema 5: 3 runs")
 	rs, err := s.Runs(ctx, store.RunFilter{Project: "example.com/p"})
 	require.NoError(t, err)
 	require.Len(t, rs, 3)
@@ -172,4 +172,68 @@ func TestAStoreOfVersion3KeepsItsRunsInARowidTable(t *testing.T) {
 	var n int
 	require.NoError(t, check.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'evaluation_runs_v3'`).Scan(&n))
 	assert.Zero(t, n, "the old table is gone")
+}
+
+// TestAStoreOfVersion4KeysItsTestRunsByRunAndTest writes test runs as
+// evalrec wrote them before version 5 (keyed by run and _id, with an index
+// by test), opens the file, and finds every test run and a test's history,
+// with one line said and the old index gone.
+func TestAStoreOfVersion4KeysItsTestRunsByRunAndTest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v4.db")
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path)
+	require.NoError(t, err)
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var runs []model.ID
+	var want []model.TestRun
+	for i := range 3 {
+		r := model.EvaluationRun{ID: model.NewIDAt(at.Add(time.Duration(i) * time.Hour)), EvaluationRunID: fmt.Sprintf("r%d", i),
+			StartedAt: at.Add(time.Duration(i) * time.Hour), Environment: "ci", Status: model.StatusCompleted, Project: "example.com/p"}
+		require.NoError(t, s.InsertRun(ctx, &r))
+		runs = append(runs, r.ID)
+		for _, name := range []string{"TestB", "TestA", "TestA/x#01"} {
+			id := r.EvaluationRunID + "/example.com/p." + name + "#0"
+			want = append(want, model.TestRun{ID: id, TestRunID: id, EvaluationRunID: r.ID, TestID: "example.com/p." + name, TestName: name,
+				Package: "example.com/p", GoTest: name, FinishedAt: r.StartedAt.Add(time.Minute), Status: "passed", Passed: true,
+				Metrics: map[string]model.MetricDoc{}, Tags: []string{}, Participants: []string{}, Environment: "ci", Project: "example.com/p"})
+		}
+	}
+	_, err = s.InsertTestRuns(ctx, want)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	// Back to version 4's layout: the same rows, keyed by run and _id.
+	old, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	for _, stmt := range []string{
+		`ALTER TABLE test_runs RENAME TO v5`,
+		`CREATE TABLE test_runs (run TEXT NOT NULL, id TEXT NOT NULL, test_id TEXT NOT NULL, test_name TEXT NOT NULL,
+			package TEXT NOT NULL, attempt INTEGER NOT NULL, finished_at INTEGER NOT NULL, status TEXT NOT NULL, score REAL,
+			cached INTEGER NOT NULL, project TEXT, environment TEXT NOT NULL, git_branch TEXT, doc BLOB NOT NULL,
+			PRIMARY KEY (run, id)) WITHOUT ROWID`,
+		`INSERT INTO test_runs SELECT * FROM v5`,
+		`DROP TABLE v5`,
+		`CREATE INDEX test_runs_history ON test_runs (test_id, finished_at)`,
+		`PRAGMA user_version = 4`,
+	} {
+		_, err := old.Exec(stmt)
+		require.NoError(t, err, stmt)
+	}
+	require.NoError(t, old.Close())
+
+	s, said := openSaying(t, path)
+	defer s.Close()
+	assert.Contains(t, said.String(), "to schema 5: the test runs of 3 runs")
+	got, err := s.TestRunsOfRuns(ctx, runs)
+	require.NoError(t, err)
+	assert.Len(t, got, len(want), "every test run is kept")
+	h, err := s.TestHistory(ctx, "example.com/p.TestA", store.HistoryFilter{Limit: 2})
+	require.NoError(t, err)
+	require.Len(t, h, 2)
+	assert.Equal(t, []string{"r2/example.com/p.TestA#0", "r1/example.com/p.TestA#0"}, []string{h[0].ID, h[1].ID}, "newest first, and only that test")
+	_, err = s.TestOutput(ctx, "r0/example.com/p.TestA/x#01#0")
+	assert.NoError(t, err, "a test run whose test's name holds # is found")
+
+	var n int
+	require.NoError(t, s.DB().QueryRow(`SELECT count(*) FROM sqlite_master WHERE name IN ('test_runs_v4', 'test_runs_history')`).Scan(&n))
+	assert.Zero(t, n, "the old table and its index are gone")
 }

@@ -243,10 +243,13 @@ func (s *Store) tests(ctx context.Context, out []model.TestRun, q string, args .
 	return out, describe(rows.Err())
 }
 
-// TestHistory implements [store.Driver].
+// TestHistory implements [store.Driver]: newest first by its run's start,
+// then by finished_at and _id. It walks the runs, newest first, and looks
+// the test up in each (test runs are keyed by run and test), so it reads
+// as many runs as it takes to fill the limit, and every run when the test
+// is rare or the limit is none.
 func (s *Store) TestHistory(ctx context.Context, testID string, f store.HistoryFilter) ([]model.TestRun, error) {
 	var w where
-	w.add(`t.test_id = ?`, testID)
 	if f.Project != "" {
 		w.add(`(t.project = ? OR t.project IS NULL)`, f.Project)
 	}
@@ -259,35 +262,49 @@ func (s *Store) TestHistory(ctx context.Context, testID string, f store.HistoryF
 	if !f.Since.IsZero() {
 		w.add(`t.finished_at >= ?`, ms(f.Since))
 	}
-	q := `SELECT ` + testRunColumns + ` FROM test_runs t` + w.String() + ` ORDER BY t.finished_at DESC, t.id DESC`
+	// CROSS JOIN keeps the runs outside, read in order through their
+	// index, so that the limit ends the walk.
+	q := `SELECT ` + testRunColumns + ` FROM evaluation_runs r CROSS JOIN test_runs t ON t.run = r.id AND t.test_id = ?` + w.String() +
+		` ORDER BY r.started_at DESC, r.id DESC, t.finished_at DESC, t.id DESC`
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
-	return s.tests(ctx, nil, q, w.args...)
+	return s.tests(ctx, nil, q, append([]any{testID}, w.args...)...)
 }
 
 // TestOutput implements [store.Driver]. A test run without output has no
 // row in test_outputs; whether it exists is asked of test_runs, whose key
 // begins with the run, found through the run's name, which begins the
-// test run's ID.
+// test run's ID, and then the test, whose ID follows it (result.RunID).
+// An ID of another shape is looked for among all the run's test runs.
 func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error) {
 	var out string
 	err := s.db.QueryRowContext(ctx, `SELECT output FROM test_outputs WHERE id = ?`, testRunID).Scan(&out)
 	if !errors.Is(err, sql.ErrNoRows) {
 		return out, describe(err)
 	}
+	exists := func(q string, args ...any) (bool, error) {
+		var found int
+		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM evaluation_runs r JOIN test_runs t ON t.run = r.id WHERE `+q, args...).Scan(&found)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return err == nil, describe(err)
+	}
 	for i := range len(testRunID) {
 		if testRunID[i] != '/' {
 			continue
 		}
-		var found int
-		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM evaluation_runs r JOIN test_runs t ON t.run = r.id
-			WHERE r.evaluation_run_id = ? AND t.id = ?`, testRunID[:i], testRunID).Scan(&found)
-		if err == nil {
-			return "", nil
+		name, testID := testRunID[:i], testRunID[i+1:]
+		if h := strings.LastIndexByte(testID, '#'); h >= 0 {
+			testID = testID[:h]
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return "", describe(err)
+		found, err := exists(`r.evaluation_run_id = ? AND t.test_id = ? AND t.id = ?`, name, testID, testRunID)
+		if !found && err == nil {
+			found, err = exists(`r.evaluation_run_id = ? AND t.id = ?`, name, testRunID)
+		}
+		if found || err != nil {
+			return "", err
 		}
 	}
 	return "", store.ErrNotFound

@@ -145,9 +145,10 @@ func (s *Store) DB() *sql.DB { return s.db }
 // reads it (see [Store.Results]). Version 3 moved each test run's document
 // into its row, without what the columns hold, and its output into
 // test_outputs: 1.6 KB a test run became about 0.6 KB. Version 4 keeps the
-// runs in a rowid table (see schema). A file of an earlier version is
-// migrated when it is first opened (see migrate).
-const schemaVersion = 4
+// runs in a rowid table (see schema). Version 5 keys test runs by run and
+// test, without the history index (see schema). A file of an earlier
+// version is migrated when it is first opened (see migrate).
+const schemaVersion = 5
 
 // schema creates the tables. Times are Unix milliseconds; ObjectIDs are
 // hex. doc holds a document as JSON, without what has a column of its own
@@ -183,9 +184,13 @@ var schema = []string{
 		package TEXT NOT NULL,
 		PRIMARY KEY (run, package)
 	) WITHOUT ROWID`,
-	// test_runs holds a run's test runs together (the key begins with the
-	// run), each with the columns queries filter, sort and count on and
-	// the rest of its document (see testRunColumns).
+	// test_runs holds a run's test runs together, by test (the key begins
+	// with the run, then the test), each with the columns queries filter,
+	// sort and count on and the rest of its document (see testRunColumns).
+	// A test's history is a lookup in each run (see TestHistory): an
+	// index by test would take an entry of each new test run in a page of
+	// its own, which on a store of 20 runs of 50,000 tests cost storing a
+	// run 4 s of its 8.
 	`CREATE TABLE IF NOT EXISTS test_runs (
 		run TEXT NOT NULL,
 		id TEXT NOT NULL,
@@ -201,7 +206,7 @@ var schema = []string{
 		environment TEXT NOT NULL,
 		git_branch TEXT,
 		doc BLOB NOT NULL,
-		PRIMARY KEY (run, id)
+		PRIMARY KEY (run, test_id, id)
 	) WITHOUT ROWID`,
 	// test_outputs holds the output of failed test runs, by test run id:
 	// large text, kept out of the rows that queries read.
@@ -225,19 +230,17 @@ var schema = []string{
 
 // indexes serve every filter and sort the CLI uses. A run's test runs are
 // stored together (the table's key begins with the run), so reading them
-// is one range; and since a WITHOUT ROWID table's indexes end in its key,
-// (test_id, finished_at) also orders ties by _id, as the history needs.
-// The runs' indexes end in id for the same order (newest first, then by
-// _id), which their rowid table does not give.
+// is one range, and a test's run in a run is one lookup. The runs'
+// indexes end in id for the order the commands show (newest first, then
+// by _id), which their rowid table does not give.
 var indexes = []string{
 	`CREATE INDEX IF NOT EXISTS runs_started_at ON evaluation_runs (started_at, id)`,
 	`CREATE INDEX IF NOT EXISTS runs_project_started_at ON evaluation_runs (project, started_at, id)`,
 	`CREATE INDEX IF NOT EXISTS runs_status_started_at ON evaluation_runs (status, started_at, id)`,
-	`CREATE INDEX IF NOT EXISTS test_runs_history ON test_runs (test_id, finished_at)`,
 	`CREATE INDEX IF NOT EXISTS parts_run ON evaluation_run_parts (run)`,
 }
 
-var indexNames = []string{"runs_started_at", "runs_project_started_at", "runs_status_started_at", "test_runs_history", "parts_run"}
+var indexNames = []string{"runs_started_at", "runs_project_started_at", "runs_status_started_at", "parts_run"}
 
 // Progress is where a migration says how far it got: migrating the test
 // runs of a large store takes minutes.
@@ -285,6 +288,21 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 		}
 	}
+	rekey := false
+	if v >= 3 && v < 5 {
+		// Test runs before version 5: keyed by run and _id, with an index
+		// by test. The old table steps aside for the new.
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) > 0 FROM sqlite_master WHERE name = 'test_runs'`).Scan(&rekey); err != nil {
+			return err
+		}
+	}
+	if rekey {
+		for _, stmt := range []string{`DROP INDEX IF EXISTS test_runs_history`, `ALTER TABLE test_runs RENAME TO test_runs_v4`} {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return err
+			}
+		}
+	}
 	// Every statement is idempotent: an older file gains what it lacks.
 	for _, stmt := range append(schema, indexes...) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
@@ -308,10 +326,15 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrating the test runs to schema 3: %w", err)
 		}
 	}
+	if rekey {
+		if err := rekeyTestRuns(ctx, tx, s.path); err != nil {
+			return fmt.Errorf("migrating the test runs to schema 5: %w", err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil || v == 0 || v >= 3 {
+	if err := tx.Commit(); err != nil || v == 0 {
 		return err
 	}
 	// The old layout's pages are free, but the file keeps them: rewrite
@@ -332,21 +355,8 @@ func say(format string, args ...any) {
 // migrateTestRuns moves the test runs of a file before version 3 into
 // test_runs and test_outputs, run by run, saying how far it got.
 func migrateTestRuns(ctx context.Context, tx *sql.Tx, path string) error {
-	var runs []string
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT run FROM test_runs_v2`)
+	runs, err := distinctRuns(ctx, tx, `SELECT DISTINCT run FROM test_runs_v2`)
 	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			rows.Close()
-			return err
-		}
-		runs = append(runs, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	insert, err := tx.PrepareContext(ctx, testRunInsert)
@@ -405,6 +415,54 @@ func migrateTestRuns(ctx context.Context, tx *sql.Tx, path string) error {
 	}
 	say("migrated the test runs of %d runs in %s", len(runs), time.Since(start).Round(time.Second))
 	return nil
+}
+
+// rekeyTestRuns copies the test runs of a file before version 5 from
+// test_runs_v4 into test_runs, run by run, saying how far it got.
+func rekeyTestRuns(ctx context.Context, tx *sql.Tx, path string) error {
+	runs, err := distinctRuns(ctx, tx, `SELECT DISTINCT run FROM test_runs_v4`)
+	if err != nil {
+		return err
+	}
+	copyRun, err := tx.PrepareContext(ctx, `INSERT INTO test_runs SELECT * FROM test_runs_v4 WHERE run = ? ORDER BY test_id, id`)
+	if err != nil {
+		return err
+	}
+	defer copyRun.Close()
+	say("migrating the embedded store %s to schema %d: the test runs of %d runs", logline.RelPath(path), schemaVersion, len(runs))
+	start, next := time.Now(), time.Now().Add(5*time.Second)
+	for i, run := range runs {
+		if _, err := copyRun.ExecContext(ctx, run); err != nil {
+			return err
+		}
+		if now := time.Now(); now.After(next) {
+			say("migrating the embedded store: %d of %d runs (%s)", i+1, len(runs), now.Sub(start).Round(time.Second))
+			next = now.Add(5 * time.Second)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TABLE test_runs_v4`); err != nil {
+		return err
+	}
+	say("migrated the test runs of %d runs in %s", len(runs), time.Since(start).Round(time.Second))
+	return nil
+}
+
+// distinctRuns returns the runs query selects, one column of them.
+func distinctRuns(ctx context.Context, tx *sql.Tx, query string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var runs []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return nil, err
+		}
+		runs = append(runs, r)
+	}
+	return runs, rows.Err()
 }
 
 // Indexes implements [store.Driver]; recreating them refreshes the
