@@ -37,11 +37,18 @@ const StaleAfter = time.Minute
 // two documents at once, by repeating until what it read stays the same
 // (see [Driver.Finalize]).
 func (d *DB) Finalize(ctx context.Context, runID model.ID, now time.Time) (*model.EvaluationRun, error) {
+	return d.finalize(ctx, runID, now, nil)
+}
+
+// finalize is Finalize for a writer that knows the results it stored in
+// the run (see [Finalizing.Stored]).
+func (d *DB) finalize(ctx context.Context, runID model.ID, now time.Time, stored *samples.Results) (*model.EvaluationRun, error) {
 	return d.FinalizeWith(ctx, runID, Finalizing{
 		Reap: func(parts []Part) []*Part { return reapDeadParts(parts, now) },
 		Totals: func(run *model.EvaluationRun, parts []Part, rs *samples.Results) {
 			totals(run, parts, now, TallyOf(rs))
 		},
+		Stored: stored,
 	})
 }
 
@@ -62,6 +69,7 @@ func (d *DB) FinalizeWith(ctx context.Context, runID model.ID, f Finalizing) (*m
 			f.Totals(run, parts, rs)
 			maskRun(run)
 		},
+		Stored: f.Stored,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("finalizing run %s: %w", runID.Hex(), err)
@@ -79,6 +87,12 @@ type Finalizing struct {
 	// Totals sets run's totals from its parts (as reaped) and the results
 	// of its test runs.
 	Totals func(run *model.EvaluationRun, parts []Part, rs *samples.Results)
+	// Stored, when not nil, holds the results of the test runs the caller
+	// stored in the run, every one of them. A driver may take them for
+	// the run's own when the run holds as many test runs (then it holds
+	// no others), and so not read 50,000 rows back to total a run it has
+	// just written.
+	Stored *samples.Results
 }
 
 func (d *DB) readParts(ctx context.Context, runID model.ID) ([]Part, error) {

@@ -21,6 +21,7 @@ import (
 	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
+	"evalrec.dev/samples"
 )
 
 // SessionConfig configures a [Session].
@@ -105,6 +106,12 @@ type Session struct {
 	// created says this session inserted the run document (rather than
 	// joining it), and so is the one to settle earlier runs left running.
 	created bool
+
+	// stored holds the results of the test runs this session stored (the
+	// flushing goroutine's, under flushMu), so that finalizing need not
+	// read them back (see [Finalizing.Stored]); nil once one was refused.
+	stored       *samples.Results
+	storedBroken bool
 
 	flushMu sync.Mutex
 	kick    chan struct{} // flush now
@@ -576,7 +583,10 @@ func (s *Session) finalize() (*model.EvaluationRun, error) {
 			return &run, nil
 		}
 	}
-	return s.db.Finalize(ctx, s.rc.ID, now)
+	s.flushMu.Lock()
+	stored := s.stored
+	s.flushMu.Unlock()
+	return s.db.finalize(ctx, s.rc.ID, now, stored)
 }
 
 // Err returns the first storage failure, or nil.
@@ -724,6 +734,7 @@ func (s *Session) flush() {
 	s.resolve(ops)
 	var st WriteStats
 	done, err := s.db.apply(context.Background(), s.cfg.WriteTimeout, ops, &st)
+	s.keepStored(ops[:done], len(st.Rejected) > 0)
 	if len(st.Rejected) > 0 {
 		s.log.Warn(fmt.Sprintf("the store rejected %d writes: %v", len(st.Rejected), st.Rejected[0]))
 		s.mu.Lock()
@@ -733,6 +744,25 @@ func (s *Session) flush() {
 	if err != nil {
 		s.fail(err, "mid-run")
 		s.drop(ops[done:])
+	}
+}
+
+// keepStored adds the results of the test runs ops stored to s.stored;
+// after a refused write, it keeps none.
+func (s *Session) keepStored(ops []op, refused bool) {
+	if refused || s.storedBroken {
+		s.stored, s.storedBroken = nil, true
+		return
+	}
+	for i := range ops {
+		if ops[i].kind != opInsertTest {
+			continue
+		}
+		if s.stored == nil {
+			s.stored = &samples.Results{KeepIDs: true}
+			s.stored.Reset(ops[i].doc.EvaluationRunID)
+		}
+		s.stored.Add(&ops[i].doc)
 	}
 }
 

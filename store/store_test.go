@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,6 +32,7 @@ import (
 	"evalrec.dev/samples"
 	"evalrec.dev/scoring"
 	"evalrec.dev/store"
+	"evalrec.dev/store/sqlite"
 )
 
 func newRun(key string) model.EvaluationRun {
@@ -704,4 +706,56 @@ func TestARunsTotalsCountTestRunsOtherWritersStored(t *testing.T) {
 		require.NoError(t, s.DB.ReadResults(ctx, []model.ID{run.ID}, rs))
 		assert.Len(t, rs.Rows, 3, "the run's results (its digest, on SQLite) hold all three")
 	})
+}
+
+// TestARunFinalizedFromItsWritersResultsReadsAsFromItsRows checks that a
+// run whose writer totals it from the results it stored (not reading them
+// back) keeps the digest and totals its rows give: the digest is deleted,
+// rebuilt from the rows by the next read, and both reads compared.
+func TestARunFinalizedFromItsWritersResultsReadsAsFromItsRows(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	run := newRun("own results")
+	sess := store.Open(ctx, cfgFor(s, run, t.TempDir(), nil))
+	sess.BeginPart("p", "m/p", nil)
+	for i := range 250 {
+		st := result.Passed
+		if i%7 == 0 {
+			st = result.Failed
+		}
+		sess.Add("p", werTest("m/p", fmt.Sprintf("TestW/case_%03d", i), float64(i%10)/20, st))
+	}
+	sess.EndPart("p", journal.PartEnd{Status: model.StatusFailed})
+	got, err := sess.Close()
+	require.NoError(t, err)
+	assert.Equal(t, 250, got.NumTests)
+	assert.Equal(t, 36, got.NumFailed)
+
+	read := func() []model.TestRun {
+		rs := &samples.Results{KeepIDs: true}
+		require.NoError(t, s.DB.ReadResults(ctx, []model.ID{run.ID}, rs))
+		out := make([]model.TestRun, len(rs.Rows))
+		for i := range out {
+			out[i] = rs.TestRun(i, true)
+		}
+		slices.SortFunc(out, func(a, b model.TestRun) int { return strings.Compare(a.ID, b.ID) })
+		return out
+	}
+	fromDigest := read()
+	require.Len(t, fromDigest, 250)
+	path, err := sqlite.Path(s.URI)
+	require.NoError(t, err)
+	raw, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	defer raw.Close()
+	res, err := raw.Exec(`DELETE FROM run_digests WHERE run = ?`, run.ID.Hex())
+	require.NoError(t, err)
+	n, _ := res.RowsAffected()
+	require.EqualValues(t, 1, n, "finalizing stored a digest")
+	assert.Equal(t, read(), fromDigest, "the rows give the same results")
+	again, err := s.DB.Finalize(ctx, run.ID, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, got.NumTests, again.NumTests)
+	assert.Equal(t, got.MetricStats, again.MetricStats, "totals read from the rows are the same")
+	assert.Equal(t, got.Score, again.Score)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -108,7 +109,7 @@ func (s *Store) Finalize(ctx context.Context, id model.ID, f store.Finalizing) (
 			if !errors.Is(err, sql.ErrNoRows) && !errors.Is(err, samples.ErrDigestVersion) {
 				return err
 			}
-			if rs, _, err = resultsOfRows(ctx, tx, id); err != nil {
+			if rs, err = storedOrRows(ctx, tx, id, f.Stored); err != nil {
 				return err
 			}
 			fromRows = true
@@ -126,6 +127,41 @@ func (s *Store) Finalize(ctx context.Context, id model.ID, f store.Finalizing) (
 		return nil, err
 	}
 	return run, nil
+}
+
+// storedOrRows returns stored when run holds as many test runs as it
+// does, each once (a writer's own, see [store.Finalizing]), and otherwise
+// the results of the run's rows.
+func storedOrRows(ctx context.Context, tx *sql.Tx, run model.ID, stored *samples.Results) (*samples.Results, error) {
+	if stored != nil {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run = ?`, run.Hex()).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n == len(stored.Rows) && eachOnce(stored) {
+			return stored, nil
+		}
+	}
+	rs, _, err := resultsOfRows(ctx, tx, run)
+	return rs, err
+}
+
+// eachOnce reports whether no test run ID repeats in rs (kept with
+// KeepIDs): a result stored twice would stand in for one it lacks.
+func eachOnce(rs *samples.Results) bool {
+	ids := make([]string, len(rs.Rows))
+	for i := range ids {
+		if ids[i] = rs.TestRunID(i); ids[i] == "" {
+			return false
+		}
+	}
+	slices.Sort(ids)
+	for i := 1; i < len(ids); i++ {
+		if ids[i] == ids[i-1] {
+			return false
+		}
+	}
+	return true
 }
 
 // setTotals writes what finalizing computes over the run's stored
