@@ -66,7 +66,7 @@ func (d *DB) Runs(ctx context.Context, f RunFilter) ([]model.EvaluationRun, erro
 func (d *DB) Parts(ctx context.Context, run model.ID) ([]Part, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
-	return d.drv.Parts(ctx, run)
+	return collect[Part](ctx, d.drv, PartsCollection, []model.ID{run})
 }
 
 // TestRunsOfRuns returns the test runs of the runs, without output, sorted
@@ -74,7 +74,27 @@ func (d *DB) Parts(ctx context.Context, run model.ID) ([]Part, error) {
 func (d *DB) TestRunsOfRuns(ctx context.Context, runs []model.ID) ([]model.TestRun, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
-	return d.drv.TestRunsOfRuns(ctx, runs)
+	if len(runs) == 0 {
+		return nil, nil
+	}
+	trs, err := collect[model.TestRun](ctx, d.drv, TestsCollection, runs)
+	for i := range trs {
+		trs[i].Output = ""
+	}
+	return trs, err
+}
+
+// collect gathers the documents of the runs in a collection, in _id order.
+func collect[T any](ctx context.Context, drv Driver, collection string, runs []model.ID) ([]T, error) {
+	var out []T
+	err := drv.Each(ctx, collection, runs, func(doc any) error {
+		out = append(out, *doc.(*T))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Tally adds up the stored test runs of a run.
@@ -126,5 +146,5 @@ func (d *DB) Count(ctx context.Context, collection string) (int64, error) {
 // Each calls fn with every document of a collection, as the typed value
 // (*EvaluationRun, *Part or *TestRun), in _id order, output included.
 func (d *DB) Each(ctx context.Context, collection string, fn func(doc any) error) error {
-	return d.drv.Each(ctx, collection, fn)
+	return d.drv.Each(ctx, collection, nil, fn)
 }

@@ -66,11 +66,6 @@ type Driver interface {
 	// PreviousComparable returns the newest run before r that q selects,
 	// or ErrNotFound.
 	PreviousComparable(ctx context.Context, q Comparable) (*model.EvaluationRun, error)
-	// Parts returns a run's parts, sorted by _id.
-	Parts(ctx context.Context, run model.ID) ([]Part, error)
-	// TestRunsOfRuns returns the test runs of the runs, without output,
-	// sorted by _id.
-	TestRunsOfRuns(ctx context.Context, runs []model.ID) ([]model.TestRun, error)
 	// Results reads the results of each run's test runs in turn into rs
 	// (emptying its rows first, see [samples.Results]) and calls yield with it;
 	// it stops at yield's first error and returns it.
@@ -86,8 +81,9 @@ type Driver interface {
 	DeleteRuns(ctx context.Context, runs []model.ID) (tests, parts int64, err error)
 	// Each calls fn with every document of a collection (RunsCollection,
 	// PartsCollection or TestsCollection), as the typed value
-	// (*EvaluationRun, *Part or *TestRun), in _id order, output included.
-	Each(ctx context.Context, collection string, fn func(doc any) error) error
+	// (*EvaluationRun, *Part or *TestRun), in _id order, output included;
+	// with runs, only the test runs or parts of those runs.
+	Each(ctx context.Context, collection string, runs []model.ID, fn func(doc any) error) error
 	// Count counts the documents of a collection (RunsCollection,
 	// PartsCollection or TestsCollection); with runs, only the test runs or
 	// parts of those runs.

@@ -134,7 +134,7 @@ func IDs(runs []model.EvaluationRun) []model.ID {
 // TestRunsOf returns the test runs of one evaluation run, sorted by
 // test_run_id, without output.
 func (d *DB) TestRunsOf(ctx context.Context, runID model.ID) ([]model.TestRun, error) {
-	return d.drv.TestRunsOfRuns(ctx, []model.ID{runID})
+	return d.TestRunsOfRuns(ctx, []model.ID{runID})
 }
 
 // Results streams the results of the runs' test runs, run by run, in the

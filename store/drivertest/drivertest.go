@@ -483,6 +483,29 @@ func contractEach(t *testing.T, db *store.DB) {
 	sameDoc(t, []any{&r, &p, &a, &b}, got, "whole documents, output included, in _id order")
 	stop := errors.New("stop")
 	assert.ErrorIs(t, db.Each(ctx, store.TestsCollection, func(any) error { return stop }), stop)
+
+	// The documents of some runs: only theirs, in _id order.
+	r2 := sampleRun(2, "example.com/p")
+	require.NoError(t, db.InsertRun(ctx, &r2))
+	c := sampleTest(&r2, "TestC", at, "passed")
+	_, err = db.InsertTestRuns(ctx, []model.TestRun{c})
+	require.NoError(t, err)
+	ids := func(runs ...model.ID) []string {
+		t.Helper()
+		trs, err := db.TestRunsOfRuns(ctx, runs)
+		require.NoError(t, err)
+		out := []string{}
+		for _, tr := range trs {
+			out = append(out, tr.ID)
+		}
+		return out
+	}
+	assert.Equal(t, []string{a.ID, b.ID}, ids(r.ID))
+	assert.Equal(t, []string{c.ID}, ids(r2.ID))
+	assert.Equal(t, []string{a.ID, b.ID, c.ID}, ids(r2.ID, r.ID))
+	ps, err := db.Parts(ctx, r2.ID)
+	require.NoError(t, err)
+	assert.Empty(t, ps, "the parts of a run that has none")
 }
 
 func contractConcurrent(t *testing.T, db *store.DB) {

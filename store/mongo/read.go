@@ -124,15 +124,9 @@ func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*mo
 	return &out[0], nil
 }
 
-// Parts implements [store.Driver].
-func (s *Store) Parts(ctx context.Context, run model.ID) ([]store.Part, error) {
+// partsOf returns a run's parts, sorted by _id.
+func (s *Store) partsOf(ctx context.Context, run model.ID) ([]store.Part, error) {
 	return find[store.Part](ctx, s.parts(), bson.D{{Key: "evaluation_run_id", Value: run}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-}
-
-// TestRunsOfRuns implements [store.Driver].
-func (s *Store) TestRunsOfRuns(ctx context.Context, runs []model.ID) ([]model.TestRun, error) {
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "output", Value: 0}})
-	return find[model.TestRun](ctx, s.tests(), byRuns(runs), opts)
 }
 
 // resultFields are what [samples.Results] holds of a test run.
@@ -205,8 +199,15 @@ func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error
 }
 
 // Each implements [store.Driver].
-func (s *Store) Each(ctx context.Context, collection string, fn func(doc any) error) error {
-	cur, err := s.db.Collection(collection).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+func (s *Store) Each(ctx context.Context, collection string, runs []model.ID, fn func(doc any) error) error {
+	filter := bson.D{}
+	if runs != nil {
+		if collection == store.RunsCollection {
+			return errors.New("runs are not selected by run")
+		}
+		filter = byRuns(runs)
+	}
+	cur, err := s.db.Collection(collection).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return err
 	}

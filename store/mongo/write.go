@@ -104,7 +104,7 @@ func (s *Store) Finalize(ctx context.Context, id model.ID, f store.Finalizing) (
 	}
 	last := "\x00" // matches no real fingerprint, so the first pass writes
 	for range 8 {
-		parts, err := s.Parts(ctx, id)
+		parts, err := s.partsOf(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("reading its parts: %w", err)
 		}

@@ -92,7 +92,7 @@ func TestAStoreOfVersion2IsMigratedOnceWithAProgressLine(t *testing.T) {
 	s, said := openSaying(t, path)
 	assert.Contains(t, said.String(), "migrating the embedded store")
 	assert.Contains(t, said.String(), "the test runs of 1 runs")
-	got, err := s.TestRunsOfRuns(ctx, []model.ID{run})
+	got, err := store.NewDB(s, path, "").TestRunsOfRuns(ctx, []model.ID{run})
 	require.NoError(t, err)
 	want[0], want[1] = want[1], want[0] // sorted by _id
 	for i := range want {
@@ -223,7 +223,7 @@ func TestAStoreOfVersion4KeysItsTestRunsByRunAndTest(t *testing.T) {
 	s, said := openSaying(t, path)
 	defer s.Close()
 	assert.Contains(t, said.String(), "to schema 5: the test runs of 3 runs")
-	got, err := s.TestRunsOfRuns(ctx, runs)
+	got, err := store.NewDB(s, path, "").TestRunsOfRuns(ctx, runs)
 	require.NoError(t, err)
 	assert.Len(t, got, len(want), "every test run is kept")
 	h, err := s.TestHistory(ctx, "example.com/p.TestA", store.HistoryFilter{Limit: 2})

@@ -172,11 +172,6 @@ func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*mo
 	return &runs[0], nil
 }
 
-// Parts implements [store.Driver].
-func (s *Store) Parts(ctx context.Context, run model.ID) ([]store.Part, error) {
-	return parts(ctx, s.db, run)
-}
-
 func parts(ctx context.Context, q querier, run model.ID) ([]store.Part, error) {
 	rows, err := q.QueryContext(ctx, `SELECT doc FROM evaluation_run_parts WHERE run = ? ORDER BY id`, run.Hex())
 	if err != nil {
@@ -196,34 +191,6 @@ func parts(ctx context.Context, q querier, run model.ID) ([]store.Part, error) {
 		out = append(out, p)
 	}
 	return out, describe(rows.Err())
-}
-
-// maxIn bounds the values of one IN list.
-const maxIn = 500
-
-// TestRunsOfRuns implements [store.Driver].
-func (s *Store) TestRunsOfRuns(ctx context.Context, runs []model.ID) ([]model.TestRun, error) {
-	// Room for all of them at once: growing a slice of large values by
-	// appending copied 100,000 of them over and over (1.2 s).
-	in, args := inList(runs[:min(len(runs), maxIn)])
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run IN `+in, args...).Scan(&n); err != nil {
-		return nil, describe(err)
-	}
-	out := make([]model.TestRun, 0, n)
-	for len(runs) > 0 {
-		batch := runs[:min(len(runs), maxIn)]
-		runs = runs[len(batch):]
-		in, args := inList(batch)
-		var err error
-		if out, err = s.tests(ctx, out, `SELECT `+testRunColumns+` FROM test_runs t WHERE t.run IN `+in, args...); err != nil {
-			return nil, err
-		}
-	}
-	// Read run by run, in the table's order; sorted here, where it costs
-	// less than a temporary index.
-	slices.SortFunc(out, func(a, b model.TestRun) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
 }
 
 func (s *Store) tests(ctx context.Context, out []model.TestRun, q string, args ...any) ([]model.TestRun, error) {
@@ -314,19 +281,35 @@ func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error
 var tables = map[string]bool{store.RunsCollection: true, store.PartsCollection: true, store.TestsCollection: true}
 
 // Each implements [store.Driver].
-func (s *Store) Each(ctx context.Context, collection string, fn func(doc any) error) error {
+func (s *Store) Each(ctx context.Context, collection string, runs []model.ID, fn func(doc any) error) error {
+	where, args := "", []any(nil)
+	if runs != nil {
+		if collection == store.RunsCollection {
+			return errors.New("runs are not selected by run")
+		}
+		// One parameter, however many runs: a JSON array of their IDs.
+		ids := make([]string, len(runs))
+		for i, id := range runs {
+			ids[i] = id.Hex()
+		}
+		list, err := json.Marshal(ids)
+		if err != nil {
+			return err
+		}
+		where, args = ` WHERE run IN (SELECT value FROM json_each(?))`, []any{string(list)}
+	}
 	var q string
 	switch collection {
 	case store.RunsCollection:
 		q = `SELECT doc, hostname, dependencies FROM evaluation_runs ORDER BY id`
 	case store.PartsCollection:
-		q = `SELECT doc, NULL, NULL FROM evaluation_run_parts ORDER BY id`
+		q = `SELECT doc, NULL, NULL FROM evaluation_run_parts` + where + ` ORDER BY id`
 	case store.TestsCollection:
-		return s.eachTestRun(ctx, fn)
+		return s.eachTestRun(ctx, strings.Replace(where, "run", "t.run", 1), args, fn)
 	default:
 		return fmt.Errorf("no collection %q", collection)
 	}
-	rows, err := s.db.QueryContext(ctx, q)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return describe(err)
 	}
@@ -365,8 +348,8 @@ func (s *Store) Each(ctx context.Context, collection string, fn func(doc any) er
 }
 
 // eachTestRun is Each for the test runs, with their output.
-func (s *Store) eachTestRun(ctx context.Context, fn func(doc any) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+testRunColumns+`, o.output FROM test_runs t LEFT JOIN test_outputs o ON o.id = t.id ORDER BY t.id`)
+func (s *Store) eachTestRun(ctx context.Context, where string, args []any, fn func(doc any) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+testRunColumns+`, o.output FROM test_runs t LEFT JOIN test_outputs o ON o.id = t.id`+where+` ORDER BY t.id`, args...)
 	if err != nil {
 		return describe(err)
 	}
