@@ -66,7 +66,7 @@ func (d *DB) Runs(ctx context.Context, f RunFilter) ([]model.EvaluationRun, erro
 func (d *DB) Parts(ctx context.Context, run model.ID) ([]Part, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
-	return collect[Part](ctx, d.drv, PartsCollection, []model.ID{run})
+	return collect[Part](ctx, d.drv, PartsCollection, []model.ID{run}, nil)
 }
 
 // TestRunsOfRuns returns the test runs of the runs, without output, sorted
@@ -77,16 +77,37 @@ func (d *DB) TestRunsOfRuns(ctx context.Context, runs []model.ID) ([]model.TestR
 	if len(runs) == 0 {
 		return nil, nil
 	}
-	trs, err := collect[model.TestRun](ctx, d.drv, TestsCollection, runs)
+	// Room for all of them at once: growing a slice of large values by
+	// appending copied 100,000 of them over and over (1.2 s).
+	n, err := d.drv.Count(ctx, TestsCollection, runs)
+	if err != nil {
+		return nil, err
+	}
+	trs, err := collect(ctx, d.drv, TestsCollection, runs, make([]model.TestRun, 0, n))
 	for i := range trs {
 		trs[i].Output = ""
 	}
 	return trs, err
 }
 
-// collect gathers the documents of the runs in a collection, in _id order.
-func collect[T any](ctx context.Context, drv Driver, collection string, runs []model.ID) ([]T, error) {
-	var out []T
+// EachTestRun calls fn with each test run of the runs, without output, in
+// _id order, one at a time.
+func (d *DB) EachTestRun(ctx context.Context, runs []model.ID, fn func(*model.TestRun) error) error {
+	ctx, cancel := bounded(ctx, queryTimeout)
+	defer cancel()
+	if len(runs) == 0 {
+		return nil
+	}
+	return d.drv.Each(ctx, TestsCollection, runs, func(doc any) error {
+		t := doc.(*model.TestRun)
+		t.Output = ""
+		return fn(t)
+	})
+}
+
+// collect appends the documents of the runs in a collection to out, in
+// _id order.
+func collect[T any](ctx context.Context, drv Driver, collection string, runs []model.ID, out []T) ([]T, error) {
 	err := drv.Each(ctx, collection, runs, func(doc any) error {
 		out = append(out, *doc.(*T))
 		return nil

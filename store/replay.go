@@ -393,7 +393,7 @@ func (d *DB) applyLegacySet(ctx context.Context, timeout time.Duration, s legacy
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	parts, err := collect[Part](cctx, d.drv, PartsCollection, []model.ID{run})
+	parts, err := collect[Part](cctx, d.drv, PartsCollection, []model.ID{run}, nil)
 	if err != nil {
 		return err
 	}

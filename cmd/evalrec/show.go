@@ -67,12 +67,11 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.json {
-		// The documents whole, as stored.
-		tests, err := conn.DB.TestRunsOf(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		return printJSON(c.env.stdout, jsonout.Object{{Key: "run", Value: r}, {Key: "tests", Value: tests}})
+		// The documents whole, as stored, a test run at a time: a run
+		// of 50,000 needs not be held.
+		return jsonout.WriteStreaming(c.env.stdout, jsonout.Object{{Key: "run", Value: r}}, "tests", func(emit func(any) error) error {
+			return conn.DB.EachTestRun(ctx, []model.ID{r.ID}, func(t *model.TestRun) error { return emit(t) })
+		})
 	}
 	// What the table shows, from the run's results, in test run ID order.
 	rs := &samples.Results{KeepIDs: true}

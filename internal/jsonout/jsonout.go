@@ -9,6 +9,7 @@
 package jsonout
 
 import (
+	"bufio"
 	"bytes"
 	"encoding"
 	"encoding/json"
@@ -45,6 +46,60 @@ func Write(w io.Writer, v any) error {
 	out.WriteByte('\n')
 	_, err = w.Write(out.Bytes())
 	return err
+}
+
+// WriteStreaming writes what Write writes for head with one more key,
+// whose value is an array of what each emits, one element at a time: an
+// array of 50,000 test runs need not be held at once.
+func WriteStreaming(w io.Writer, head Object, key string, each func(emit func(v any) error) error) error {
+	bw := bufio.NewWriter(w)
+	var out bytes.Buffer
+	indented := func(v any, prefix string) error {
+		b, err := Marshal(v)
+		if err != nil {
+			return err
+		}
+		out.Reset()
+		if err := json.Indent(&out, b, prefix, "  "); err != nil {
+			return err
+		}
+		_, err = bw.Write(out.Bytes())
+		return err
+	}
+	bw.WriteString("{")
+	for _, f := range head {
+		bw.WriteString("\n  ")
+		if err := indented(f.Key, ""); err != nil {
+			return err
+		}
+		bw.WriteString(": ")
+		if err := indented(f.Value, "  "); err != nil {
+			return err
+		}
+		bw.WriteString(",")
+	}
+	bw.WriteString("\n  ")
+	if err := indented(key, ""); err != nil {
+		return err
+	}
+	bw.WriteString(": [")
+	n := 0
+	err := each(func(v any) error {
+		if n > 0 {
+			bw.WriteString(",")
+		}
+		n++
+		bw.WriteString("\n    ")
+		return indented(v, "    ")
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]\n}\n")
+	return bw.Flush()
 }
 
 // Marshal returns v as compact JSON.

@@ -1,6 +1,7 @@
 package jsonout
 
 import (
+	"bytes"
 	"math"
 	"testing"
 	"time"
@@ -58,6 +59,42 @@ func TestSnake(t *testing.T) {
 	for in, want := range map[string]string{"BaseRuns": "base_runs", "TestID": "test_id", "HTTPCode": "http_code", "N1": "n1", "P": "p"} {
 		if got := snake(in); got != want {
 			t.Errorf("snake(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestAStreamedArrayPrintsAsWriteDoes checks that WriteStreaming prints
+// byte for byte what Write prints for the same object, with an array of
+// none, one and several elements, nested ones among them.
+func TestAStreamedArrayPrintsAsWriteDoes(t *testing.T) {
+	type doc struct {
+		Name   string
+		Values []float64
+		Nested map[string]any
+	}
+	head := Object{{Key: "run", Value: doc{Name: "r", Values: []float64{1, 2}, Nested: map[string]any{"a": []int{1}}}}, {Key: "n", Value: 3}}
+	for _, docs := range [][]doc{nil, {{Name: "one"}}, {{Name: "a", Values: []float64{0.5}}, {Name: "b", Nested: map[string]any{"x": map[string]int{"y": 1}}}}} {
+		var want, got bytes.Buffer
+		list := make([]any, 0, len(docs))
+		for _, d := range docs {
+			list = append(list, d)
+		}
+		if err := Write(&want, append(head, Field{Key: "tests", Value: list})); err != nil {
+			t.Fatal(err)
+		}
+		err := WriteStreaming(&got, head, "tests", func(emit func(any) error) error {
+			for _, d := range docs {
+				if err := emit(d); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%d elements:\ngot  %s\nwant %s", len(docs), got.String(), want.String())
 		}
 	}
 }
