@@ -230,3 +230,20 @@ func TestCrashReportsNameTheirTest(t *testing.T) {
 	assert.False(t, c.Names("TestOther"), "only the panicking goroutine's trace is kept")
 	assert.Zero(t, journal.ReadCrash(filepath.Join(t.TempDir(), "none"+journal.Ext)))
 }
+
+// TestAJournalIsHeldWhileItsWriterWrites: Held says a writer lives while
+// it has its journal open, and not once it sealed it or never was.
+func TestAJournalIsHeldWhileItsWriterWrites(t *testing.T) {
+	dir := t.TempDir()
+	run := model.EvaluationRun{ID: model.NewIDAt(at), EvaluationRunID: "r1", StartedAt: at}
+	w, err := journal.Create(dir, journal.Header{Run: run}, journal.Options{})
+	require.NoError(t, err)
+	assert.True(t, journal.Held(w.Path()), "its writer holds it")
+	assert.True(t, journal.Held(w.Path()), "asking again leaves it held")
+	part := w.Path()
+	sealed, err := w.Seal(false)
+	require.NoError(t, err)
+	assert.False(t, journal.Held(sealed), "a sealed journal is held by nobody")
+	assert.False(t, journal.Held(part), "a journal that is gone is not held")
+	assert.False(t, journal.Held(filepath.Join(dir, "never.part")))
+}

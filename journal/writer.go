@@ -243,3 +243,22 @@ func (w *Writer) Seal(sync bool) (string, error) {
 	w.lock.Unlock()
 	return final, err
 }
+
+// Held reports whether the journal at path is locked: its writer is alive
+// (or a replay is reading it). A journal that is gone is not held; one
+// that cannot be tried is taken for held, so that a live writer is never
+// taken for dead.
+func Held(path string) bool {
+	lock := flock.New(path, flock.SetFlag(os.O_RDONLY))
+	ok, err := lock.TryLock()
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return false
+	case err != nil:
+		return true
+	case ok:
+		lock.Unlock()
+		return false
+	}
+	return true
+}

@@ -51,3 +51,7 @@ func (d *DB) Compact(ctx context.Context) (before, after int64, ok bool, err err
 	before, after, err = c.Compact(ctx)
 	return before, after, true, err
 }
+
+// onOneMachine says the store is a file on this machine (SQLite), whose
+// writers all run here: their liveness is their journal's lock.
+func (d *DB) onOneMachine() bool { return Scheme(d.uri) == "sqlite" }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"evalrec.dev/journal"
 	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
@@ -44,7 +45,7 @@ func (d *DB) Finalize(ctx context.Context, runID model.ID, now time.Time) (*mode
 // the run (see [Finalizing.Stored]).
 func (d *DB) finalize(ctx context.Context, runID model.ID, now time.Time, stored *samples.Results) (*model.EvaluationRun, error) {
 	return d.FinalizeWith(ctx, runID, Finalizing{
-		Reap: func(parts []Part) []*Part { return reapDeadParts(parts, now) },
+		Reap: func(parts []Part) []*Part { return reapDeadParts(parts, now, d.onOneMachine()) },
 		Totals: func(run *model.EvaluationRun, parts []Part, rs *samples.Results) {
 			totals(run, parts, now, TallyOf(rs))
 		},
@@ -106,21 +107,24 @@ func (d *DB) readParts(ctx context.Context, runID model.ID) ([]Part, error) {
 }
 
 // reapDeadParts marks running parts whose writer is gone as failed, and
-// returns them.
-func reapDeadParts(parts []Part, now time.Time) []*Part {
+// returns them. local says the store is on this machine (see deadReason).
+func reapDeadParts(parts []Part, now time.Time, local bool) []*Part {
 	var reaped []*Part
 	for i := range parts {
 		p := &parts[i]
 		if p.Status != model.StatusRunning {
 			continue
 		}
-		why := deadReason(*p, now)
+		why := deadReason(*p, now, local)
 		if why == "" {
 			continue
 		}
 		p.Status, p.Reaped = model.StatusFailed, true
 		p.Error = fmt.Sprintf("test binary for %s %s without finishing (killed, -timeout panic or os.Exit); results stored before then are kept", p.Package, why)
 		finished := p.HeartbeatAt
+		if fi, err := os.Stat(p.Journal); local && err == nil && fi.ModTime().After(finished) {
+			finished = fi.ModTime().UTC().Truncate(time.Millisecond) // its last write: it sent no heartbeats
+		}
 		p.FinishedAt = &finished
 		reaped = append(reaped, p)
 	}
@@ -128,11 +132,18 @@ func reapDeadParts(parts []Part, now time.Time) []*Part {
 }
 
 // deadReason says why a running part's writer is taken for dead, or "" when
-// it is alive: on this host and its process is gone, or no heartbeat for
-// StaleAfter.
-func deadReason(p Part, now time.Time) string {
+// it is alive. In a store on this machine (local), a writer with a journal
+// is alive while it holds the journal's lock, which its process loses when
+// it dies, however it dies; it sends no heartbeats. Otherwise: on this host
+// and its process is gone, or no heartbeat for StaleAfter.
+func deadReason(p Part, now time.Time, local bool) string {
 	host, _ := os.Hostname()
 	switch {
+	case local && p.Host == host && p.Journal != "":
+		if journal.Held(p.Journal) {
+			return ""
+		}
+		return "exited"
 	case p.Host == host && p.PID > 0 && p.PID != os.Getpid() && !provenance.ProcessAlive(p.PID):
 		return "exited"
 	case now.Sub(p.HeartbeatAt) > StaleAfter:
@@ -141,7 +152,7 @@ func deadReason(p Part, now time.Time) string {
 	return ""
 }
 
-func dead(p Part, now time.Time) bool { return deadReason(p, now) != "" }
+func dead(p Part, now time.Time, local bool) bool { return deadReason(p, now, local) != "" }
 
 // Fingerprint says what of parts finalizing depends on: a driver that
 // repeats finalizing stops when it stays the same.

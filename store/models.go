@@ -35,6 +35,10 @@ type Part struct {
 	Cached bool               `json:"cached,omitempty"`
 	// Reaped marks a part that another writer found dead and failed.
 	Reaped bool `json:"reaped,omitempty"`
+	// Journal is the journal its writer holds locked while it runs (see
+	// journal.Create), on Host. In a store on one machine (SQLite) that
+	// lock, not a heartbeat, says whether the writer is alive.
+	Journal string `json:"journal,omitempty"`
 }
 
 // Counts are a part's test counts, stored on the part.

@@ -351,6 +351,9 @@ func (s *Session) beginPart(b journal.Begin) {
 		ID: b.Part, EvaluationRunID: s.runID, Package: b.Package, Host: b.Host, PID: b.PID, StartedAt: b.StartedAt,
 		HeartbeatAt: time.Now().UTC().Truncate(time.Millisecond), Status: model.StatusRunning, Dependencies: b.Dependencies,
 	}
+	if s.jn != nil && b.PID == os.Getpid() {
+		p.Journal = s.jn.Path() // this process's journal, locked while it runs
+	}
 	s.mu.Lock()
 	s.parts[p.ID] = p
 	if s.cfg.Deferred {
@@ -578,7 +581,7 @@ func (s *Session) finalize() (*model.EvaluationRun, error) {
 	}
 	s.mu.Unlock()
 	for _, p := range parts {
-		if !mine[p.ID] && p.Status == model.StatusRunning && !dead(p, now) {
+		if !mine[p.ID] && p.Status == model.StatusRunning && !dead(p, now, s.db.onOneMachine()) {
 			run := s.cfg.Run
 			return &run, nil
 		}
@@ -685,8 +688,8 @@ func (s *Session) loop(ctx context.Context) {
 func (s *Session) heartbeat() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failure != nil || s.cfg.DryRun != nil || s.cfg.Deferred {
-		return
+	if s.failure != nil || s.cfg.DryRun != nil || s.cfg.Deferred || (s.jn != nil && s.db.onOneMachine()) {
+		return // on one machine, the journal's lock says this writer lives
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	for _, p := range s.parts {

@@ -759,3 +759,59 @@ func TestARunFinalizedFromItsWritersResultsReadsAsFromItsRows(t *testing.T) {
 	assert.Equal(t, got.MetricStats, again.MetricStats, "totals read from the rows are the same")
 	assert.Equal(t, got.Score, again.Score)
 }
+
+// TestOnOneMachineAWritersJournalLockSaysItLives checks liveness in the
+// embedded store: a writer sends no heartbeats, and another writer's
+// finalizing leaves its part running while it holds its journal's lock,
+// however old its heartbeat; a part whose journal is not held is reaped at
+// once, though its heartbeat is fresh and its process (this one) alive.
+func TestOnOneMachineAWritersJournalLockSaysItLives(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	run := newRun("journal lock")
+	cfg := cfgFor(s, run, t.TempDir(), nil)
+	cfg.FlushInterval = 10 * time.Millisecond
+	live := store.Open(ctx, cfg)
+	live.BeginPart("live", "m/live", nil)
+	live.Add("live", werTest("m/live", "TestA", 0.1, result.Passed))
+	var stored store.Part
+	require.Eventually(t, func() bool {
+		parts, err := s.DB.Parts(ctx, run.ID)
+		require.NoError(t, err)
+		if len(parts) == 1 {
+			stored = parts[0]
+		}
+		return countTests(t, s.DB, run.ID) == 1 && len(parts) == 1
+	}, 10*time.Second, 10*time.Millisecond)
+	require.NotEmpty(t, stored.Journal, "the part names its writer's journal")
+	time.Sleep(100 * time.Millisecond) // ten flush intervals
+	parts, err := s.DB.Parts(ctx, run.ID)
+	require.NoError(t, err)
+	assert.Equal(t, stored.HeartbeatAt, parts[0].HeartbeatAt, "no heartbeats")
+
+	// A dead writer's part: a journal nobody holds, a fresh heartbeat.
+	host, _ := os.Hostname()
+	unheld := filepath.Join(t.TempDir(), "dead.part")
+	require.NoError(t, os.WriteFile(unheld, nil, 0o600))
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	_, err = s.DB.InsertParts(ctx, []store.Part{{ID: "dead", EvaluationRunID: run.ID, Package: "m/dead", Host: host, PID: os.Getpid(),
+		StartedAt: now, HeartbeatAt: now, Status: model.StatusRunning, Journal: unheld}})
+	require.NoError(t, err)
+	// Another writer finalizes while the live one runs, an hour later.
+	got, err := s.DB.Finalize(ctx, run.ID, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, model.StatusRunning, got.Status, "the live writer's part still runs")
+	parts, err = s.DB.Parts(ctx, run.ID)
+	require.NoError(t, err)
+	status := map[string]string{}
+	for _, p := range parts {
+		status[p.ID] = p.Status
+	}
+	assert.Equal(t, map[string]string{"dead": model.StatusFailed, "live": model.StatusRunning}, status)
+
+	live.EndPart("live", journal.PartEnd{Status: model.StatusCompleted})
+	final, err := live.Close()
+	require.NoError(t, err)
+	assert.Equal(t, model.StatusFailed, final.Status, "the dead writer's part fails the run")
+	assert.Contains(t, final.Error, "m/dead exited")
+}
