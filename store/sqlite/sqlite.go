@@ -369,8 +369,7 @@ func migrateTestRuns(ctx context.Context, tx *sql.Tx, path string) error {
 		return err
 	}
 	defer output.Close()
-	say("migrating the embedded store %s to schema %d: the test runs of %d runs", logline.RelPath(path), schemaVersion, len(runs))
-	start, next := time.Now(), time.Now().Add(5*time.Second)
+	prog := startProgress(path, len(runs))
 	for i, run := range runs {
 		rows, err := tx.QueryContext(ctx, `SELECT d.doc, d.output FROM test_runs_v2 t JOIN test_run_docs d ON d.id = t.id WHERE t.run = ?`, run)
 		if err != nil {
@@ -403,17 +402,14 @@ func migrateTestRuns(ctx context.Context, tx *sql.Tx, path string) error {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if now := time.Now(); now.After(next) {
-			say("migrating the embedded store: %d of %d runs (%s)", i+1, len(runs), now.Sub(start).Round(time.Second))
-			next = now.Add(5 * time.Second)
-		}
+		prog.ran(i + 1)
 	}
 	for _, stmt := range []string{`DROP TABLE test_runs_v2`, `DROP TABLE test_run_docs`} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return err
 		}
 	}
-	say("migrated the test runs of %d runs in %s", len(runs), time.Since(start).Round(time.Second))
+	prog.done()
 	return nil
 }
 
@@ -429,22 +425,43 @@ func rekeyTestRuns(ctx context.Context, tx *sql.Tx, path string) error {
 		return err
 	}
 	defer copyRun.Close()
-	say("migrating the embedded store %s to schema %d: the test runs of %d runs", logline.RelPath(path), schemaVersion, len(runs))
-	start, next := time.Now(), time.Now().Add(5*time.Second)
+	prog := startProgress(path, len(runs))
 	for i, run := range runs {
 		if _, err := copyRun.ExecContext(ctx, run); err != nil {
 			return err
 		}
-		if now := time.Now(); now.After(next) {
-			say("migrating the embedded store: %d of %d runs (%s)", i+1, len(runs), now.Sub(start).Round(time.Second))
-			next = now.Add(5 * time.Second)
-		}
+		prog.ran(i + 1)
 	}
 	if _, err := tx.ExecContext(ctx, `DROP TABLE test_runs_v4`); err != nil {
 		return err
 	}
-	say("migrated the test runs of %d runs in %s", len(runs), time.Since(start).Round(time.Second))
+	prog.done()
 	return nil
+}
+
+// progress says how far moving the test runs of n runs got, every few
+// seconds: on a large store it takes minutes.
+type progress struct {
+	start, next time.Time
+	n           int
+}
+
+func startProgress(path string, n int) *progress {
+	say("migrating the embedded store %s to schema %d: the test runs of %d runs", logline.RelPath(path), schemaVersion, n)
+	now := time.Now()
+	return &progress{start: now, next: now.Add(5 * time.Second), n: n}
+}
+
+// ran says that i runs are done, when the last line is 5 s old.
+func (p *progress) ran(i int) {
+	if now := time.Now(); now.After(p.next) {
+		say("migrating the embedded store: %d of %d runs (%s)", i, p.n, now.Sub(p.start).Round(time.Second))
+		p.next = now.Add(5 * time.Second)
+	}
+}
+
+func (p *progress) done() {
+	say("migrated the test runs of %d runs in %s", p.n, time.Since(p.start).Round(time.Second))
 }
 
 // distinctRuns returns the runs query selects, one column of them.
