@@ -133,26 +133,34 @@ func reapDeadParts(parts []Part, now time.Time, local bool) []*Part {
 
 // deadReason says why a running part's writer is taken for dead, or "" when
 // it is alive. In a store on this machine (local), a writer with a journal
-// is alive while it holds the journal's lock, which its process loses when
-// it dies, however it dies; it sends no heartbeats. Otherwise: on this host
-// and its process is gone, or no heartbeat for StaleAfter.
+// sends no heartbeats: it is alive while it holds the journal's lock, which
+// its process loses when it dies, however it dies (a PID can be reused), or,
+// should the journal be gone, while its process runs. Otherwise: on this
+// host and its process is gone, or no heartbeat for StaleAfter.
 func deadReason(p Part, now time.Time, local bool) string {
 	host, _ := os.Hostname()
-	switch {
-	case local && p.Host == host && p.Journal != "":
+	byLock := local && p.Host == host && p.Journal != ""
+	if byLock && exists(p.Journal) {
 		if journal.Held(p.Journal) {
 			return ""
 		}
 		return "exited"
+	}
+	switch {
 	case p.Host == host && p.PID > 0 && p.PID != os.Getpid() && !provenance.ProcessAlive(p.PID):
 		return "exited"
-	case now.Sub(p.HeartbeatAt) > StaleAfter:
+	case !byLock && now.Sub(p.HeartbeatAt) > StaleAfter:
 		return "stopped sending heartbeats"
 	}
 	return ""
 }
 
 func dead(p Part, now time.Time, local bool) bool { return deadReason(p, now, local) != "" }
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
 
 // Fingerprint says what of parts finalizing depends on: a driver that
 // repeats finalizing stops when it stays the same.

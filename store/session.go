@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -352,7 +353,9 @@ func (s *Session) beginPart(b journal.Begin) {
 		HeartbeatAt: time.Now().UTC().Truncate(time.Millisecond), Status: model.StatusRunning, Dependencies: b.Dependencies,
 	}
 	if s.jn != nil && b.PID == os.Getpid() {
-		p.Journal = s.jn.Path() // this process's journal, locked while it runs
+		// This process's journal, locked while it runs; absolute, for
+		// other processes, whatever their directory, to find.
+		p.Journal, _ = filepath.Abs(s.jn.Path())
 	}
 	s.mu.Lock()
 	s.parts[p.ID] = p
@@ -688,12 +691,14 @@ func (s *Session) loop(ctx context.Context) {
 func (s *Session) heartbeat() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failure != nil || s.cfg.DryRun != nil || s.cfg.Deferred || (s.jn != nil && s.db.onOneMachine()) {
-		return // on one machine, the journal's lock says this writer lives
+	if s.failure != nil || s.cfg.DryRun != nil || s.cfg.Deferred {
+		return
 	}
+	// On one machine, the journal's lock says a part's writer lives.
+	byLock := s.db.onOneMachine()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	for _, p := range s.parts {
-		if p.Status == model.StatusRunning {
+		if p.Status == model.StatusRunning && !(byLock && p.Journal != "") {
 			// The summary rides along, so a binary killed later still
 			// counts what it flushed: it covers exactly the tests queued
 			// before this op, which are written before it.

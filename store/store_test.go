@@ -815,3 +815,35 @@ func TestOnOneMachineAWritersJournalLockSaysItLives(t *testing.T) {
 	assert.Equal(t, model.StatusFailed, final.Status, "the dead writer's part fails the run")
 	assert.Contains(t, final.Error, "m/dead exited")
 }
+
+// TestOnOneMachineAWriterWhoseJournalIsGoneLivesWhileItsProcessDoes: with
+// its journal removed (a spool deleted by hand), a writer that sends no
+// heartbeats is judged by its process: alive while it runs, however old
+// its heartbeat, and failed once it is gone.
+func TestOnOneMachineAWriterWhoseJournalIsGoneLivesWhileItsProcessDoes(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	run := newRun("journal gone")
+	require.NoError(t, s.DB.InsertRun(ctx, &run))
+	exited := exec.Command("true")
+	require.NoError(t, exited.Run())
+	host, _ := os.Hostname()
+	long := time.Now().Add(-2 * time.Hour).UTC().Truncate(time.Millisecond)
+	gone := filepath.Join(t.TempDir(), "removed.part")
+	_, err := s.DB.InsertParts(ctx, []store.Part{
+		{ID: "runs", EvaluationRunID: run.ID, Package: "m/runs", Host: host, PID: os.Getpid(), StartedAt: long, HeartbeatAt: long,
+			Status: model.StatusRunning, Journal: gone},
+		{ID: "exited", EvaluationRunID: run.ID, Package: "m/exited", Host: host, PID: exited.Process.Pid, StartedAt: long, HeartbeatAt: long,
+			Status: model.StatusRunning, Journal: gone},
+	})
+	require.NoError(t, err)
+	_, err = s.DB.Finalize(ctx, run.ID, time.Now())
+	require.NoError(t, err)
+	parts, err := s.DB.Parts(ctx, run.ID)
+	require.NoError(t, err)
+	status := map[string]string{}
+	for _, p := range parts {
+		status[p.ID] = p.Status
+	}
+	assert.Equal(t, map[string]string{"runs": model.StatusRunning, "exited": model.StatusFailed}, status)
+}
