@@ -66,7 +66,7 @@ func (d *DB) Runs(ctx context.Context, f RunFilter) ([]model.EvaluationRun, erro
 func (d *DB) Parts(ctx context.Context, run model.ID) ([]Part, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
-	return collect[Part](ctx, d.drv, PartsCollection, []model.ID{run}, nil)
+	return collect[Part](ctx, d.drv, PartsCollection, []model.ID{run})
 }
 
 // TestRunsOfRuns returns the test runs of the runs, without output, sorted
@@ -83,11 +83,15 @@ func (d *DB) TestRunsOfRuns(ctx context.Context, runs []model.ID) ([]model.TestR
 	if err != nil {
 		return nil, err
 	}
-	trs, err := collect(ctx, d.drv, TestsCollection, runs, make([]model.TestRun, 0, n))
-	for i := range trs {
-		trs[i].Output = ""
+	trs := make([]model.TestRun, 0, n)
+	err = d.EachTestRun(ctx, runs, func(t *model.TestRun) error {
+		trs = append(trs, *t)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return trs, err
+	return trs, nil
 }
 
 // EachTestRun calls fn with each test run of the runs, without output, in
@@ -105,9 +109,10 @@ func (d *DB) EachTestRun(ctx context.Context, runs []model.ID, fn func(*model.Te
 	})
 }
 
-// collect appends the documents of the runs in a collection to out, in
-// _id order.
-func collect[T any](ctx context.Context, drv Driver, collection string, runs []model.ID, out []T) ([]T, error) {
+// collect returns the documents of the runs in a collection, in _id
+// order.
+func collect[T any](ctx context.Context, drv Driver, collection string, runs []model.ID) ([]T, error) {
+	var out []T
 	err := drv.Each(ctx, collection, runs, func(doc any) error {
 		out = append(out, *doc.(*T))
 		return nil

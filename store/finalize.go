@@ -99,7 +99,7 @@ type Finalizing struct {
 func (d *DB) readParts(ctx context.Context, runID model.ID) ([]Part, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	parts, err := collect[Part](cctx, d.drv, PartsCollection, []model.ID{runID}, nil)
+	parts, err := collect[Part](cctx, d.drv, PartsCollection, []model.ID{runID})
 	if err != nil {
 		return nil, fmt.Errorf("reading parts of run %s: %w", runID.Hex(), err)
 	}
@@ -122,8 +122,11 @@ func reapDeadParts(parts []Part, now time.Time, local bool) []*Part {
 		p.Status, p.Reaped = model.StatusFailed, true
 		p.Error = fmt.Sprintf("test binary for %s %s without finishing (killed, -timeout panic or os.Exit); results stored before then are kept", p.Package, why)
 		finished := p.HeartbeatAt
-		if fi, err := os.Stat(p.Journal); local && err == nil && fi.ModTime().After(finished) {
-			finished = fi.ModTime().UTC().Truncate(time.Millisecond) // its last write: it sent no heartbeats
+		if local && p.Journal != "" {
+			// It sent no heartbeats: it ended at its journal's last write.
+			if fi, err := os.Stat(p.Journal); err == nil && fi.ModTime().After(finished) {
+				finished = fi.ModTime().UTC().Truncate(time.Millisecond)
+			}
 		}
 		p.FinishedAt = &finished
 		reaped = append(reaped, p)

@@ -110,6 +110,12 @@ func putDigest(ctx context.Context, tx *sql.Tx, run model.ID, rs *samples.Result
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run = ?`, run.Hex()).Scan(&n); err != nil || n != len(rs.Rows) {
 		return err
 	}
+	return storeDigest(ctx, tx, run, rs)
+}
+
+// storeDigest stores rs as run's digest: the results of every test run
+// of the run, as read in tx.
+func storeDigest(ctx context.Context, tx *sql.Tx, run model.ID, rs *samples.Results) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO run_digests (run, digest) VALUES (?, ?) ON CONFLICT (run) DO UPDATE SET digest = excluded.digest`,
 		run.Hex(), samples.EncodeDigest(rs))
 	return err

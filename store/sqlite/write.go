@@ -121,7 +121,8 @@ func (s *Store) Finalize(ctx context.Context, id model.ID, f store.Finalizing) (
 		if !fromRows || run.Status == model.StatusRunning {
 			return nil // the stored digest is whole; a running run gets none
 		}
-		return putDigest(ctx, tx, id, rs)
+		// Read in this transaction: no test run can have come since.
+		return storeDigest(ctx, tx, id, rs)
 	})
 	if err != nil {
 		return nil, err
