@@ -9,10 +9,12 @@
 //	evalrec.Record(t, evalrec.Metrics{"wer": 0.12, "completeness": 0.95})
 //
 // With MONGODB_ENABLED=true, every go test invocation becomes one evaluation
-// run in MongoDB (or the embedded store; see `evalrec serve`) and every test
+// run in the store (MongoDB, or the embedded SQLite file) and every test
 // that calls Record becomes one test run, with its metrics, score, status and
-// duration. With storage disabled, Main only runs the tests: no connection,
-// no goroutine, no file, and one line saying so.
+// duration. The test binary links no store driver: it journals each result,
+// and the evalrec command stores the journals once go test ends (see the
+// README and internal/settle). With storage disabled, Main only runs the
+// tests: no goroutine, no file, and one line saying so.
 //
 // # What TestMain mode sees
 //

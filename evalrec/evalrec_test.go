@@ -57,7 +57,7 @@ func goTest(t *testing.T, dir string, env []string, args ...string) (string, int
 	t.Helper()
 	cmd := exec.Command("go", append([]string{"test"}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOFLAGS="+testmod.GoFlags, "EVALREC_FLUSH_INTERVAL=50ms")
+	cmd.Env = append(os.Environ(), "GOFLAGS="+testmod.GoFlags, "EVALREC_FLUSH_INTERVAL=50ms", testmod.BinEnv(t))
 	cmd.Env = append(cmd.Env, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -3,6 +3,7 @@ package evalrec
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,13 +21,12 @@ import (
 	"evalrec.dev/internal/metricfile"
 	"evalrec.dev/internal/redact"
 	"evalrec.dev/internal/settle"
-	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/internal/storeloc"
 	"evalrec.dev/journal"
 	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
 	"evalrec.dev/store"
-	"evalrec.dev/store/sqlite"
 )
 
 // A Recorder stores the results of one test binary. Most suites use [Main];
@@ -38,10 +38,11 @@ type Recorder struct {
 	session *store.Session
 	pkg     string
 	partID  string
-	// deferred says the session only journals (the embedded store), and
 	// where names the store for messages.
-	deferred bool
-	where    string
+	where string
+	// checked receives what would keep the ingester from storing (see
+	// settle.Check), once.
+	checked chan error
 
 	capture          *capture
 	mu               sync.Mutex
@@ -49,9 +50,6 @@ type Recorder struct {
 	recordedFailures atomic.Int64
 	// notes are warnings stored with the run's part, as its error.
 	notes notes
-	// damaged says the embedded store cannot be read: results stay in
-	// the spool.
-	damaged bool
 	// crash is where the runtime writes a crash report (see
 	// journal.CrashFile), until Finish.
 	crash *os.File
@@ -82,18 +80,6 @@ func Start(opts ...MainOption) *Recorder {
 	}
 	log := logger()
 	cfg, err := config.Load("")
-	if settle.IsIngester() {
-		// A copy of this binary, started to store the journals once go
-		// test ends (see internal/settle): it runs no test.
-		if err == nil {
-			_, err = settle.Run(context.Background(), cfg, log)
-		}
-		code := 0
-		if err != nil {
-			code = 1
-		}
-		os.Exit(code)
-	}
 	if err != nil {
 		log.Error(err.Error() + "; storage disabled")
 		return nil
@@ -213,36 +199,24 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 	_, project := provenance.ModuleRoot(".")
 	run := store.NewRun(store.RunStart{Invocation: inv, Git: git, Environment: cfg.Environment,
 		ExperimentTags: cfg.ExperimentTags, System: sys, Source: "testmain", Project: project, TestsSelected: testsSelected(os.Args[1:])})
-	uri := storeconn.URI(cfg)
+	uri := storeloc.URI(cfg)
 	r := &Recorder{cfg: cfg, log: log, pkg: packagePath(), attempts: map[string]int{},
-		// A test binary only journals into the embedded store: writing
-		// SQLite itself would cost its tests (see internal/settle).
-		deferred: store.Scheme(uri) == "sqlite", where: redact.URI(uri)}
-	if r.deferred {
-		// An ingester cannot store into a damaged file, and nobody would
-		// see it fail: say so now, once, where warnings are seen, and
-		// start none.
-		if path, err := sqlite.Path(uri); err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			if err := sqlite.Check(ctx, path); err != nil {
-				r.damaged = true
-				if warnOnce("damaged store") {
-					msg := fmt.Sprintf("the embedded store %s cannot be read (%v): results stay in %s; move the file aside, then `evalrec replay` stores them in a new one",
-						logline.RelPath(path), err, logline.RelPath(cfg.SpoolDir))
-					log.Warn(msg)
-					r.notes.add(msg)
-				}
-			}
-			cancel()
-		}
-		// The first binary of the go test run starts the ingester that
-		// stores every journal once go test ends, a crashed binary's too.
-		if bool(cfg.BackgroundStore) && !r.damaged {
-			settle.Schedule(cfg, log)
-		}
+		where: redact.URI(uri), checked: make(chan error, 1)}
+	// The binary journals its results, and the evalrec command stores
+	// them (see internal/settle), detached, where no one sees it fail:
+	// what would stop it is looked for now, and said in Finish.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ConnectTimeout)
+		defer cancel()
+		r.checked <- settle.Check(ctx, uri)
+	}()
+	// The first binary of the go test run starts the ingester that
+	// stores every journal once go test ends, a crashed binary's too.
+	if bool(cfg.BackgroundStore) && !bool(cfg.Strict) {
+		_ = settle.Schedule(cfg) // Finish says why it could not
 	}
 	r.session = store.Open(context.Background(), store.SessionConfig{
-		Deferred:       r.deferred,
+		Deferred:       true,
 		URI:            uri,
 		Database:       cfg.Database,
 		ConnectTimeout: cfg.ConnectTimeout,
@@ -299,6 +273,21 @@ func (r *Recorder) Finish(code int) int {
 		r.crash.Close()
 		os.Remove(r.crash.Name())
 	}
+	// What would keep the evalrec command from storing the results is
+	// said now, once, where warnings are seen, and kept with the run.
+	spool := logline.RelPath(r.cfg.SpoolDir)
+	problem := <-r.checked
+	if problem != nil && !bool(r.cfg.Strict) && r.session.Err() == nil { // else nothing stays anywhere
+		msg := fmt.Sprintf("%v: results stay in %s; `evalrec replay` stores them once it answers", problem, spool)
+		if errors.Is(problem, settle.ErrDamaged) {
+			msg = fmt.Sprintf("the embedded store %s cannot be read (%v): results stay in %s; move the file aside, then `evalrec replay` stores them in a new one",
+				r.where, problem, spool)
+		}
+		if warnOnce(msg) {
+			r.log.Warn(msg)
+			r.notes.add(msg)
+		}
+	}
 	status, errMsg := model.StatusCompleted, ""
 	if code != 0 && r.recordedFailures.Load() == 0 {
 		status = model.StatusFailed
@@ -310,27 +299,41 @@ func (r *Recorder) Finish(code int) int {
 		}
 	}
 	r.session.EndPart(r.partID, journal.PartEnd{Status: status, ExitCode: &code, Error: errMsg})
-	run, err := r.session.Close()
-	if err != nil {
-		if r.cfg.Strict {
+	_, err := r.session.Close()
+	if r.cfg.Strict {
+		// Strict mode: the results count as stored once the evalrec
+		// command has stored them.
+		if err == nil {
+			err = problem
+		}
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), r.cfg.ConnectTimeout+time.Minute)
+			err = settle.Now(ctx, r.cfg)
+			cancel()
+		}
+		if err != nil {
 			r.log.Error(fmt.Sprintf("strict mode: storage failed: %v", err))
 			if code == 0 {
 				return 1
 			}
+			return code
 		}
+		r.log.Info(fmt.Sprintf("stored %s in %s", r.pkg, r.where))
 		return code
 	}
 	switch {
-	case r.deferred && r.damaged:
-		r.log.Info(fmt.Sprintf("recorded %s in %s; it stays there until %s can be read (see the warning above)", r.pkg, logline.RelPath(r.session.SpoolPath()), r.where))
-	case r.deferred && !bool(r.cfg.BackgroundStore):
-		r.log.Info(fmt.Sprintf("recorded %s in %s; the next evalrec command (or `evalrec replay`) stores it in %s", r.pkg, logline.RelPath(r.session.SpoolPath()), r.where))
-	case r.deferred:
-		// Stored once the go command exits; say where meanwhile.
-		r.log.Info(fmt.Sprintf("recorded %s in %s; it is stored in %s when go test ends", r.pkg, logline.RelPath(r.session.SpoolPath()), r.where))
-		settle.Schedule(r.cfg, r.log) // unless the one Start asked for still waits
-	case run != nil:
-		r.log.Info(fmt.Sprintf("stored %s in run %s", r.pkg, run.EvaluationRunID))
+	case err != nil, problem != nil:
+		// Said above, or by the session: what was lost, and why.
+	case !bool(r.cfg.BackgroundStore):
+		r.log.Info(fmt.Sprintf("recorded %s in %s; the next evalrec command (or `evalrec replay`) stores it in %s", r.pkg, spool, r.where))
+	default:
+		// Stored once the go command exits (unless the ingester Start
+		// asked for still waits); say where meanwhile.
+		if err := settle.Schedule(r.cfg); err != nil {
+			r.log.Warn(fmt.Sprintf("recorded %s in %s, and nothing stores it: %v; then `evalrec replay` stores it in %s", r.pkg, spool, err, r.where))
+			break
+		}
+		r.log.Info(fmt.Sprintf("recorded %s in %s; it is stored in %s when go test ends", r.pkg, spool, r.where))
 	}
 	return code
 }

@@ -17,7 +17,7 @@ import (
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/testmod"
 	evalui "evalrec.dev/internal/ui"
-	"evalrec.dev/store/sqlite"
+	"evalrec.dev/store"
 )
 
 // secret appears in every secret of these tests, so that one search finds
@@ -144,7 +144,7 @@ func announcement(stdout string) string {
 func allDocuments(t *testing.T, s *storetest.Store) string {
 	t.Helper()
 	docs := storetest.Documents(t, s.DB)
-	if path, err := sqlite.Path(s.URI); err == nil {
+	if path, err := store.SQLitePath(s.URI); err == nil {
 		for _, f := range []string{path, path + "-wal"} {
 			b, err := os.ReadFile(f)
 			if err != nil && !os.IsNotExist(err) {

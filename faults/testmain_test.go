@@ -176,7 +176,7 @@ func TestAConfigurationProblemIsSeenInAPlainGoTest(t *testing.T) {
 	out = testmod.Run(t, dir, []string{"MONGODB_ENABLED=yes", "MONGODB_CONNECTION_STRING=mongodb://127.0.0.1:1/",
 		"EVALREC_CONNECT_TIMEOUT=200ms"}, "go", "test", "-count=1", "./...")
 	require.Zero(t, out.Code, out.Combined())
-	assert.Contains(t, out.Combined(), "cannot reach MongoDB at mongodb://127.0.0.1:1/ (connection refused): results spooled to "+filepath.Join(dir, ".evalrec", "spool"),
+	assert.Contains(t, out.Combined(), "cannot reach MongoDB at mongodb://127.0.0.1:1/ (connection refused): results stay in "+filepath.Join(dir, ".evalrec", "spool"),
 		"yes enables storage, and the spool is announced without -v")
 }
 
@@ -226,8 +226,8 @@ func TestNothingOutlivesGoTestWhenAsked(t *testing.T) {
 	assert.Contains(t, out.Combined(), "the next evalrec command (or `evalrec replay`) stores it")
 	journals, _ := filepath.Glob(filepath.Join(spoolOf(dir), "*.jsonl"))
 	require.NotEmpty(t, journals, "the results wait in the spool")
-	// An ingester is a copy of a test binary, with EVALREC_SETTLE set, in
-	// the package's directory.
+	// An ingester is the evalrec command, with EVALREC_SETTLE set, in the
+	// package's directory.
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {
 		cwd, _ := os.Readlink(filepath.Join(p, "cwd"))
@@ -239,4 +239,54 @@ func TestNothingOutlivesGoTestWhenAsked(t *testing.T) {
 	runsOut := testmod.Run(t, dir, nil, filepath.Join(testmod.Bin(t), "evalrec"), "runs")
 	require.Zero(t, runsOut.Code, runsOut.Combined())
 	assert.Contains(t, runsOut.Stdout, "completed", "the next command stored the run")
+}
+
+// TestWithoutAnEvalrecCommandTheJournalsWaitAndOneLineSaysSo: a test
+// binary links no store driver; with no evalrec command to store its
+// journal, one line says how to get one, and `evalrec replay` stores what
+// waited.
+func TestWithoutAnEvalrecCommandTheJournalsWaitAndOneLineSaysSo(t *testing.T) {
+	t.Parallel()
+	dir := testmod.Write(t, recorders("p", 3, ""))
+	s := storetest.New(t)
+	// PATH as the tests have it, less any directory holding an evalrec.
+	var path []string
+	for _, d := range filepath.SplitList(os.Getenv("PATH")) {
+		if _, err := os.Stat(filepath.Join(d, "evalrec")); err != nil {
+			path = append(path, d)
+		}
+	}
+	env := append(storeEnv(s), "MONGODB_ENABLED=true", "EVALREC_BIN=", "PATH="+strings.Join(path, string(os.PathListSeparator)))
+	out := testmod.Run(t, dir, env, "go", "test", "-count=1", "./...")
+	require.Zero(t, out.Code, "storage never fails the suite: %s", out.Combined())
+	assert.Equal(t, 1, strings.Count(out.Combined(), "nothing stores it: no evalrec command found (go install evalrec.dev/cmd/evalrec@latest, or set EVALREC_BIN)"), out.Combined())
+	pending, err := store.PendingSpool(spoolOf(dir))
+	require.NoError(t, err)
+	require.Len(t, pending, 1, "the journal waits")
+	assert.Empty(t, runs(t, s.DB))
+
+	out = testmod.Run(t, dir, storeEnv(s), filepath.Join(testmod.Bin(t), "evalrec"), "replay")
+	require.Zero(t, out.Code, out.Combined())
+	rs := runs(t, s.DB)
+	require.Len(t, rs, 1)
+	assert.Len(t, assertTotalsAreStored(t, s.DB, rs[0]), 3)
+}
+
+// TestStrictModeStoresBeforeGoTestEnds: in strict mode each test binary
+// runs the evalrec command itself and waits for it, so the run is stored
+// when go test exits, with nothing left in the spool.
+func TestStrictModeStoresBeforeGoTestEnds(t *testing.T) {
+	t.Parallel()
+	dir := testmod.Write(t, merge(recorders("a", 4, ""), recorders("b", 5, "")))
+	s := storetest.New(t)
+	out := testmod.Run(t, dir, append(storeEnv(s), "MONGODB_ENABLED=true", "EVALREC_STRICT=true"), "go", "test", "-count=1", "-v", "./...")
+	require.Zero(t, out.Code, out.Combined())
+	assert.Contains(t, out.Combined(), "stored example.com/gen/a in sqlite:")
+	pending, err := store.PendingSpool(spoolOf(dir))
+	require.NoError(t, err)
+	assert.Empty(t, pending)
+	rs := runs(t, s.DB)
+	require.Len(t, rs, 1, "one run, when go test has exited")
+	assert.Equal(t, model.StatusCompleted, rs[0].Status)
+	assert.Len(t, assertTotalsAreStored(t, s.DB, rs[0]), 9)
 }

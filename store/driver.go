@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -169,6 +171,36 @@ func Scheme(uri string) string {
 		return ""
 	}
 	return strings.ToLower(s)
+}
+
+// SQLitePath is the file a sqlite: connection string names.
+func SQLitePath(uri string) (string, error) {
+	rest, ok := strings.CutPrefix(uri, "sqlite:")
+	if !ok {
+		return "", fmt.Errorf("%q is not a sqlite: connection string", uri)
+	}
+	if strings.HasPrefix(rest, "//") {
+		u, err := url.Parse(uri)
+		if err != nil {
+			return "", fmt.Errorf("reading %q: %w", uri, err)
+		}
+		if u.Host != "" && u.Host != "localhost" {
+			return "", fmt.Errorf("%q: an SQLite file is local; write sqlite:PATH or sqlite:///ABSOLUTE/PATH", uri)
+		}
+		rest = u.Path
+	}
+	if rest == "" {
+		return "", fmt.Errorf("%q names no file: write sqlite:PATH", uri)
+	}
+	return filepath.Clean(rest), nil
+}
+
+// SQLiteURI is the connection string for the SQLite file at path.
+func SQLiteURI(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return "sqlite:" + path
 }
 
 // Connect opens the store uri names, within timeout, with the driver

@@ -32,7 +32,7 @@ import (
 	"evalrec.dev/samples"
 	"evalrec.dev/scoring"
 	"evalrec.dev/store"
-	"evalrec.dev/store/sqlite"
+	_ "evalrec.dev/store/sqlite" // sqlite:
 )
 
 func newRun(key string) model.EvaluationRun {
@@ -743,7 +743,7 @@ func TestARunFinalizedFromItsWritersResultsReadsAsFromItsRows(t *testing.T) {
 	}
 	fromDigest := read()
 	require.Len(t, fromDigest, 250)
-	path, err := sqlite.Path(s.URI)
+	path, err := store.SQLitePath(s.URI)
 	require.NoError(t, err)
 	raw, err := sql.Open("sqlite", "file:"+path)
 	require.NoError(t, err)

@@ -15,7 +15,7 @@ import (
 
 	"evalrec.dev/internal/histgen"
 	"evalrec.dev/store"
-	"evalrec.dev/store/sqlite"
+	_ "evalrec.dev/store/sqlite" // sqlite:
 )
 
 func main() {
@@ -27,7 +27,7 @@ func main() {
 	runs := flag.Int("runs", 30, "runs of the wide suite")
 	flag.Parse()
 	ctx := context.Background()
-	db, err := store.Connect(ctx, sqlite.URI(*file), "vt_metrics", 10*time.Second)
+	db, err := store.Connect(ctx, store.SQLiteURI(*file), "vt_metrics", 10*time.Second)
 	if err == nil && *wide > 0 {
 		var truth histgen.WideTruth
 		truth, err = histgen.Wide(ctx, db, histgen.WideSpec{Project: *project, Runs: *runs, Tests: *wide, Packages: 25}, time.Now().Add(-time.Hour))

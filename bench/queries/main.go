@@ -25,8 +25,8 @@ import (
 	"evalrec.dev/internal/embedded"
 	"evalrec.dev/internal/histgen"
 	"evalrec.dev/store"
-	_ "evalrec.dev/store/mongo" // FerretDB, the baseline
-	"evalrec.dev/store/sqlite"
+	_ "evalrec.dev/store/mongo"  // FerretDB, the baseline
+	_ "evalrec.dev/store/sqlite" // sqlite:
 )
 
 const project = "example.com/bulk"
@@ -94,7 +94,7 @@ func split(s string) []int {
 
 func open(ctx context.Context, kind, dir string) (*store.DB, func(), error) {
 	if kind == "sqlite" {
-		db, err := store.Connect(ctx, sqlite.URI(filepath.Join(dir, "bench.db")), "bench", 10*time.Second)
+		db, err := store.Connect(ctx, store.SQLiteURI(filepath.Join(dir, "bench.db")), "bench", 10*time.Second)
 		if err != nil {
 			return nil, nil, err
 		}

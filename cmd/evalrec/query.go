@@ -18,12 +18,12 @@ import (
 	"evalrec.dev/internal/jsonout"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/internal/storeloc"
 	"evalrec.dev/internal/timespec"
 	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/samples"
 	"evalrec.dev/store"
-	"evalrec.dev/store/sqlite"
 )
 
 // queryFlags are the filters and output options every query command takes.
@@ -95,11 +95,11 @@ func openStore(ctx context.Context, env *environment) (*storeconn.Conn, error) {
 	// A query never creates an SQLite store, the embedded one or one that
 	// MONGODB_CONNECTION_STRING names: it has nothing to answer from until
 	// a run (or a journal waiting to be stored) is there.
-	file := storeconn.EmbeddedFile(cfg)
+	file := storeloc.EmbeddedFile(cfg)
 	if cfg.URISet {
 		file = ""
 		if store.Scheme(cfg.URI) == "sqlite" {
-			if file, err = sqlite.Path(cfg.URI); err != nil {
+			if file, err = store.SQLitePath(cfg.URI); err != nil {
 				return nil, err
 			}
 		}

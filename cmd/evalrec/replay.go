@@ -12,6 +12,7 @@ import (
 
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/logline"
+	"evalrec.dev/internal/settle"
 	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/store"
 )
@@ -50,6 +51,13 @@ func (c *replayCmd) Run(ctx context.Context, _ []string) error {
 	}
 	if c.dir != "" {
 		cfg.SpoolDir = c.dir
+	}
+	if settle.IsIngester() {
+		// Started by a test binary in TestMain mode: store once its go
+		// command has exited, unless another ingester will.
+		if settle.Wait(cfg) != nil {
+			return nil
+		}
 	}
 	conn, err := storeconn.Open(ctx, cfg, logline.New(c.env.stderr))
 	if err != nil {

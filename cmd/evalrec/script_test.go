@@ -20,7 +20,6 @@ import (
 	"evalrec.dev/internal/testenv"
 	"evalrec.dev/internal/testmod"
 	"evalrec.dev/store"
-	"evalrec.dev/store/sqlite"
 )
 
 func TestMain(m *testing.M) {
@@ -144,7 +143,7 @@ func ingested(ts *testscript.TestScript, neg bool, args []string) {
 // seedHistory writes histgen's standard history into the embedded store
 // file, where the script's evalrec commands will find it.
 func seedHistory(file string) error {
-	db, err := store.Connect(context.Background(), sqlite.URI(file), "vt_metrics", 10*time.Second)
+	db, err := store.Connect(context.Background(), store.SQLiteURI(file), "vt_metrics", 10*time.Second)
 	if err != nil {
 		return err
 	}

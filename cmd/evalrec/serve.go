@@ -20,7 +20,7 @@ import (
 
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/embedded"
-	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/internal/storeloc"
 	"evalrec.dev/store"
 )
 
@@ -74,7 +74,7 @@ func (c *serveCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	if c.dir == "" {
-		c.dir = filepath.Join(storeconn.Dir(cfg), "ferretdb")
+		c.dir = filepath.Join(storeloc.Dir(cfg), "ferretdb")
 	}
 	tuneGC(os.Getenv)
 	srv, err := embedded.Start(c.dir, c.addr)

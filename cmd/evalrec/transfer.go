@@ -18,10 +18,10 @@ import (
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/internal/storeloc"
 	"evalrec.dev/internal/transfer"
 	"evalrec.dev/internal/ui"
 	"evalrec.dev/store"
-	"evalrec.dev/store/sqlite"
 )
 
 // openLegacy opens the store of evalrec's first version (FerretDB's files)
@@ -74,7 +74,7 @@ func (c *migrateCmd) Run(ctx context.Context, _ []string) error {
 		if c.from != "" {
 			return errors.New("give -from or -from-legacy, not both")
 		}
-		dir := filepath.Join(storeconn.Dir(cfg), "data")
+		dir := filepath.Join(storeloc.Dir(cfg), "data")
 		if openLegacy == nil {
 			return fmt.Errorf("this evalrec cannot read the first version's store: run `go run -tags ferretdb evalrec.dev/cmd/evalrec migrate -from-legacy`")
 		}
@@ -121,7 +121,7 @@ func (c *migrateCmd) Run(ctx context.Context, _ []string) error {
 		return err
 	}
 	if c.fromLegacy {
-		mark := filepath.Join(storeconn.Dir(cfg), "data", storeconn.MigratedMark)
+		mark := filepath.Join(storeloc.Dir(cfg), "data", storeconn.MigratedMark)
 		_ = os.WriteFile(mark, []byte("copied into "+to.URI()+" on "+time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644)
 	}
 	return printTransfer(c.env, c.asJSON, rep, fmt.Sprintf("copied %s into %s in %s", fromWhere, to.URI(), time.Since(start).Round(time.Millisecond)))
@@ -130,7 +130,7 @@ func (c *migrateCmd) Run(ctx context.Context, _ []string) error {
 // resolve turns "embedded" into the embedded store's connection string.
 func (c *migrateCmd) resolve(cfg *config.Config, uri string) string {
 	if uri == "embedded" {
-		return sqlite.URI(storeconn.EmbeddedFile(cfg))
+		return store.SQLiteURI(storeloc.EmbeddedFile(cfg))
 	}
 	return uri
 }

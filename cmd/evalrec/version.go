@@ -12,7 +12,7 @@ import (
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/redact"
-	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/internal/storeloc"
 )
 
 type versionCmd struct {
@@ -67,7 +67,7 @@ func (c *versionCmd) Run(context.Context, []string) error {
 	} else if cfg.URISet {
 		v.Store = redact.URI(cfg.URI) + " (database " + cfg.Database + ")"
 	} else {
-		v.Store = "embedded " + logline.RelPath(storeconn.EmbeddedFile(cfg))
+		v.Store = "embedded " + logline.RelPath(storeloc.EmbeddedFile(cfg))
 	}
 	if c.json {
 		return printJSON(c.env.stdout, v)

@@ -28,7 +28,7 @@ func TestThreeWaysStoreEquivalentTestRuns(t *testing.T) {
 	goCmd := func(env []string, args ...string) []byte {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = repo
-		cmd.Env = testmod.Env(env...)
+		cmd.Env = testmod.Env(append([]string{testmod.BinEnv(t)}, env...)...)
 		var out, errOut bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errOut
 		require.NoError(t, cmd.Run(), "go %v\n%s%s", args, out.String(), errOut.String())

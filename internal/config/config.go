@@ -54,11 +54,15 @@ type Config struct {
 	// Wrapped is set by `evalrec test` for the test processes it runs: they
 	// emit attributes only and leave storage to the wrapper.
 	Wrapped Flag `env:"EVALREC_WRAPPED, default=false"`
-	// BackgroundStore lets a test binary in TestMain mode on the embedded
-	// store start the process that stores the run's journals once go test
-	// ends. Off, nothing outlives go test: the journals wait for the next
-	// evalrec command or `evalrec replay`.
+	// BackgroundStore lets a test binary in TestMain mode start the
+	// process that stores the run's journals once go test ends. Off,
+	// nothing outlives go test: the journals wait for the next evalrec
+	// command or `evalrec replay`.
 	BackgroundStore Flag `env:"EVALREC_BACKGROUND_STORE, default=true"`
+	// Bin is the evalrec command that stores what test binaries journal
+	// in TestMain mode. Unset: the module's tool, else evalrec on PATH
+	// (see internal/settle).
+	Bin string `env:"EVALREC_BIN"`
 
 	// ModuleRoot is the directory holding go.mod, found by walking up from the
 	// working directory; empty when there is none.

@@ -22,8 +22,8 @@ var Layers = [][]string{
 	// samples, which so never see the store.
 	{"store", "ingest", "internal/junit", "compare", "analytics"},
 	// The store's drivers and their conformance suite (which imports
-	// none); generators.
-	{"store/sqlite", "store/mongo", "store/drivertest", "internal/histgen"},
+	// none); where the store is (which names no driver); generators.
+	{"store/sqlite", "store/mongo", "store/drivertest", "internal/storeloc", "internal/histgen"},
 	// Choosing and opening a store; moving documents between stores (in
 	// MongoDB's Extended JSON); what tests of the drivers share; measuring
 	// the gate.

@@ -84,3 +84,26 @@ func TestOnlyTheMongoDriverImportsMongo(t *testing.T) {
 		}
 	}
 }
+
+// TestTheLibraryLinksNoStoreDriver: a test binary that imports evalrec
+// only journals (see internal/settle), so it links neither SQLite nor the
+// MongoDB driver, which would more than double its build time and size.
+func TestTheLibraryLinksNoStoreDriver(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", module+"evalrec")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list -deps evalrec listed %d packages: %q", len(deps), out)
+	}
+	for _, dep := range deps {
+		for _, heavy := range []string{"modernc.org/", "go.mongodb.org/", "github.com/FerretDB/", module + "store/", module + "internal/storeconn"} {
+			if strings.HasPrefix(dep, heavy) {
+				t.Errorf("the library links %s", dep)
+			}
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 	"evalrec.dev/ingest"
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/metricfile"
-	"evalrec.dev/internal/storeconn"
+	"evalrec.dev/internal/storeloc"
 	"evalrec.dev/journal"
 	"evalrec.dev/model"
 	"evalrec.dev/provenance"
@@ -301,7 +301,7 @@ func (s *sink) open(at time.Time) {
 	run := store.NewRun(store.RunStart{Invocation: *inv, Git: s.opts.Git, Environment: cfg.Environment,
 		ExperimentTags: cfg.ExperimentTags, System: sys, Source: s.opts.Source, Project: project, TestsSelected: s.opts.TestsSelected})
 	s.session = store.Open(context.Background(), store.SessionConfig{
-		URI: storeconn.URI(cfg), Database: cfg.Database,
+		URI: storeloc.URI(cfg), Database: cfg.Database,
 		ConnectTimeout: cfg.ConnectTimeout, WriteTimeout: cfg.WriteTimeout, FlushInterval: cfg.FlushInterval,
 		SpoolDir: cfg.SpoolDir, Run: run, Logger: s.opts.Logger, DB: s.opts.DB, DryRun: s.opts.DryRun,
 		Unavailable: s.opts.Unavailable, BufferJournal: !s.opts.Live,

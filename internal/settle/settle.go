@@ -1,24 +1,25 @@
-// Package settle stores the journals that test binaries leave when they
-// record into the embedded store, once the go command that ran them has
-// exited.
+// Package settle stores the journals that test binaries leave in TestMain
+// mode, once the go command that ran them has exited.
 //
-// A test binary that wrote each result into the SQLite file itself would
-// pay for it in its tests' time: about 70 µs of CPU a test here, on cores
-// its tests need (see the README). So in TestMain mode a test binary only
-// journals its results (a write per result, which it does anyway so that a
-// crash loses nothing), and the first binary of a go test run starts an
-// ingester: a copy of itself, detached, that waits for the go command to
-// exit and then stores every journal of the spool, those of binaries that
-// crashed included, as `evalrec replay` would. Every evalrec command
-// stores them too, before it answers, and the next go test run's ingester
-// stores what an earlier one left (it was killed, with the CI job say).
+// A test binary links no store driver: SQLite's and MongoDB's would more
+// than double the time a suite's test binary takes to build, and its size
+// (see the README). It only journals its results, a write per result that
+// it makes anyway so that a crash loses nothing. The first binary of a go
+// test run starts an ingester: the evalrec command (`evalrec replay`,
+// detached), which waits for the go command to exit and then stores every
+// journal of the spool, those of binaries that crashed included. Every
+// evalrec command stores them too, before it answers, and the next go test
+// run's ingester stores what an earlier one left (it was killed, with the
+// CI job say). In strict mode each binary runs `evalrec replay` itself,
+// and waits for it.
 package settle
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,9 +31,7 @@ import (
 
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/dotdir"
-	"evalrec.dev/internal/storeconn"
 	"evalrec.dev/provenance"
-	"evalrec.dev/store"
 )
 
 // envVar, set on an ingester, names the go command it waits for: PID and
@@ -42,33 +41,111 @@ const envVar = "EVALREC_SETTLE"
 // maxWait bounds how long an ingester waits for its go command.
 const maxWait = 24 * time.Hour
 
+// Install is what a user runs to have an evalrec command.
+const Install = "go install evalrec.dev/cmd/evalrec@latest, or set EVALREC_BIN"
+
+// ErrNoCommand says no evalrec command was found to store the journals.
+var ErrNoCommand = errors.New("no evalrec command found (" + Install + ")")
+
+// Command is how this module runs the evalrec command, found in this
+// order: EVALREC_BIN; the module's own tool (a go.mod that declares `tool
+// evalrec.dev/cmd/evalrec` runs the version it requires, the library's);
+// evalrec on PATH.
+func Command(cfg *config.Config) ([]string, error) {
+	if cfg.Bin != "" {
+		return []string{cfg.Bin}, nil
+	}
+	if cfg.ModuleRoot != "" && declaresTool(filepath.Join(cfg.ModuleRoot, "go.mod")) {
+		if gobin, err := exec.LookPath("go"); err == nil {
+			return []string{gobin, "tool", "evalrec"}, nil
+		}
+	}
+	if p, err := exec.LookPath("evalrec"); err == nil {
+		return []string{p}, nil
+	}
+	return nil, ErrNoCommand
+}
+
+// tool is the evalrec command's package, as a go.mod's tool directive
+// names it.
+const tool = "evalrec.dev/cmd/evalrec"
+
+// declaresTool reports whether the go.mod at path declares the evalrec
+// command as a tool, on a line of its own or in a tool block.
+func declaresTool(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	inBlock := false
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line, _, _ := strings.Cut(sc.Text(), "//")
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 0:
+		case inBlock && f[0] == ")":
+			inBlock = false
+		case inBlock:
+			if f[0] == tool {
+				return true
+			}
+		case f[0] == "tool" && len(f) > 1 && f[1] == "(":
+			inBlock = true
+		case f[0] == "tool" && len(f) > 1 && f[1] == tool:
+			return true
+		}
+	}
+	return false
+}
+
 // Schedule starts an ingester for cfg's spool, unless one is waiting
-// already. It never fails the caller: a failure to start one is said on
-// log, and the journals wait for the next evalrec command.
-func Schedule(cfg *config.Config, log *slog.Logger) {
+// already. It never fails the caller: an ingester it cannot start is
+// returned as the error, and the journals wait for the next evalrec
+// command.
+func Schedule(cfg *config.Config) error {
 	lock := waiting(cfg)
 	if ok, err := lock.TryLock(); err != nil || !ok {
-		return // an ingester waits; it will store these journals too
+		return nil // an ingester waits; it will store these journals too
 	}
 	lock.Unlock()
-	exe, err := os.Executable()
+	argv, err := Command(cfg)
 	if err != nil {
-		log.Warn(fmt.Sprintf("cannot start storing the journals (%v): the next evalrec command stores them", err))
-		return
+		return err
 	}
 	wait := "0"
 	if g, ok := provenance.GoCommand(); ok {
 		wait = fmt.Sprintf("%d:%d", g.PID, g.Started.UnixNano())
 	}
-	// Should the hook in evalrec.Start not run, the copy runs no test.
-	cmd := exec.Command(exe, "-test.run=^$", "-test.bench=^$", "-test.fuzz=^$")
+	cmd := exec.Command(argv[0], append(argv[1:], "replay")...)
 	cmd.Env = append(os.Environ(), envVar+"="+wait)
 	detach(cmd)
 	if err := cmd.Start(); err != nil {
-		log.Warn(fmt.Sprintf("cannot start storing the journals (%v): the next evalrec command stores them", err))
-		return
+		return fmt.Errorf("starting %s: %w", strings.Join(argv, " "), err)
 	}
 	_ = cmd.Process.Release()
+	return nil
+}
+
+// Now runs `evalrec replay` and waits for it: strict mode's way to know
+// that a binary's results are stored. Its error is the command's last
+// line of output.
+func Now(ctx context.Context, cfg *config.Config) error {
+	argv, err := Command(cfg)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, argv[0], append(argv[1:], "replay")...)
+	cmd.Env = os.Environ()
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if last := strings.TrimPrefix(lines[len(lines)-1], "evalrec: "); last != "" {
+		return errors.New(last)
+	}
+	return fmt.Errorf("%s replay: %w", strings.Join(argv, " "), err)
 }
 
 // waiting is the lock an ingester holds while it waits for its go command:
@@ -82,31 +159,25 @@ func waiting(cfg *config.Config) *flock.Flock {
 // IsIngester reports whether this process was started by Schedule.
 func IsIngester() bool { return os.Getenv(envVar) != "" }
 
-// Run is an ingester's whole life: it waits for its go command to exit,
-// then stores every journal of the spool. It returns what it stored, or
-// why it did not.
-func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.ReplayReport, error) {
-	var rep store.ReplayReport
+// Wait is an ingester's wait: it returns once the go command that started
+// it has exited (or after a day), or at once with an error when another
+// ingester waits already, which will store the journals.
+func Wait(cfg *config.Config) error {
 	lock := waiting(cfg)
 	if ok, err := lock.TryLock(); err != nil || !ok {
-		return rep, errors.New("another ingester waits already")
+		return errors.New("another ingester waits already")
 	}
+	// From the end of the wait a later go test run needs an ingester of
+	// its own.
+	defer lock.Unlock()
 	goCmd, err := parse(os.Getenv(envVar))
 	if err != nil {
-		lock.Unlock()
-		return rep, err
+		return err
 	}
 	for deadline := time.Now().Add(maxWait); goCmd.Alive() && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
-	// From here a later go test run needs an ingester of its own.
-	lock.Unlock()
-	conn, err := storeconn.Open(ctx, cfg, nil)
-	if err != nil {
-		return rep, err
-	}
-	defer conn.Close()
-	return conn.DB.Replay(ctx, cfg.SpoolDir, store.ReplayOptions{Timeout: cfg.WriteTimeout})
+	return nil
 }
 
 func parse(v string) (provenance.Process, error) {

@@ -14,9 +14,10 @@ import (
 
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/logline"
+	"evalrec.dev/internal/storeloc"
 	"evalrec.dev/store"
-	_ "evalrec.dev/store/mongo" // mongodb:// and mongodb+srv://
-	"evalrec.dev/store/sqlite"
+	_ "evalrec.dev/store/mongo"  // mongodb:// and mongodb+srv://
+	_ "evalrec.dev/store/sqlite" // sqlite:
 )
 
 // Conn is an open store. Close it when done.
@@ -28,30 +29,6 @@ type Conn struct {
 
 // Close closes the store.
 func (c *Conn) Close() error { return c.DB.Close() }
-
-// Dir is the module's .evalrec directory, which holds the embedded store
-// and the spool.
-func Dir(cfg *config.Config) string {
-	root := cfg.ModuleRoot
-	if root == "" {
-		root = "."
-	}
-	return filepath.Join(root, ".evalrec")
-}
-
-// EmbeddedFile is the embedded store's file: one per database name, so
-// MONGODB_DATABASE keeps its meaning.
-func EmbeddedFile(cfg *config.Config) string {
-	return filepath.Join(Dir(cfg), cfg.Database+".db")
-}
-
-// URI is the connection string of the store cfg names.
-func URI(cfg *config.Config) string {
-	if cfg.URISet {
-		return cfg.URI
-	}
-	return sqlite.URI(EmbeddedFile(cfg))
-}
 
 // Open opens the store cfg names, within cfg.ConnectTimeout. With
 // MONGODB_CONNECTION_STRING set, that store must answer; nothing else is
@@ -65,8 +42,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Conn, err
 		}
 		return &Conn{DB: db, Where: db.URI()}, nil
 	}
-	file := EmbeddedFile(cfg)
-	db, err := store.Connect(ctx, sqlite.URI(file), cfg.Database, max(cfg.ConnectTimeout, 10*time.Second))
+	file := storeloc.EmbeddedFile(cfg)
+	db, err := store.Connect(ctx, store.SQLiteURI(file), cfg.Database, max(cfg.ConnectTimeout, 10*time.Second))
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +59,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Conn, err
 // LegacyDir is the embedded store of evalrec's first version (FerretDB's
 // files in .evalrec/data), when one is there and not yet migrated.
 func LegacyDir(cfg *config.Config) string {
-	dir := filepath.Join(Dir(cfg), "data")
+	dir := filepath.Join(storeloc.Dir(cfg), "data")
 	matches, _ := filepath.Glob(filepath.Join(dir, "*.sqlite"))
 	if len(matches) == 0 {
 		return ""

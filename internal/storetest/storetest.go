@@ -22,7 +22,7 @@ import (
 	"evalrec.dev/model"
 	"evalrec.dev/store"
 	"evalrec.dev/store/mongo"
-	"evalrec.dev/store/sqlite"
+	_ "evalrec.dev/store/sqlite" // sqlite:
 )
 
 // EnvURI names the variable that points the tests at a real MongoDB.
@@ -87,7 +87,7 @@ func Open(t testing.TB, k Kind) *Store {
 	s := &Store{Kind: k, Database: "evalrec_test_" + randomHex(6), SpoolDir: filepath.Join(settledDir(t), "spool")}
 	switch k {
 	case SQLite:
-		s.URI = sqlite.URI(filepath.Join(settledDir(t), s.Database+".db"))
+		s.URI = store.SQLiteURI(filepath.Join(settledDir(t), s.Database+".db"))
 	case MongoDB:
 		s.URI = os.Getenv(EnvURI)
 		if s.URI == "" {
@@ -261,7 +261,7 @@ func Documents(t testing.TB, db *store.DB) string {
 // database's file), as evalrec's commands find it there.
 func EmbeddedAt(t testing.TB, dir string) *store.DB {
 	t.Helper()
-	db, err := store.Connect(context.Background(), sqlite.URI(filepath.Join(dir, ".evalrec", "vt_metrics.db")), "vt_metrics", 10*time.Second)
+	db, err := store.Connect(context.Background(), store.SQLiteURI(filepath.Join(dir, ".evalrec", "vt_metrics.db")), "vt_metrics", 10*time.Second)
 	if err != nil {
 		t.Fatalf("opening the embedded store in %s: %v", dir, err)
 	}

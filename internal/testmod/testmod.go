@@ -86,8 +86,14 @@ type Output struct {
 func (o Output) Combined() string { return o.Stdout + o.Stderr }
 
 // Run runs name with args in dir, with env added to a clean environment.
+// A go command (or a shell, which may run one) is given EVALREC_BIN, this
+// checkout's evalrec, for the test binaries it runs (see internal/settle);
+// env may set another.
 func Run(t testing.TB, dir string, env []string, name string, args ...string) Output {
 	t.Helper()
+	if name == "go" || name == "sh" {
+		env = append([]string{BinEnv(t)}, env...)
+	}
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	cmd.Env = Env(env...)
@@ -151,6 +157,10 @@ func Bin(t testing.TB) string {
 	}
 	return binDir
 }
+
+// BinEnv is EVALREC_BIN for this checkout's evalrec, which test binaries
+// in TestMain mode run to store their journals.
+func BinEnv(t testing.TB) string { return "EVALREC_BIN=" + filepath.Join(Bin(t), "evalrec") }
 
 // RunMeasured is Run, with the command's peak resident set in MaxRSS.
 // Linux carries a process's peak over exec, and a command started from a

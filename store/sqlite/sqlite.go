@@ -26,7 +26,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -41,42 +40,12 @@ import (
 
 func init() {
 	store.Register(func(ctx context.Context, uri, database string, timeout time.Duration) (store.Driver, error) {
-		path, err := Path(uri)
+		path, err := store.SQLitePath(uri)
 		if err != nil {
 			return nil, err
 		}
 		return Open(ctx, path)
 	}, "sqlite")
-}
-
-// Path is the file a sqlite: connection string names.
-func Path(uri string) (string, error) {
-	rest, ok := strings.CutPrefix(uri, "sqlite:")
-	if !ok {
-		return "", fmt.Errorf("%q is not a sqlite: connection string", uri)
-	}
-	if strings.HasPrefix(rest, "//") {
-		u, err := url.Parse(uri)
-		if err != nil {
-			return "", fmt.Errorf("reading %q: %w", uri, err)
-		}
-		if u.Host != "" && u.Host != "localhost" {
-			return "", fmt.Errorf("%q: an SQLite file is local; write sqlite:PATH or sqlite:///ABSOLUTE/PATH", uri)
-		}
-		rest = u.Path
-	}
-	if rest == "" {
-		return "", fmt.Errorf("%q names no file: write sqlite:PATH", uri)
-	}
-	return filepath.Clean(rest), nil
-}
-
-// URI is the connection string for the file at path.
-func URI(path string) string {
-	if abs, err := filepath.Abs(path); err == nil {
-		path = abs
-	}
-	return "sqlite:" + path
 }
 
 // busyTimeout is how long a writer waits for another process's write
