@@ -15,19 +15,19 @@
 package settle
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofrs/flock"
+	"golang.org/x/mod/modfile"
 
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/dotdir"
@@ -71,32 +71,17 @@ func Command(cfg *config.Config) ([]string, error) {
 const tool = "evalrec.dev/cmd/evalrec"
 
 // declaresTool reports whether the go.mod at path declares the evalrec
-// command as a tool, on a line of its own or in a tool block.
+// command as a tool.
 func declaresTool(path string) bool {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return false
 	}
-	inBlock := false
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "//")
-		f := strings.Fields(line)
-		switch {
-		case len(f) == 0:
-		case inBlock && f[0] == ")":
-			inBlock = false
-		case inBlock:
-			if f[0] == tool {
-				return true
-			}
-		case f[0] == "tool" && len(f) > 1 && f[1] == "(":
-			inBlock = true
-		case f[0] == "tool" && len(f) > 1 && f[1] == tool:
-			return true
-		}
+	f, err := modfile.Parse(path, b, nil)
+	if err != nil {
+		return false
 	}
-	return false
+	return slices.ContainsFunc(f.Tool, func(t *modfile.Tool) bool { return t.Path == tool })
 }
 
 // Schedule starts an ingester for cfg's spool, unless one is waiting
