@@ -43,6 +43,9 @@ type Recorder struct {
 	// checked receives what would keep the ingester from storing (see
 	// settle.Check), once.
 	checked chan error
+	// scheduled is why Start could not start the ingester, or why the
+	// last one failed.
+	scheduled error
 
 	capture          *capture
 	mu               sync.Mutex
@@ -213,7 +216,7 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 	// The first binary of the go test run starts the ingester that
 	// stores every journal once go test ends, a crashed binary's too.
 	if bool(cfg.BackgroundStore) && !bool(cfg.Strict) {
-		_ = settle.Schedule(cfg) // Finish says why it could not
+		r.scheduled = settle.Schedule(cfg) // said in Finish
 	}
 	r.session = store.Open(context.Background(), store.SessionConfig{
 		Deferred:       true,
@@ -329,8 +332,16 @@ func (r *Recorder) Finish(code int) int {
 	default:
 		// Stored once the go command exits (unless the ingester Start
 		// asked for still waits); say where meanwhile.
-		if err := settle.Schedule(r.cfg); err != nil {
+		err := r.scheduled
+		if err == nil {
+			err = settle.Schedule(r.cfg)
+		}
+		if errors.Is(err, settle.ErrNoCommand) {
 			r.log.Warn(fmt.Sprintf("recorded %s in %s, and nothing stores it: %v; then `evalrec replay` stores it in %s", r.pkg, spool, err, r.where))
+			break
+		}
+		if err != nil {
+			r.log.Warn(fmt.Sprintf("recorded %s in %s; %v: `evalrec replay` stores it in %s, and says more", r.pkg, spool, err, r.where))
 			break
 		}
 		r.log.Info(fmt.Sprintf("recorded %s in %s; it is stored in %s when go test ends", r.pkg, spool, r.where))

@@ -15,6 +15,7 @@
 package settle
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,7 +32,10 @@ import (
 
 	"evalrec.dev/internal/config"
 	"evalrec.dev/internal/dotdir"
+	"evalrec.dev/internal/logline"
+	"evalrec.dev/internal/redact"
 	"evalrec.dev/provenance"
+	"evalrec.dev/store"
 )
 
 // envVar, set on an ingester, names the go command it waits for: PID and
@@ -87,7 +91,8 @@ func declaresTool(path string) bool {
 // Schedule starts an ingester for cfg's spool, unless one is waiting
 // already. It never fails the caller: an ingester it cannot start is
 // returned as the error, and the journals wait for the next evalrec
-// command.
+// command. So is a failure of the last ingester (its output is in the
+// log, see LogFile), though a new one starts.
 func Schedule(cfg *config.Config) error {
 	lock := waiting(cfg)
 	if ok, err := lock.TryLock(); err != nil || !ok {
@@ -98,18 +103,52 @@ func Schedule(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	failed := lastFailure(cfg)
 	wait := "0"
 	if g, ok := provenance.GoCommand(); ok {
 		wait = fmt.Sprintf("%d:%d", g.PID, g.Started.UnixNano())
 	}
 	cmd := exec.Command(argv[0], append(argv[1:], "replay")...)
 	cmd.Env = append(os.Environ(), envVar+"="+wait)
+	if log, err := os.OpenFile(LogFile(cfg), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err == nil {
+		cmd.Stdout, cmd.Stderr = log, log
+		defer log.Close() // the ingester has its own descriptor
+	}
 	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", strings.Join(argv, " "), err)
 	}
 	_ = cmd.Process.Release()
+	if failed != "" {
+		return fmt.Errorf("the evalrec command that last stored this module's journals failed (%s; see %s)", failed, logline.RelPath(LogFile(cfg)))
+	}
 	return nil
+}
+
+// LogFile holds what the last ingester printed: beside the spool.
+func LogFile(cfg *config.Config) string {
+	return filepath.Join(filepath.Dir(filepath.Clean(cfg.SpoolDir)), "ingester.log")
+}
+
+// storedLine begins the line `evalrec replay` prints when it has stored
+// the spool.
+const storedLine = "replayed "
+
+// lastFailure is what the last ingester printed, in one line, when it
+// did not store the spool and journals still wait there; else "".
+func lastFailure(cfg *config.Config) string {
+	b, err := os.ReadFile(LogFile(cfg))
+	if err != nil || len(bytes.TrimSpace(b)) == 0 || bytes.Contains(b, []byte("\n"+storedLine)) || bytes.HasPrefix(b, []byte(storedLine)) {
+		return ""
+	}
+	if pending, _ := store.PendingSpool(cfg.SpoolDir); len(pending) == 0 {
+		return ""
+	}
+	msg := strings.Join(strings.Fields(string(b)), " ")
+	if r := []rune(msg); len(r) > 300 {
+		msg = string(r[:300]) + "…"
+	}
+	return redact.Text(msg)
 }
 
 // Now runs `evalrec replay` and waits for it: strict mode's way to know

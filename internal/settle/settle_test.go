@@ -114,3 +114,66 @@ func TestAServerNoConnectionReachesIsSaidWithoutItsPassword(t *testing.T) {
 		t.Errorf("the password is in the error: %v", err)
 	}
 }
+
+// TestAFailedIngesterIsSaidByTheNextOne: a detached ingester's failure
+// reaches no one; the next go test run's first binary reads its log and
+// says it, while journals still wait.
+func TestAFailedIngesterIsSaidByTheNextOne(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &config.Config{Bin: filepath.Join(dir, "evalrec"), SpoolDir: filepath.Join(dir, ".evalrec", "spool")}
+	if err := os.MkdirAll(cfg.SpoolDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.SpoolDir, "run.1.2.jsonl"), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ingester := func(script string) {
+		t.Helper()
+		if err := os.WriteFile(cfg.Bin, []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Schedule returns once it started the ingester; this waits for the
+	// ingester to have said its last word.
+	logged := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			b, _ := os.ReadFile(LogFile(cfg))
+			if strings.Contains(string(b), want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the ingester's log holds %q, want %q", b, want)
+			}
+		}
+	}
+	failing := "echo 'evalrec: cannot reach MongoDB at mongodb://u:xxxxx@db:1/' >&2\necho '(connection refused)' >&2\nexit 1\n"
+	ingester(failing)
+	if err := Schedule(cfg); err != nil {
+		t.Fatalf("the first ingester: %v", err)
+	}
+	logged("connection refused")
+	err := Schedule(cfg)
+	if err == nil || !strings.Contains(err.Error(), "failed (evalrec: cannot reach MongoDB at mongodb://u:xxxxx@db:1/ (connection refused); see ") {
+		t.Fatalf("after a failed ingester: %v", err)
+	}
+	logged("connection refused")
+
+	ingester("echo 'replayed 1 spool files into db: 2 test results'\n")
+	_ = Schedule(cfg) // says the last failure once more
+	logged("replayed")
+	if err := Schedule(cfg); err != nil {
+		t.Errorf("after an ingester that stored the spool: %v", err)
+	}
+	logged("replayed")
+
+	ingester(failing)
+	_ = Schedule(cfg)
+	logged("connection refused")
+	if err := os.Remove(filepath.Join(cfg.SpoolDir, "run.1.2.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	if err := Schedule(cfg); err != nil {
+		t.Errorf("nothing waits in the spool: %v", err)
+	}
+}
