@@ -337,7 +337,12 @@ func (r *Recorder) Finish(code int) int {
 			err = settle.Schedule(r.cfg)
 		}
 		if errors.Is(err, settle.ErrNoCommand) {
-			r.log.Warn(fmt.Sprintf("recorded %s in %s, and nothing stores it: %v; then `evalrec replay` stores it in %s", r.pkg, spool, err, r.where))
+			msg := fmt.Sprintf("recorded %s in %s, and nothing stores it: %v; then `evalrec replay` stores it in %s", r.pkg, spool, err, r.where)
+			if settle.FirstToSay(r.cfg, "no-command") {
+				r.log.Warn(msg) // once a go test run, for the packages of ./...
+			} else {
+				r.log.Info(msg)
+			}
 			break
 		}
 		if err != nil {

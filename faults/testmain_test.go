@@ -247,7 +247,7 @@ func TestNothingOutlivesGoTestWhenAsked(t *testing.T) {
 // waited.
 func TestWithoutAnEvalrecCommandTheJournalsWaitAndOneLineSaysSo(t *testing.T) {
 	t.Parallel()
-	dir := testmod.Write(t, recorders("p", 3, ""))
+	dir := testmod.Write(t, merge(recorders("p", 3, ""), recorders("q", 2, "")))
 	s := storetest.New(t)
 	// PATH as the tests have it, less any directory holding an evalrec.
 	var path []string
@@ -259,17 +259,18 @@ func TestWithoutAnEvalrecCommandTheJournalsWaitAndOneLineSaysSo(t *testing.T) {
 	env := append(storeEnv(s), "MONGODB_ENABLED=true", "EVALREC_BIN=", "PATH="+strings.Join(path, string(os.PathListSeparator)))
 	out := testmod.Run(t, dir, env, "go", "test", "-count=1", "./...")
 	require.Zero(t, out.Code, "storage never fails the suite: %s", out.Combined())
-	assert.Equal(t, 1, strings.Count(out.Combined(), "nothing stores it: no evalrec command found (go install evalrec.dev/cmd/evalrec@latest, or set EVALREC_BIN)"), out.Combined())
+	assert.Equal(t, 1, strings.Count(out.Combined(), "nothing stores it: no evalrec command found (go install evalrec.dev/cmd/evalrec@latest, or set EVALREC_BIN)"),
+		"once a go test run, not once a package: %s", out.Combined())
 	pending, err := store.PendingSpool(spoolOf(dir))
 	require.NoError(t, err)
-	require.Len(t, pending, 1, "the journal waits")
+	require.Len(t, pending, 2, "the journals wait")
 	assert.Empty(t, runs(t, s.DB))
 
 	out = testmod.Run(t, dir, storeEnv(s), filepath.Join(testmod.Bin(t), "evalrec"), "replay")
 	require.Zero(t, out.Code, out.Combined())
 	rs := runs(t, s.DB)
 	require.Len(t, rs, 1)
-	assert.Len(t, assertTotalsAreStored(t, s.DB, rs[0]), 3)
+	assert.Len(t, assertTotalsAreStored(t, s.DB, rs[0]), 5)
 }
 
 // TestStrictModeStoresBeforeGoTestEnds: in strict mode each test binary

@@ -220,3 +220,21 @@ func parse(v string) (provenance.Process, error) {
 	}
 	return provenance.Process{PID: p, Started: started}, nil
 }
+
+// FirstToSay reports whether this binary is the first of its go command's
+// to say what: a go test of many packages that finds no evalrec command
+// says so once, not once a package. A binary no go command started is
+// always first.
+func FirstToSay(cfg *config.Config, what string) bool {
+	g, ok := provenance.GoCommand()
+	if !ok {
+		return true
+	}
+	mark := filepath.Join(filepath.Dir(filepath.Clean(cfg.SpoolDir)), "said-"+what)
+	me := fmt.Sprintf("%d:%d", g.PID, g.Started.UnixNano())
+	if b, err := os.ReadFile(mark); err == nil && string(b) == me {
+		return false
+	}
+	_ = os.WriteFile(mark, []byte(me), 0o600)
+	return true
+}
