@@ -2,9 +2,11 @@
 // speech-translation scenarios from testdata/*.yaml, scored on word error
 // rate and completeness.
 //
-//	go test ./examples/scenario_test/                      # storage off
-//	MONGODB_ENABLED=true go test ./examples/scenario_test/ # stores a run
-//	go run ./cmd/evalrec test ./examples/scenario_test/    # the wrapper
+// From the repository's root (the example is a module of its own):
+//
+//	go -C examples test ./scenario_test/                        # storage off
+//	MONGODB_ENABLED=true go -C examples test ./scenario_test/   # TestMain mode: the evalrec command (installed, or EVALREC_BIN) stores the run
+//	go run ./cmd/evalrec -C examples test ./scenario_test/      # the wrapper
 package scenario_test
 
 import (
