@@ -110,7 +110,8 @@ func Schedule(cfg *config.Config) error {
 	}
 	cmd := exec.Command(argv[0], append(argv[1:], "replay")...)
 	cmd.Env = append(os.Environ(), envVar+"="+wait)
-	if log, err := os.OpenFile(LogFile(cfg), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err == nil {
+	// Appending: an earlier ingester may still be writing its last lines.
+	if log, err := os.OpenFile(LogFile(cfg), os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_APPEND, 0o600); err == nil {
 		cmd.Stdout, cmd.Stderr = log, log
 		defer log.Close() // the ingester has its own descriptor
 	}
@@ -167,7 +168,7 @@ func Now(ctx context.Context, cfg *config.Config) error {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if last := strings.TrimPrefix(lines[len(lines)-1], "evalrec: "); last != "" {
-		return errors.New(last)
+		return errors.New(redact.Text(last))
 	}
 	return fmt.Errorf("%s replay: %w", strings.Join(argv, " "), err)
 }
