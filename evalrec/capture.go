@@ -67,7 +67,7 @@ func (c *capture) watch(name string) {
 }
 
 // finish takes a finished test. A failed test waits for its report; others
-// go straight to the session.
+// go straight to the journal.
 func (c *capture) finish(t *result.Test) {
 	if c == nil {
 		return

@@ -233,7 +233,7 @@ func (r *Recorder) finishTest(t testing.TB, start time.Time, tr result.Test) {
 		r.capture.finish(&tr)
 		return
 	}
-	r.session.Add(r.partID, &tr)
+	r.jn.Add(r.partID, &tr)
 }
 
 // panicking reports whether the test's goroutine is unwinding a panic

@@ -33,11 +33,13 @@ import (
 // custom harnesses call [Start] before running tests and [Recorder.Finish]
 // after.
 type Recorder struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	session *store.Session
-	pkg     string
-	partID  string
+	cfg *config.Config
+	log *slog.Logger
+	// jn keeps the results for the evalrec command to store (see
+	// internal/settle).
+	jn     *journal.Recorder
+	pkg    string
+	partID string
 	// where names the store for messages.
 	where string
 	// checked receives what would keep the ingester from storing (see
@@ -218,21 +220,11 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 	if bool(cfg.BackgroundStore) && !bool(cfg.Strict) {
 		r.scheduled = settle.Schedule(cfg) // said in Finish
 	}
-	r.session = store.Open(context.Background(), store.SessionConfig{
-		Deferred:       true,
-		URI:            uri,
-		Database:       cfg.Database,
-		ConnectTimeout: cfg.ConnectTimeout,
-		WriteTimeout:   cfg.WriteTimeout,
-		FlushInterval:  cfg.FlushInterval,
-		SpoolDir:       cfg.SpoolDir,
-		Run:            run,
-		Logger:         log,
-	})
+	r.jn = journal.NewRecorder(cfg.SpoolDir, journal.Header{Target: journal.Target{Store: r.where, Database: cfg.Database}, Run: run}, journal.Options{})
 	// A test that panics ends the process before any deferred code runs:
 	// the runtime's report goes to a file beside the journal too, and the
 	// replay that stores the journal gives its message to the test.
-	if j := r.session.JournalPath(); j != "" {
+	if j := r.jn.Path(); j != "" {
 		if f, err := os.OpenFile(journal.CrashFile(j), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err == nil {
 			if debug.SetCrashOutput(f, debug.CrashOptions{}) == nil {
 				r.crash = f
@@ -244,7 +236,8 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 	}
 	host, _ := os.Hostname()
 	r.partID = fmt.Sprintf("%s/%s/%s/%d", run.ID.Hex(), r.pkg, host, os.Getpid())
-	r.session.BeginPart(r.partID, r.pkg, sys.Dependencies)
+	r.jn.Begin(journal.Begin{Part: r.partID, Package: r.pkg, Host: host, PID: os.Getpid(),
+		StartedAt: time.Now().UTC().Truncate(time.Millisecond), Dependencies: sys.Dependencies})
 	// A broken evalrec.yaml is said now, in one line where warnings are
 	// seen, and kept with the run: its metrics are scored without it.
 	if _, err := moduleFile(); err != nil && warnOnce(metricfile.Name) {
@@ -253,8 +246,8 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 		r.notes.add(msg)
 	}
 	r.capture = startCapture(
-		func(t *result.Test) { r.session.Add(r.partID, t) },
-		func(t *result.Test) { r.session.Provisional(r.partID, t) })
+		func(t *result.Test) { r.jn.Add(r.partID, t) },
+		func(t *result.Test) { r.jn.Provisional(r.partID, t) })
 	active.Store(r)
 	return r
 }
@@ -280,7 +273,7 @@ func (r *Recorder) Finish(code int) int {
 	// said now, once, where warnings are seen, and kept with the run.
 	spool := logline.RelPath(r.cfg.SpoolDir)
 	problem := <-r.checked
-	if problem != nil && !bool(r.cfg.Strict) && r.session.Err() == nil { // else nothing stays anywhere
+	if problem != nil && !bool(r.cfg.Strict) && r.jn.Healthy() { // else nothing stays anywhere
 		msg := fmt.Sprintf("%v: results stay in %s; `evalrec replay` stores them once it answers", problem, spool)
 		if errors.Is(problem, settle.ErrDamaged) {
 			msg = fmt.Sprintf("the embedded store %s cannot be read (%v): results stay in %s; move the file aside, then `evalrec replay` stores them in a new one",
@@ -301,8 +294,15 @@ func (r *Recorder) Finish(code int) int {
 			errMsg = strings.TrimPrefix(errMsg+"; warning: "+w, "; ")
 		}
 	}
-	r.session.EndPart(r.partID, journal.PartEnd{Status: status, ExitCode: &code, Error: errMsg})
-	_, err := r.session.Close()
+	r.jn.End(r.partID, journal.PartEnd{Status: status, ExitCode: &code, Error: errMsg})
+	_, lost, err := r.jn.Close()
+	switch {
+	case lost > 0:
+		r.log.Error(err.Error())
+	case err != nil:
+		r.log.Warn(err.Error()) // sealing failed; every result is kept
+		err = nil
+	}
 	if r.cfg.Strict {
 		// Strict mode: the results count as stored once the evalrec
 		// command has stored them.
@@ -326,7 +326,7 @@ func (r *Recorder) Finish(code int) int {
 	}
 	switch {
 	case err != nil, problem != nil:
-		// Said above, or by the session: what was lost, and why.
+		// Said above: what was lost, and why.
 	case !bool(r.cfg.BackgroundStore):
 		r.log.Info(fmt.Sprintf("recorded %s in %s; the next evalrec command (or `evalrec replay`) stores it in %s", r.pkg, spool, r.where))
 	default:

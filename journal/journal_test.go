@@ -247,3 +247,47 @@ func TestAJournalIsHeldWhileItsWriterWrites(t *testing.T) {
 	assert.False(t, journal.Held(part), "a journal that is gone is not held")
 	assert.False(t, journal.Held(filepath.Join(dir, "never.part")))
 }
+
+// TestARecorderKeepsWhatATestBinaryRecords: what a test binary in TestMain
+// mode gives its Recorder reads back from the sealed journal, the part's
+// error redacted; without a spool, Close counts every result as lost, in
+// one line.
+func TestARecorderKeepsWhatATestBinaryRecords(t *testing.T) {
+	dir := t.TempDir()
+	run := model.EvaluationRun{ID: model.NewIDAt(at), EvaluationRunID: "r1", StartedAt: at, Source: "testmain"}
+	rec := journal.NewRecorder(dir, journal.Header{Target: journal.Target{Store: "sqlite:/x.db", Database: "d"}, Run: run}, journal.Options{})
+	require.NotEmpty(t, rec.Path())
+	rec.Begin(journal.Begin{Part: "p", Package: "m/a", PID: 42, StartedAt: at})
+	failed := sample()
+	rec.Provisional("p", failed)
+	rec.Add("p", failed)
+	rec.Add("p", &result.Test{Package: "m/a", Name: "TestOK", Status: result.Passed, Started: at, Finished: at})
+	rec.End("p", journal.PartEnd{Status: model.StatusFailed, Error: "dial mongodb://u:hunter2@db:1/ failed"})
+	assert.True(t, rec.Healthy())
+	path, lost, err := rec.Close()
+	require.NoError(t, err)
+	assert.Zero(t, lost)
+	assert.True(t, strings.HasSuffix(path, journal.Ext), path)
+
+	_, recs, _ := read(t, path)
+	require.Len(t, recs, 5)
+	assert.True(t, recs[1].Test.Provisional)
+	assert.False(t, recs[2].Test.Provisional)
+	assert.Equal(t, "TestOK", recs[3].Test.Name)
+	assert.Equal(t, "m/a.TestOK", recs[3].Test.TestID, "Add completes the test")
+	assert.NotContains(t, recs[4].End.Error, "hunter2")
+
+	blocked := filepath.Join(t.TempDir(), "spool")
+	require.NoError(t, os.WriteFile(blocked, nil, 0o600)) // a file where the spool goes
+	none := journal.NewRecorder(blocked, journal.Header{Run: run}, journal.Options{})
+	assert.Empty(t, none.Path())
+	for range 3 {
+		none.Add("p", &result.Test{Package: "m/a", Name: "TestOK", Status: result.Passed})
+	}
+	assert.False(t, none.Healthy())
+	_, lost, err = none.Close()
+	assert.Equal(t, 3, lost)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "3 results of this run are lost: no journal could be written to ")
+	assert.Contains(t, err.Error(), "not a directory")
+}

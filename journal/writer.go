@@ -224,8 +224,8 @@ func removeIfOnlyIgnore(dir string) {
 
 // Seal closes the journal as a spool file for replay, and returns its path.
 // sync makes the file durable first: a spool written because the store
-// failed must survive a power cut; a deferred session's, like the embedded
-// store's last writes, survives the process.
+// failed must survive a power cut; a test binary's (a [Recorder]), like
+// the embedded store's last writes, survives the process.
 func (w *Writer) Seal(sync bool) (string, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

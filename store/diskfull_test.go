@@ -9,10 +9,12 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"evalrec.dev/internal/redact"
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/journal"
 	"evalrec.dev/model"
@@ -52,30 +54,36 @@ func (d *fullDisk) setFree(n int) {
 // the buffered journal, so that writes fail while the run goes on.
 const results = 1500
 
-// diskFullRun journals results of a deferred session (TestMain mode on the
-// embedded store) on a disk that fills up after 100 KB; freed says whether
-// space is freed before the session ends.
+// diskFullRun journals results as a test binary does in TestMain mode
+// (a journal.Recorder, buffered) on a disk that fills up after 100 KB;
+// freed says whether space is freed before the journal is closed. logs is
+// what closing it said.
 func diskFullRun(t *testing.T, s *storetest.Store, freed bool) (spool string, logs string) {
 	var disk *fullDisk
-	defer store.SetJournalDisk(func(f *os.File) journal.File {
+	open := func(path string) (journal.File, error) {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return nil, err
+		}
 		disk = &fullDisk{File: f, free: 100 << 10}
-		return disk
-	})()
+		return disk, nil
+	}
 	spool = t.TempDir()
-	log, buf := capture()
-	cfg := cfgFor(s, newRun("full-"+strconv.FormatBool(freed)), spool, log)
-	cfg.Deferred, cfg.BufferJournal = true, true
-	sess := store.Open(context.Background(), cfg)
-	sess.BeginPart("p", "m/a", nil)
+	run := newRun("full-" + strconv.FormatBool(freed))
+	rec := journal.NewRecorder(spool, journal.Header{Target: journal.Target{Store: redact.URI(s.URI), Database: s.Database}, Run: run},
+		journal.Options{Buffered: true, Open: open})
+	rec.Begin(journal.Begin{Part: "p", Package: "m/a", PID: os.Getpid(), StartedAt: time.Now().UTC().Truncate(time.Millisecond)})
 	for i := range results {
-		sess.Add("p", werTest("m/a", fmt.Sprintf("Test%04d", i), 0.2, result.Passed))
+		rec.Add("p", werTest("m/a", fmt.Sprintf("Test%04d", i), 0.2, result.Passed))
 	}
 	if freed {
 		disk.setFree(-1)
 	}
-	sess.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
-	_, _ = sess.Close()
-	return spool, buf.String()
+	rec.End("p", journal.PartEnd{Status: model.StatusCompleted})
+	if _, _, err := rec.Close(); err != nil {
+		logs = err.Error()
+	}
+	return spool, logs
 }
 
 // TestAFullDiskLosesOnlyWhatItCouldNotWrite: results wait for space; space

@@ -45,11 +45,6 @@ type SessionConfig struct {
 	// Unavailable, when set, says the server was already found unreachable:
 	// the session keeps everything in its journal without trying again.
 	Unavailable error
-	// Deferred keeps everything in the journal and stores nothing: Close
-	// seals the journal, for [DB.Replay] to store later. A test binary
-	// writing to the embedded store defers, so that storing costs its tests
-	// nothing (see package internal/settle); it is not a failure.
-	Deferred bool
 	// DryRun, when set, receives every document the session would store, as
 	// JSON lines (relaxed Extended JSON), and nothing is stored or spooled.
 	// The run document comes last, with its final totals.
@@ -174,24 +169,15 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 	case cfg.DryRun != nil:
 		s.dry = bufio.NewWriterSize(cfg.DryRun, 1<<20)
 	case cfg.replay:
-	case cfg.SpoolDir == "" && cfg.Deferred:
-		s.fail(errors.New("a deferred session needs a spool directory"), "")
 	case cfg.SpoolDir == "":
 		s.jnErr = errors.New("no spool directory")
 	default:
 		s.jn, s.jnErr = journal.Create(cfg.SpoolDir, journal.Header{Target: s.target(), Run: s.cfg.Run},
-			journal.Options{Buffered: cfg.BufferJournal, Open: openJournalFile})
-		if s.jnErr != nil && cfg.Deferred {
-			s.recordFailure(fmt.Errorf("the journal could not be created: %w", s.jnErr))
-		}
+			journal.Options{Buffered: cfg.BufferJournal})
 	}
 	go s.loop(context.WithoutCancel(ctx))
 	return s
 }
-
-// openJournalFile opens journals' files; nil opens them on disk (tests put
-// a disk that fills up in its place).
-var openJournalFile func(path string) (journal.File, error)
 
 // target names the store for the journal.
 func (s *Session) target() journal.Target {
@@ -207,7 +193,7 @@ func (s *Session) target() journal.Target {
 // settled before the first document that repeats them is built (see
 // resolve).
 func (s *Session) open(ctx context.Context) {
-	if s.cfg.DryRun != nil || s.cfg.Deferred {
+	if s.cfg.DryRun != nil {
 		return
 	}
 	db := s.cfg.DB
@@ -359,10 +345,6 @@ func (s *Session) beginPart(b journal.Begin) {
 	}
 	s.mu.Lock()
 	s.parts[p.ID] = p
-	if s.cfg.Deferred {
-		s.mu.Unlock()
-		return
-	}
 	s.queue = append(s.queue, op{kind: opInsertPart, part: new(*p)})
 	s.mu.Unlock()
 	s.wake()
@@ -376,14 +358,6 @@ func (s *Session) Add(partID string, t *result.Test) {
 	journaled := s.jn.Write(journal.Record{Test: journal.NewTest(partID, t, false)})
 	s.mu.Lock()
 	s.added++
-	if s.cfg.Deferred && s.jn == nil {
-		s.lost++ // no journal and no store; a journal counts what it drops itself
-	}
-	s.mu.Unlock()
-	if s.cfg.Deferred {
-		return // nothing to queue, and no writer to wake
-	}
-	s.mu.Lock()
 	for len(s.queue) >= maxQueue && !s.closed {
 		s.wake()
 		s.drained.Wait()
@@ -478,7 +452,7 @@ func (s *Session) Close() (*model.EvaluationRun, error) {
 		return s.closeDry(), nil
 	}
 	var run *model.EvaluationRun
-	if s.Err() == nil && !s.cfg.Deferred {
+	if s.Err() == nil {
 		if !s.cfg.replay && s.cfg.SpoolDir != "" {
 			// A binary of this run that died left its journal: store what
 			// it recorded before the run's totals are computed.
@@ -514,7 +488,7 @@ func (s *Session) closeJournal() {
 	s.mu.Lock()
 	failure := s.failure
 	s.mu.Unlock()
-	if failure == nil && !s.cfg.Deferred {
+	if failure == nil {
 		if s.jn != nil {
 			s.jn.Remove()
 		}
@@ -527,13 +501,10 @@ func (s *Session) closeJournal() {
 		}
 		return
 	}
-	path, err := s.jn.Seal(!s.cfg.Deferred)
+	path, err := s.jn.Seal(true)
 	unwritten, dropped := s.jn.Lost()
 	s.mu.Lock()
 	s.lost += unwritten
-	if s.cfg.Deferred {
-		s.lost += dropped // without a store, nothing else counts them
-	}
 	lost, total := s.lost, s.added
 	s.spooled = path
 	s.mu.Unlock()
@@ -545,23 +516,8 @@ func (s *Session) closeJournal() {
 		s.log.Warn(fmt.Sprintf("closing %s failed (%v); its results are kept, and the next evalrec command (or `evalrec replay`) stores them", logline.RelPath(path), err))
 		return
 	}
-	// Name what truly failed: never "failed (<nil>)".
-	var cause string
-	switch {
-	case err != nil:
-		cause = fmt.Sprintf("writing %s failed (%v)", logline.RelPath(path), err)
-	case dropped > 0:
-		cause = fmt.Sprintf("writing %s failed for a time, and more than %d MB of results waited", logline.RelPath(path), journal.MaxPending>>20)
-	default:
-		cause = fmt.Sprintf("they could not be written to %s", logline.RelPath(path))
-	}
-	rest := fmt.Sprintf("the other %d are in the journal", total-lost)
-	if failure != nil {
-		cause = fmt.Sprintf("storing failed (%v), and %s", failure, cause)
-		rest = fmt.Sprintf("the other %d were stored or are in the journal", total-lost)
-	}
-	s.log.Error(fmt.Sprintf("%d of %d results of this run are lost: %s; %s, and the next evalrec command (or `evalrec replay`) stores them",
-		lost, total, cause, rest))
+	s.log.Error(fmt.Sprintf("%d of %d results of this run are lost: storing failed (%v), and %s; the other %d were stored or are in the journal, and the next evalrec command (or `evalrec replay`) stores them",
+		lost, total, failure, journal.LossCause(path, err, dropped), total-lost))
 }
 
 // finalize finalizes the run unless another part of it is still alive, in
@@ -691,7 +647,7 @@ func (s *Session) loop(ctx context.Context) {
 func (s *Session) heartbeat() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failure != nil || s.cfg.DryRun != nil || s.cfg.Deferred {
+	if s.failure != nil || s.cfg.DryRun != nil {
 		return
 	}
 	// On one machine, the journal's lock says a part's writer lives.
@@ -735,7 +691,7 @@ func (s *Session) flush() {
 		s.writeDry(ops)
 		return
 	}
-	if failed || s.cfg.Deferred {
+	if failed {
 		s.drop(ops)
 		return
 	}
