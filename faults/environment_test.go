@@ -2,6 +2,8 @@ package faults
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -44,6 +46,13 @@ func TestTheProjectsTestsIgnoreTheUsersSettings(t *testing.T) {
 		"EVALREC_FLUSH_INTERVAL=1ns",
 		"EVALREC_SPOOL_DIR=" + t.TempDir(),
 	}
+	// The user's own evalrec command, named and on PATH: the tests'
+	// TestMain-mode runs must hand their journals to this checkout's.
+	users := t.TempDir()
+	ran := filepath.Join(users, "ran")
+	script := "#!/bin/sh\necho \"$@\" >> " + ran + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(users, "evalrec"), []byte(script), 0o755))
+	hostile = append(hostile, "EVALREC_BIN="+filepath.Join(users, "evalrec"), "PATH="+users+string(os.PathListSeparator)+os.Getenv("PATH"))
 	// One test per way of storing: the three ways side by side (a
 	// module's go test in TestMain mode, the converter, the wrapper), the
 	// example suite's TestMain, and a script, whose environment testscript
@@ -54,6 +63,8 @@ func TestTheProjectsTestsIgnoreTheUsersSettings(t *testing.T) {
 	out := testmod.Run(t, testmod.Repo(t), hostile, "go", append(args, "./cmd/evalrec", "./cmd/gojson2mongo", "./evalrec")...)
 	assert.Zero(t, out.Code, out.Combined())
 	assert.Zero(t, connections.Load(), "a test connected to the user's server")
+	_, err = os.Stat(ran)
+	assert.ErrorIs(t, err, os.ErrNotExist, "a test ran the user's evalrec command")
 }
 
 // TestGoTestOfTheModuleLeavesTheExampleOut: the example suite stores
