@@ -209,16 +209,24 @@ func startRecorder(cfg *config.Config, log *slog.Logger) *Recorder {
 		where: redact.URI(uri), checked: make(chan error, 1)}
 	// The binary journals its results, and the evalrec command stores
 	// them (see internal/settle), detached, where no one sees it fail:
-	// what would stop it is looked for now, and said in Finish.
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.ConnectTimeout)
-		defer cancel()
-		r.checked <- settle.Check(ctx, uri)
-	}()
-	// The first binary of the go test run starts the ingester that
-	// stores every journal once go test ends, a crashed binary's too.
-	if bool(cfg.BackgroundStore) && !bool(cfg.Strict) {
-		r.scheduled = settle.Schedule(cfg) // said in Finish
+	// what would stop it is looked for now and said in Finish, and no
+	// ingester is started for a store it could not use. An SQLite file's
+	// header is read at once, and the first binary of the go test run
+	// starts the ingester that stores every journal once go test ends, a
+	// crashed binary's too. A server is dialled in the background, and
+	// Finish starts the ingester once it answered.
+	if store.Scheme(uri) == "sqlite" {
+		problem := settle.Check(context.Background(), uri)
+		r.checked <- problem
+		if problem == nil && bool(cfg.BackgroundStore) && !bool(cfg.Strict) {
+			r.scheduled = settle.Schedule(cfg) // said in Finish
+		}
+	} else {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), cfg.ConnectTimeout)
+			defer cancel()
+			r.checked <- settle.Check(ctx, uri)
+		}()
 	}
 	r.jn = journal.NewRecorder(cfg.SpoolDir, journal.Header{Target: journal.Target{Store: r.where, Database: cfg.Database}, Run: run}, journal.Options{})
 	// A test that panics ends the process before any deferred code runs:
@@ -330,8 +338,9 @@ func (r *Recorder) Finish(code int) int {
 	case !bool(r.cfg.BackgroundStore):
 		r.log.Info(fmt.Sprintf("recorded %s in %s; the next evalrec command (or `evalrec replay`) stores it in %s", r.pkg, spool, r.where))
 	default:
-		// Stored once the go command exits (unless the ingester Start
-		// asked for still waits); say where meanwhile.
+		// Stored once the go command exits (by the ingester Start
+		// asked for, or another binary's, if it still waits); say where
+		// meanwhile.
 		err := r.scheduled
 		if err == nil {
 			err = settle.Schedule(r.cfg)

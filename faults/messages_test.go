@@ -81,4 +81,6 @@ func TestADamagedEmbeddedStoreIsSaidInTestMainMode(t *testing.T) {
 	assert.NotContains(t, out.Combined(), "when go test ends", "-v must not promise what cannot happen")
 	journals, _ := filepath.Glob(filepath.Join(spoolOf(dir), "*.jsonl"))
 	assert.NotEmpty(t, journals, "the results wait in the spool")
+	_, err := os.Stat(filepath.Join(dir, ".evalrec", "ingester.log"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "no ingester is started for a store it cannot store into")
 }

@@ -178,6 +178,8 @@ func TestAConfigurationProblemIsSeenInAPlainGoTest(t *testing.T) {
 	require.Zero(t, out.Code, out.Combined())
 	assert.Contains(t, out.Combined(), "cannot reach MongoDB at mongodb://127.0.0.1:1/ (connection refused): results stay in "+filepath.Join(dir, ".evalrec", "spool"),
 		"yes enables storage, and the spool is announced without -v")
+	_, err := os.Stat(filepath.Join(dir, ".evalrec", "ingester.log"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "no ingester is started for a server no connection reaches")
 }
 
 func TestABuildFailureFailsTheRunThatCanSeeIt(t *testing.T) {
