@@ -125,26 +125,26 @@ func emit(t testing.TB, attrs []result.Attr) {
 	}
 }
 
-// callAttrs are the attributes one Record call emits: the metrics it
-// recorded and, as they stand after it, whatever its options set.
+// callAttrs are the attributes one Record call emits: one, with the
+// metrics it recorded and, as they stand after it, whatever its options set.
 func callAttrs(tr *result.Test, o *recordOptions, recorded []result.Metric) []result.Attr {
-	attrs := make([]result.Attr, 0, len(recorded)+4)
-	for _, m := range recorded {
-		attrs = append(attrs, result.MetricAttr(m))
-	}
+	r := result.Recorded{Metrics: recorded}
 	if o.testID != "" {
-		attrs = append(attrs, result.Attr{Key: result.AttrTestID, Value: tr.TestID})
+		r.TestID = tr.TestID
 	}
 	if o.testName != "" {
-		attrs = append(attrs, result.Attr{Key: result.AttrTestName, Value: tr.TestName})
+		r.TestName = tr.TestName
 	}
 	if len(o.tags) > 0 {
-		attrs = append(attrs, result.ListAttr(result.AttrTags, tr.Tags))
+		r.Tags = tr.Tags
 	}
 	if len(o.participants) > 0 {
-		attrs = append(attrs, result.ListAttr(result.AttrParticipants, tr.Participants))
+		r.Participants = tr.Participants
 	}
-	return attrs
+	if len(recorded) == 0 && o.testID == "" && o.testName == "" && len(o.tags) == 0 && len(o.participants) == 0 {
+		return nil // nothing to say
+	}
+	return []result.Attr{r.Attr()}
 }
 
 // states holds the accumulator of every test that has called Record and not
@@ -206,7 +206,7 @@ func (st *testState) finish(t testing.TB) result.Test {
 	case ok:
 		tr.Score = &score
 		if verbose() {
-			emit(t, result.ScoreAttrs(score, tr.ScoreMethod))
+			emit(t, []result.Attr{result.Recorded{Score: &score, Method: tr.ScoreMethod}.Attr()})
 		}
 	}
 	return tr

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"evalrec.dev/result"
+	"evalrec.dev/scoring"
 )
 
 // executions is an independent reader: it counts the terminal events of
@@ -183,7 +184,8 @@ func TestAttributesSplitIntoPiecesAreJoined(t *testing.T) {
 	for i := range tags {
 		tags[i] = fmt.Sprintf("tag-%03d", i)
 	}
-	long := result.ListAttr(result.AttrTags, tags)
+	// What Record emits for a call with many tags.
+	long := result.Recorded{Tags: tags, Metrics: []result.Metric{{Key: "wer", Result: scoring.Result{Name: "wer", Value: 0.25, Score: 75}}}}.Attr()
 	require.Greater(t, len(long.Value), result.AttrLineLimit)
 	pieces := result.SplitAttr("TestA", long)
 	require.Greater(t, len(pieces), 1)
@@ -197,6 +199,8 @@ func TestAttributesSplitIntoPiecesAreJoined(t *testing.T) {
 	c, in := ingestAll(t, []byte(strings.Join(lines, "\n")))
 	require.Len(t, c.tests, 1)
 	assert.Equal(t, tags, c.tests[0].Tags)
+	require.Len(t, c.tests[0].Metrics, 1)
+	assert.Equal(t, 0.25, c.tests[0].Metrics[0].Value)
 	assert.Zero(t, in.Stats.AttrErrors)
 }
 

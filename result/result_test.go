@@ -55,6 +55,8 @@ func TestMetricKey(t *testing.T) {
 	}
 }
 
+// The attributes of earlier versions, one a metric and one a field, as
+// streams already written carry them and as a suite may write by hand.
 func TestAttrsRoundTrip(t *testing.T) {
 	def := scoring.Definition{Name: "latency.p99", Unit: "ms", Direction: scoring.LowerIsBetter,
 		Min: 0, Max: 1000, Threshold: scoring.Threshold(250), Weight: 2}
@@ -71,7 +73,7 @@ func TestAttrsRoundTrip(t *testing.T) {
 		assert.NotContains(t, a.Value, "\n")
 		require.NoError(t, got.ApplyAttr(a.Key, a.Value))
 	}
-	for _, a := range append(ScoreAttrs(77.5, "weighted"),
+	for _, a := range append([]Attr{{AttrScore, "77.5"}, {AttrScoreMethod, "weighted"}},
 		ListAttr(AttrTags, []string{"es-en", "medical"}),
 		ListAttr(AttrParticipants, []string{"doctor"}),
 		Attr{AttrTestID, "doctor-patient"},
@@ -102,6 +104,89 @@ func TestAttrsRoundTrip(t *testing.T) {
 	assert.Equal(t, "doctor-patient", got.TestID)
 	assert.Equal(t, "Doctor and patient", got.TestName)
 	assert.Equal(t, map[string]string{"build": "nightly"}, got.Attrs)
+}
+
+// What Record emits now: one evalrec.record attribute a call and one for
+// the score, which rebuild the same test as the attributes above.
+func TestRecordedAttrsRoundTrip(t *testing.T) {
+	def := scoring.Definition{Name: "latency.p99", Unit: "ms", Direction: scoring.LowerIsBetter,
+		Min: 0, Max: 1000, Threshold: scoring.Threshold(250), Weight: 2}
+	key, _ := MetricKey(def.Name)
+	first := Recorded{
+		Metrics: []Metric{
+			{Key: key, Result: def.Evaluate(120)},
+			{Key: "nan", Result: scoring.Definition{Name: "nan"}.Evaluate(math.NaN())},
+		},
+		Tags:   []string{"es-en"},
+		TestID: "doctor-patient",
+	}
+	second := Recorded{
+		Metrics:      []Metric{{Key: "inf", Result: scoring.Definition{Name: "inf"}.Evaluate(math.Inf(-1))}},
+		Tags:         []string{"es-en", "medical"},
+		Participants: []string{"doctor"},
+		TestName:     OneLine("Doctor\nand patient"),
+	}
+	score := 77.5
+	var got Test
+	for _, r := range []Recorded{first, second, {Score: &score, Method: "weighted"}} {
+		a := r.Attr()
+		assert.Equal(t, AttrRecord, a.Key)
+		assert.NotContains(t, a.Value, "\n")
+		require.NoError(t, got.ApplyAttr(a.Key, a.Value))
+	}
+	require.NoError(t, got.ApplyAttr("build", "nightly"))
+
+	require.Len(t, got.Metrics, 3)
+	m := got.Metrics[0]
+	assert.Equal(t, "latency%2Ep99", m.Key)
+	assert.Equal(t, "latency.p99", m.Name)
+	assert.Equal(t, 120.0, m.Value)
+	assert.Equal(t, "ms", m.Unit)
+	assert.Equal(t, scoring.LowerIsBetter, m.Direction)
+	assert.Equal(t, 250.0, *m.Threshold)
+	assert.Equal(t, 2.0, m.Weight)
+	assert.InDelta(t, 88, m.Score, 1e-9)
+	assert.True(t, *m.Passed)
+	assert.True(t, math.IsNaN(got.Metrics[1].Value))
+	assert.True(t, math.IsInf(got.Metrics[2].Value, -1))
+
+	assert.Equal(t, 77.5, *got.Score)
+	assert.Equal(t, "weighted", got.ScoreMethod)
+	assert.Equal(t, []string{"es-en", "medical"}, got.Tags)
+	assert.Equal(t, []string{"doctor"}, got.Participants)
+	assert.Equal(t, "doctor-patient", got.TestID)
+	assert.Equal(t, "Doctor and patient", got.TestName)
+	assert.Equal(t, map[string]string{"build": "nightly"}, got.Attrs)
+}
+
+// A hand-written evalrec.record may leave out a metric's score, which is
+// then scored as its default definition would; one that is not evalrec's
+// JSON is an error and changes nothing.
+func TestAHandWrittenRecordAttr(t *testing.T) {
+	var got Test
+	require.NoError(t, got.ApplyAttr(AttrRecord, `{"metrics":[{"key":"wer","value":0.25}]}`))
+	require.Len(t, got.Metrics, 1)
+	assert.Equal(t, 0.25, got.Metrics[0].Value)
+	assert.True(t, got.Metrics[0].Assumed)
+	assert.InDelta(t, 25, got.Metrics[0].Score, 1e-9)
+
+	for _, bad := range []string{`{"metrics":`, `{"metrics":[{"key":"wer","value":"high"}]}`, `{"metrics":[{"value":0.5}]}`} {
+		err := got.ApplyAttr(AttrRecord, bad)
+		require.Error(t, err, bad)
+		assert.Contains(t, err.Error(), AttrRecord)
+	}
+	assert.Len(t, got.Metrics, 1)
+	assert.Nil(t, got.Score)
+}
+
+// An evalrec key this version does not know, most likely a newer
+// library's, is kept, and said.
+func TestAnUnknownEvalrecAttrIsKeptAndSaid(t *testing.T) {
+	var got Test
+	err := got.ApplyAttr("evalrec.verdict", `{"x":1}`)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "evalrec.verdict is not one this evalrec knows")
+	assert.Equal(t, map[string]string{"evalrec.verdict": `{"x":1}`}, got.Attrs)
 }
 
 func TestLaterMetricAttrReplacesEarlier(t *testing.T) {

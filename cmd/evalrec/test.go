@@ -531,7 +531,7 @@ func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, 
 		return nil
 	}
 	if res.Stats.AttrErrors > 0 {
-		fmt.Fprintf(c.env.stderr, "evalrec: %d evalrec attributes on the stream could not be read and were ignored (first: %v)\n", res.Stats.AttrErrors, res.Stats.FirstAttrError)
+		fmt.Fprintf(c.env.stderr, "evalrec: %d evalrec attributes on the stream could not be read as such (first: %v)\n", res.Stats.AttrErrors, res.Stats.FirstAttrError)
 	}
 	if res.Stats.BadLines > 0 {
 		fmt.Fprintf(c.env.stderr, "evalrec: %d lines of go test output were not test2json events (first: %v)\n",

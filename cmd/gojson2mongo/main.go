@@ -283,7 +283,7 @@ func (c *converter) stream(name string, r io.Reader, live bool) int {
 		fmt.Fprintf(c.stderr, "gojson2mongo: %s: %d lines were not test2json events (first: %v)\n", name, res.Stats.BadLines, res.Stats.FirstBad[0])
 	}
 	if res.Stats.AttrErrors > 0 {
-		fmt.Fprintf(c.stderr, "gojson2mongo: %s: %d evalrec attributes could not be read and were ignored (first: %v)\n", name, res.Stats.AttrErrors, res.Stats.FirstAttrError)
+		fmt.Fprintf(c.stderr, "gojson2mongo: %s: %d evalrec attributes could not be read as such (first: %v)\n", name, res.Stats.AttrErrors, res.Stats.FirstAttrError)
 	}
 	pipeline.ReportStream(c.stderr, "gojson2mongo: "+name+": ", res.Stats)
 	if res.NotStarted != "" {
