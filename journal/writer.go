@@ -108,6 +108,19 @@ func Create(dir string, h Header, opt Options) (*Writer, error) {
 	return w, nil
 }
 
+// Flush writes what a buffered journal holds. A live source that buffers
+// its journal calls it whenever it has handed on what it had read, so that
+// a crash loses no more than with an unbuffered journal, and a stream that
+// arrives faster than it is read costs a system call a block, not a result.
+func (w *Writer) Flush() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.flushLocked()
+}
+
 // Path is the journal's file while it is written.
 func (w *Writer) Path() string { return w.path }
 

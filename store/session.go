@@ -49,10 +49,11 @@ type SessionConfig struct {
 	// JSON lines (relaxed Extended JSON), and nothing is stored or spooled.
 	// The run document comes last, with its final totals.
 	DryRun io.Writer
-	// BufferJournal buffers the journal's writes, for a source that can
-	// simply be read again (a saved file): a crash then loses the journal's
-	// tail, which reading the source again restores, and each result costs
-	// no system call.
+	// BufferJournal buffers the journal's writes: for a source that can
+	// simply be read again (a saved file), where a crash loses the
+	// journal's tail, which reading the source again restores; or for a
+	// live one that calls FlushJournal whenever it has handed on what it
+	// read. Either way each result costs no system call of its own.
 	BufferJournal bool
 
 	// replay is set when the session replays a journal: it writes none of
@@ -383,6 +384,10 @@ func (s *Session) Add(partID string, t *result.Test) {
 		}
 	}
 }
+
+// FlushJournal writes what a buffered journal holds (see
+// SessionConfig.BufferJournal).
+func (s *Session) FlushJournal() { s.jn.Flush() }
 
 // Provisional writes a finished test to the journal only, before all of it
 // is known: a failed test whose output testing has not printed yet. Should

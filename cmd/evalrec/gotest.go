@@ -38,6 +38,7 @@ func (c *testCmd) startGoTest() (*goTest, error) {
 	if err != nil {
 		return nil, err
 	}
+	widenPipe(stdout)
 	g := &goTest{cmd: cmd, stdout: stdout, sigs: make(chan os.Signal, 2), done: make(chan struct{})}
 	signal.Notify(g.sigs, os.Interrupt, syscall.SIGTERM)
 	if err := cmd.Start(); err != nil {

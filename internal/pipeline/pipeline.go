@@ -132,6 +132,7 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 				case <-t.C:
 					mu.Lock()
 					in.Release()
+					s.flushJournal()
 					mu.Unlock()
 				}
 			}
@@ -153,6 +154,11 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 				opts.OnEvent(&l.ev)
 			}
 			in.Event(&l.ev)
+		}
+		if opts.Live {
+			// A live stream's batch ends where the stream paused (or
+			// after batchLines): what it finished is journaled now.
+			s.flushJournal()
 		}
 		mu.Unlock()
 		sc.done(batch)
@@ -304,8 +310,15 @@ func (s *sink) open(at time.Time) {
 		URI: storeloc.URI(cfg), Database: cfg.Database,
 		ConnectTimeout: cfg.ConnectTimeout, WriteTimeout: cfg.WriteTimeout, FlushInterval: cfg.FlushInterval,
 		SpoolDir: cfg.SpoolDir, Run: run, Logger: s.opts.Logger, DB: s.opts.DB, DryRun: s.opts.DryRun,
-		Unavailable: s.opts.Unavailable, BufferJournal: !s.opts.Live,
+		Unavailable: s.opts.Unavailable, BufferJournal: true,
 	})
+}
+
+// flushJournal writes the journal's buffer once the session is open.
+func (s *sink) flushJournal() {
+	if s.session != nil {
+		s.session.FlushJournal()
+	}
 }
 
 // partID names a package lifetime's part: the first lifetime's is

@@ -38,6 +38,7 @@ func RunConformanceTests(t *testing.T, open Harness) {
 	}{
 		{"runs round-trip and are unique by _id and by name", contractRuns},
 		{"test runs round-trip, idempotently", contractTestRuns},
+		{"a write of many test runs stores each once, with its output", contractManyTestRuns},
 		{"a tally adds up a run's test runs", contractTally},
 		{"run filters and order", contractRunFilters},
 		{"test history filters and order", contractHistory},
@@ -187,6 +188,43 @@ func contractTestRuns(t *testing.T, db *store.DB) {
 	none, err := db.TestRunsOfRuns(ctx, []model.ID{model.NewID()})
 	require.NoError(t, err)
 	assert.Empty(t, none)
+}
+
+// contractManyTestRuns writes more test runs at once than a driver may put
+// in one statement, some stored already, one twice in the same write, and
+// some with output: each is stored once, counted once, and keeps its
+// output.
+func contractManyTestRuns(t *testing.T, db *store.DB) {
+	r := sampleRun(1, "example.com/p")
+	require.NoError(t, db.InsertRun(ctx, &r))
+	var trs []model.TestRun
+	for i := range 300 {
+		tr := sampleTest(&r, fmt.Sprintf("Test%03d", i), at.Add(time.Duration(i)*time.Second), "passed")
+		tr.Output = ""
+		if i%50 == 7 {
+			tr.Status, tr.Output = "failed", fmt.Sprintf("--- FAIL: Test%03d\n", i)
+		}
+		trs = append(trs, tr)
+	}
+	st, err := db.InsertTestRuns(ctx, trs[:100])
+	require.NoError(t, err)
+	assert.Equal(t, store.WriteStats{Inserted: 100}, st)
+	st, err = db.InsertTestRuns(ctx, append(trs[50:], trs[260]))
+	require.NoError(t, err)
+	assert.Equal(t, store.WriteStats{Inserted: 200, Duplicates: 51}, st, "50 stored before, and one given twice")
+
+	all, err := db.TestRunsOfRuns(ctx, []model.ID{r.ID})
+	require.NoError(t, err)
+	assert.Len(t, all, 300)
+	for _, i := range []int{7, 57, 157, 257} {
+		out, err := db.TestOutput(ctx, trs[i].ID)
+		require.NoError(t, err)
+		assert.Equal(t, trs[i].Output, out)
+	}
+	out, err := db.TestOutput(ctx, trs[8].ID)
+	require.NoError(t, err)
+	assert.Empty(t, out)
+	assert.Equal(t, flatResults(t, samples.StreamOf(trs)), flatResults(t, db.Results(ctx, []model.ID{r.ID})))
 }
 
 // flatResults lists the results a stream yields, one line a test run,
