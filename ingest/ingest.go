@@ -137,7 +137,16 @@ type Ingester struct {
 	// Now is the wall clock that times how long finished tests are held;
 	// see [Ingester.Release].
 	Now func() time.Time
+	// spare holds output buffers of ended tests for the next ones: most
+	// tests pass, and their output is dropped.
+	spare [][]byte
 }
+
+// maxSpare bounds the spare output buffers, and spareCap the size of one.
+const (
+	maxSpare = 64
+	spareCap = 4 << 10
+)
 
 type pkgState struct {
 	Package
@@ -289,6 +298,9 @@ func (in *Ingester) newAttempt(p *pkgState, ev *Event) *testState {
 	n := in.attempts[p.Name]
 	n[ev.Test]++
 	t := &testState{Test: result.Test{Package: ev.Package, Name: ev.Test, Attempt: n[ev.Test]}}
+	if k := len(in.spare); k > 0 {
+		t.out.buf, in.spare = in.spare[k-1], in.spare[:k-1]
+	}
 	if ev.Time != nil {
 		t.Started = *ev.Time
 	}
@@ -395,6 +407,10 @@ func (in *Ingester) finishTest(p *pkgState, t *testState, st result.Status, ev *
 	if t.chunks != nil && t.chunks.Pending() > 0 {
 		in.Stats.AttrErrors += t.chunks.Pending() // a split attribute never completed
 	}
+	if b := t.out.buf; cap(b) > 0 && cap(b) <= spareCap && len(in.spare) < maxSpare {
+		in.spare = append(in.spare, b[:0])
+	}
+	t.out = tail{}
 	in.emit(p, &t.Test)
 }
 

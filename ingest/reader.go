@@ -76,6 +76,20 @@ func NewReader(r io.Reader) *Reader {
 // Scan advances to the next line. It returns false at the end of the stream
 // or on a read error.
 func (r *Reader) Scan() bool {
+	if !r.ScanLine() {
+		return false
+	}
+	if r.lineErr == nil {
+		r.lineErr = Decode(r.line, r.raw, &r.ev)
+	}
+	return true
+}
+
+// ScanLine advances to the next line, as Scan does, without decoding it:
+// Raw and Line give it, and LineError is set only for a line too long to
+// hold. [Decode] decodes it, on any goroutine, so that a reader of a large
+// stream can decode lines in parallel and hand them on in order.
+func (r *Reader) ScanLine() bool {
 	r.lineErr = nil
 	for {
 		line, tooLong, err := r.readLine()
@@ -87,6 +101,7 @@ func (r *Reader) Scan() bool {
 		}
 		r.line++
 		if tooLong {
+			r.ev = Event{}
 			r.lineErr = &LineError{Line: r.line, Text: clip(line), Err: fmt.Errorf("line longer than %d bytes", MaxLineLen)}
 			return true
 		}
@@ -97,22 +112,25 @@ func (r *Reader) Scan() bool {
 			}
 			continue
 		}
-		r.ev = Event{}
 		r.raw = trimmed
-		if trimmed[0] != '{' {
-			r.lineErr = &LineError{Line: r.line, Text: clip(trimmed), Err: fmt.Errorf("not JSON")}
-			return true
-		}
-		if jerr := json.Unmarshal(trimmed, &r.ev); jerr != nil {
-			r.lineErr = &LineError{Line: r.line, Text: clip(trimmed), Err: jerr}
-			return true
-		}
-		if r.ev.Action == "" {
-			r.lineErr = &LineError{Line: r.line, Text: clip(trimmed), Err: fmt.Errorf("no Action")}
-			return true
-		}
 		return true
 	}
+}
+
+// Decode decodes raw, line number line of a stream, into ev, or says why
+// it is not an event. ev is reset first; it keeps no reference to raw.
+func Decode(line int, raw []byte, ev *Event) *LineError {
+	*ev = Event{}
+	if len(raw) == 0 || raw[0] != '{' {
+		return &LineError{Line: line, Text: clip(raw), Err: fmt.Errorf("not JSON")}
+	}
+	if err := json.Unmarshal(raw, ev); err != nil {
+		return &LineError{Line: line, Text: clip(raw), Err: err}
+	}
+	if ev.Action == "" {
+		return &LineError{Line: line, Text: clip(raw), Err: fmt.Errorf("no Action")}
+	}
+	return nil
 }
 
 // readLine returns the next line without its newline. A line longer than

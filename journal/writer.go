@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -108,6 +109,19 @@ func Create(dir string, h Header, opt Options) (*Writer, error) {
 	return w, nil
 }
 
+// An encoder writes records into a buffer of its own, which a record's
+// encoding reuses: json.Marshal allocated a copy of each.
+type encoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var encoders = sync.Pool{New: func() any {
+	e := &encoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	return e
+}}
+
 // Flush writes what a buffered journal holds. A live source that buffers
 // its journal calls it whenever it has handed on what it had read, so that
 // a crash loses no more than with an unbuffered journal, and a stream that
@@ -136,10 +150,13 @@ func (w *Writer) write(rec any, test bool) bool {
 	if w == nil {
 		return false
 	}
-	b, err := json.Marshal(rec)
-	if err != nil {
+	e := encoders.Get().(*encoder)
+	defer encoders.Put(e)
+	e.buf.Reset()
+	if err := e.enc.Encode(rec); err != nil {
 		return false
 	}
+	b := e.buf.Bytes() // with its newline
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.pending)+len(b) >= MaxPending {
@@ -151,7 +168,7 @@ func (w *Writer) write(rec any, test bool) bool {
 			return false
 		}
 	}
-	w.pending = append(append(w.pending, b...), '\n')
+	w.pending = append(w.pending, b...)
 	w.ends = append(w.ends, pending{end: len(w.pending), test: test})
 	if !w.buffered || len(w.pending) >= blockSize || w.err != nil {
 		w.flushLocked()

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -119,6 +120,8 @@ type Session struct {
 	endReap context.CancelFunc
 	closed  bool
 	dry     *bufio.Writer // DryRun, buffered
+	dryBuf  bytes.Buffer  // a document's encoding, reused
+	dryEnc  *json.Encoder // into dryBuf
 }
 
 // flushAt is how many buffered ops start a flush before the timer does.
@@ -169,6 +172,7 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 	switch {
 	case cfg.DryRun != nil:
 		s.dry = bufio.NewWriterSize(cfg.DryRun, 1<<20)
+		s.dryEnc = json.NewEncoder(&s.dryBuf)
 	case cfg.replay:
 	case cfg.SpoolDir == "":
 		s.jnErr = errors.New("no spool directory")
@@ -817,12 +821,12 @@ func (s *Session) closeDry() *model.EvaluationRun {
 // printDry prints doc as the line {"collection":coll,"document":doc}. coll
 // is a collection's name, which needs no escaping.
 func (s *Session) printDry(coll string, doc any) {
-	b, err := json.Marshal(doc)
-	if err != nil {
+	s.dryBuf.Reset()
+	if err := s.dryEnc.Encode(doc); err != nil {
 		s.log.Error(fmt.Sprintf("encoding a %s document: %v", coll, err))
 		return
 	}
 	s.dry.WriteString(`{"collection":"` + coll + `","document":`)
-	s.dry.Write(b)
+	s.dry.Write(bytes.TrimSuffix(s.dryBuf.Bytes(), []byte("\n")))
 	s.dry.WriteString("}\n")
 }

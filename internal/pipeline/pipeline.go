@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -182,78 +183,125 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	return res, rd.Err()
 }
 
-// A scanned line is an event, or err says why the line is not one.
+// A scanned line is an event, or err says why the line is not one. lo and
+// hi are its bytes in its batch's arena, until it is decoded.
 type scanned struct {
-	ev  ingest.Event
-	err *ingest.LineError
+	ev     ingest.Event
+	err    *ingest.LineError
+	line   int
+	lo, hi int
 }
 
 // A batch of lines, in stream order. first is the stream's first event
 // line, in the batch that holds it.
 type batch struct {
-	lines []scanned
-	first []byte
+	lines   []scanned
+	arena   []byte        // the lines' bytes
+	first   []byte        // a copy
+	decoded chan struct{} // closed once every line is decoded
 }
 
 // batchLines bounds a batch. A batch is also sent whenever the next line
 // is not in memory yet, so that a live stream's events never wait for more.
 const batchLines = 256
 
-// A scanner reads and decodes a stream's lines on a goroutine of its own,
-// so that decoding (a third of the converter's time) overlaps ingesting
-// and storing.
+// A scanner reads a stream's lines on a goroutine of its own and decodes
+// them on decoders goroutines, so that decoding (the converter's longest
+// step: 0.30 of its 0.56 s on a 100 MB stream) is spread over the cores
+// and overlaps ingesting and storing. Batches come out in stream order.
 type scanner struct {
-	batches chan batch     // closed at the end of the stream; rd.Err is then set
-	free    chan []scanned // batches' arrays, given back for the next batches
+	batches chan batch // closed at the end of the stream; rd.Err is then set
+	free    chan batch // batches' arrays, given back for the next batches
 }
 
 func scanAhead(rd *ingest.Reader) *scanner {
-	sc := &scanner{batches: make(chan batch, 4), free: make(chan []scanned, 8)}
-	go func() {
-		defer close(sc.batches)
-		b := batch{lines: sc.lines()}
-		seen := false
-		for rd.Scan() {
-			b.lines = append(b.lines, scanned{err: rd.LineError()})
-			if ev := rd.Event(); ev != nil {
-				// The reader reuses its Event, but not what it points to.
-				b.lines[len(b.lines)-1].ev = *ev
-				if !seen {
-					b.first, seen = bytes.Clone(rd.Raw()), true
+	decoders := min(runtime.GOMAXPROCS(0), 4)
+	sc := &scanner{batches: make(chan batch, 4), free: make(chan batch, 2*decoders+8)}
+	work := make(chan *batch, decoders)
+	order := make(chan *batch, 2*decoders)
+	for range decoders {
+		go func() {
+			for b := range work {
+				for i := range b.lines {
+					l := &b.lines[i]
+					if l.err == nil {
+						l.err = ingest.Decode(l.line, b.arena[l.lo:l.hi], &l.ev)
+					}
 				}
+				close(b.decoded)
 			}
+		}()
+	}
+	go func() {
+		defer close(order)
+		defer close(work)
+		b := sc.next()
+		for rd.ScanLine() {
+			l := scanned{err: rd.LineError(), line: rd.Line()}
+			if l.err == nil {
+				l.lo = len(b.arena)
+				b.arena = append(b.arena, rd.Raw()...)
+				l.hi = len(b.arena)
+			}
+			b.lines = append(b.lines, l)
 			if len(b.lines) >= batchLines || !rd.Buffered() {
-				sc.batches <- b
-				b = batch{lines: sc.lines()}
+				order <- b
+				work <- b
+				b = sc.next()
 			}
 		}
 		if len(b.lines) > 0 {
-			sc.batches <- b
+			order <- b
+			work <- b
+		}
+	}()
+	go func() {
+		defer close(sc.batches)
+		seen := false
+		for b := range order {
+			<-b.decoded
+			if !seen {
+				for _, l := range b.lines {
+					if l.err == nil {
+						b.first, seen = bytes.Clone(b.arena[l.lo:l.hi]), true
+						break
+					}
+				}
+			}
+			sc.batches <- *b
 		}
 	}()
 	return sc
 }
 
-// lines returns an empty array for a batch: one given back when there is
-// one (a live stream sends a batch a line), else a new one.
-func (sc *scanner) lines() []scanned {
+// next returns an empty batch: one given back when there is one (a live
+// stream sends a batch a line), else a new one.
+func (sc *scanner) next() *batch {
 	select {
-	case l := <-sc.free:
-		return l
+	case b := <-sc.free:
+		b.decoded = make(chan struct{})
+		return &b
 	default:
-		return make([]scanned, 0, batchLines)
+		return &batch{lines: make([]scanned, 0, batchLines), decoded: make(chan struct{})}
 	}
 }
 
-// done gives a batch's array back once its events are ingested (the
-// ingester copies what it keeps of an event).
+// done gives a batch's arrays back once its events are ingested (the
+// ingester copies what it keeps of an event). An arena that held a huge
+// line is let go.
 func (sc *scanner) done(b batch) {
 	clear(b.lines)
+	if cap(b.arena) > maxArena {
+		b.arena = nil
+	}
 	select {
-	case sc.free <- b.lines[:0]:
+	case sc.free <- batch{lines: b.lines[:0], arena: b.arena[:0]}:
 	default:
 	}
 }
+
+// maxArena is the largest arena a scanner keeps for its next batches.
+const maxArena = 1 << 20
 
 // sink turns ingest's callbacks into session calls. The session opens on
 // the first package, when the stream's start time is known.
