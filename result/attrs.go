@@ -46,9 +46,9 @@ const (
 // attrMetric is the JSON value of an evalrec.metric.<key> attribute, and a
 // metric of an evalrec.record attribute, which also gives its key.
 type attrMetric struct {
-	Key       string   `json:"key,omitempty"`  // in an evalrec.record only
-	Name      string   `json:"name,omitempty"` // original name, when the key differs
-	Value     *float64 `json:"value"`          // null when not finite
+	Key       string   `json:"metric,omitempty"` // in an evalrec.record only
+	Name      string   `json:"name,omitempty"`   // original name, when the key differs
+	Value     *float64 `json:"value"`            // null when not finite
 	NonFinite string   `json:"nonfinite,omitempty"`
 	Unit      string   `json:"unit,omitempty"`
 	Direction string   `json:"direction"`

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"evalrec.dev/internal/redact"
 	"evalrec.dev/scoring"
 )
 
@@ -159,18 +160,27 @@ func TestRecordedAttrsRoundTrip(t *testing.T) {
 	assert.Equal(t, map[string]string{"build": "nightly"}, got.Attrs)
 }
 
+// The line testing prints for an evalrec.record is not taken for a secret
+// when a failed test's output is stored: its metrics name themselves with
+// "metric", since a field "key" reads as one in some text.
+func TestARecordAttrLineIsNotMasked(t *testing.T) {
+	a := Recorded{Metrics: []Metric{{Key: "wer", Result: scoring.Definition{Name: "wer"}.Evaluate(0.1)}}, TestID: "id-1"}.Attr()
+	line := "=== ATTR  TestA " + a.Key + " " + a.Value + "\n"
+	assert.Equal(t, line, redact.Text(line))
+}
+
 // A hand-written evalrec.record may leave out a metric's score, which is
 // then scored as its default definition would; one that is not evalrec's
 // JSON is an error and changes nothing.
 func TestAHandWrittenRecordAttr(t *testing.T) {
 	var got Test
-	require.NoError(t, got.ApplyAttr(AttrRecord, `{"metrics":[{"key":"wer","value":0.25}]}`))
+	require.NoError(t, got.ApplyAttr(AttrRecord, `{"metrics":[{"metric":"wer","value":0.25}]}`))
 	require.Len(t, got.Metrics, 1)
 	assert.Equal(t, 0.25, got.Metrics[0].Value)
 	assert.True(t, got.Metrics[0].Assumed)
 	assert.InDelta(t, 25, got.Metrics[0].Score, 1e-9)
 
-	for _, bad := range []string{`{"metrics":`, `{"metrics":[{"key":"wer","value":"high"}]}`, `{"metrics":[{"value":0.5}]}`} {
+	for _, bad := range []string{`{"metrics":`, `{"metrics":[{"metric":"wer","value":"high"}]}`, `{"metrics":[{"value":0.5}]}`} {
 		err := got.ApplyAttr(AttrRecord, bad)
 		require.Error(t, err, bad)
 		assert.Contains(t, err.Error(), AttrRecord)
