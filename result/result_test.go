@@ -84,6 +84,12 @@ func TestAttrsRoundTrip(t *testing.T) {
 		require.NoError(t, got.ApplyAttr(a.Key, a.Value))
 	}
 
+	assertDoctorPatient(t, got)
+}
+
+// assertDoctorPatient checks the test both round trips rebuild.
+func assertDoctorPatient(t *testing.T, got Test) {
+	t.Helper()
 	require.Len(t, got.Metrics, 3)
 	m := got.Metrics[0]
 	assert.Equal(t, "latency%2Ep99", m.Key)
@@ -137,27 +143,7 @@ func TestRecordedAttrsRoundTrip(t *testing.T) {
 	}
 	require.NoError(t, got.ApplyAttr("build", "nightly"))
 
-	require.Len(t, got.Metrics, 3)
-	m := got.Metrics[0]
-	assert.Equal(t, "latency%2Ep99", m.Key)
-	assert.Equal(t, "latency.p99", m.Name)
-	assert.Equal(t, 120.0, m.Value)
-	assert.Equal(t, "ms", m.Unit)
-	assert.Equal(t, scoring.LowerIsBetter, m.Direction)
-	assert.Equal(t, 250.0, *m.Threshold)
-	assert.Equal(t, 2.0, m.Weight)
-	assert.InDelta(t, 88, m.Score, 1e-9)
-	assert.True(t, *m.Passed)
-	assert.True(t, math.IsNaN(got.Metrics[1].Value))
-	assert.True(t, math.IsInf(got.Metrics[2].Value, -1))
-
-	assert.Equal(t, 77.5, *got.Score)
-	assert.Equal(t, "weighted", got.ScoreMethod)
-	assert.Equal(t, []string{"es-en", "medical"}, got.Tags)
-	assert.Equal(t, []string{"doctor"}, got.Participants)
-	assert.Equal(t, "doctor-patient", got.TestID)
-	assert.Equal(t, "Doctor and patient", got.TestName)
-	assert.Equal(t, map[string]string{"build": "nightly"}, got.Attrs)
+	assertDoctorPatient(t, got)
 }
 
 // The line testing prints for an evalrec.record is not taken for a secret
