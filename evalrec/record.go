@@ -1,6 +1,7 @@
 package evalrec
 
 import (
+	"cmp"
 	"flag"
 	"runtime"
 	"slices"
@@ -20,6 +21,13 @@ type testState struct {
 	test    result.Test // everything but the metrics and the score
 	metrics map[string]result.Metric
 	start   time.Time
+	emitted *emittedScore // the score the first call's attribute carried
+}
+
+// emittedScore is a score as an attribute carried it.
+type emittedScore struct {
+	score  float64
+	method string
 }
 
 // Record reports metrics for the running test and emits them as attributes.
@@ -28,7 +36,9 @@ type testState struct {
 // when the test ends, because it is a mistake in the suite.
 //
 // Each call costs time in the number of metrics it is given, not in those
-// recorded before: the score is computed once, when the test ends.
+// recorded before: the score is computed when the test ends, and by the
+// first call over its own metrics, so that the attribute of a test that
+// calls Record once carries its score too.
 func Record(t testing.TB, metrics Metrics, opts ...Option) {
 	// t.Helper walks the stack; it is called only before Record reports
 	// something, which is all it affects.
@@ -51,6 +61,7 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	first := len(st.metrics) == 0
 	tr := &st.test
 	recorded := make([]result.Metric, 0, len(names))
 	for _, name := range names {
@@ -95,9 +106,30 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 	if o.method != "" {
 		tr.ScoreMethod = o.method
 	}
-	if verbose() {
-		emit(t, callAttrs(tr, &o, recorded))
+	if !verbose() {
+		return
 	}
+	attrs := callAttrs(tr, &o, recorded)
+	if first && len(recorded) > 0 {
+		// The score so far: the test's own, unless it calls again.
+		method := cmp.Or(tr.ScoreMethod, defaultMethod())
+		if score, ok, err := scoreOf(recorded, method); err == nil && ok {
+			st.emitted = &emittedScore{score, method}
+			attrs = []result.Attr{result.Recorded{Metrics: recorded, Score: &score, Method: method,
+				TestID: tr.TestID, TestName: tr.TestName, Tags: tr.Tags, Participants: tr.Participants}.Attr()}
+		}
+	}
+	emit(t, attrs)
+}
+
+// scoreOf scores metrics with method, in key order.
+func scoreOf(metrics []result.Metric, method string) (float64, bool, error) {
+	ms := slices.SortedFunc(slices.Values(metrics), func(a, b result.Metric) int { return strings.Compare(a.Key, b.Key) })
+	rs := make([]scoring.Result, len(ms))
+	for i, m := range ms {
+		rs[i] = m.Result
+	}
+	return scoring.Default.Score(method, rs)
 }
 
 // warned holds the metric names already warned about, once per process.
@@ -195,17 +227,14 @@ func (st *testState) finish(t testing.TB) result.Test {
 	if len(tr.Metrics) == 0 {
 		return tr
 	}
-	rs := make([]scoring.Result, len(tr.Metrics))
-	for i, m := range tr.Metrics {
-		rs[i] = m.Result
-	}
-	score, ok, err := scoring.Default.Score(tr.ScoreMethod, rs)
+	score, ok, err := scoreOf(tr.Metrics, tr.ScoreMethod)
 	switch {
 	case err != nil:
 		t.Errorf("evalrec: %v", err)
 	case ok:
 		tr.Score = &score
-		if verbose() {
+		// A test that called Record once has its score on the stream.
+		if verbose() && (st.emitted == nil || *st.emitted != emittedScore{score, tr.ScoreMethod}) {
 			emit(t, []result.Attr{result.Recorded{Score: &score, Method: tr.ScoreMethod}.Attr()})
 		}
 	}

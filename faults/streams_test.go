@@ -15,9 +15,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"evalrec.dev/ingest"
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/testmod"
 	"evalrec.dev/model"
+	"evalrec.dev/result"
 )
 
 // executions counts the terminal events of tests in a stream, with
@@ -215,6 +217,13 @@ func TestWaits(t *testing.T) {
 	evalrec.Record(t, evalrec.Metrics{"acc": 0.9})
 }
 
+// TestTwice's second call changes its score: the stream carries the
+// first call's score, then the final one.
+func TestTwice(t *testing.T) {
+	evalrec.Record(t, evalrec.Metrics{"acc": 0.9})
+	evalrec.Record(t, evalrec.Metrics{"wer": 0.5})
+}
+
 func TestManyTags(t *testing.T) {
 	var tags []string
 	for i := range 600 {
@@ -239,6 +248,17 @@ func TestLateRecordsLongTagsAndOddIDsAreTheSameInEveryMode(t *testing.T) {
 	sc := storetest.New(t)
 	stream := testmod.Run(t, dir, nil, "go", "test", "-json", "-count=1", "./...")
 	require.Zero(t, stream.Code, stream.Combined())
+	// One attribute for a test that called Record once, with its score;
+	// one a call and the final score for one that called twice.
+	records := map[string]int{}
+	for line := range strings.Lines(stream.Stdout) {
+		var ev ingest.Event
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Action == "attr" && ev.Key == result.AttrRecord {
+			records[ev.Test]++
+		}
+	}
+	assert.Equal(t, 1, records["TestWaits"], stream.Stdout)
+	assert.Equal(t, 3, records["TestTwice"], stream.Stdout)
 	out = convert(t, sc, dir, []byte(stream.Stdout))
 	assert.Zero(t, out.Code, "a late Record is ignored, not a failure: %s", out.Combined())
 	assert.Contains(t, out.Stderr, "1 attributes arrived after their test had ended")
@@ -267,5 +287,9 @@ func TestLateRecordsLongTagsAndOddIDsAreTheSameInEveryMode(t *testing.T) {
 		assert.Equal(t, "passed", leaky.Status, mode)
 		assert.NotContains(t, leaky.Metrics, "late", mode)
 		assert.Equal(t, byMode["testmain"]["TestManyTags"].Score, many.Score, mode)
+		twice := trs["TestTwice"]
+		assert.Len(t, twice.Metrics, 2, mode)
+		require.NotNil(t, twice.Score, mode)
+		assert.InDelta(t, 70, *twice.Score, 1e-9, "%s: the mean of both metrics' scores, not the first call's 90", mode)
 	}
 }

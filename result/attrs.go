@@ -125,11 +125,11 @@ func ListAttr(key string, list []string) Attr {
 }
 
 // Recorded is what one evalrec.record attribute carries: what one Record
-// call set, or, when the test ends, its score. Record emits one attribute a
-// call, and one for the score, where it once emitted one a metric and two
-// for the score: each attribute is two events of a go test -json stream,
-// which the go command encodes and every reader decodes, so a recorded test
-// of two metrics costs 8 events instead of 12.
+// call set, with the score so far on the first call, or, when the test
+// ends, a score a later call changed. Record once emitted one attribute a
+// metric and two for the score; each attribute is two events of a go test
+// -json stream, which the go command encodes and every reader decodes, so
+// a test that records two metrics once costs 6 events instead of 12.
 //
 // Zero fields leave the test as it is; metrics are added to its others.
 type Recorded struct {
