@@ -29,7 +29,7 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 echo "== building this tree and $base"
 git worktree add --detach -q "$work/base-src" "$base"
 cp internal/histgen/wide.go "$work/base-src/internal/histgen/"
-if ! grep -q '^type ID ' "$work/base-src/store/"*.go; then
+if ! grep -qs '^type ID ' "$work/base-src/store/"*.go "$work/base-src/model/"*.go; then
   # Before issue 17 a run's ID was bson.ObjectID.
   sed -i 's/store\.ID(/bson.ObjectID(/; s#^import (#import (\n\t"go.mongodb.org/mongo-driver/v2/bson"#' "$work/base-src/internal/histgen/wide.go"
 fi
