@@ -109,17 +109,18 @@ func Record(t testing.TB, metrics Metrics, opts ...Option) {
 	if !verbose() {
 		return
 	}
-	attrs := callAttrs(tr, &o, recorded)
+	r := callRecord(tr, &o, recorded)
 	if first && len(recorded) > 0 {
 		// The score so far: the test's own, unless it calls again.
 		method := cmp.Or(tr.ScoreMethod, defaultMethod())
 		if score, ok, err := scoreOf(recorded, method); err == nil && ok {
 			st.emitted = &emittedScore{score, method}
-			attrs = []result.Attr{result.Recorded{Metrics: recorded, Score: &score, Method: method,
-				TestID: tr.TestID, TestName: tr.TestName, Tags: tr.Tags, Participants: tr.Participants}.Attr()}
+			r.Score, r.Method = &score, method
 		}
 	}
-	emit(t, attrs)
+	if len(r.Metrics) > 0 || r.TestID != "" || r.TestName != "" || r.Tags != nil || r.Participants != nil {
+		emit(t, []result.Attr{r.Attr()})
+	}
 }
 
 // scoreOf scores metrics with method, in key order.
@@ -157,9 +158,9 @@ func emit(t testing.TB, attrs []result.Attr) {
 	}
 }
 
-// callAttrs are the attributes one Record call emits: one, with the
-// metrics it recorded and, as they stand after it, whatever its options set.
-func callAttrs(tr *result.Test, o *recordOptions, recorded []result.Metric) []result.Attr {
+// callRecord is what one Record call emits: the metrics it recorded and,
+// as they stand after it, whatever its options set.
+func callRecord(tr *result.Test, o *recordOptions, recorded []result.Metric) result.Recorded {
 	r := result.Recorded{Metrics: recorded}
 	if o.testID != "" {
 		r.TestID = tr.TestID
@@ -173,10 +174,7 @@ func callAttrs(tr *result.Test, o *recordOptions, recorded []result.Metric) []re
 	if len(o.participants) > 0 {
 		r.Participants = tr.Participants
 	}
-	if len(recorded) == 0 && o.testID == "" && o.testName == "" && len(o.tags) == 0 && len(o.participants) == 0 {
-		return nil // nothing to say
-	}
-	return []result.Attr{r.Attr()}
+	return r
 }
 
 // states holds the accumulator of every test that has called Record and not

@@ -287,8 +287,7 @@ func (t *Test) ApplyAttr(key, value string) error {
 func (t *Test) applyMetric(key, value string) error {
 	am, err := parseMetric(value)
 	if err != nil {
-		full := AttrMetricPrefix + key
-		return fmt.Errorf("attribute %s: %w", OneLine(full[:min(len(full), 60)]), err)
+		return metricError(key, err)
 	}
 	return t.addMetric(key, am)
 }
@@ -297,8 +296,7 @@ func (t *Test) applyMetric(key, value string) error {
 func (t *Test) addMetric(key string, am attrMetric) error {
 	m, err := decodeMetric(key, am)
 	if err != nil {
-		full := AttrMetricPrefix + key
-		return fmt.Errorf("attribute %s: %w", OneLine(full[:min(len(full), 60)]), err)
+		return metricError(key, err)
 	}
 	if err := CheckName(m.Name); err != nil {
 		return err
@@ -308,6 +306,12 @@ func (t *Test) addMetric(key string, am attrMetric) error {
 	m.Key, _ = MetricKey(m.Name)
 	t.SetMetric(m)
 	return nil
+}
+
+// metricError says which metric attribute err is about.
+func metricError(key string, err error) error {
+	full := AttrMetricPrefix + key
+	return fmt.Errorf("attribute %s: %w", OneLine(full[:min(len(full), 60)]), err)
 }
 
 // SetMetric adds m, replacing a metric with the same key.
