@@ -113,6 +113,19 @@ func LoadRuns(ctx context.Context, db ResultReader, base, cand *model.Evaluation
 	return RunsOf(base, cand, rs), nil
 }
 
+// LoadBase is LoadRuns for a candidate whose results the caller holds
+// (those a writer just totalled it from, every test run of it): it reads
+// only the base's from db, adding them to candResults, whose tables
+// already hold most of the base's tests.
+func LoadBase(ctx context.Context, db ResultReader, base, cand *model.EvaluationRun, candResults *samples.Results) (Diff, error) {
+	rs := candResults
+	rs.Accumulate, rs.KeepIDs = true, false
+	if err := db.ReadResults(ctx, []model.ID{base.ID}, rs); err != nil {
+		return Diff{}, err
+	}
+	return RunsOf(base, cand, rs), nil
+}
+
 // RunsOf is Runs over the results of both runs, read into rs (with
 // Accumulate), for a caller that reads them for more than the diff.
 func RunsOf(base, cand *model.EvaluationRun, rs *samples.Results) Diff {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"evalrec.dev/compare"
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/model"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -82,4 +84,13 @@ func TestLoadComparesStoredResultsAsSidesDoes(t *testing.T) {
 	bt, ct = bt[len(bt)-60:], ct[:60]
 	assert.Equal(t, compare.Runs(&base[9], &cand[0], bt, ct), d)
 	assert.Equal(t, []string{"example.com/p.Test0011"}, d.NewlyFailing)
+
+	// So does it with the candidate's results in hand (as evalrec test
+	// has them once it stored the run), whatever their order.
+	slices.Reverse(ct)
+	var held *samples.Results
+	require.NoError(t, samples.StreamOf(ct)(func(rs *samples.Results) error { held = rs; return nil }))
+	withHeld, err := compare.LoadBase(context.Background(), s.DB, &base[9], &cand[0], held)
+	require.NoError(t, err)
+	assert.Equal(t, d, withHeld)
 }

@@ -184,7 +184,16 @@ func (w *Writer) flushLocked() {
 	}
 	n, err := w.f.Write(w.pending)
 	w.err = err
-	if n <= 0 {
+	switch {
+	case n <= 0:
+		return
+	case n == len(w.pending):
+		// Reuse the block for the next records (a buffered journal fills
+		// one a batch); let one that grew while writes failed go.
+		w.pending, w.ends = w.pending[:0], w.ends[:0]
+		if cap(w.pending) > 2*blockSize {
+			w.pending = nil
+		}
 		return
 	}
 	w.pending = w.pending[n:]
@@ -195,9 +204,6 @@ func (w *Writer) flushLocked() {
 		}
 	}
 	w.ends = kept
-	if len(w.pending) == 0 {
-		w.pending = w.pending[:0:0] // let a large block go
-	}
 }
 
 // Failed returns the error of the last write, or nil when it succeeded.

@@ -228,7 +228,7 @@ func DecodeDigest(b []byte, run model.ID, rs *Results) (err error) {
 			rs.Values = append(rs.Values, v)
 		}
 		r.to = int32(len(rs.Values))
-		r.Test = rs.test(id, name, pkg, goTest, r.Finished)
+		r.Test = testIndex(rs, id, name, pkg, goTest, r.Finished)
 		rs.next = append(rs.next, r.Test)
 		rs.Rows = append(rs.Rows, r)
 		if rs.KeepIDs {

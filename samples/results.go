@@ -224,9 +224,11 @@ func indexOf[K comparable](list *[]K, idx *map[K]int32, k K) int32 {
 	return i
 }
 
-// test is the index of a test, added when new; its name is the newest.
-func (rs *Results) test(id, name, pkg, goTest []byte, finished int64) int32 {
-	i, ok := rs.inSequence(id)
+// testIndex is the index of a test in rs, added when new; its name is
+// the newest. It takes the stored strings or a digest's bytes, which it
+// copies only for a test it adds.
+func testIndex[S string | []byte](rs *Results, id, name, pkg, goTest S, finished int64) int32 {
+	i, ok := inSequence(rs, id)
 	if !ok {
 		if rs.testIdx == nil {
 			rs.testIdx = map[string]int32{}
@@ -257,7 +259,7 @@ func (rs *Results) test(id, name, pkg, goTest []byte, finished int64) int32 {
 
 // inSequence finds id where the previous run had it, at the same place or
 // one further on (a test that was removed).
-func (rs *Results) inSequence(id []byte) (int32, bool) {
+func inSequence[S string | []byte](rs *Results, id S) (int32, bool) {
 	for skip := range 2 {
 		p := rs.seqPos + skip
 		if p >= len(rs.seq) {
@@ -305,7 +307,7 @@ func (rs *Results) metric(k MetricKey) int32 { return indexOf(&rs.Metrics, &rs.m
 func (rs *Results) Add(t *model.TestRun) {
 	r := Result{Run: rs.Run(t.EvaluationRunID), status: statusCode(t.Status), Cached: t.Cached, method: rs.method(t.ScoreMethod),
 		Attempt: uint16(min(max(t.Attempt, 0), math.MaxUint16)), Score: math.NaN(), Finished: t.FinishedAt.UnixMilli(), DurationMS: t.DurationMS}
-	r.Test = rs.test([]byte(t.TestID), []byte(t.TestName), []byte(t.Package), []byte(t.GoTest), r.Finished)
+	r.Test = testIndex(rs, t.TestID, t.TestName, t.Package, t.GoTest, r.Finished)
 	if t.Score != nil {
 		r.Score = *t.Score
 	}
@@ -388,7 +390,7 @@ func (rs *Results) Merge(o *Results) {
 	}
 	tests := make([]int32, len(o.Tests))
 	for i, t := range o.Tests {
-		tests[i] = rs.test([]byte(t.TestID), []byte(t.TestName), []byte(t.Package), []byte(t.GoTest), t.last)
+		tests[i] = testIndex(rs, t.TestID, t.TestName, t.Package, t.GoTest, t.last)
 	}
 	metrics := make([]int32, len(o.Metrics))
 	for i, k := range o.Metrics {

@@ -38,19 +38,27 @@ const StaleAfter = time.Minute
 // two documents at once, by repeating until what it read stays the same
 // (see [Driver.Finalize]).
 func (d *DB) Finalize(ctx context.Context, runID model.ID, now time.Time) (*model.EvaluationRun, error) {
-	return d.finalize(ctx, runID, now, nil)
+	run, _, err := d.finalize(ctx, runID, now, nil)
+	return run, err
 }
 
 // finalize is Finalize for a writer that knows the results it stored in
-// the run (see [Finalizing.Stored]).
-func (d *DB) finalize(ctx context.Context, runID model.ID, now time.Time, stored *samples.Results) (*model.EvaluationRun, error) {
-	return d.FinalizeWith(ctx, runID, Finalizing{
+// the run (see [Finalizing.Stored]). It also returns the results the run
+// was totalled from: every test run of it.
+func (d *DB) finalize(ctx context.Context, runID model.ID, now time.Time, stored *samples.Results) (*model.EvaluationRun, *samples.Results, error) {
+	var totalled *samples.Results
+	run, err := d.FinalizeWith(ctx, runID, Finalizing{
 		Reap: func(parts []Part) []*Part { return reapDeadParts(parts, now, d.onOneMachine()) },
 		Totals: func(run *model.EvaluationRun, parts []Part, rs *samples.Results) {
 			totals(run, parts, now, TallyOf(rs))
+			totalled = rs
 		},
 		Stored: stored,
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return run, totalled, nil
 }
 
 // FinalizeWith is Finalize with f's computation: what store/drivertest
@@ -86,13 +94,13 @@ type Finalizing struct {
 	// ones that still run.
 	Reap func(parts []Part) []*Part
 	// Totals sets run's totals from its parts (as reaped) and the results
-	// of its test runs.
+	// of all its test runs.
 	Totals func(run *model.EvaluationRun, parts []Part, rs *samples.Results)
 	// Stored, when not nil, holds the results of the test runs the caller
-	// stored in the run, every one of them. A driver may take them for
-	// the run's own when the run holds as many test runs (then it holds
-	// no others), and so not read 50,000 rows back to total a run it has
-	// just written.
+	// stored in the run, every one of them, each once. A driver may take
+	// them for the run's own when the run holds as many test runs (then
+	// it holds no others), and so not read 50,000 rows back to total a
+	// run it has just written.
 	Stored *samples.Results
 }
 

@@ -110,6 +110,8 @@ type Session struct {
 	// read them back (see [Finalizing.Stored]); nil once one was refused.
 	stored       *samples.Results
 	storedBroken bool
+	// totalled holds the results Close totalled the run from.
+	totalled *samples.Results
 
 	flushMu sync.Mutex
 	kick    chan struct{} // flush now
@@ -557,8 +559,16 @@ func (s *Session) finalize() (*model.EvaluationRun, error) {
 	s.flushMu.Lock()
 	stored := s.stored
 	s.flushMu.Unlock()
-	return s.db.finalize(ctx, s.rc.ID, now, stored)
+	run, totalled, err := s.db.finalize(ctx, s.rc.ID, now, stored)
+	s.totalled = totalled
+	return run, err
 }
+
+// Results returns the results of every test run of the run, as Close
+// totalled it from them, or nil when Close did not (the store failed, or
+// another writer of the run will): a caller that compares the run with
+// another need not read them back.
+func (s *Session) Results() *samples.Results { return s.totalled }
 
 // Err returns the first storage failure, or nil.
 func (s *Session) Err() error {
@@ -707,7 +717,7 @@ func (s *Session) flush() {
 	s.resolve(ops)
 	var st WriteStats
 	done, err := s.db.apply(context.Background(), s.cfg.WriteTimeout, ops, &st)
-	s.keepStored(ops[:done], len(st.Rejected) > 0)
+	s.keepStored(ops[:done], len(st.Rejected) > 0 || st.Duplicates > 0)
 	if len(st.Rejected) > 0 {
 		s.log.Warn(fmt.Sprintf("the store rejected %d writes: %v", len(st.Rejected), st.Rejected[0]))
 		s.mu.Lock()
@@ -721,14 +731,15 @@ func (s *Session) flush() {
 }
 
 // keepStored adds the results of the test runs ops stored to s.stored;
-// after a refused write, it keeps none. Only the embedded store's
-// finalizing takes them (MongoDB's reads its runs' rows on the server), so
-// a test binary writing to MongoDB holds none.
-func (s *Session) keepStored(ops []op, refused bool) {
+// after a refused write, or one stored already (so that it holds each
+// test run once, see [Finalizing.Stored]), it keeps none. Only the
+// embedded store's finalizing takes them (MongoDB's reads its runs' rows
+// on the server), so a test binary writing to MongoDB holds none.
+func (s *Session) keepStored(ops []op, spoiled bool) {
 	if !s.db.onOneMachine() {
 		return
 	}
-	if refused || s.storedBroken {
+	if spoiled || s.storedBroken {
 		s.stored, s.storedBroken = nil, true
 		return
 	}

@@ -575,7 +575,12 @@ func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, 
 	// server) the summary shows run-level changes only.
 	tctx, cancel := context.WithTimeout(ctx, summaryBudget)
 	defer cancel()
-	d, err := compare.LoadRuns(tctx, db, prev, r)
+	var d compare.Diff
+	if res.Results != nil {
+		d, err = compare.LoadBase(tctx, db, prev, r, res.Results)
+	} else {
+		d, err = compare.LoadRuns(tctx, db, prev, r)
+	}
 	if err != nil {
 		d = compare.Runs(prev, r, nil, nil)
 		defer fmt.Fprintf(w, "  (per-test changes skipped: reading the tests took over %s; a store this large wants MongoDB, see README Performance)\n", summaryBudget)

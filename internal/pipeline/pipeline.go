@@ -22,6 +22,7 @@ import (
 	"evalrec.dev/model"
 	"evalrec.dev/provenance"
 	"evalrec.dev/result"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -86,6 +87,9 @@ type Result struct {
 	// NotStarted says why go test started no test when it did not (a usage
 	// error, a wrong package, not a module): nothing was stored.
 	NotStarted string
+	// Results are the results of every test run of Run, as it was
+	// totalled, or nil (see [store.Session.Results]).
+	Results *samples.Results
 }
 
 // Ingest reads the stream to its end and stores it. It returns an error only
@@ -174,6 +178,7 @@ func Ingest(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		run, err := s.session.Close()
 		res.Run, res.StorageErr, res.SpoolPath = run, err, s.session.SpoolPath()
 		res.Notes = s.session.Notes()
+		res.Results = s.session.Results()
 		if run == nil && err != nil {
 			// Spooled: report the run as it was going to be stored.
 			r := s.session.Run()

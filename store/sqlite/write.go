@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -131,38 +130,20 @@ func (s *Store) Finalize(ctx context.Context, id model.ID, f store.Finalizing) (
 }
 
 // storedOrRows returns stored when run holds as many test runs as it
-// does, each once (a writer's own, see [store.Finalizing]), and otherwise
-// the results of the run's rows.
+// does (a writer's own, each once, see [store.Finalizing]), and
+// otherwise the results of the run's rows.
 func storedOrRows(ctx context.Context, tx *sql.Tx, run model.ID, stored *samples.Results) (*samples.Results, error) {
 	if stored != nil {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM test_runs WHERE run = ?`, run.Hex()).Scan(&n); err != nil {
 			return nil, err
 		}
-		if n == len(stored.Rows) && eachOnce(stored) {
+		if n == len(stored.Rows) {
 			return stored, nil
 		}
 	}
 	rs, _, err := resultsOfRows(ctx, tx, run)
 	return rs, err
-}
-
-// eachOnce reports whether no test run ID repeats in rs (kept with
-// KeepIDs): a result stored twice would stand in for one it lacks.
-func eachOnce(rs *samples.Results) bool {
-	ids := make([]string, len(rs.Rows))
-	for i := range ids {
-		if ids[i] = rs.TestRunID(i); ids[i] == "" {
-			return false
-		}
-	}
-	slices.Sort(ids)
-	for i := 1; i < len(ids); i++ {
-		if ids[i] == ids[i-1] {
-			return false
-		}
-	}
-	return true
 }
 
 // setTotals writes what finalizing computes over the run's stored
@@ -227,14 +208,22 @@ func (s *Store) InsertTestRuns(ctx context.Context, trs []model.TestRun) (store.
 				}
 			}
 		}()
+		// The transaction holds the write lock (BEGIN IMMEDIATE), so no
+		// row waits for another writer: each is given a context without
+		// a Done channel, for which the driver starts no goroutine to
+		// watch it, and the deadline is checked between rows.
+		rowCtx := context.WithoutCancel(ctx)
 		for i := range trs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			t := &trs[i]
 			args, err := testRunArgs(t)
 			if err != nil {
 				st.Rejected = append(st.Rejected, fmt.Errorf("test run %s: %w", t.ID, err))
 				continue
 			}
-			res, err := row.ExecContext(ctx, args...)
+			res, err := row.ExecContext(rowCtx, args...)
 			if err != nil {
 				return err
 			}
@@ -243,7 +232,7 @@ func (s *Store) InsertTestRuns(ctx context.Context, trs []model.TestRun) (store.
 				continue
 			}
 			if t.Output != "" {
-				if _, err := output.ExecContext(ctx, t.ID, t.Output); err != nil {
+				if _, err := output.ExecContext(rowCtx, t.ID, t.Output); err != nil {
 					return err
 				}
 			}
