@@ -715,9 +715,13 @@ func (s *Session) flush() {
 		return
 	}
 	s.resolve(ops)
+	kept := s.keepStored(ops)
 	var st WriteStats
 	done, err := s.db.apply(context.Background(), s.cfg.WriteTimeout, ops, &st)
-	s.keepStored(ops[:done], len(st.Rejected) > 0 || st.Duplicates > 0)
+	kept()
+	if err != nil || len(st.Rejected) > 0 || st.Duplicates > 0 {
+		s.stored, s.storedBroken = nil, true
+	}
 	if len(st.Rejected) > 0 {
 		s.log.Warn(fmt.Sprintf("the store rejected %d writes: %v", len(st.Rejected), st.Rejected[0]))
 		s.mu.Lock()
@@ -730,19 +734,26 @@ func (s *Session) flush() {
 	}
 }
 
-// keepStored adds the results of the test runs ops stored to s.stored;
-// after a refused write, or one stored already (so that it holds each
-// test run once, see [Finalizing.Stored]), it keeps none. Only the
-// embedded store's finalizing takes them (MongoDB's reads its runs' rows
-// on the server), so a test binary writing to MongoDB holds none.
-func (s *Session) keepStored(ops []op, spoiled bool) {
-	if !s.db.onOneMachine() {
-		return
+// keepStored adds the results of the test runs ops store to s.stored, on
+// a goroutine of its own while the store writes them, and returns a
+// function that waits for it. The caller drops them all when a write was
+// refused, failed or stored already (so that they hold each test run
+// once, see [Finalizing.Stored]). Only the embedded store's finalizing
+// takes them (MongoDB's reads its runs' rows on the server), so a test
+// binary writing to MongoDB holds none.
+func (s *Session) keepStored(ops []op) (wait func()) {
+	if !s.db.onOneMachine() || s.storedBroken {
+		return func() {}
 	}
-	if spoiled || s.storedBroken {
-		s.stored, s.storedBroken = nil, true
-		return
-	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.addStored(ops)
+	}()
+	return func() { <-done }
+}
+
+func (s *Session) addStored(ops []op) {
 	for i := range ops {
 		if ops[i].kind != opInsertTest {
 			continue

@@ -213,17 +213,19 @@ func (s *Store) InsertTestRuns(ctx context.Context, trs []model.TestRun) (store.
 		// a Done channel, for which the driver starts no goroutine to
 		// watch it, and the deadline is checked between rows.
 		rowCtx := context.WithoutCancel(ctx)
+		rows, stop := encodeTestRuns(trs)
+		defer stop()
 		for i := range trs {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			t := &trs[i]
-			args, err := testRunArgs(t)
-			if err != nil {
-				st.Rejected = append(st.Rejected, fmt.Errorf("test run %s: %w", t.ID, err))
+			r := <-rows
+			if r.err != nil {
+				st.Rejected = append(st.Rejected, fmt.Errorf("test run %s: %w", t.ID, r.err))
 				continue
 			}
-			res, err := row.ExecContext(rowCtx, args...)
+			res, err := row.ExecContext(rowCtx, r.args...)
 			if err != nil {
 				return err
 			}
@@ -242,6 +244,32 @@ func (s *Store) InsertTestRuns(ctx context.Context, trs []model.TestRun) (store.
 		return nil
 	})
 	return st, err
+}
+
+// An encodedRow is a test run's values, or why it has none.
+type encodedRow struct {
+	args []any
+	err  error
+}
+
+// encodeTestRuns encodes the values of trs, in order, on a goroutine of
+// its own, so that the next rows are ready while SQLite inserts one: the
+// insert is the longest serial step of storing a run. stop ends it early.
+func encodeTestRuns(trs []model.TestRun) (rows <-chan encodedRow, stop func()) {
+	out := make(chan encodedRow, 64)
+	quit := make(chan struct{})
+	go func() {
+		defer close(out)
+		for i := range trs {
+			args, err := testRunArgs(&trs[i])
+			select {
+			case out <- encodedRow{args, err}:
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return out, func() { close(quit) }
 }
 
 // InsertParts implements [store.Driver].
