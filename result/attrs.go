@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
@@ -97,8 +98,9 @@ func encodeMetric(m Metric) attrMetric {
 // space: the JSON form of a metric (in a journal), which keeps NaN and
 // ±Inf, as JSON numbers cannot.
 func (m Metric) MarshalText() ([]byte, error) {
-	a := MetricAttr(m)
-	return []byte(a.Key + " " + a.Value), nil
+	b, _ := json.Marshal(encodeMetric(m)) // cannot fail: no NaN reaches the encoder
+	text := make([]byte, 0, len(AttrMetricPrefix)+len(m.Key)+1+len(b))
+	return append(append(append(append(text, AttrMetricPrefix...), m.Key...), ' '), b...), nil
 }
 
 // UnmarshalText reads what MarshalText wrote.
@@ -170,10 +172,21 @@ func (r Recorded) Attr() Attr {
 	return Attr{AttrRecord, string(b)}
 }
 
+// records holds decoded evalrec.record values for reuse: their metrics'
+// array is decoded into, one a test run.
+var records = sync.Pool{New: func() any { return new(attrRecord) }}
+
 // applyRecord folds an evalrec.record value into t.
 func (t *Test) applyRecord(value string) error {
-	var ar attrRecord
-	if err := json.Unmarshal([]byte(value), &ar); err != nil {
+	ar := records.Get().(*attrRecord)
+	defer func() {
+		// Nothing of it is decoded into twice: t keeps its pointers.
+		ms := ar.Metrics[:cap(ar.Metrics)]
+		clear(ms)
+		*ar = attrRecord{Metrics: ms[:0]}
+		records.Put(ar)
+	}()
+	if err := json.Unmarshal([]byte(value), ar); err != nil {
 		return fmt.Errorf("attribute %s: %w", AttrRecord, err)
 	}
 	for _, am := range ar.Metrics {

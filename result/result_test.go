@@ -2,6 +2,7 @@ package result
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -173,6 +174,27 @@ func TestAHandWrittenRecordAttr(t *testing.T) {
 	}
 	assert.Len(t, got.Metrics, 1)
 	assert.Nil(t, got.Score)
+}
+
+// Records are decoded into reused memory: one decoded later changes
+// nothing a test took from an earlier one (its score, metrics, tags).
+func TestRecordsDecodedInTurnKeepTheirValues(t *testing.T) {
+	first := `{"metrics":[{"metric":"wer","value":0.25,"threshold":0.3,"direction":"lower","score":80},{"metric":"bleu","value":0.5,"direction":"higher","score":50}],"score":65,"tags":["a"]}`
+	second := `{"metrics":[{"metric":"wer","value":0.9,"threshold":0.1,"direction":"lower","score":1},{"metric":"bleu","value":0.1,"direction":"higher","score":10}],"score":5,"tags":["b"]}`
+	var a, b Test
+	require.NoError(t, a.ApplyAttr(AttrRecord, first))
+	want := a
+	want.Metrics = slices.Clone(a.Metrics)
+	wantScore, wantThreshold := *a.Score, *a.Metrics[0].Threshold
+	for range 3 {
+		require.NoError(t, b.ApplyAttr(AttrRecord, second))
+	}
+	assert.Equal(t, want.Metrics, a.Metrics)
+	assert.Equal(t, wantScore, *a.Score)
+	assert.Equal(t, wantThreshold, *a.Metrics[0].Threshold)
+	assert.Equal(t, []string{"a"}, a.Tags)
+	assert.Equal(t, 5.0, *b.Score)
+	assert.Equal(t, 0.9, b.Metrics[0].Value)
 }
 
 // An evalrec key this version does not know, most likely a newer

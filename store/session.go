@@ -107,7 +107,8 @@ type Session struct {
 
 	// stored holds the results of the test runs this session stored (the
 	// flushing goroutine's, under flushMu), so that finalizing need not
-	// read them back (see [Finalizing.Stored]); nil once one was refused.
+	// read them back (see [Finalizing.Stored]); nil once a write was
+	// refused, failed or found its test run stored already.
 	stored       *samples.Results
 	storedBroken bool
 	// totalled holds the results Close totalled the run from.
