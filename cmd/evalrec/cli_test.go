@@ -52,3 +52,23 @@ func TestWithoutAttrLines(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// evalrec test, which holds a run's results until its summary, runs under
+// a lower soft memory limit than the other commands, wherever -C puts it.
+func TestMemoryLimitIsLowerForTest(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int64
+	}{
+		{[]string{"test", "./..."}, 112 << 20},
+		{[]string{"-C", "sub", "test"}, 112 << 20},
+		{[]string{"-C=sub", "test", "-q"}, 112 << 20},
+		{[]string{"changes"}, 128 << 20},
+		{[]string{"serve", "test"}, 128 << 20},
+		{nil, 128 << 20},
+	} {
+		if got := memoryLimit(tc.args); got != tc.want {
+			t.Errorf("memoryLimit(%q) = %d MiB, want %d MiB", tc.args, got>>20, tc.want>>20)
+		}
+	}
+}
