@@ -120,13 +120,15 @@ echo "== the end of evalrec test on a cached $TESTS-test suite: storing, compari
 "$work/new/gensuite" -dir "$work/suite" -repo "$repo" -tests "$TESTS" -packages 25 -work 0s -kind spin
 (cd "$work/suite" && GOFLAGS=-mod=mod go test -json ./... > /dev/null 2>&1 || true)   # build, and fill go test's cache
 (cd "$work/suite" && GOFLAGS=-mod=mod "$work/new/evalrec" test -q ./... > /dev/null 2>&1 || true)  # a first run to compare with
-plain=(); ours=()
+plain=(); ours=(); self=()
 for _ in $(seq "$ROUNDS"); do
   plain+=("$(cd "$work/suite" && GOFLAGS=-mod=mod "$measure" go test -json ./... 2>/dev/null | field wall)")
-  ours+=("$(cd "$work/suite" && GOFLAGS=-mod=mod "$measure" "$work/new/evalrec" test -q ./... 2>/dev/null | field wall)")
+  line=$(cd "$work/suite" && GOFLAGS=-mod=mod "$measure" "$work/new/evalrec" test -q ./... 2>/dev/null)
+  ours+=("$(echo "$line" | field wall)"); self+=("$(echo "$line" | field self_mb)")
 done
 awk -v a="$(printf '%s\n' "${plain[@]}" | median)" -v b="$(printf '%s\n' "${ours[@]}" | median)" 'BEGIN {
   printf "go test -json %.2f s; evalrec test %.2f s: %.2f s more (%.2fx)\n", a, b, b - a, b / a }'
+echo "evalrec test's own peak resident set: $(printf '%s\n' "${self[@]}" | sort -n | head -1)-$(printf '%s\n' "${self[@]}" | sort -n | tail -1) MB (median $(printf '%s\n' "${self[@]}" | median) MB)"
 
 echo
 echo "== migrating $base's store (now $((RUNS + 3)) runs) to this tree's layout: the first command that opens it"
