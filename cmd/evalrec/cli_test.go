@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"math"
+	"runtime/debug"
 	"slices"
 	"testing"
 )
@@ -53,22 +55,51 @@ func TestWithoutAttrLines(t *testing.T) {
 	}
 }
 
-// evalrec test, which holds a run's results until its summary, runs under
-// a lower soft memory limit than the other commands, wherever -C puts it.
-func TestMemoryLimitIsLowerForTest(t *testing.T) {
+// evalrec test, which holds a run's results until its summary, runs
+// under a lower soft memory limit than the other commands, and collects
+// less often below it, wherever -C puts it.
+func TestCollectorSettingsAreTestsOwn(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
-		want int64
+		want gcSettings
 	}{
-		{[]string{"test", "./..."}, 112 << 20},
-		{[]string{"-C", "sub", "test"}, 112 << 20},
-		{[]string{"-C=sub", "test", "-q"}, 112 << 20},
-		{[]string{"changes"}, 128 << 20},
-		{[]string{"serve", "test"}, 128 << 20},
-		{nil, 128 << 20},
+		{[]string{"test", "./..."}, gcSettings{200, 112 << 20}},
+		{[]string{"-C", "sub", "test"}, gcSettings{200, 112 << 20}},
+		{[]string{"-C=sub", "test", "-q"}, gcSettings{200, 112 << 20}},
+		{[]string{"changes"}, gcSettings{0, 128 << 20}},
+		{[]string{"serve", "test"}, gcSettings{0, 128 << 20}},
+		{nil, gcSettings{0, 128 << 20}},
 	} {
-		if got := memoryLimit(tc.args); got != tc.want {
-			t.Errorf("memoryLimit(%q) = %d MiB, want %d MiB", tc.args, got>>20, tc.want>>20)
+		if got := collectorFor(tc.args); got != tc.want {
+			t.Errorf("collectorFor(%q) = %+v, want %+v", tc.args, got, tc.want)
 		}
+	}
+}
+
+// What the user set wins over a command's settings.
+func TestCollectorSettingsLeaveWhatTheUserSet(t *testing.T) {
+	percent := debug.SetGCPercent(100)
+	limit := debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	})
+	current := func() (int, int64) {
+		p := debug.SetGCPercent(-1)
+		debug.SetGCPercent(p)
+		return p, debug.SetMemoryLimit(-1) // a negative limit only reads it
+	}
+
+	gcSettings{200, 112 << 20}.apply(func(string) string { return "" })
+	p, l := current()
+	if p != 200 || l != 112<<20 {
+		t.Errorf("nothing set by the user: GOGC %d, limit %d MiB; want 200 and 112 MiB", p, l>>20)
+	}
+
+	debug.SetGCPercent(100)
+	debug.SetMemoryLimit(math.MaxInt64)
+	gcSettings{200, 112 << 20}.apply(func(k string) string { return map[string]string{"GOGC": "50", "GOMEMLIMIT": "2GiB"}[k] })
+	if p, l := current(); p != 100 || l != math.MaxInt64 {
+		t.Errorf("GOGC and GOMEMLIMIT set by the user: GOGC %d, limit %d; want both left alone", p, l)
 	}
 }

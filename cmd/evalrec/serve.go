@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -101,10 +100,5 @@ const (
 // tuneGC applies the store's collector settings, except where the user set
 // GOGC or GOMEMLIMIT, which win.
 func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(serveGCPercent)
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(serveMemoryLimit)
-	}
+	gcSettings{percent: serveGCPercent, limit: serveMemoryLimit}.apply(getenv)
 }
