@@ -75,7 +75,7 @@ func (c *serveCmd) Run(ctx context.Context, _ []string) error {
 	if c.dir == "" {
 		c.dir = filepath.Join(storeloc.Dir(cfg), "ferretdb")
 	}
-	tuneGC(os.Getenv)
+	serveCollector.apply(os.Getenv)
 	srv, err := embedded.Start(c.dir, c.addr)
 	if err != nil {
 		return err
@@ -85,20 +85,12 @@ func (c *serveCmd) Run(ctx context.Context, _ []string) error {
 	return srv.Close()
 }
 
-// The garbage collector settings of a process that only serves FerretDB,
-// which allocates a lot for every document it stores: at the default
-// GOGC=100, marking and sweeping took 14% of the store's CPU while a
-// 2,000-test suite recorded into it. With GOGC=400 it spent 350-373 ms of
-// CPU per run of that suite instead of 466-500 ms. The soft memory limit
-// brings collection back to normal before a large query's heap can grow
-// fivefold.
-const (
-	serveGCPercent   = 400
-	serveMemoryLimit = 1 << 30
-)
-
-// tuneGC applies the store's collector settings, except where the user set
-// GOGC or GOMEMLIMIT, which win.
-func tuneGC(getenv func(string) string) {
-	gcSettings{percent: serveGCPercent, limit: serveMemoryLimit}.apply(getenv)
-}
+// serveCollector is the garbage collector's settings of a process that
+// only serves FerretDB, which allocates a lot for every document it
+// stores: at the default GOGC=100, marking and sweeping took 14% of the
+// store's CPU while a 2,000-test suite recorded into it. With GOGC=400 it
+// spent 350-373 ms of CPU per run of that suite instead of 466-500 ms. The
+// soft memory limit brings collection back to normal before a large
+// query's heap can grow fivefold. GOGC and GOMEMLIMIT win (see
+// [gcSettings]).
+var serveCollector = gcSettings{percent: 400, limit: 1 << 30}
