@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -80,6 +81,11 @@ type Session struct {
 	// callers' goroutines read the fixed runID instead.
 	rc    RunContext
 	runID model.ID
+	// opened holds rc once it is final (the run is created or joined, or
+	// storing failed): from then on Add builds each test run's document
+	// itself, off the goroutine that writes them, whose inserts are the
+	// longest serial step of storing a run.
+	opened atomic.Pointer[RunContext]
 
 	db     *DB
 	ownsDB bool
@@ -359,11 +365,16 @@ func (s *Session) beginPart(b journal.Begin) {
 }
 
 // Add records one finished test in a part. It completes t, writes it to
-// the journal and returns; the document is built and stored in the
-// background (see resolve). The caller must not change t afterwards.
+// the journal, builds its document once the run is open (before, the
+// session's goroutine does, see resolve) and returns; the document is
+// stored in the background. The caller must not change t afterwards.
 func (s *Session) Add(partID string, t *result.Test) {
 	t.Complete()
 	journaled := s.jn.Write(journal.Record{Test: journal.NewTest(partID, t, false)})
+	o := op{kind: opInsertTest, test: t, journaled: journaled}
+	if rc := s.opened.Load(); rc != nil {
+		o.doc, o.test = NewTestRun(*rc, t), nil
+	}
 	s.mu.Lock()
 	s.added++
 	for len(s.queue) >= maxQueue && !s.closed {
@@ -376,7 +387,7 @@ func (s *Session) Add(partID string, t *result.Test) {
 			p.Values.Add(t)
 		}
 	}
-	s.queue = append(s.queue, op{kind: opInsertTest, test: t, journaled: journaled})
+	s.queue = append(s.queue, o)
 	n := len(s.queue)
 	tell := !s.waiting
 	s.waiting = true
@@ -409,7 +420,8 @@ func (s *Session) Provisional(partID string, t *result.Test) {
 // resolve builds the documents that depend on the run as stored: test runs
 // repeat its ID (which joining may have lengthened), and a part omits
 // dependencies the run lists. It runs on the session's goroutine, after
-// open, so that Add and BeginPart need not wait for the server.
+// open, so that Add and BeginPart need not wait for the server; the test
+// runs Add was given once the run was open have their documents already.
 func (s *Session) resolve(ops []op) {
 	rc := s.Run()
 	for i := range ops {
@@ -626,6 +638,8 @@ func (s *Session) wake() {
 func (s *Session) loop(ctx context.Context) {
 	defer close(s.done)
 	s.open(ctx)
+	rc := s.Run()
+	s.opened.Store(&rc)
 	if s.created && !s.cfg.replay && !s.Spooled() {
 		if err := s.db.drv.Indexes(context.Background(), false); err != nil {
 			s.log.Warn(fmt.Sprintf("%v; results are stored, but queries may be slow: run `evalrec indexes`", err))
