@@ -74,9 +74,9 @@ func (g gcSettings) apply(getenv func(string) string) {
 // under 128 MiB and 131–137 MB under 112 MiB, in the same time; on
 // 100,000 tests at 154–159 MB and 141–142 MB. Under that limit, GOGC=200
 // halves the collections while the heap is small, and the limit still
-// bounds it: the 50,000-test suite ended 0.13 s sooner, for 0.26 CPU-s
-// less, at 134–137 MB; 100,000 tests took 3.6–3.8 s against 3.8–3.9 s, at
-// 141–142 MB.
+// bounds it: the 50,000-test suite ended 0.02–0.13 s sooner (three sets
+// of seven rounds) at 130–137 MB; 100,000 tests took 3.6–3.8 s against
+// 3.8–3.9 s, at 141–142 MB.
 func collectorFor(args []string) gcSettings {
 	if _, rest, _ := chdirFlag(args); len(rest) > 0 && rest[0] == "test" {
 		return gcSettings{percent: 200, limit: 112 << 20}
