@@ -63,10 +63,16 @@ type attrMetric struct {
 // Attr is one key/value pair for testing.T.Attr.
 type Attr struct{ Key, Value string }
 
-// MetricAttr encodes one metric.
+// MetricAttr encodes one metric as an evalrec.metric.<key> attribute, as
+// Record emitted it before evalrec.record.
 func MetricAttr(m Metric) Attr {
+	return Attr{AttrMetricPrefix + m.Key, string(metricJSON(m))}
+}
+
+// metricJSON is the JSON of an evalrec.metric.<key> attribute's value.
+func metricJSON(m Metric) []byte {
 	b, _ := json.Marshal(encodeMetric(m)) // cannot fail: no NaN reaches the encoder
-	return Attr{AttrMetricPrefix + m.Key, string(b)}
+	return b
 }
 
 func encodeMetric(m Metric) attrMetric {
@@ -98,7 +104,7 @@ func encodeMetric(m Metric) attrMetric {
 // space: the JSON form of a metric (in a journal), which keeps NaN and
 // ±Inf, as JSON numbers cannot.
 func (m Metric) MarshalText() ([]byte, error) {
-	b, _ := json.Marshal(encodeMetric(m)) // cannot fail: no NaN reaches the encoder
+	b := metricJSON(m)
 	text := make([]byte, 0, len(AttrMetricPrefix)+len(m.Key)+1+len(b))
 	return append(append(append(append(text, AttrMetricPrefix...), m.Key...), ' '), b...), nil
 }
@@ -115,15 +121,6 @@ func (m *Metric) UnmarshalText(b []byte) error {
 	}
 	*m = t.Metrics[0]
 	return nil
-}
-
-// ListAttr encodes a list of strings as a JSON array.
-func ListAttr(key string, list []string) Attr {
-	if list == nil {
-		list = []string{}
-	}
-	b, _ := json.Marshal(list)
-	return Attr{key, string(b)}
 }
 
 // Recorded is what one evalrec.record attribute carries: what one Record

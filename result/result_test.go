@@ -1,6 +1,7 @@
 package result
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 	"strings"
@@ -76,8 +77,8 @@ func TestAttrsRoundTrip(t *testing.T) {
 		require.NoError(t, got.ApplyAttr(a.Key, a.Value))
 	}
 	for _, a := range append([]Attr{{AttrScore, "77.5"}, {AttrScoreMethod, "weighted"}},
-		ListAttr(AttrTags, []string{"es-en", "medical"}),
-		ListAttr(AttrParticipants, []string{"doctor"}),
+		listAttr(AttrTags, []string{"es-en", "medical"}),
+		listAttr(AttrParticipants, []string{"doctor"}),
 		Attr{AttrTestID, "doctor-patient"},
 		Attr{AttrTestName, OneLine("Doctor\nand patient")},
 		Attr{"build", "nightly"},
@@ -278,4 +279,15 @@ func TestHandWrittenMetricsAreScored(t *testing.T) {
 	for _, m := range tr.Metrics {
 		assert.True(t, m.Assumed, "%s: nothing said which way it improves", m.Key)
 	}
+}
+
+// listAttr encodes a list as the evalrec.tags and evalrec.participants
+// attributes that Record emitted before evalrec.record, which are still
+// read.
+func listAttr(key string, list []string) Attr {
+	b, err := json.Marshal(list)
+	if err != nil {
+		panic(err)
+	}
+	return Attr{key, string(b)}
 }
