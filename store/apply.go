@@ -27,47 +27,40 @@ const (
 	opReplacePart
 )
 
-// maxBatch bounds the documents of one insert call.
+// maxBatch bounds the documents of one write.
 const maxBatch = 1000
 
-// apply writes ops in order, each call within timeout. Consecutive inserts
-// of one kind go out as one call. A document the store refuses is counted
-// in st.Rejected and does not stop the rest; a failure of the store stops
-// apply, which returns how many ops were done, so the caller can spool the
-// others.
-func (d *DB) apply(ctx context.Context, timeout time.Duration, ops []op, st *WriteStats) (done int, err error) {
-	for done < len(ops) {
-		kind := ops[done].kind
-		end := done + 1
-		if kind != opReplacePart {
-			for end < len(ops) && end-done < maxBatch && ops[end].kind == kind {
-				end++
-			}
-		}
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		var s WriteStats
-		switch kind {
+// apply writes ops in order, maxBatch at a time, each batch within
+// timeout. It masks their documents first and then calls masked, from
+// which on the caller may read them while they are written. A document
+// the store refuses is counted in st.Rejected and does not stop the rest;
+// a failure of the store stops apply, which returns how many ops were
+// stored, so the caller can spool the others.
+func (d *DB) apply(ctx context.Context, timeout time.Duration, ops []op, st *WriteStats, masked func()) (done int, err error) {
+	ws := make([]Write, len(ops))
+	for i := range ops {
+		o := &ops[i]
+		switch o.kind {
 		case opInsertTest:
-			docs := make([]model.TestRun, 0, end-done)
-			for _, o := range ops[done:end] {
-				docs = append(docs, o.doc)
-			}
-			s, err = d.InsertTestRuns(cctx, docs)
+			ws[i] = Write{TestRun: &o.doc}
 		case opInsertPart:
-			docs := make([]Part, 0, end-done)
-			for _, o := range ops[done:end] {
-				docs = append(docs, *o.part)
-			}
-			s, err = d.InsertParts(cctx, docs)
+			ws[i] = Write{Part: o.part}
 		case opReplacePart:
-			err = d.ReplacePart(cctx, ops[done].part)
+			ws[i] = Write{Part: o.part, Replace: true}
 		}
+	}
+	mask(ws)
+	masked()
+	for done < len(ws) {
+		batch := ws[done:min(done+maxBatch, len(ws))]
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		n, s, err := d.drv.Write(cctx, batch)
 		cancel()
 		st.add(s)
 		if err != nil {
-			return done, err
+			return done + n, err
 		}
-		done = end
+		done += len(batch)
 	}
 	return done, nil
 }

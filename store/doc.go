@@ -9,7 +9,8 @@
 // MongoDB's stand-in:
 //
 //   - Idempotency comes from unique keys on insert. A duplicate means
-//     "stored already". There are no upserts and no transactions.
+//     "stored already". There are no upserts, and no transactions but
+//     the embedded store's own (a writer's batch, a run's finalizing).
 //   - Run totals are never built with increments, which FerretDB v1 loses
 //     under concurrency. They are recomputed from the run's stored test runs
 //     and written at once; its status comes from its parts, one per test

@@ -25,9 +25,10 @@ import (
 // The rules every driver follows:
 //
 //   - Inserts are idempotent: a document whose _id is stored already is
-//     counted as a duplicate, never an error, and never overwritten. There
-//     are no transactions across documents, so every write must be safe to
-//     repeat.
+//     counted as a duplicate, never an error, and never overwritten. The
+//     MongoDB-compatible servers evalrec supports have no transactions
+//     across documents, so every write must be safe to repeat; SQLite
+//     writes each batch in one.
 //   - Only a part's own writer replaces it; other writers change a part
 //     only by finalizing, which reaps only a part that still runs.
 //   - Every method honours ctx's deadline.
@@ -44,10 +45,11 @@ type Driver interface {
 	// with r.ID is stored, and ErrDuplicateName when another run has
 	// r.EvaluationRunID (both are ErrExists).
 	InsertRun(ctx context.Context, r *model.EvaluationRun) error
-	InsertTestRuns(ctx context.Context, trs []model.TestRun) (WriteStats, error)
-	InsertParts(ctx context.Context, ps []Part) (WriteStats, error)
-	// ReplacePart writes p over the stored part with its _id.
-	ReplacePart(ctx context.Context, p *Part) error
+	// Write applies ws in order: what a writer's session has queued. It
+	// returns how many of ws it stored when the store fails: a driver
+	// that writes a batch in one transaction stores none of one that
+	// fails (SQLite); another, those before the first it could not write.
+	Write(ctx context.Context, ws []Write) (done int, st WriteStats, err error)
 	// Finalize reads run, its parts and its test runs' results, and
 	// writes what f computes from them: the parts f.Reap returns, over
 	// those stored only while they still run, and the run's totals (the
@@ -110,6 +112,15 @@ type Comparable struct {
 	Branch         *string
 	Before         time.Time // started_at ≤ Before
 	Packages       []string
+}
+
+// A Write is one document of a batch: a test run to insert, a part to
+// insert, or (Replace) a part to write over the stored part with its _id.
+// Exactly one of TestRun and Part is set.
+type Write struct {
+	TestRun *model.TestRun
+	Part    *Part
+	Replace bool
 }
 
 // WriteStats counts what a batch of inserts did.

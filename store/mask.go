@@ -21,27 +21,49 @@ func (d *DB) InsertRun(ctx context.Context, r *model.EvaluationRun) error {
 	return d.drv.InsertRun(ctx, r)
 }
 
-// InsertTestRuns masks trs and stores them (see [Driver.InsertTestRuns]).
+// InsertTestRuns masks trs and stores them.
 func (d *DB) InsertTestRuns(ctx context.Context, trs []model.TestRun) (WriteStats, error) {
-	var env, branch memo // a batch repeats its run's environment and branch
+	ws := make([]Write, len(trs))
 	for i := range trs {
-		maskTestRun(&trs[i], &env, &branch)
+		ws[i].TestRun = &trs[i]
 	}
-	return d.drv.InsertTestRuns(ctx, trs)
+	_, st, err := d.Write(ctx, ws)
+	return st, err
 }
 
-// InsertParts masks ps and stores them (see [Driver.InsertParts]).
+// InsertParts masks ps and stores them.
 func (d *DB) InsertParts(ctx context.Context, ps []Part) (WriteStats, error) {
+	ws := make([]Write, len(ps))
 	for i := range ps {
-		maskPart(&ps[i])
+		ws[i].Part = &ps[i]
 	}
-	return d.drv.InsertParts(ctx, ps)
+	_, st, err := d.Write(ctx, ws)
+	return st, err
 }
 
-// ReplacePart masks p and stores it (see [Driver.ReplacePart]).
+// ReplacePart masks p and writes it over the stored part with its _id.
 func (d *DB) ReplacePart(ctx context.Context, p *Part) error {
-	maskPart(p)
-	return d.drv.ReplacePart(ctx, p)
+	_, _, err := d.Write(ctx, []Write{{Part: p, Replace: true}})
+	return err
+}
+
+// Write masks the documents of ws and applies them in order: a writer's
+// batch, as a session applies it (see [Driver.Write] for what it returns).
+func (d *DB) Write(ctx context.Context, ws []Write) (done int, st WriteStats, err error) {
+	mask(ws)
+	return d.drv.Write(ctx, ws)
+}
+
+// mask masks the documents of ws.
+func mask(ws []Write) {
+	var env, branch memo // a batch repeats its run's environment and branch
+	for _, w := range ws {
+		if w.TestRun != nil {
+			maskTestRun(w.TestRun, &env, &branch)
+		} else {
+			maskPart(w.Part)
+		}
+	}
 }
 
 func maskRun(r *model.EvaluationRun) {

@@ -357,7 +357,7 @@ func (d *DB) replayOps(ctx context.Context, path string, r *bufio.Reader, timeou
 		}
 	}
 	var st WriteStats
-	_, err := d.apply(ctx, timeout, ops, &st)
+	_, err := d.apply(ctx, timeout, ops, &st, func() {})
 	rep.Inserted += st.Inserted
 	rep.Duplicates += st.Duplicates
 	rep.Rejected = append(rep.Rejected, st.Rejected...)

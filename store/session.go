@@ -730,9 +730,9 @@ func (s *Session) flush() {
 		return
 	}
 	s.resolve(ops)
-	kept := s.keepStored(ops)
+	kept := func() {}
 	var st WriteStats
-	done, err := s.db.apply(context.Background(), s.cfg.WriteTimeout, ops, &st)
+	done, err := s.db.apply(context.Background(), s.cfg.WriteTimeout, ops, &st, func() { kept = s.keepStored(ops) })
 	kept()
 	if err != nil || len(st.Rejected) > 0 || st.Duplicates > 0 {
 		s.stored, s.storedBroken = nil, true
@@ -750,8 +750,9 @@ func (s *Session) flush() {
 }
 
 // keepStored adds the results of the test runs ops store to s.stored, on
-// a goroutine of its own while the store writes them, and returns a
-// function that waits for it. The caller drops them all when a write was
+// a goroutine of its own while the store writes them (apply has masked
+// them: their documents no longer change), and returns a function that
+// waits for it. The caller drops them all when a write was
 // refused, failed or stored already (so that they hold each test run
 // once, see [Finalizing.Stored]). Only the embedded store's finalizing
 // takes them (MongoDB's reads its runs' rows on the server), so a test

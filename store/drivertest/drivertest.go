@@ -44,6 +44,7 @@ func RunConformanceTests(t *testing.T, open Harness) {
 		{"test history filters and order", contractHistory},
 		{"the previous comparable run", contractPrevious},
 		{"parts are replaced by their owner and reaped once", contractParts},
+		{"a batch's writes are applied in order", contractBatch},
 		{"totals are set", contractTotals},
 		{"runs are deleted with their children", contractDelete},
 		{"every document can be read back", contractEach},
@@ -392,6 +393,31 @@ func contractPrevious(t *testing.T, db *store.DB) {
 	cand = runs[0]
 	_, err = db.PreviousComparable(ctx, &cand)
 	assert.ErrorIs(t, err, store.ErrNotFound, "nothing started before the first")
+}
+
+// contractBatch writes what a session queues: a part, its test runs, its
+// end, and writes stored already, in one batch.
+func contractBatch(t *testing.T, db *store.DB) {
+	r := sampleRun(1, "example.com/p")
+	require.NoError(t, db.InsertRun(ctx, &r))
+	p := store.Part{ID: "p1", EvaluationRunID: r.ID, Package: "example.com/p/a", StartedAt: at, HeartbeatAt: at, Status: model.StatusRunning}
+	a, b := sampleTest(&r, "TestA", at, "passed"), sampleTest(&r, "TestB", at, "failed")
+	ended := p
+	finished := at.Add(time.Minute)
+	ended.Status, ended.FinishedAt, ended.Summary = model.StatusCompleted, &finished, store.Counts{NumTests: 2, NumPassed: 1, NumFailed: 1}
+	again, dup := p, a
+	done, st, err := db.Write(ctx, []store.Write{{Part: &p}, {TestRun: &a}, {Part: &ended, Replace: true}, {TestRun: &b}, {TestRun: &dup}, {Part: &again}})
+	require.NoError(t, err)
+	assert.Equal(t, 6, done)
+	assert.Equal(t, 3, st.Inserted, "the part and two test runs")
+	assert.Equal(t, 2, st.Duplicates, "a test run and the part written twice")
+	assert.Empty(t, st.Rejected)
+	parts, err := db.Parts(ctx, r.ID)
+	require.NoError(t, err)
+	sameDoc(t, []store.Part{ended}, parts, "the part as it ended: its insert again changed nothing")
+	trs, err := db.TestRunsOf(ctx, r.ID)
+	require.NoError(t, err)
+	assert.Len(t, trs, 2)
 }
 
 func contractParts(t *testing.T, db *store.DB) {

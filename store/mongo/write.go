@@ -32,22 +32,44 @@ func (s *Store) InsertRun(ctx context.Context, r *model.EvaluationRun) error {
 	return store.ErrDuplicateName
 }
 
-// InsertTestRuns implements [store.Driver].
-func (s *Store) InsertTestRuns(ctx context.Context, trs []model.TestRun) (store.WriteStats, error) {
-	docs := make([]any, len(trs))
-	for i := range trs {
-		docs[i] = &trs[i]
+// Write implements [store.Driver]. MongoDB has no transactions on the
+// servers evalrec supports (FerretDB v1 among them): consecutive inserts
+// into one collection go out as one unordered InsertMany, each part's
+// replacement as a write of its own, in order.
+func (s *Store) Write(ctx context.Context, ws []store.Write) (done int, st store.WriteStats, err error) {
+	docs := make([]any, 0, len(ws))
+	for done < len(ws) {
+		w := ws[done]
+		if w.Replace {
+			if _, err := s.parts().ReplaceOne(ctx, bson.D{{Key: "_id", Value: w.Part.ID}}, w.Part); err != nil {
+				return done, st, err
+			}
+			done++
+			continue
+		}
+		end := done
+		docs = docs[:0]
+		for ; end < len(ws) && !ws[end].Replace && (ws[end].TestRun != nil) == (w.TestRun != nil); end++ {
+			if w.TestRun != nil {
+				docs = append(docs, ws[end].TestRun)
+			} else {
+				docs = append(docs, ws[end].Part)
+			}
+		}
+		coll := s.tests()
+		if w.TestRun == nil {
+			coll = s.parts()
+		}
+		ist, err := insertMany(ctx, coll, docs)
+		st.Inserted += ist.Inserted
+		st.Duplicates += ist.Duplicates
+		st.Rejected = append(st.Rejected, ist.Rejected...)
+		if err != nil {
+			return done, st, err
+		}
+		done = end
 	}
-	return insertMany(ctx, s.tests(), docs)
-}
-
-// InsertParts implements [store.Driver].
-func (s *Store) InsertParts(ctx context.Context, ps []store.Part) (store.WriteStats, error) {
-	docs := make([]any, len(ps))
-	for i := range ps {
-		docs[i] = &ps[i]
-	}
-	return insertMany(ctx, s.parts(), docs)
+	return done, st, nil
 }
 
 // maxBatch bounds one InsertMany, well under the 16 MiB message limit for
@@ -82,12 +104,6 @@ func insertMany(ctx context.Context, c *mongo.Collection, docs []any) (store.Wri
 		}
 	}
 	return st, nil
-}
-
-// ReplacePart implements [store.Driver].
-func (s *Store) ReplacePart(ctx context.Context, p *store.Part) error {
-	_, err := s.parts().ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.ID}}, p)
-	return err
 }
 
 // Finalize implements [store.Driver]. A MongoDB-compatible server may

@@ -198,7 +198,7 @@ func TestAStoreOfVersion4KeysItsTestRunsByRunAndTest(t *testing.T) {
 				Metrics: map[string]model.MetricDoc{}, Tags: []string{}, Participants: []string{}, Environment: "ci", Project: "example.com/p"})
 		}
 	}
-	_, err = s.InsertTestRuns(ctx, want)
+	_, err = store.NewDB(s, "sqlite:"+path, "").InsertTestRuns(ctx, want)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	// Back to version 4's layout: the same rows, keyed by run and _id.

@@ -182,68 +182,117 @@ func setTotals(ctx context.Context, tx *sql.Tx, r *model.EvaluationRun) error {
 	return setPackages(ctx, tx, &stored)
 }
 
-// InsertTestRuns implements [store.Driver].
-func (s *Store) InsertTestRuns(ctx context.Context, trs []model.TestRun) (store.WriteStats, error) {
-	var st store.WriteStats
-	err := s.write(ctx, func(tx *sql.Tx) (err error) {
+// Write implements [store.Driver]. A batch is written in one
+// transaction: one that fails stores none of it.
+func (s *Store) Write(ctx context.Context, ws []store.Write) (done int, st store.WriteStats, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) (err error) {
 		st = store.WriteStats{}
-		row, err := tx.PrepareContext(ctx, testRunInsert)
-		if err != nil {
-			return err
-		}
-		defer row.Close()
-		output, err := tx.PrepareContext(ctx, `INSERT INTO test_outputs (id, output) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer output.Close()
-		// A run's digest holds its test runs as they were when it
-		// finished: one that gains test runs (a late writer, a replay)
-		// loses it until it is finalized again.
-		touched := map[model.ID]bool{}
-		defer func() {
-			for run := range touched {
-				if err == nil {
-					_, err = tx.ExecContext(ctx, `DELETE FROM run_digests WHERE run = ?`, run.Hex())
+		b := batch{ctx: ctx, tx: tx, st: &st, touched: map[model.ID]bool{}}
+		defer b.close()
+		for i := 0; i < len(ws); {
+			w := ws[i]
+			switch {
+			case w.TestRun != nil:
+				j := i + 1
+				for j < len(ws) && ws[j].TestRun != nil {
+					j++
 				}
-			}
-		}()
-		// The transaction holds the write lock (BEGIN IMMEDIATE), so no
-		// row waits for another writer: each is given a context without
-		// a Done channel, for which the driver starts no goroutine to
-		// watch it, and the deadline is checked between rows.
-		rowCtx := context.WithoutCancel(ctx)
-		rows, stop := encodeTestRuns(trs)
-		defer stop()
-		for i := range trs {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			t := &trs[i]
-			r := <-rows
-			if r.err != nil {
-				st.Rejected = append(st.Rejected, fmt.Errorf("test run %s: %w", t.ID, r.err))
+				err = b.insertTestRuns(ws[i:j])
+				i = j
+				if err != nil {
+					return err
+				}
 				continue
+			case w.Replace:
+				err = replacePart(ctx, tx, w.Part)
+			default:
+				err = b.insertPart(w.Part)
 			}
-			res, err := row.ExecContext(rowCtx, r.args...)
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				st.Duplicates++
-				continue
+			i++
+		}
+		// A run's digest holds its test runs as they were when it
+		// finished: one that gains test runs (a late writer, a replay)
+		// loses it until it is finalized again.
+		for run := range b.touched {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM run_digests WHERE run = ?`, run.Hex()); err != nil {
+				return err
 			}
-			if t.Output != "" {
-				if _, err := output.ExecContext(rowCtx, t.ID, t.Output); err != nil {
-					return err
-				}
-			}
-			touched[t.EvaluationRunID] = true
-			st.Inserted++
 		}
 		return nil
 	})
-	return st, err
+	if err == nil {
+		done = len(ws)
+	}
+	return done, st, err
+}
+
+// A batch is the state of one Write's transaction: its statements,
+// prepared when first needed, what it did, and the runs that gained test
+// runs.
+type batch struct {
+	ctx         context.Context
+	tx          *sql.Tx
+	row, output *sql.Stmt
+	st          *store.WriteStats
+	touched     map[model.ID]bool
+}
+
+func (b *batch) close() {
+	for _, stmt := range []*sql.Stmt{b.row, b.output} {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}
+}
+
+// insertTestRuns inserts the test runs of ws, and their outputs.
+func (b *batch) insertTestRuns(ws []store.Write) error {
+	if b.row == nil {
+		var err error
+		if b.row, err = b.tx.PrepareContext(b.ctx, testRunInsert); err != nil {
+			return err
+		}
+		if b.output, err = b.tx.PrepareContext(b.ctx, `INSERT INTO test_outputs (id, output) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`); err != nil {
+			return err
+		}
+	}
+	// The transaction holds the write lock (BEGIN IMMEDIATE), so no row
+	// waits for another writer: each is given a context without a Done
+	// channel, for which the driver starts no goroutine to watch it, and
+	// the deadline is checked between rows.
+	rowCtx := context.WithoutCancel(b.ctx)
+	rows, stop := encodeTestRuns(ws)
+	defer stop()
+	for _, w := range ws {
+		if err := b.ctx.Err(); err != nil {
+			return err
+		}
+		t := w.TestRun
+		r := <-rows
+		if r.err != nil {
+			b.st.Rejected = append(b.st.Rejected, fmt.Errorf("test run %s: %w", t.ID, r.err))
+			continue
+		}
+		res, err := b.row.ExecContext(rowCtx, r.args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			b.st.Duplicates++
+			continue
+		}
+		if t.Output != "" {
+			if _, err := b.output.ExecContext(rowCtx, t.ID, t.Output); err != nil {
+				return err
+			}
+		}
+		b.touched[t.EvaluationRunID] = true
+		b.st.Inserted++
+	}
+	return nil
 }
 
 // An encodedRow is a test run's values, or why it has none.
@@ -252,16 +301,17 @@ type encodedRow struct {
 	err  error
 }
 
-// encodeTestRuns encodes the values of trs, in order, on a goroutine of
-// its own, so that the next rows are ready while SQLite inserts one: the
-// insert is the longest serial step of storing a run. stop ends it early.
-func encodeTestRuns(trs []model.TestRun) (rows <-chan encodedRow, stop func()) {
+// encodeTestRuns encodes the values of the test runs of ws, in order, on
+// a goroutine of its own, so that the next rows are ready while SQLite
+// inserts one: the insert is the longest serial step of storing a run.
+// stop ends it early.
+func encodeTestRuns(ws []store.Write) (rows <-chan encodedRow, stop func()) {
 	out := make(chan encodedRow, 64)
 	quit := make(chan struct{})
 	go func() {
 		defer close(out)
-		for i := range trs {
-			args, err := testRunArgs(&trs[i])
+		for _, w := range ws {
+			args, err := testRunArgs(w.TestRun)
 			select {
 			case out <- encodedRow{args, err}:
 			case <-quit:
@@ -272,46 +322,34 @@ func encodeTestRuns(trs []model.TestRun) (rows <-chan encodedRow, stop func()) {
 	return out, func() { close(quit) }
 }
 
-// InsertParts implements [store.Driver].
-func (s *Store) InsertParts(ctx context.Context, ps []store.Part) (store.WriteStats, error) {
-	var st store.WriteStats
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		st = store.WriteStats{}
-		for i := range ps {
-			p := &ps[i]
-			doc, err := json.Marshal(p)
-			if err != nil {
-				st.Rejected = append(st.Rejected, fmt.Errorf("part %s: %w", p.ID, err))
-				continue
-			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO evaluation_run_parts (id, run, status, doc) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-				p.ID, p.EvaluationRunID.Hex(), p.Status, doc)
-			if err != nil {
-				return err
-			}
-			count(&st, res)
-		}
+// insertPart inserts p; one stored already is left as it is.
+func (b *batch) insertPart(p *store.Part) error {
+	doc, err := json.Marshal(p)
+	if err != nil {
+		b.st.Rejected = append(b.st.Rejected, fmt.Errorf("part %s: %w", p.ID, err))
 		return nil
-	})
-	return st, err
-}
-
-func count(st *store.WriteStats, res sql.Result) {
-	if n, _ := res.RowsAffected(); n > 0 {
-		st.Inserted++
-	} else {
-		st.Duplicates++
 	}
+	res, err := b.tx.ExecContext(b.ctx, `INSERT INTO evaluation_run_parts (id, run, status, doc) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		p.ID, p.EvaluationRunID.Hex(), p.Status, doc)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		b.st.Inserted++
+	} else {
+		b.st.Duplicates++
+	}
+	return nil
 }
 
-// ReplacePart implements [store.Driver].
-func (s *Store) ReplacePart(ctx context.Context, p *store.Part) error {
+// replacePart writes p over the stored part with its _id.
+func replacePart(ctx context.Context, tx *sql.Tx, p *store.Part) error {
 	doc, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `UPDATE evaluation_run_parts SET status = ?, doc = ? WHERE id = ?`, p.Status, doc, p.ID)
-	return describe(err)
+	_, err = tx.ExecContext(ctx, `UPDATE evaluation_run_parts SET status = ?, doc = ? WHERE id = ?`, p.Status, doc, p.ID)
+	return err
 }
 
 // reapPart writes p (failed, reaped) over the stored part if that still
