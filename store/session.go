@@ -1,8 +1,6 @@
 package store
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,8 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	json "github.com/goccy/go-json"
 
 	"evalrec.dev/internal/logline"
 	"evalrec.dev/internal/redact"
@@ -128,9 +124,7 @@ type Session struct {
 	reapCtx context.Context
 	endReap context.CancelFunc
 	closed  bool
-	dry     *bufio.Writer // DryRun, buffered
-	dryBuf  bytes.Buffer  // a document's encoding, reused
-	dryEnc  *json.Encoder // into dryBuf
+	dry     *dryRun // DryRun's printer
 }
 
 // flushAt is how many buffered ops start a flush before the timer does.
@@ -180,8 +174,7 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 	s.runID = s.cfg.Run.ID
 	switch {
 	case cfg.DryRun != nil:
-		s.dry = bufio.NewWriterSize(cfg.DryRun, 1<<20)
-		s.dryEnc = json.NewEncoder(&s.dryBuf)
+		s.dry = newDryRun(cfg.DryRun, s.log)
 	case cfg.replay:
 	case cfg.SpoolDir == "":
 		s.jnErr = errors.New("no spool directory")
@@ -207,7 +200,7 @@ func (s *Session) target() journal.Target {
 // settled before the first document that repeats them is built (see
 // resolve).
 func (s *Session) open(ctx context.Context) {
-	if s.cfg.DryRun != nil {
+	if s.dry != nil {
 		return
 	}
 	db := s.cfg.DB
@@ -472,7 +465,7 @@ func (s *Session) Close() (*model.EvaluationRun, error) {
 	<-s.done
 	s.flush()
 
-	if s.cfg.DryRun != nil {
+	if s.dry != nil {
 		return s.closeDry(), nil
 	}
 	var run *model.EvaluationRun
@@ -681,7 +674,7 @@ func (s *Session) loop(ctx context.Context) {
 func (s *Session) heartbeat() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failure != nil || s.cfg.DryRun != nil {
+	if s.failure != nil || s.dry != nil {
 		return
 	}
 	// On one machine, the journal's lock says a part's writer lives.
@@ -720,9 +713,9 @@ func (s *Session) flush() {
 		s.spare = ops[:0]
 		s.mu.Unlock()
 	}()
-	if s.cfg.DryRun != nil {
+	if s.dry != nil {
 		s.resolve(ops)
-		s.writeDry(ops)
+		s.dry.testRuns(ops)
 		return
 	}
 	if failed {
@@ -820,18 +813,8 @@ func (s *Session) recordFailure(err error) {
 	}
 }
 
-// writeDry prints the documents a flush would insert.
-func (s *Session) writeDry(ops []op) {
-	for i := range ops {
-		if ops[i].kind != opInsertTest {
-			continue // the run and parts are printed once, final, by closeDry
-		}
-		s.printDry(TestsCollection, &ops[i].doc)
-	}
-}
-
-// closeDry computes the run's totals from the in-memory parts, as Finalize
-// would from the stored ones, and prints the parts and the run.
+// closeDry prints the parts and the run, with the totals Finalize would
+// compute from them were they stored.
 func (s *Session) closeDry() *model.EvaluationRun {
 	s.mu.Lock()
 	parts := make([]Part, 0, len(s.parts))
@@ -839,32 +822,5 @@ func (s *Session) closeDry() *model.EvaluationRun {
 		parts = append(parts, *p)
 	}
 	s.mu.Unlock()
-	slices.SortFunc(parts, func(a, b Part) int { return strings.Compare(a.ID, b.ID) })
-	run := s.cfg.Run
-	var sum Tally
-	for _, p := range parts {
-		sum.add(p.Summary, p.Values)
-	}
-	totals(&run, parts, time.Now(), &sum)
-	for _, p := range parts {
-		s.printDry(PartsCollection, p)
-	}
-	s.printDry(RunsCollection, run)
-	if err := s.dry.Flush(); err != nil {
-		s.log.Error(fmt.Sprintf("writing documents: %v", err))
-	}
-	return &run
-}
-
-// printDry prints doc as the line {"collection":coll,"document":doc}. coll
-// is a collection's name, which needs no escaping.
-func (s *Session) printDry(coll string, doc any) {
-	s.dryBuf.Reset()
-	if err := s.dryEnc.Encode(doc); err != nil {
-		s.log.Error(fmt.Sprintf("encoding a %s document: %v", coll, err))
-		return
-	}
-	s.dry.WriteString(`{"collection":"` + coll + `","document":`)
-	s.dry.Write(bytes.TrimSuffix(s.dryBuf.Bytes(), []byte("\n")))
-	s.dry.WriteString("}\n")
+	return s.dry.end(s.cfg.Run, parts)
 }
