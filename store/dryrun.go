@@ -31,6 +31,18 @@ func newDryRun(w io.Writer, log *slog.Logger) *dryRun {
 	return d
 }
 
+// closeDry prints the parts and the run, with the totals Finalize would
+// compute from them were they stored.
+func (s *Session) closeDry() *model.EvaluationRun {
+	s.mu.Lock()
+	parts := make([]Part, 0, len(s.parts))
+	for _, p := range s.parts {
+		parts = append(parts, *p)
+	}
+	s.mu.Unlock()
+	return s.dry.end(s.cfg.Run, parts)
+}
+
 // testRuns prints the test runs ops insert.
 func (d *dryRun) testRuns(ops []op) {
 	for i := range ops {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,23 +126,6 @@ type Session struct {
 	dry     *dryRun // DryRun's printer
 }
 
-// flushAt is how many buffered ops start a flush before the timer does.
-const flushAt = 100
-
-// flushDelay is the longest a result waits in the buffer while fewer than
-// flushAt are buffered. It keeps what is left to write when a test binary
-// ends small: on FerretDB each test document costs about 0.15 ms to insert,
-// and each InsertMany about 0.8 ms more, so writing every 50 ms rather than
-// every 100 results costs little and takes most of the writing off the end
-// of the binary.
-const flushDelay = 50 * time.Millisecond
-
-// maxQueue bounds the buffered ops. A writer that produces faster than the
-// server stores (the converter on a large stream) waits in Add until a flush
-// takes the queue, so memory stays bounded: at most about two queues are
-// held, one being written and one filling.
-const maxQueue = 10000
-
 // Open starts a session and returns at once: the session's goroutine
 // connects (bounded by ConnectTimeout) and creates or joins the run document
 // while the caller goes on, so a test binary does not wait for the server
@@ -193,115 +175,6 @@ func (s *Session) target() journal.Target {
 		return journal.Target{Store: s.cfg.DB.Label(), Database: s.cfg.DB.name}
 	}
 	return journal.Target{Store: redact.URI(s.cfg.URI), Database: s.cfg.Database}
-}
-
-// open connects and creates or joins the run. It runs first on the
-// session's goroutine, before any flush, so the run and the run's ID are
-// settled before the first document that repeats them is built (see
-// resolve).
-func (s *Session) open(ctx context.Context) {
-	if s.dry != nil {
-		return
-	}
-	db := s.cfg.DB
-	switch {
-	case s.cfg.Unavailable != nil:
-		s.fail(s.cfg.Unavailable, "")
-		return
-	case db == nil:
-		var err error
-		if db, err = Connect(ctx, s.cfg.URI, s.cfg.Database, s.cfg.ConnectTimeout); err != nil {
-			s.fail(err, "")
-			return
-		}
-		s.ownsDB = true
-	}
-	s.db = db
-	if err := s.createRun(ctx); err != nil {
-		s.fail(err, "")
-	}
-}
-
-// setRunContext derives the run context from the run. The session's
-// goroutine calls it when it joins or renames the run while callers read
-// it through Run, so it holds s.mu.
-func (s *Session) setRunContext() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.cfg.Run
-	s.rc = RunContext{
-		ID: r.ID, EvaluationRunID: r.EvaluationRunID, Environment: r.Environment, Project: r.Project,
-		GitCommit: r.GitCommit, GitBranch: r.GitBranch,
-	}
-}
-
-// createRun inserts the run document, or joins the run another writer of the
-// same invocation created. Writers of one invocation compute the same _id;
-// when a run of another invocation already has this evaluation_run_id (an
-// explicit run ID used twice), this run is stored under the ID lengthened
-// with part of its _id, and the session says so.
-//
-// The unique index that detects such a run is in place from the store's
-// first run on: the writer that creates a run ensures the indexes next, in
-// the background (see loop), so that no test binary waits for them.
-func (s *Session) createRun(ctx context.Context) error {
-	asked := s.cfg.Run.EvaluationRunID
-	for attempt := 0; attempt < 2; attempt++ {
-		cctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
-		err := s.db.InsertRun(cctx, &s.cfg.Run)
-		cancel()
-		switch {
-		case err == nil:
-			s.created = true
-			s.runDeps = s.cfg.Run.System.Dependencies
-			if s.cfg.Run.EvaluationRunID != asked && !s.cfg.replay {
-				s.note(fmt.Sprintf("run ID %s is taken by an earlier run of another invocation; this run is stored as %s", asked, s.cfg.Run.EvaluationRunID))
-			}
-			return nil
-		case errors.Is(err, ErrDuplicateID):
-			// Joined: take the creator's ID (it may have been lengthened).
-			cctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
-			existing, err := s.db.drv.Run(cctx, RunKey{ID: s.cfg.Run.ID})
-			cancel()
-			if err != nil {
-				return err
-			}
-			s.joined(*existing)
-			return nil
-		case errors.Is(err, ErrDuplicateName):
-			// Another run has this evaluation_run_id: lengthen ours.
-			s.cfg.Run.EvaluationRunID += "-" + s.cfg.Run.ID.Hex()[8:16]
-			s.setRunContext()
-		default:
-			return err
-		}
-	}
-	return fmt.Errorf("evaluation_run_id %s is taken by another run", s.cfg.Run.EvaluationRunID)
-}
-
-// joined adopts the stored run, and says so when it was stored with other
-// settings: ingesting a stream again with other tags changes nothing.
-func (s *Session) joined(existing model.EvaluationRun) {
-	mine := s.cfg.Run
-	s.cfg.Run.EvaluationRunID = existing.EvaluationRunID
-	s.setRunContext()
-	s.runDeps = existing.System.Dependencies
-	if s.cfg.replay {
-		return
-	}
-	if mine.Environment != existing.Environment || !slices.Equal(result.MergeSet(nil, mine.ExperimentTags), result.MergeSet(nil, existing.ExperimentTags)) {
-		s.note(fmt.Sprintf("run %s was stored before from the same invocation with environment %q and tags %v; it keeps those (this one asked for %q and %v), and results already stored are not changed",
-			existing.EvaluationRunID, existing.Environment, existing.ExperimentTags, mine.Environment, mine.ExperimentTags))
-	}
-}
-
-// note says something once, on the session's logger, and keeps it for
-// [Session.Notes].
-func (s *Session) note(msg string) {
-	s.mu.Lock()
-	s.notes = append(s.notes, msg)
-	s.mu.Unlock()
-	s.log.Warn(msg)
 }
 
 // Notes returns what the session said about the run itself (a lengthened
@@ -410,24 +283,6 @@ func (s *Session) Provisional(partID string, t *result.Test) {
 	s.jn.Write(journal.Record{Test: journal.NewTest(partID, &c, true)})
 }
 
-// resolve builds the documents that depend on the run as stored: test runs
-// repeat its ID (which joining may have lengthened), and a part omits
-// dependencies the run lists. It runs on the session's goroutine, after
-// open, so that Add and BeginPart need not wait for the server; the test
-// runs Add was given once the run was open have their documents already.
-func (s *Session) resolve(ops []op) {
-	rc := s.Run()
-	for i := range ops {
-		o := &ops[i]
-		switch {
-		case o.test != nil:
-			o.doc, o.test = NewTestRun(rc, o.test), nil
-		case o.kind != opInsertTest && s.runDeps != nil && slices.Equal(o.part.Dependencies, s.runDeps):
-			o.part.Dependencies = nil
-		}
-	}
-}
-
 // EndPart closes a part.
 func (s *Session) EndPart(partID string, end journal.PartEnd) {
 	end.Error = redact.Text(end.Error) // quotes the package's output
@@ -487,17 +342,6 @@ func (s *Session) Close() (*model.EvaluationRun, error) {
 	return run, s.Err()
 }
 
-// replayRun replays the journals of this run whose writers died.
-func (s *Session) replayRun() {
-	rep, err := s.db.replay(context.Background(), s.cfg.SpoolDir, s.cfg.WriteTimeout, s.rc.ID.Hex()+".")
-	if err != nil {
-		s.log.Warn(fmt.Sprintf("recovering results of this run from %s: %v", logline.RelPath(s.cfg.SpoolDir), err))
-	}
-	if rep.Files > 0 {
-		s.log.Info(fmt.Sprintf("recovered %d results of %d test binaries of this run that died (%s)", rep.Tests, rep.Files, strings.Join(rep.Recovered, "; ")))
-	}
-}
-
 // closeJournal removes the journal when everything is stored, and otherwise
 // keeps it as the spool and says, in one line, what was lost, why, and
 // what the next command recovers.
@@ -535,39 +379,6 @@ func (s *Session) closeJournal() {
 	}
 	s.log.Error(fmt.Sprintf("%d of %d results of this run are lost: storing failed (%v), and %s; the other %d were stored or are in the journal, and the next evalrec command (or `evalrec replay`) stores them",
 		lost, total, failure, journal.LossCause(path, err, dropped), total-lost))
-}
-
-// finalize finalizes the run unless another part of it is still alive, in
-// which case that part will. This is safe: every part writes its end before
-// it reads the others, so the last part to write its end sees every other
-// end and finalizes. Parts whose process is gone (same host) or whose
-// heartbeat is stale do not count as alive, so a killed binary never stops
-// the others from finalizing. The run returned is then as created.
-func (s *Session) finalize() (*model.EvaluationRun, error) {
-	ctx := context.Background()
-	parts, err := s.db.readParts(ctx, s.rc.ID)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	s.mu.Lock()
-	mine := make(map[string]bool, len(s.parts))
-	for id := range s.parts {
-		mine[id] = true
-	}
-	s.mu.Unlock()
-	for _, p := range parts {
-		if !mine[p.ID] && p.Status == model.StatusRunning && !dead(p, now, s.db.onOneMachine()) {
-			run := s.cfg.Run
-			return &run, nil
-		}
-	}
-	s.flushMu.Lock()
-	stored := s.stored
-	s.flushMu.Unlock()
-	run, totalled, err := s.db.finalize(ctx, s.rc.ID, now, stored)
-	s.totalled = totalled
-	return run, err
 }
 
 // Results returns the results of every test run of the run, as Close
@@ -619,208 +430,4 @@ func (s *Session) Lost() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.lost
-}
-
-func (s *Session) wake() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (s *Session) loop(ctx context.Context) {
-	defer close(s.done)
-	s.open(ctx)
-	rc := s.Run()
-	s.opened.Store(&rc)
-	if s.created && !s.cfg.replay && !s.Spooled() {
-		if err := s.db.drv.Indexes(context.Background(), false); err != nil {
-			s.log.Warn(fmt.Sprintf("%v; results are stored, but queries may be slow: run `evalrec indexes`", err))
-		}
-	}
-	t := time.NewTicker(s.cfg.FlushInterval)
-	defer t.Stop()
-	delay := time.NewTimer(flushDelay)
-	delay.Stop()
-	delayed := false
-	reaped := false
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-s.kick:
-		case <-s.soon:
-			if !delayed {
-				delay.Reset(flushDelay)
-				delayed = true
-			}
-			continue
-		case <-delay.C:
-			delayed = false
-		case <-t.C:
-			s.heartbeat()
-		}
-		s.flush()
-		if !reaped && s.created && !s.cfg.replay && !s.Spooled() {
-			// Runs left "running" by killed binaries of earlier invocations
-			// are settled here, off the test goroutine, by the one writer
-			// that created this run rather than by every package's.
-			reaped = true
-			_, _ = s.db.ReapStale(s.reapCtx, time.Now(), 20, s.rc.ID)
-		}
-	}
-}
-
-func (s *Session) heartbeat() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failure != nil || s.dry != nil {
-		return
-	}
-	// On one machine, the journal's lock says a part's writer lives.
-	byLock := s.db.onOneMachine()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	for _, p := range s.parts {
-		if p.Status == model.StatusRunning && !(byLock && p.Journal != "") {
-			// The summary rides along, so a binary killed later still
-			// counts what it flushed: it covers exactly the tests queued
-			// before this op, which are written before it.
-			p.HeartbeatAt = now
-			s.queue = append(s.queue, op{kind: opReplacePart, part: new(*p)})
-		}
-	}
-}
-
-// flush writes the queue to the store. Once the store has failed it writes
-// nothing: the journal holds every result, and results that are not in it
-// are counted as lost.
-func (s *Session) flush() {
-	s.flushMu.Lock()
-	defer s.flushMu.Unlock()
-	s.mu.Lock()
-	ops := s.queue
-	s.queue, s.spare = s.spare, nil
-	s.waiting = false
-	failed := s.failure != nil
-	s.drained.Broadcast()
-	s.mu.Unlock()
-	if len(ops) == 0 {
-		return
-	}
-	defer func() {
-		clear(ops)
-		s.mu.Lock()
-		s.spare = ops[:0]
-		s.mu.Unlock()
-	}()
-	if s.dry != nil {
-		s.resolve(ops)
-		s.dry.testRuns(ops)
-		return
-	}
-	if failed {
-		s.drop(ops)
-		return
-	}
-	s.resolve(ops)
-	kept := func() {}
-	var st WriteStats
-	done, err := s.db.apply(context.Background(), s.cfg.WriteTimeout, ops, &st, func() { kept = s.keepStored(ops) })
-	kept()
-	if err != nil || len(st.Rejected) > 0 || st.Duplicates > 0 {
-		s.stored, s.storedBroken = nil, true
-	}
-	if len(st.Rejected) > 0 {
-		s.log.Warn(fmt.Sprintf("the store rejected %d writes: %v", len(st.Rejected), st.Rejected[0]))
-		s.mu.Lock()
-		s.recordFailure(errors.Join(st.Rejected...))
-		s.mu.Unlock()
-	}
-	if err != nil {
-		s.fail(err, "mid-run")
-		s.drop(ops[done:])
-	}
-}
-
-// keepStored adds the results of the test runs ops store to s.stored, on
-// a goroutine of its own while the store writes them (apply has masked
-// them: their documents no longer change), and returns a function that
-// waits for it. The caller drops them all when a write was
-// refused, failed or stored already (so that they hold each test run
-// once, see [Finalizing.Stored]). Only the embedded store's finalizing
-// takes them (MongoDB's reads its runs' rows on the server), so a test
-// binary writing to MongoDB holds none.
-func (s *Session) keepStored(ops []op) (wait func()) {
-	if !s.db.onOneMachine() || s.storedBroken {
-		return func() {}
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.addStored(ops)
-	}()
-	return func() { <-done }
-}
-
-func (s *Session) addStored(ops []op) {
-	for i := range ops {
-		if ops[i].kind != opInsertTest {
-			continue
-		}
-		if s.stored == nil {
-			s.stored = &samples.Results{KeepIDs: true}
-			s.stored.Reset(ops[i].doc.EvaluationRunID)
-		}
-		s.stored.Add(&ops[i].doc)
-	}
-}
-
-// drop gives up sending ops to the store: those not in the journal are
-// lost.
-func (s *Session) drop(ops []op) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, o := range ops {
-		if o.kind == opInsertTest && !o.journaled {
-			s.lost++
-		}
-	}
-}
-
-// fail records a storage failure and switches the session to its journal,
-// saying so once. Without a journal, Close says what was lost.
-func (s *Session) fail(cause error, when string) {
-	s.mu.Lock()
-	if s.failure != nil {
-		s.mu.Unlock()
-		return
-	}
-	s.recordFailure(cause)
-	s.mu.Unlock()
-	if s.jn == nil || s.jn.Failed() != nil {
-		return
-	}
-	what := cause.Error()
-	if when != "" {
-		what = fmt.Sprintf("storing failed %s: %v", when, cause)
-	}
-	s.log.Warn(fmt.Sprintf("%s: results spooled to %s; run `evalrec replay`", what, logline.RelPath(s.cfg.SpoolDir)))
-}
-
-func (s *Session) recordFailure(err error) {
-	if s.failure == nil {
-		s.failure = err
-	}
-}
-
-// closeDry prints the parts and the run, with the totals Finalize would
-// compute from them were they stored.
-func (s *Session) closeDry() *model.EvaluationRun {
-	s.mu.Lock()
-	parts := make([]Part, 0, len(s.parts))
-	for _, p := range s.parts {
-		parts = append(parts, *p)
-	}
-	s.mu.Unlock()
-	return s.dry.end(s.cfg.Run, parts)
 }
