@@ -21,7 +21,8 @@ import (
 )
 
 // StaleAfter is how long a part may go without a heartbeat before its writer
-// is taken for dead. Writers beat every flush interval (2 s by default).
+// is taken for dead. Writers to MongoDB beat every flush interval (2 s by
+// default); on one machine they beat none (see deadReason).
 const StaleAfter = time.Minute
 
 // Finalize recomputes a run's totals from its stored test runs and parts
@@ -143,15 +144,16 @@ func reapDeadParts(parts []Part, now time.Time, local bool) []*Part {
 }
 
 // deadReason says why a running part's writer is taken for dead, or "" when
-// it is alive. In a store on this machine (local), a writer with a journal
-// sends no heartbeats: it is alive while it holds the journal's lock, which
-// its process loses when it dies, however it dies (a PID can be reused), or,
-// should the journal be gone, while its process runs. Otherwise: on this
-// host and its process is gone, or no heartbeat for StaleAfter.
+// it is alive. In a store on this machine (local), writers send no
+// heartbeats: one with a journal is alive while it holds the journal's
+// lock, which its process loses when it dies, however it dies (a PID can
+// be reused); one without (no spool directory), or whose journal is gone,
+// while its process runs. Otherwise: on this host and its process is gone,
+// or no heartbeat for StaleAfter.
 func deadReason(p Part, now time.Time, local bool) string {
 	host, _ := os.Hostname()
-	byLock := local && p.Host == host && p.Journal != ""
-	if byLock && exists(p.Journal) {
+	here := local && p.Host == host
+	if here && p.Journal != "" && exists(p.Journal) {
 		if journal.Held(p.Journal) {
 			return ""
 		}
@@ -160,7 +162,7 @@ func deadReason(p Part, now time.Time, local bool) string {
 	switch {
 	case p.Host == host && p.PID > 0 && p.PID != os.Getpid() && !provenance.ProcessAlive(p.PID):
 		return "exited"
-	case !byLock && now.Sub(p.HeartbeatAt) > StaleAfter:
+	case !here && now.Sub(p.HeartbeatAt) > StaleAfter:
 		return "stopped sending heartbeats"
 	}
 	return ""

@@ -27,7 +27,7 @@ type SessionConfig struct {
 	URI, Database  string
 	ConnectTimeout time.Duration // reaching the server at start
 	WriteTimeout   time.Duration // each batch
-	FlushInterval  time.Duration // how often running parts beat their heartbeat
+	FlushInterval  time.Duration // how often running parts beat their heartbeat (MongoDB)
 	// SpoolDir holds the session's journal, which becomes the spool when
 	// the store fails. Empty: no journal.
 	SpoolDir string

@@ -67,8 +67,14 @@ func (s *Session) loop(ctx context.Context) {
 			s.log.Warn(fmt.Sprintf("%v; results are stored, but queries may be slow: run `evalrec indexes`", err))
 		}
 	}
-	t := time.NewTicker(s.cfg.FlushInterval)
-	defer t.Stop()
+	// Writers to MongoDB beat a heartbeat; on one machine a writer's
+	// journal, or else its process, says it lives (see deadReason).
+	var beat <-chan time.Time
+	if s.db != nil && !s.db.onOneMachine() {
+		t := time.NewTicker(s.cfg.FlushInterval)
+		defer t.Stop()
+		beat = t.C
+	}
 	delay := time.NewTimer(flushDelay)
 	delay.Stop()
 	delayed := false
@@ -86,7 +92,7 @@ func (s *Session) loop(ctx context.Context) {
 			continue
 		case <-delay.C:
 			delayed = false
-		case <-t.C:
+		case <-beat:
 			s.heartbeat()
 		}
 		s.flush()
@@ -100,17 +106,17 @@ func (s *Session) loop(ctx context.Context) {
 	}
 }
 
+// heartbeat queues each running part with a fresh heartbeat: how writers
+// to MongoDB, on other machines, know that its writer lives.
 func (s *Session) heartbeat() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failure != nil || s.dry != nil {
 		return
 	}
-	// On one machine, the journal's lock says a part's writer lives.
-	byLock := s.db.onOneMachine()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	for _, p := range s.parts {
-		if p.Status == model.StatusRunning && !(byLock && p.Journal != "") {
+		if p.Status == model.StatusRunning {
 			// The summary rides along, so a binary killed later still
 			// counts what it flushed: it covers exactly the tests queued
 			// before this op, which are written before it.

@@ -816,6 +816,43 @@ func TestOnOneMachineAWritersJournalLockSaysItLives(t *testing.T) {
 	assert.Contains(t, final.Error, "m/dead exited")
 }
 
+// TestOnOneMachineAWriterWithoutAJournalSendsNoHeartbeats: a writer to the
+// embedded store with no spool directory, so no journal, beats no
+// heartbeat, and another writer finalizing an hour later leaves its part
+// running: its process (this one) runs.
+func TestOnOneMachineAWriterWithoutAJournalSendsNoHeartbeats(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	run := newRun("no journal")
+	cfg := cfgFor(s, run, "", nil)
+	cfg.FlushInterval = 10 * time.Millisecond
+	w := store.Open(ctx, cfg)
+	w.BeginPart("p", "m/p", nil)
+	w.Add("p", werTest("m/p", "TestA", 0.1, result.Passed))
+	var stored store.Part
+	require.Eventually(t, func() bool {
+		parts, err := s.DB.Parts(ctx, run.ID)
+		require.NoError(t, err)
+		if len(parts) == 1 {
+			stored = parts[0]
+		}
+		return countTests(t, s.DB, run.ID) == 1 && len(parts) == 1
+	}, 10*time.Second, 10*time.Millisecond)
+	require.Empty(t, stored.Journal)
+	time.Sleep(100 * time.Millisecond) // ten flush intervals
+	parts, err := s.DB.Parts(ctx, run.ID)
+	require.NoError(t, err)
+	assert.Equal(t, stored.HeartbeatAt, parts[0].HeartbeatAt, "no heartbeats")
+
+	got, err := s.DB.Finalize(ctx, run.ID, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, model.StatusRunning, got.Status, "its writer's process runs")
+	w.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
+	final, err := w.Close()
+	require.NoError(t, err)
+	assert.Equal(t, model.StatusCompleted, final.Status)
+}
+
 // TestOnOneMachineAWriterWhoseJournalIsGoneLivesWhileItsProcessDoes: with
 // its journal removed (a spool deleted by hand), a writer that sends no
 // heartbeats is judged by its process: alive while it runs, however old

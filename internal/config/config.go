@@ -39,9 +39,10 @@ type Config struct {
 	// WriteTimeout bounds each batch write. A write that times out sends the
 	// rest of the run to the spool.
 	WriteTimeout time.Duration `env:"EVALREC_WRITE_TIMEOUT, default=5s"`
-	// FlushInterval is how often a writer beats its heartbeat and writes its
-	// part's counts. Results themselves are written within 50 ms, or as soon
-	// as 100 are buffered.
+	// FlushInterval is how often a writer to MongoDB beats its heartbeat
+	// and writes its part's counts (a writer to the embedded store beats
+	// none). Results themselves are written within 50 ms, or as soon as 100
+	// are buffered.
 	FlushInterval time.Duration `env:"EVALREC_FLUSH_INTERVAL, default=2s"`
 	// SpoolDir receives results that could not be stored. Relative paths are
 	// resolved against the module root.
