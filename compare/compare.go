@@ -73,6 +73,10 @@ type Diff struct {
 	RemovedTests []string
 	NewlyFailing []string // passed in base, failed or incomplete in cand
 	Fixed        []string // failed or incomplete in base, passed in cand
+	// Renamed tests ran on both sides under names that differ only in
+	// what changes from run to run (see [Renamed]); they are compared as
+	// one test, and are neither new nor removed.
+	Renamed []Renamed
 	// Common says a side ran some tests only (go test -run): the diff
 	// keeps to the tests both ran, and its scores are theirs.
 	Common bool
@@ -159,13 +163,17 @@ func diffRuns(base, cand *model.EvaluationRun, rs *samples.Results, baseRows, ca
 	})
 
 	byID := testsByID(rs)
-	d.NewTests, d.RemovedTests, d.NewlyFailing, d.Fixed = statusChanges(bs, cs, byID)
+	ch := statusChanges(bs, cs, byID)
+	d.NewTests, d.RemovedTests, d.NewlyFailing, d.Fixed, d.Renamed = ch.added, ch.removed, ch.broke, ch.fixed, ch.renamed
+	both := ch.pairs
 	for _, t := range byID {
-		if !bs.ran(t) || !cs.ran(t) {
-			continue
+		if bs.ran(t) && cs.ran(t) {
+			both = append(both, [2]int32{t, t})
 		}
-		b, c := &rs.Rows[bs.last[t]], &rs.Rows[cs.last[t]]
-		td := TestDelta{TestID: rs.Tests[t].TestID, BaseScore: scoreOf(b), CandScore: scoreOf(c), BaseStatus: string(b.Status()), CandStatus: string(c.Status())}
+	}
+	for _, p := range both {
+		b, c := &rs.Rows[bs.last[p[0]]], &rs.Rows[cs.last[p[1]]]
+		td := TestDelta{TestID: rs.Tests[p[1]].TestID, BaseScore: scoreOf(b), CandScore: scoreOf(c), BaseStatus: string(b.Status()), CandStatus: string(c.Status())}
 		if td.ScoreDelta() != 0 || b.Status() != c.Status() {
 			d.Tests = append(d.Tests, td)
 		}

@@ -76,3 +76,40 @@ func TestARunOfSomeTestsIsComparedOnTheTestsBothRan(t *testing.T) {
 	drop, _ := r.ScoreDrop()
 	assert.InDelta(t, -2.0, drop, 1e-9)
 }
+
+// TestsNamedAnewEachRunAreComparedAsOne: testify names subtests with the
+// %#v of their arguments, pointers' addresses and times included, so each
+// run names them anew. Such a test and its namesake on the other side are
+// one test, whose status change counts; a hex number in a name that is
+// not renamed stays removed, and a test only one side ran stays new.
+func TestTestsNamedAnewEachRunAreComparedAsOne(t *testing.T) {
+	const p = "m/p.TestContains/Contains("
+	base := []model.TestRun{
+		tr(p+"(*A)(0xc000123456))", "passed", 100, 1),
+		tr(p+"(*A)(0xc000111111),_(*A)(0xc000222222))", "passed", 100, 1),
+		tr(p+"(*A)(0xc000333333),_(*A)(0xc000444444))", "failed", 0, 1),
+		tr("m/p.TestEqual/Equal(time.Date(2026,_time.December,_6,_4,_49,_47,_7071057,_time.Local))", "passed", 100, 1),
+		tr("m/p.TestParse/0xdeadbeef", "passed", 100, 1),
+	}
+	cand := []model.TestRun{
+		tr(p+"(*A)(0x3689bfd032e0))", "failed", 0, 1),
+		tr(p+"(*A)(0x3689bfd03300),_(*A)(0x3689bfd03320))", "passed", 100, 1),
+		tr(p+"(*A)(0x3689bfd03340),_(*A)(0x3689bfd03360))", "passed", 100, 1),
+		tr("m/p.TestEqual/Equal(time.Date(2026,_time.December,_6,_4,_59,_57,_743643626,_time.Local))", "passed", 100, 1),
+		tr("m/p.TestNew", "passed", 100, 1),
+	}
+	d := Runs(&model.EvaluationRun{Score: f(80)}, &model.EvaluationRun{Score: f(80)}, base, cand)
+	assert.Equal(t, []string{"m/p.TestNew"}, d.NewTests)
+	assert.Equal(t, []string{"m/p.TestParse/0xdeadbeef"}, d.RemovedTests, "a name of its own, not renamed")
+	assert.Len(t, d.Renamed, 4)
+	assert.Equal(t, []string{cand[0].TestID}, d.NewlyFailing)
+	assert.Equal(t, []string{cand[2].TestID}, d.Fixed, "namesakes pair in the order of their IDs")
+	assert.Len(t, d.Tests, 2, "the renamed tests whose status changed")
+
+	r := Sides([]model.EvaluationRun{{}}, []model.EvaluationRun{{}}, base, cand, Options{})
+	assert.Equal(t, d.NewTests, r.NewTests)
+	assert.Equal(t, d.RemovedTests, r.RemovedTests)
+	assert.Equal(t, d.Renamed, r.Renamed)
+	assert.Equal(t, d.NewlyFailing, r.NewlyFailing)
+	assert.Equal(t, d.Fixed, r.Fixed)
+}

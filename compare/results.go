@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -91,24 +92,85 @@ func common(base, cand *side) (*side, *side) {
 		cand.keep(func(r *samples.Result) bool { return base.ran(r.Test) })
 }
 
-// statusChanges lists, by test ID, the tests only cand ran, only base ran,
-// passing in base but failing in cand, and the reverse.
-func statusChanges(base, cand *side, byID []int32) (added, removed, broke, fixed []string) {
-	for _, t := range byID {
-		id := base.rs.Tests[t].TestID
-		switch b, c := base.ran(t), cand.ran(t); {
-		case c && !b:
-			added = append(added, id)
-		case b && !c:
-			removed = append(removed, id)
-		case !b:
-		case base.status(t) == result.Passed && bad(cand.status(t)):
-			broke = append(broke, id)
-		case bad(base.status(t)) && cand.status(t) == result.Passed:
-			fixed = append(fixed, id)
+// testSetChanges is how the sides' tests differ, by test ID: the tests only
+// cand ran and only base ran, those passing in base and failing in cand
+// and the reverse, and the tests renamed between the sides.
+type testSetChanges struct {
+	added, removed, broke, fixed []string
+	renamed                      []Renamed
+	// pairs holds the renamed tests' indices, base then cand.
+	pairs [][2]int32
+}
+
+// A Renamed test ran on both sides under names that differ only where
+// they print a value that changes from run to run: a pointer's address
+// or a time, as %v and %#v print them (testify names some subtests so,
+// with the arguments they assert on). It is compared as one test, rather
+// than listed as new on one side and removed on the other every run.
+type Renamed struct {
+	Base string `json:"base"`
+	Cand string `json:"cand"`
+}
+
+// runDependent matches what a test's name may hold that differs from run
+// to run: an address (six hex digits or more after 0x) and a time as %#v
+// prints it.
+var runDependent = regexp.MustCompile(`0x[0-9a-fA-F]{6,}|time\.Date\([^)]*\)`)
+
+// statusChanges compares the sides' test sets and statuses (see
+// testSetChanges). A test only cand ran and one only base ran are one
+// test renamed when their IDs are the same but for what runDependent
+// matches; several such tests are paired in the order of their IDs.
+func statusChanges(base, cand *side, byID []int32) testSetChanges {
+	var c testSetChanges
+	judge := func(bt, ct int32) {
+		id := cand.rs.Tests[ct].TestID
+		switch {
+		case base.status(bt) == result.Passed && bad(cand.status(ct)):
+			c.broke = append(c.broke, id)
+		case bad(base.status(bt)) && cand.status(ct) == result.Passed:
+			c.fixed = append(c.fixed, id)
 		}
 	}
-	return added, removed, broke, fixed
+	var onlyBase, onlyCand []int32
+	for _, t := range byID {
+		switch b, cr := base.ran(t), cand.ran(t); {
+		case cr && !b:
+			onlyCand = append(onlyCand, t)
+		case b && !cr:
+			onlyBase = append(onlyBase, t)
+		case b:
+			judge(t, t)
+		}
+	}
+	masked := func(t int32) string { return runDependent.ReplaceAllString(base.rs.Tests[t].TestID, "…") }
+	gone := map[string][]int32{}
+	for _, t := range onlyBase {
+		if k := masked(t); k != base.rs.Tests[t].TestID {
+			gone[k] = append(gone[k], t)
+		}
+	}
+	paired := map[int32]bool{}
+	for _, t := range onlyCand {
+		k := masked(t)
+		if bs := gone[k]; len(bs) > 0 {
+			gone[k] = bs[1:]
+			c.pairs = append(c.pairs, [2]int32{bs[0], t})
+			c.renamed = append(c.renamed, Renamed{Base: base.rs.Tests[bs[0]].TestID, Cand: base.rs.Tests[t].TestID})
+			paired[bs[0]], paired[t] = true, true
+			judge(bs[0], t)
+			continue
+		}
+		c.added = append(c.added, base.rs.Tests[t].TestID)
+	}
+	for _, t := range onlyBase {
+		if !paired[t] {
+			c.removed = append(c.removed, base.rs.Tests[t].TestID)
+		}
+	}
+	slices.Sort(c.broke)
+	slices.Sort(c.fixed)
+	return c
 }
 
 func bad(s result.Status) bool { return s == result.Failed || s == result.Incomplete }

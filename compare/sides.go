@@ -116,7 +116,9 @@ type Report struct {
 	RemovedTests []string  `json:"removed_tests"`
 	NewlyFailing []string  `json:"newly_failing"`
 	Fixed        []string  `json:"fixed"`
-	Warnings     []string  `json:"warnings"`
+	// Renamed tests are compared as one test (see [Renamed]).
+	Renamed  []Renamed `json:"renamed_tests,omitempty"`
+	Warnings []string  `json:"warnings"`
 	// NeedRuns is how many runs a side would need for a change of five
 	// standard deviations to show among this many comparisons, when it has
 	// fewer; 0 when it has enough.
@@ -215,7 +217,8 @@ func compareSides(baseRuns, candRuns []model.EvaluationRun, rs *samples.Results,
 
 	byID := testsByID(rs)
 	bs, cs := base.samples(opt.Durations), cand.samples(opt.Durations)
-	r.NewTests, r.RemovedTests, r.NewlyFailing, r.Fixed = statusChanges(base, cand, byID)
+	ch := statusChanges(base, cand, byID)
+	r.NewTests, r.RemovedTests, r.NewlyFailing, r.Fixed, r.Renamed = ch.added, ch.removed, ch.broke, ch.fixed, ch.renamed
 	if len(r.NewTests)+len(r.RemovedTests) > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("dataset inconsistency: the sides differ in their test set (%d new, %d removed)",
 			len(r.NewTests), len(r.RemovedTests)))

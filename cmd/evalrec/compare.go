@@ -251,4 +251,7 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 	list("fixed", r.Fixed)
 	list("new", r.NewTests)
 	list("removed", r.RemovedTests)
+	if n := len(r.Renamed); n > 0 {
+		fmt.Fprintf(w, "renamed: %s\n", renamedLine(n))
+	}
 }

@@ -211,6 +211,9 @@ func WriteMarkdown(w io.Writer, v *ReportView) error {
 		}
 		list("new", c.NewTests)
 		list("removed", c.RemovedTests)
+		if n := len(c.Renamed); n > 0 {
+			fmt.Fprintf(&b, "- **named anew each run:** %d tests (a pointer's address or a time in the name), compared as the same tests\n", n)
+		}
 		for _, wn := range c.Warnings {
 			fmt.Fprintf(&b, "- ⚠ %s\n", mdEscape(wn))
 		}

@@ -248,6 +248,9 @@ type DiffView struct {
 	RemovedTests []string `json:"removed_tests"`
 	NewlyFailing []string `json:"newly_failing"`
 	Fixed        []string `json:"fixed"`
+	// Renamed counts the tests compared across a change of name (see
+	// compare.Renamed).
+	Renamed int `json:"renamed_tests,omitempty"`
 }
 
 // maxFailures is how many failed tests' output a run page shows, and
@@ -309,7 +312,7 @@ func (s *Server) runView(ctx context.Context, run *model.EvaluationRun, allTests
 	}
 	if prev != nil {
 		d := compare.RunsOf(prev, run, rs)
-		dv := &DiffView{Base: prev.EvaluationRunID, NewTests: d.NewTests, RemovedTests: d.RemovedTests, NewlyFailing: d.NewlyFailing, Fixed: d.Fixed}
+		dv := &DiffView{Base: prev.EvaluationRunID, NewTests: d.NewTests, RemovedTests: d.RemovedTests, NewlyFailing: d.NewlyFailing, Fixed: d.Fixed, Renamed: len(d.Renamed)}
 		if sd, ok := d.ScoreDelta(); ok {
 			dv.ScoreDelta = &sd
 		}
