@@ -105,8 +105,8 @@ func (t *Test) Complete() {
 		t.Duration = t.Finished.Sub(t.Started)
 	}
 	slices.SortFunc(t.Metrics, func(a, b Metric) int { return strings.Compare(a.Key, b.Key) })
-	t.Tags = sortedUnique(t.Tags)
-	t.Participants = sortedUnique(t.Participants)
+	t.Tags = sortedUnique(redact.Each(t.Tags))
+	t.Participants = sortedUnique(redact.Each(t.Participants))
 	if t.Score == nil && len(t.Metrics) > 0 {
 		// Metrics with no score (attributes written by hand, or a test
 		// binary that died before scoring): score them as Record would.

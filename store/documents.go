@@ -31,7 +31,7 @@ func NewRun(s RunStart) model.EvaluationRun {
 	if s.Git.Remote != nil {
 		repository = *s.Git.Remote
 	}
-	return model.EvaluationRun{
+	r := model.EvaluationRun{
 		ID:              model.ID(s.Invocation.ObjectID()),
 		EvaluationRunID: s.Invocation.RunID(s.Git),
 		StartedAt:       s.Invocation.Started,
@@ -49,6 +49,10 @@ func NewRun(s RunStart) model.EvaluationRun {
 		Repository:      repository,
 		TestsSelected:   s.TestsSelected,
 	}
+	// Masked as the store would mask it, before a test binary or a
+	// session journals it.
+	maskRun(&r)
+	return r
 }
 
 // RunContext is what every test run repeats from its evaluation run.

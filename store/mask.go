@@ -69,7 +69,7 @@ func mask(ws []Write) {
 func maskRun(r *model.EvaluationRun) {
 	r.GitBranch = maskPtr(r.GitBranch)
 	r.Environment = redact.Text(r.Environment)
-	r.ExperimentTags = maskAll(r.ExperimentTags)
+	r.ExperimentTags = redact.Each(r.ExperimentTags)
 	r.Repository = redact.Text(r.Repository)
 	r.Error = redact.Text(r.Error)
 	if r.System.SystemUnderTest != nil {
@@ -93,8 +93,8 @@ func maskTestRun(t *model.TestRun, env, branch *memo) {
 		t.GitBranch = &b
 	}
 	t.Environment = env.text(t.Environment)
-	t.Tags = maskAll(t.Tags)
-	t.Participants = maskAll(t.Participants)
+	t.Tags = redact.Each(t.Tags)
+	t.Participants = redact.Each(t.Participants)
 	t.Attributes = redact.Attributes(t.Attributes)
 	t.Output = redact.Text(t.Output)
 }
@@ -112,20 +112,4 @@ func maskPtr(s *string) *string {
 	}
 	m := redact.Text(*s)
 	return &m
-}
-
-// maskAll masks each string of ss, in a new slice when one changes (ss
-// may be the caller's configuration).
-func maskAll(ss []string) []string {
-	for i, s := range ss {
-		if m := redact.Text(s); m != s {
-			out := append([]string(nil), ss...)
-			out[i] = m
-			for j := i + 1; j < len(out); j++ {
-				out[j] = redact.Text(out[j])
-			}
-			return out
-		}
-	}
-	return ss
 }

@@ -146,6 +146,9 @@ func Open(ctx context.Context, cfg SessionConfig) *Session {
 	}
 	s.drained = sync.NewCond(&s.mu)
 	s.reapCtx, s.endReap = context.WithCancel(context.Background())
+	// What the store would mask is masked before it is journaled, printed
+	// or compared with the run stored (see mask.go).
+	maskRun(&s.cfg.Run)
 	if s.cfg.Run.ExperimentTags == nil {
 		s.cfg.Run.ExperimentTags = []string{} // stored as [], never null, as the seed's queries expect
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -883,4 +884,49 @@ func TestOnOneMachineAWriterWhoseJournalIsGoneLivesWhileItsProcessDoes(t *testin
 		status[p.ID] = p.Status
 	}
 	assert.Equal(t, map[string]string{"runs": model.StatusRunning, "exited": model.StatusFailed}, status)
+}
+
+// TestTheJournalAndADryRunHoldNoSecret gives a session a secret in every
+// field the store masks (the run's environment, tags and branch, a test's
+// tags and participants, a part's error) and reads what it writes besides
+// the store: a dry run's documents, and a journal kept as the spool. Both
+// held them in clear, though the store masks them.
+func TestTheJournalAndADryRunHoldNoSecret(t *testing.T) {
+	const secret = "Hunter2Secret"
+	run := newRun("secrets")
+	run.Environment = "postgres://u:" + secret + "@db/x"
+	run.ExperimentTags = []string{"token=" + secret}
+	run.GitBranch = new("token=" + secret)
+	write := func(cfg store.SessionConfig) {
+		s := store.Open(context.Background(), cfg)
+		s.BeginPart("p", "m/p", nil)
+		tr := werTest("m/p", "TestA", 0.1, result.Passed)
+		tr.Tags, tr.Participants = []string{"Bearer " + secret + "tag"}, []string{"api_key=" + secret}
+		s.Add("p", tr)
+		s.EndPart("p", journal.PartEnd{Status: model.StatusFailed, Error: "reaching postgres://u:" + secret + "@db/x failed"})
+		_, _ = s.Close()
+	}
+
+	built := store.NewRun(store.RunStart{Environment: run.Environment, ExperimentTags: run.ExperimentTags, Git: provenance.Git{Branch: run.GitBranch}})
+	assert.Equal(t, "postgres://u:xxxxx@db/x", built.Environment, "a run is masked as it is built: a test binary journals it")
+	assert.Equal(t, []string{"token=xxxxx"}, built.ExperimentTags)
+	assert.Equal(t, "token=xxxxx", *built.GitBranch)
+
+	var dry bytes.Buffer
+	write(store.SessionConfig{DryRun: &dry, Run: run})
+	assert.NotContains(t, dry.String(), secret)
+	assert.Contains(t, dry.String(), `"environment":"postgres://u:xxxxx@db/x"`)
+	assert.Contains(t, dry.String(), `"tags":["Bearer xxxxx"]`)
+
+	spool := t.TempDir()
+	write(store.SessionConfig{SpoolDir: spool, Run: run, Unavailable: errors.New("the store is down"),
+		WriteTimeout: time.Second, FlushInterval: time.Hour})
+	files, err := os.ReadDir(spool)
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "the journal is kept as the spool")
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(spool, f.Name()))
+		require.NoError(t, err)
+		assert.NotContains(t, string(b), secret, f.Name())
+	}
 }

@@ -13,6 +13,7 @@ package redact
 import (
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -276,4 +277,20 @@ func (l *Lines) Line(line string) string {
 		l.inKey = true
 	}
 	return Text(line)
+}
+
+// Each masks the secrets in each of ss, as [Text] does, in a new slice
+// when one changes (ss may be the caller's configuration).
+func Each(ss []string) []string {
+	for i, s := range ss {
+		if m := Text(s); m != s {
+			out := slices.Clone(ss)
+			out[i] = m
+			for j := i + 1; j < len(out); j++ {
+				out[j] = Text(out[j])
+			}
+			return out
+		}
+	}
+	return ss
 }
