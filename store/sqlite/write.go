@@ -187,7 +187,7 @@ func setTotals(ctx context.Context, tx *sql.Tx, r *model.EvaluationRun) error {
 func (s *Store) Write(ctx context.Context, ws []store.Write) (done int, st store.WriteStats, err error) {
 	err = s.write(ctx, func(tx *sql.Tx) (err error) {
 		st = store.WriteStats{}
-		b := batch{ctx: ctx, tx: tx, st: &st, touched: map[model.ID]bool{}}
+		b := batch{tx: tx, st: &st, touched: map[model.ID]bool{}}
 		defer b.close()
 		for i := 0; i < len(ws); {
 			w := ws[i]
@@ -197,7 +197,7 @@ func (s *Store) Write(ctx context.Context, ws []store.Write) (done int, st store
 				for j < len(ws) && ws[j].TestRun != nil {
 					j++
 				}
-				err = b.insertTestRuns(ws[i:j])
+				err = b.insertTestRuns(ctx, ws[i:j])
 				i = j
 				if err != nil {
 					return err
@@ -206,7 +206,7 @@ func (s *Store) Write(ctx context.Context, ws []store.Write) (done int, st store
 			case w.Replace:
 				err = replacePart(ctx, tx, w.Part)
 			default:
-				err = b.insertPart(w.Part)
+				err = b.insertPart(ctx, w.Part)
 			}
 			if err != nil {
 				return err
@@ -233,7 +233,6 @@ func (s *Store) Write(ctx context.Context, ws []store.Write) (done int, st store
 // prepared when first needed, what it did, and the runs that gained test
 // runs.
 type batch struct {
-	ctx         context.Context
 	tx          *sql.Tx
 	row, output *sql.Stmt
 	st          *store.WriteStats
@@ -249,13 +248,13 @@ func (b *batch) close() {
 }
 
 // insertTestRuns inserts the test runs of ws, and their outputs.
-func (b *batch) insertTestRuns(ws []store.Write) error {
+func (b *batch) insertTestRuns(ctx context.Context, ws []store.Write) error {
 	if b.row == nil {
 		var err error
-		if b.row, err = b.tx.PrepareContext(b.ctx, testRunInsert); err != nil {
+		if b.row, err = b.tx.PrepareContext(ctx, testRunInsert); err != nil {
 			return err
 		}
-		if b.output, err = b.tx.PrepareContext(b.ctx, `INSERT INTO test_outputs (id, output) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`); err != nil {
+		if b.output, err = b.tx.PrepareContext(ctx, `INSERT INTO test_outputs (id, output) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`); err != nil {
 			return err
 		}
 	}
@@ -263,11 +262,11 @@ func (b *batch) insertTestRuns(ws []store.Write) error {
 	// waits for another writer: each is given a context without a Done
 	// channel, for which the driver starts no goroutine to watch it, and
 	// the deadline is checked between rows.
-	rowCtx := context.WithoutCancel(b.ctx)
+	rowCtx := context.WithoutCancel(ctx)
 	rows, stop := encodeTestRuns(ws)
 	defer stop()
 	for _, w := range ws {
-		if err := b.ctx.Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		t := w.TestRun
@@ -323,13 +322,13 @@ func encodeTestRuns(ws []store.Write) (rows <-chan encodedRow, stop func()) {
 }
 
 // insertPart inserts p; one stored already is left as it is.
-func (b *batch) insertPart(p *store.Part) error {
+func (b *batch) insertPart(ctx context.Context, p *store.Part) error {
 	doc, err := json.Marshal(p)
 	if err != nil {
 		b.st.Rejected = append(b.st.Rejected, fmt.Errorf("part %s: %w", p.ID, err))
 		return nil
 	}
-	res, err := b.tx.ExecContext(b.ctx, `INSERT INTO evaluation_run_parts (id, run, status, doc) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+	res, err := b.tx.ExecContext(ctx, `INSERT INTO evaluation_run_parts (id, run, status, doc) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		p.ID, p.EvaluationRunID.Hex(), p.Status, doc)
 	if err != nil {
 		return err
