@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"evalrec.dev/model"
@@ -66,7 +67,16 @@ func (d *DB) Runs(ctx context.Context, f RunFilter) ([]model.EvaluationRun, erro
 func (d *DB) Parts(ctx context.Context, run model.ID) ([]Part, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
-	return collect[Part](ctx, d.drv, PartsCollection, []model.ID{run})
+	return d.parts(ctx, run)
+}
+
+func (d *DB) parts(ctx context.Context, run model.ID) ([]Part, error) {
+	var out []Part
+	err := d.drv.Each(ctx, Scan{Runs: []model.ID{run}, Part: func(p *Part) error {
+		out = append(out, *p)
+		return nil
+	}})
+	return out, err
 }
 
 // TestRunsOfRuns returns the test runs of the runs, without output, sorted
@@ -102,25 +112,10 @@ func (d *DB) EachTestRun(ctx context.Context, runs []model.ID, fn func(*model.Te
 	if len(runs) == 0 {
 		return nil
 	}
-	return d.drv.Each(ctx, TestsCollection, runs, func(doc any) error {
-		t := doc.(*model.TestRun)
+	return d.drv.Each(ctx, Scan{Runs: runs, TestRun: func(t *model.TestRun) error {
 		t.Output = ""
 		return fn(t)
-	})
-}
-
-// collect returns the documents of the runs in a collection, in _id
-// order.
-func collect[T any](ctx context.Context, drv Driver, collection string, runs []model.ID) ([]T, error) {
-	var out []T
-	err := drv.Each(ctx, collection, runs, func(doc any) error {
-		out = append(out, *doc.(*T))
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	}})
 }
 
 // Tally adds up the stored test runs of a run.
@@ -172,5 +167,16 @@ func (d *DB) Count(ctx context.Context, collection string) (int64, error) {
 // Each calls fn with every document of a collection, as the typed value
 // (*EvaluationRun, *Part or *TestRun), in _id order, output included.
 func (d *DB) Each(ctx context.Context, collection string, fn func(doc any) error) error {
-	return d.drv.Each(ctx, collection, nil, fn)
+	var sc Scan
+	switch collection {
+	case RunsCollection:
+		sc.Run = func(r *model.EvaluationRun) error { return fn(r) }
+	case PartsCollection:
+		sc.Part = func(p *Part) error { return fn(p) }
+	case TestsCollection:
+		sc.TestRun = func(t *model.TestRun) error { return fn(t) }
+	default:
+		return fmt.Errorf("no collection %q", collection)
+	}
+	return d.drv.Each(ctx, sc)
 }

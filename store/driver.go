@@ -83,15 +83,24 @@ type Driver interface {
 	// DeleteRuns deletes the runs with their test runs and parts, children
 	// first, and returns how many children it deleted.
 	DeleteRuns(ctx context.Context, runs []model.ID) (tests, parts int64, err error)
-	// Each calls fn with every document of a collection (RunsCollection,
-	// PartsCollection or TestsCollection), as the typed value
-	// (*EvaluationRun, *Part or *TestRun), in _id order, output included;
-	// with runs, only the test runs or parts of those runs.
-	Each(ctx context.Context, collection string, runs []model.ID, fn func(doc any) error) error
+	// Each calls the callback sc sets with every document of its
+	// collection, in _id order, output included, and stops at its first
+	// error, which it returns.
+	Each(ctx context.Context, sc Scan) error
 	// Count counts the documents of a collection (RunsCollection,
 	// PartsCollection or TestsCollection); with runs, only the test runs or
 	// parts of those runs.
 	Count(ctx context.Context, collection string, runs []model.ID) (int64, error)
+}
+
+// A Scan says which documents [Driver.Each] reads: the one callback set
+// takes those of its collection, with Runs only the parts or test runs of
+// those runs.
+type Scan struct {
+	Runs    []model.ID
+	Run     func(*model.EvaluationRun) error
+	Part    func(*Part) error
+	TestRun func(*model.TestRun) error
 }
 
 // RunKey names one run: by its _id, or, when ID is zero, by its

@@ -108,7 +108,7 @@ type Finalizing struct {
 func (d *DB) readParts(ctx context.Context, runID model.ID) ([]Part, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	parts, err := collect[Part](cctx, d.drv, PartsCollection, []model.ID{runID})
+	parts, err := d.parts(cctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("reading parts of run %s: %w", runID.Hex(), err)
 	}

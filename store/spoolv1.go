@@ -120,7 +120,7 @@ func (d *DB) applyLegacySet(ctx context.Context, timeout time.Duration, s legacy
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	parts, err := collect[Part](cctx, d.drv, PartsCollection, []model.ID{run})
+	parts, err := d.parts(cctx, run)
 	if err != nil {
 		return err
 	}

@@ -199,31 +199,35 @@ func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error
 }
 
 // Each implements [store.Driver].
-func (s *Store) Each(ctx context.Context, collection string, runs []model.ID, fn func(doc any) error) error {
+func (s *Store) Each(ctx context.Context, sc store.Scan) error {
 	filter := bson.D{}
-	if runs != nil {
-		if collection == store.RunsCollection {
+	if sc.Runs != nil {
+		if sc.Run != nil {
 			return errors.New("runs are not selected by run")
 		}
-		filter = byRuns(runs)
+		filter = byRuns(sc.Runs)
 	}
-	cur, err := s.db.Collection(collection).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	switch {
+	case sc.TestRun != nil:
+		return each(ctx, s.tests(), filter, sc.TestRun)
+	case sc.Part != nil:
+		return each(ctx, s.parts(), filter, sc.Part)
+	case sc.Run != nil:
+		return each(ctx, s.runs(), filter, sc.Run)
+	}
+	return errors.New("a scan of no collection")
+}
+
+// each calls fn with every document of c that filter selects, decoded
+// as a T, in _id order.
+func each[T any](ctx context.Context, c *mongo.Collection, filter bson.D, fn func(*T) error) error {
+	cur, err := c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return err
 	}
 	defer cur.Close(ctx)
 	for cur.Next(ctx) {
-		var doc any
-		switch collection {
-		case store.RunsCollection:
-			doc = new(model.EvaluationRun)
-		case store.PartsCollection:
-			doc = new(store.Part)
-		case store.TestsCollection:
-			doc = new(model.TestRun)
-		default:
-			return errors.New("no collection " + collection)
-		}
+		doc := new(T)
 		if err := cur.Decode(doc); err != nil {
 			return err
 		}

@@ -281,15 +281,15 @@ func (s *Store) TestOutput(ctx context.Context, testRunID string) (string, error
 var tables = map[string]bool{store.RunsCollection: true, store.PartsCollection: true, store.TestsCollection: true}
 
 // Each implements [store.Driver].
-func (s *Store) Each(ctx context.Context, collection string, runs []model.ID, fn func(doc any) error) error {
+func (s *Store) Each(ctx context.Context, sc store.Scan) error {
 	where, args := "", []any(nil)
-	if runs != nil {
-		if collection == store.RunsCollection {
+	if sc.Runs != nil {
+		if sc.Run != nil {
 			return errors.New("runs are not selected by run")
 		}
 		// One parameter, however many runs: a JSON array of their IDs.
-		ids := make([]string, len(runs))
-		for i, id := range runs {
+		ids := make([]string, len(sc.Runs))
+		for i, id := range sc.Runs {
 			ids[i] = id.Hex()
 		}
 		list, err := json.Marshal(ids)
@@ -298,32 +298,20 @@ func (s *Store) Each(ctx context.Context, collection string, runs []model.ID, fn
 		}
 		where, args = ` WHERE run IN (SELECT value FROM json_each(?))`, []any{string(list)}
 	}
-	var q string
-	switch collection {
-	case store.RunsCollection:
-		q = `SELECT doc, hostname, dependencies FROM evaluation_runs ORDER BY id`
-	case store.PartsCollection:
-		q = `SELECT doc, NULL, NULL FROM evaluation_run_parts` + where + ` ORDER BY id`
-	case store.TestsCollection:
-		return s.eachTestRun(ctx, strings.Replace(where, "run", "t.run", 1), args, fn)
-	default:
-		return fmt.Errorf("no collection %q", collection)
-	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return describe(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var doc, deps []byte
-		var extra sql.NullString
-		if err := rows.Scan(&doc, &extra, &deps); err != nil {
-			return describe(err)
-		}
-		var v any
-		switch collection {
-		case store.RunsCollection:
-			r, err := decodeRun(doc, extra)
+	switch {
+	case sc.TestRun != nil:
+		return s.eachTestRun(ctx, strings.Replace(where, "run", "t.run", 1), args, sc.TestRun)
+	case sc.Part != nil:
+		return each(ctx, s.db, `SELECT doc, NULL, NULL FROM evaluation_run_parts`+where+` ORDER BY id`, args, func(doc, _, _ []byte) error {
+			var p store.Part
+			if err := json.Unmarshal(doc, &p); err != nil {
+				return err
+			}
+			return sc.Part(&p)
+		})
+	case sc.Run != nil:
+		return each(ctx, s.db, `SELECT doc, hostname, dependencies FROM evaluation_runs ORDER BY id`, nil, func(doc, hostname, deps []byte) error {
+			r, err := decodeRun(doc, sql.NullString{String: string(hostname)})
 			if err != nil {
 				return err
 			}
@@ -332,15 +320,25 @@ func (s *Store) Each(ctx context.Context, collection string, runs []model.ID, fn
 					return err
 				}
 			}
-			v = r
-		default:
-			var p store.Part
-			if err := json.Unmarshal(doc, &p); err != nil {
-				return err
-			}
-			v = &p
+			return sc.Run(r)
+		})
+	}
+	return errors.New("a scan of no collection")
+}
+
+// each calls fn with the three columns of each row q selects.
+func each(ctx context.Context, db *sql.DB, q string, args []any, fn func(a, b, c []byte) error) error {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return describe(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a, b, c []byte
+		if err := rows.Scan(&a, &b, &c); err != nil {
+			return describe(err)
 		}
-		if err := fn(v); err != nil {
+		if err := fn(a, b, c); err != nil {
 			return err
 		}
 	}
@@ -348,7 +346,7 @@ func (s *Store) Each(ctx context.Context, collection string, runs []model.ID, fn
 }
 
 // eachTestRun is Each for the test runs, with their output.
-func (s *Store) eachTestRun(ctx context.Context, where string, args []any, fn func(doc any) error) error {
+func (s *Store) eachTestRun(ctx context.Context, where string, args []any, fn func(*model.TestRun) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+testRunColumns+`, o.output FROM test_runs t LEFT JOIN test_outputs o ON o.id = t.id`+where+` ORDER BY t.id`, args...)
 	if err != nil {
 		return describe(err)
