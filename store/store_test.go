@@ -761,20 +761,16 @@ func TestARunFinalizedFromItsWritersResultsReadsAsFromItsRows(t *testing.T) {
 	assert.Equal(t, got.Score, again.Score)
 }
 
-// TestOnOneMachineAWritersJournalLockSaysItLives checks liveness in the
-// embedded store: a writer sends no heartbeats, and another writer's
-// finalizing leaves its part running while it holds its journal's lock,
-// however old its heartbeat; a part whose journal is not held is reaped at
-// once, though its heartbeat is fresh and its process (this one) alive.
-func TestOnOneMachineAWritersJournalLockSaysItLives(t *testing.T) {
-	s := storetest.New(t)
+// writerOfOnePart opens a session on s, flushing every 10 ms, with one
+// part (m/ and its name) and one test in it, and returns it once both are
+// stored, with the part as stored.
+func writerOfOnePart(t *testing.T, s *storetest.Store, run model.EvaluationRun, spool, part string) (*store.Session, store.Part) {
 	ctx := context.Background()
-	run := newRun("journal lock")
-	cfg := cfgFor(s, run, t.TempDir(), nil)
+	cfg := cfgFor(s, run, spool, nil)
 	cfg.FlushInterval = 10 * time.Millisecond
-	live := store.Open(ctx, cfg)
-	live.BeginPart("live", "m/live", nil)
-	live.Add("live", werTest("m/live", "TestA", 0.1, result.Passed))
+	w := store.Open(ctx, cfg)
+	w.BeginPart(part, "m/"+part, nil)
+	w.Add(part, werTest("m/"+part, "TestA", 0.1, result.Passed))
 	var stored store.Part
 	require.Eventually(t, func() bool {
 		parts, err := s.DB.Parts(ctx, run.ID)
@@ -784,25 +780,44 @@ func TestOnOneMachineAWritersJournalLockSaysItLives(t *testing.T) {
 		}
 		return countTests(t, s.DB, run.ID) == 1 && len(parts) == 1
 	}, 10*time.Second, 10*time.Millisecond)
-	require.NotEmpty(t, stored.Journal, "the part names its writer's journal")
-	time.Sleep(100 * time.Millisecond) // ten flush intervals
-	parts, err := s.DB.Parts(ctx, run.ID)
+	return w, stored
+}
+
+// beatsNone checks that the part's heartbeat stays as stored for ten
+// flush intervals of writerOfOnePart's session.
+func beatsNone(t *testing.T, s *storetest.Store, run model.EvaluationRun, stored store.Part) {
+	time.Sleep(100 * time.Millisecond)
+	parts, err := s.DB.Parts(context.Background(), run.ID)
 	require.NoError(t, err)
 	assert.Equal(t, stored.HeartbeatAt, parts[0].HeartbeatAt, "no heartbeats")
+}
+
+// TestOnOneMachineAWritersJournalLockSaysItLives checks liveness in the
+// embedded store: a writer sends no heartbeats, and another writer's
+// finalizing leaves its part running while it holds its journal's lock,
+// however old its heartbeat; a part whose journal is not held is reaped at
+// once, though its heartbeat is fresh and its process (this one) alive.
+func TestOnOneMachineAWritersJournalLockSaysItLives(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	run := newRun("journal lock")
+	live, stored := writerOfOnePart(t, s, run, t.TempDir(), "live")
+	require.NotEmpty(t, stored.Journal, "the part names its writer's journal")
+	beatsNone(t, s, run, stored)
 
 	// A dead writer's part: a journal nobody holds, a fresh heartbeat.
 	host, _ := os.Hostname()
 	unheld := filepath.Join(t.TempDir(), "dead.part")
 	require.NoError(t, os.WriteFile(unheld, nil, 0o600))
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	_, err = s.DB.InsertParts(ctx, []store.Part{{ID: "dead", EvaluationRunID: run.ID, Package: "m/dead", Host: host, PID: os.Getpid(),
+	_, err := s.DB.InsertParts(ctx, []store.Part{{ID: "dead", EvaluationRunID: run.ID, Package: "m/dead", Host: host, PID: os.Getpid(),
 		StartedAt: now, HeartbeatAt: now, Status: model.StatusRunning, Journal: unheld}})
 	require.NoError(t, err)
 	// Another writer finalizes while the live one runs, an hour later.
 	got, err := s.DB.Finalize(ctx, run.ID, time.Now().Add(time.Hour))
 	require.NoError(t, err)
 	assert.Equal(t, model.StatusRunning, got.Status, "the live writer's part still runs")
-	parts, err = s.DB.Parts(ctx, run.ID)
+	parts, err := s.DB.Parts(ctx, run.ID)
 	require.NoError(t, err)
 	status := map[string]string{}
 	for _, p := range parts {
@@ -825,25 +840,9 @@ func TestOnOneMachineAWriterWithoutAJournalSendsNoHeartbeats(t *testing.T) {
 	s := storetest.New(t)
 	ctx := context.Background()
 	run := newRun("no journal")
-	cfg := cfgFor(s, run, "", nil)
-	cfg.FlushInterval = 10 * time.Millisecond
-	w := store.Open(ctx, cfg)
-	w.BeginPart("p", "m/p", nil)
-	w.Add("p", werTest("m/p", "TestA", 0.1, result.Passed))
-	var stored store.Part
-	require.Eventually(t, func() bool {
-		parts, err := s.DB.Parts(ctx, run.ID)
-		require.NoError(t, err)
-		if len(parts) == 1 {
-			stored = parts[0]
-		}
-		return countTests(t, s.DB, run.ID) == 1 && len(parts) == 1
-	}, 10*time.Second, 10*time.Millisecond)
+	w, stored := writerOfOnePart(t, s, run, "", "p")
 	require.Empty(t, stored.Journal)
-	time.Sleep(100 * time.Millisecond) // ten flush intervals
-	parts, err := s.DB.Parts(ctx, run.ID)
-	require.NoError(t, err)
-	assert.Equal(t, stored.HeartbeatAt, parts[0].HeartbeatAt, "no heartbeats")
+	beatsNone(t, s, run, stored)
 
 	got, err := s.DB.Finalize(ctx, run.ID, time.Now().Add(time.Hour))
 	require.NoError(t, err)
