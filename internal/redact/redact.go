@@ -106,6 +106,9 @@ var (
 	flagValue = regexp.MustCompile(`(^|\s)(--?)([A-Za-z][\w.-]*)(=|\s+)([^\s"']+)`)
 	// KEY=value, key: value and "key": "value" with a secret key.
 	assignment = regexp.MustCompile(`(^|[\s,;{(&?])["']?([A-Za-z_][\w.-]*)["']?([ \t]*[:=][ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s,;&"')}]+)`)
+	// What follows "file.go:" where testing says which line logged: a
+	// line, maybe a column.
+	fileLine = regexp.MustCompile(`^\d+(:\d+)?:?$`)
 	// An attribute as testing prints it: === ATTR  TestName key value.
 	attrLine = regexp.MustCompile(`(?m)^(\x16?=== ATTR  \S+ )(\S+)( )(.*)$`)
 	// Token formats of the common providers, and PEM private keys.
@@ -191,6 +194,9 @@ func Text(s string) string {
 			g := assignment.FindStringSubmatch(m)
 			if !IsSecretKey(g[2]) || strings.EqualFold(g[2], "authorization") || strings.Trim(g[4], `"'`) == mask {
 				return m
+			}
+			if strings.Contains(g[2], ".") && strings.TrimSpace(g[3]) == ":" && fileLine.MatchString(g[4]) {
+				return m // a file and line, as testing prints them: token_test.go:40:
 			}
 			quote := ""
 			if q := g[4][:1]; q == `"` || q == `'` {

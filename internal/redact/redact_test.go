@@ -241,3 +241,13 @@ func TestEachPatternRunsWhereverItCouldMatch(t *testing.T) {
 	assert.True(t, containsFold("x WebHooks y", "hook"))
 	assert.False(t, containsFold("hoo", "hook"))
 }
+
+// TestAFileAndLineIsNoAssignment: a test in token_test.go that logs prints
+// "token_test.go:40: …"; the line is no token's value.
+func TestAFileAndLineIsNoAssignment(t *testing.T) {
+	for _, s := range []string{"    token_test.go:40: got 3, want 4", "password_test.go:12:5: mismatch", "    secret_test.go:7: "} {
+		assert.Equal(t, s, Text(s))
+	}
+	assert.Equal(t, "token.txt: xxxxx", Text("token.txt: abc123"), "a value that is no line number is masked")
+	assert.Equal(t, "token: xxxxx", Text("token: 40"), "nor is a key without a file's extension spared")
+}
