@@ -156,7 +156,20 @@ var (
 	ErrDuplicateID error = existsError("a run with this _id is stored")
 	// ErrDuplicateName: another run has this evaluation_run_id.
 	ErrDuplicateName error = existsError("another run has this evaluation_run_id")
+	// ErrDamaged is what an error that says the embedded store's file
+	// cannot be read as a database is, by errors.Is: nothing is stored
+	// into it until it is moved aside.
+	ErrDamaged = errors.New("the embedded store's file is damaged")
 )
+
+// ReplayAdvice says what stores results spooled because of cause: a
+// replay, and for a damaged file, moving it aside first.
+func ReplayAdvice(cause error) string {
+	if errors.Is(cause, ErrDamaged) {
+		return "move the file aside, then `evalrec replay` stores them in a new one"
+	}
+	return "the next evalrec command stores them, or run `evalrec replay`"
+}
 
 // existsError is an error that is ErrExists.
 type existsError string

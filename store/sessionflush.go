@@ -239,7 +239,7 @@ func (s *Session) fail(cause error, when string) {
 	if when != "" {
 		what = fmt.Sprintf("storing failed %s: %v", when, cause)
 	}
-	s.log.Warn(fmt.Sprintf("%s: results spooled to %s; run `evalrec replay`", what, logline.RelPath(s.cfg.SpoolDir)))
+	s.log.Warn(fmt.Sprintf("%s: results spooled to %s; %s", what, logline.RelPath(s.cfg.SpoolDir), ReplayAdvice(cause)))
 }
 
 func (s *Session) recordFailure(err error) {

@@ -541,8 +541,8 @@ func (c *testCmd) printSummary(ctx context.Context, db *store.DB, where string, 
 	r := res.Run
 	if res.StorageErr != nil {
 		if res.SpoolPath != "" {
-			fmt.Fprintf(w, "\nrun %s spooled to %s (%v); the next evalrec command stores it, or run `evalrec replay`\n",
-				r.EvaluationRunID, logline.RelPath(res.SpoolPath), res.StorageErr)
+			fmt.Fprintf(w, "\nrun %s spooled to %s (%v); %s\n",
+				r.EvaluationRunID, logline.RelPath(res.SpoolPath), res.StorageErr, store.ReplayAdvice(res.StorageErr))
 		} else {
 			fmt.Fprintf(w, "\nrun %s was not stored: %v\n", r.EvaluationRunID, res.StorageErr)
 		}

@@ -35,7 +35,7 @@ func Check(ctx context.Context, uri string) error {
 }
 
 // ErrDamaged says the store's file is not an SQLite database.
-var ErrDamaged = errors.New("the embedded store's file is damaged: file is not a database")
+var ErrDamaged = fmt.Errorf("%w: file is not a database", store.ErrDamaged)
 
 // sqliteMagic begins every SQLite database file.
 var sqliteMagic = []byte("SQLite format 3\x00")

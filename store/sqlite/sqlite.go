@@ -497,7 +497,7 @@ func describe(err error) error {
 	case sqlite3lib.SQLITE_READONLY, sqlite3lib.SQLITE_CANTOPEN, sqlite3lib.SQLITE_PERM:
 		return fmt.Errorf("cannot write the embedded store (permissions?): %w", err)
 	case sqlite3lib.SQLITE_CORRUPT, sqlite3lib.SQLITE_NOTADB:
-		return fmt.Errorf("the embedded store's file is damaged: %w", err)
+		return fmt.Errorf("%w: %w", store.ErrDamaged, err)
 	}
 	return err
 }
