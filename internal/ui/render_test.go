@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +212,68 @@ func TestTheTrendOfOneDayDrawsEachRun(t *testing.T) {
 	}
 	if strings.Join(labels, ",") != "mean,max,min,run" || len(c.Bands) != 1 {
 		t.Errorf("series %v, bands %v: want the mean, the band from min to max, and each run", labels, c.Bands)
+	}
+}
+
+// TestEveryLinkLeadsToItsPage follows every link of the pages of a store
+// whose test IDs hold a package path, a subtest, a "#" and non-ASCII text,
+// and whose project is a module path: each must find its page. The
+// templates once query-escaped a value html/template escapes again, so
+// every history link asked for a test named "example.com%2Fp…", and every
+// link of the header for a project of that name.
+func TestEveryLinkLeadsToItsPage(t *testing.T) {
+	db := storetest.New(t).DB
+	ctx := context.Background()
+	ids := []string{"example.com/p/sub.TestA", "example.com/p/sub.TestA/case_#1", "example.com/p/sub.TestA/日本語"}
+	for n := range 2 {
+		finished := at(n).Add(time.Minute)
+		wer := 0.1 + 0.1*float64(n)
+		r := model.EvaluationRun{ID: model.NewIDAt(at(n)), EvaluationRunID: fmt.Sprintf("run-%d", n), StartedAt: at(n), FinishedAt: &finished,
+			Environment: "dev", SystemInfoHash: "h", Status: model.StatusCompleted, Score: fp(90), Source: "wrapper",
+			Project: "example.com/p", Packages: []string{"example.com/p/sub"}, Metrics: map[string]float64{"lat/p99": wer}}
+		require(t, db.InsertRun(ctx, &r))
+		var trs []model.TestRun
+		for _, id := range ids {
+			trs = append(trs, model.TestRun{ID: r.EvaluationRunID + "/" + id, TestRunID: r.EvaluationRunID + "/" + id, EvaluationRunID: r.ID,
+				TestID: id, TestName: id, Package: "example.com/p/sub", FinishedAt: finished, Status: "passed", Passed: true, Score: fp(90),
+				Environment: "dev", Project: r.Project,
+				Metrics: map[string]model.MetricDoc{"lat/p99": {Value: &wer, Direction: "lower", Score: 90}}})
+		}
+		_, err := db.InsertTestRuns(ctx, trs)
+		require(t, err)
+	}
+	srv := httptest.NewServer(ui.New(db, ui.Options{}))
+	defer srv.Close()
+	href := regexp.MustCompile(`href="(/[^"]*)"`)
+	followed := 0
+	for _, page := range []string{"/runs?project=example.com/p", "/runs/latest", "/compare?base=latest~1&cand=latest"} {
+		code, body, _ := get(t, srv.URL+page)
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d", page, code)
+		}
+		for _, m := range href.FindAllStringSubmatch(body, -1) {
+			link := html.UnescapeString(m[1])
+			if strings.HasPrefix(link, "/assets/") {
+				continue
+			}
+			code, body, _ := get(t, srv.URL+link)
+			if code != http.StatusOK {
+				t.Errorf("%s links to %s: %d", page, link, code)
+				continue
+			}
+			followed++
+			if strings.HasPrefix(link, "/history?test=") {
+				u, _ := url.Parse(link)
+				if test := u.Query().Get("test"); !slices.Contains(ids, test) || !strings.Contains(html.UnescapeString(body), test) {
+					t.Errorf("%s links to the history of %q, which is none of the tests", page, test)
+				}
+			}
+			if strings.Contains(link, "project=") && !strings.Contains(link, "project=example.com%2fp") && !strings.Contains(link, "project=example.com%2Fp") {
+				t.Errorf("%s links to %s: not the project example.com/p", page, link)
+			}
+		}
+	}
+	if followed < 10 {
+		t.Errorf("followed %d links", followed)
 	}
 }

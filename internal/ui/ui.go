@@ -261,7 +261,6 @@ var funcs = template.FuncMap{
 		b, err := json.Marshal(c.filled())
 		return string(b), err
 	},
-	"q":    url.QueryEscape,
 	"list": func(s ...string) []string { return s },
 	// css and js inline an embedded asset, for the self-contained report.
 	"css": func(name string) (template.CSS, error) {
