@@ -113,7 +113,11 @@ func reportReplay(log *slog.Logger, rep store.ReplayReport, err error) {
 		log.Warn(fmt.Sprintf("the store rejected %d spooled documents: %v", len(rep.Rejected), rep.Rejected[0]))
 	}
 	if len(rep.Elsewhere) > 0 {
-		log.Warn(fmt.Sprintf("%d spool files are meant for another store and were left alone (first: %s); `evalrec replay -force` stores them here", len(rep.Elsewhere), rep.Elsewhere[0]))
+		what := fmt.Sprintf("%d spool files are meant for another store and were left alone (first: %s); `evalrec replay -force` stores them here", len(rep.Elsewhere), rep.Elsewhere[0])
+		if len(rep.Elsewhere) == 1 {
+			what = fmt.Sprintf("a spool file is meant for another store and was left alone: %s; `evalrec replay -force` stores it here", rep.Elsewhere[0])
+		}
+		log.Warn(what + ", or `evalrec replay` with that store configured")
 	}
 	if err != nil {
 		log.Warn(fmt.Sprintf("replaying the spool: %v; run `evalrec replay` to retry", err))
