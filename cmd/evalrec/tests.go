@@ -51,15 +51,20 @@ func (c *testsCmd) Run(ctx context.Context, _ []string) error {
 	if err != nil {
 		return err
 	}
+	total := len(aggs)
 	if c.q.limit > 0 && len(aggs) > c.q.limit {
 		aggs = aggs[:c.q.limit]
 	}
 	if c.q.json {
-		return printJSON(c.env.stdout, map[string]any{"runs": len(runs), "tests": aggs})
+		return printJSON(c.env.stdout, map[string]any{"runs": len(runs), "total": total, "tests": aggs})
 	}
 	p := newPainter(c.env.stdout)
 	w := table(c.env.stdout)
-	fmt.Fprintf(c.env.stdout, "%d tests over the latest %d runs\n\n", len(aggs), len(runs))
+	if len(aggs) < total {
+		fmt.Fprintf(c.env.stdout, "%d tests over the latest %d runs, the first %d by ID (-limit 0 lists them all)\n\n", total, len(runs), len(aggs))
+	} else {
+		fmt.Fprintf(c.env.stdout, "%d tests over the latest %d runs\n\n", total, len(runs))
+	}
 	fmt.Fprintln(w, "TEST\tRUNS\tAVG\tMIN\tMAX\tPASS RATE\tLAST")
 	for _, a := range aggs {
 		rate := "skipped"
