@@ -62,11 +62,12 @@ func (c *flakyCmd) Run(ctx context.Context, _ []string) error {
 	if err != nil {
 		return err
 	}
+	total := len(found)
 	if c.q.limit > 0 && len(found) > c.q.limit {
 		found = found[:c.q.limit]
 	}
 	if c.q.json {
-		return printJSON(c.env.stdout, map[string]any{"runs": len(runs), "tests": found, "blips": blips})
+		return printJSON(c.env.stdout, map[string]any{"runs": len(runs), "total": total, "tests": found, "blips": blips})
 	}
 	// A blip: tests that failed together once are no flaky tests.
 	defer func() {
@@ -90,5 +91,14 @@ func (c *flakyCmd) Run(ctx context.Context, _ []string) error {
 		fmt.Fprintf(w, "%s\t%s\t%d\t%.0f%%\t%.2f\t%s\t%d\t%s\t%s\t%s\n", h.TestID, p.status(h.Verdict), h.Impact, 100*h.PassRate,
 			h.FlipRate, same, h.Samples, fmtTime(h.LastFailure), h.Environment, short(h.SystemInfoHash, 8))
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	switch more := total - len(found); {
+	case more == 1:
+		fmt.Fprintf(c.env.stdout, "…and 1 more flaky or broken test (-limit 0 lists them all)\n")
+	case more > 1:
+		fmt.Fprintf(c.env.stdout, "…and %d more flaky or broken tests (-limit 0 lists them all)\n", more)
+	}
+	return nil
 }
