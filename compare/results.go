@@ -105,8 +105,9 @@ type testSetChanges struct {
 // A Renamed test ran on both sides under names that differ only where
 // they print a value that changes from run to run: a pointer's address
 // or a time, as %v and %#v print them (testify names some subtests so,
-// with the arguments they assert on). It is compared as one test, rather
-// than listed as new on one side and removed on the other every run.
+// with the arguments they assert on). Its status, and in a Diff its
+// score, are compared as one test's, rather than listing it as new on one
+// side and removed on the other every run.
 type Renamed struct {
 	Base string `json:"base"`
 	Cand string `json:"cand"`

@@ -116,7 +116,9 @@ type Report struct {
 	RemovedTests []string  `json:"removed_tests"`
 	NewlyFailing []string  `json:"newly_failing"`
 	Fixed        []string  `json:"fixed"`
-	// Renamed tests are compared as one test (see [Renamed]).
+	// Renamed tests count as one test for the test set and for statuses
+	// (newly failing, fixed); their metrics are not compared (see
+	// [Renamed]).
 	Renamed  []Renamed `json:"renamed_tests,omitempty"`
 	Warnings []string  `json:"warnings"`
 	// NeedRuns is how many runs a side would need for a change of five
