@@ -61,7 +61,7 @@ func (c *testsCmd) Run(ctx context.Context, _ []string) error {
 	p := newPainter(c.env.stdout)
 	w := table(c.env.stdout)
 	if len(aggs) < total {
-		fmt.Fprintf(c.env.stdout, "%d tests over the latest %d runs, the first %d by ID (-limit 0 lists them all)\n\n", total, len(runs), len(aggs))
+		fmt.Fprintf(c.env.stdout, "%d tests over the latest %d runs; the %d of highest average score (-limit 0 lists them all)\n\n", total, len(runs), len(aggs))
 	} else {
 		fmt.Fprintf(c.env.stdout, "%d tests over the latest %d runs\n\n", total, len(runs))
 	}
