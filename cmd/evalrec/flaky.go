@@ -77,7 +77,12 @@ func (c *flakyCmd) Run(ctx context.Context, _ []string) error {
 		}
 	}()
 	if len(found) == 0 {
-		fmt.Fprintf(c.env.stdout, "no flaky or broken tests in the latest %d runs\n", len(runs))
+		fmt.Fprintf(c.env.stdout, "no flaky or broken tests in the latest %d runs", len(runs))
+		if n := len(runs); n > 0 && n < c.opt.MinSamples {
+			// A run gives a test one result unless it ran with -count.
+			fmt.Fprintf(c.env.stdout, "; a verdict needs %d results of a test (-min-samples), which %d runs give only with -count", c.opt.MinSamples, n)
+		}
+		fmt.Fprintln(c.env.stdout)
 		return nil
 	}
 	p := newPainter(c.env.stdout)
