@@ -34,7 +34,8 @@ type FlakyOptions struct {
 	BlipTests int
 }
 
-func (o FlakyOptions) withDefaults() FlakyOptions {
+// WithDefaults is o with the default of each option left zero.
+func (o FlakyOptions) WithDefaults() FlakyOptions {
 	if o.Window <= 0 {
 		o.Window = 30
 	}
@@ -125,7 +126,7 @@ func FindFlaky(runs []model.EvaluationRun, results samples.ResultStream, opt Fla
 // their samples only, so a window of 1.5 million results that hold a few
 // hundred failures keeps a few thousand samples.
 func Health(runs []model.EvaluationRun, results samples.ResultStream, opt FlakyOptions) ([]TestHealth, []Blip, error) {
-	opt = opt.withDefaults()
+	opt = opt.WithDefaults()
 	type key struct {
 		env, hash string
 		test      int32

@@ -574,6 +574,8 @@ type FlakyView struct {
 	// Blips are runs where several tests failed together, once: their
 	// failures are not counted as flakiness.
 	Blips []analytics.Blip `json:"blips"`
+	// MinSamples is how many results of a test a verdict needs.
+	MinSamples int `json:"min_samples"`
 }
 
 func (s *Server) flaky(r *http.Request) (any, error) {
@@ -602,7 +604,7 @@ func (s *Server) flakyView(ctx context.Context, runs []model.EvaluationRun) (any
 	if blips == nil {
 		blips = []analytics.Blip{}
 	}
-	return FlakyView{Runs: len(runs), Tests: found, Blips: blips}, nil
+	return FlakyView{Runs: len(runs), Tests: found, Blips: blips, MinSamples: analytics.FlakyOptions{}.WithDefaults().MinSamples}, nil
 }
 
 // ConfigsView lists configurations.
