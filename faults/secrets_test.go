@@ -230,11 +230,22 @@ func TestNewShapesOfSecretsStayOutOfEveryChannel(t *testing.T) {
 	channels["JUnit"] = string(b)
 	channels["store"] = allDocuments(t, s)
 	for _, args := range [][]string{
-		{"runs"}, {"show", "latest"}, {"tests"}, {"export", "-format", "json"}, {"export", "-format", "prometheus"},
-		{"report", "-format", "markdown"}, {"report"}, {"history", "s/TestLeaks"}, {"configs"}, {"compare", "latest~1", "latest"},
+		{"runs"}, {"show", "latest"}, {"show", "-output", "latest"}, {"tests"}, {"export", "-o", "exported"}, {"export", "-format", "prometheus"},
+		{"report", "-format", "markdown"}, {"report"}, {"history", "example.com/gen/s.TestLeaks"}, {"configs"}, {"compare", "latest~1", "latest"},
 	} {
 		out := testmod.Run(t, dir, storeEnv(s), evalrec, args...)
+		// A command that failed would check nothing but its error.
+		require.Zero(t, out.Code, "%v: %s", args, out.Combined())
 		channels[strings.Join(args, " ")] = out.Combined()
+	}
+	exported, err := filepath.Glob(filepath.Join(dir, "exported", "*.jsonl"))
+	require.NoError(t, err)
+	require.Len(t, exported, 3, "runs, parts and test runs")
+	for _, f := range exported {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		require.NotEmpty(t, b, f)
+		channels["export "+filepath.Base(f)] = string(b)
 	}
 	ui := httptest.NewServer(evalui.New(s.DB, evalui.Options{Project: "*"}))
 	defer ui.Close()
