@@ -70,6 +70,7 @@ func (d *DB) Parts(ctx context.Context, run model.ID) ([]Part, error) {
 	return d.parts(ctx, run)
 }
 
+// parts is Parts within ctx's deadline as it is.
 func (d *DB) parts(ctx context.Context, run model.ID) ([]Part, error) {
 	var out []Part
 	err := d.drv.Each(ctx, Scan{Runs: []model.ID{run}, Part: func(p *Part) error {
