@@ -212,9 +212,12 @@ func compareSides(baseRuns, candRuns []model.EvaluationRun, rs *samples.Results,
 	// A result go test served from its cache says the test ran and how it
 	// ended (as it did when last run fresh), so it counts for the test
 	// set and for statuses; it is no new sample of a metric.
-	r.Cached = base.cached() + cand.cached()
+	bc, cc := base.cached(), cand.cached()
+	r.Cached = bc + cc
 	if r.Cached > 0 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%d test results were served from go test's cache and are left out of the samples: run with -count=1 for fresh ones", r.Cached))
+		// Say which side: a candidate run with -count=1 is often compared
+		// with a history that was not.
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d test results (%d of the base, %d of the candidate) were served from go test's cache and are left out of the samples: run with -count=1 for fresh ones", r.Cached, bc, cc))
 	}
 
 	byID := testsByID(rs)

@@ -127,7 +127,7 @@ func TestCachedResultsAreNotSamples(t *testing.T) {
 	assert.Equal(t, 6, r.Cached)
 	assert.Equal(t, 1, find(r, "t", "wer").N2, "six cached copies are one sample, the fresh one")
 	assert.Empty(t, r.Regressions())
-	assert.Contains(t, r.Warnings[0], "served from go test's cache")
+	assert.Contains(t, r.Warnings[0], "6 test results (0 of the base, 6 of the candidate) were served from go test's cache")
 }
 
 func TestUnitsDecideDirections(t *testing.T) {
