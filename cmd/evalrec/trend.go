@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -56,7 +58,21 @@ func (c *trendCmd) Run(ctx context.Context, _ []string) error {
 		return printJSON(c.env.stdout, map[string]any{"metric": c.metric, "by": c.by, "points": points})
 	}
 	if len(points) == 0 {
-		fmt.Fprintf(c.env.stdout, "no runs with %s\n", c.metric)
+		fmt.Fprintf(c.env.stdout, "no runs with %s", c.metric)
+		if len(runs) > 0 {
+			// A misspelt name: say which the runs have.
+			have := map[string]bool{}
+			for _, r := range runs {
+				for k := range r.Metrics {
+					have[k] = true
+				}
+			}
+			fmt.Fprintf(c.env.stdout, " among the latest %d; they have %s", len(runs), brief(slices.Sorted(maps.Keys(have)), maxListed))
+			if len(have) == 0 {
+				fmt.Fprintf(c.env.stdout, "no metric but the score")
+			}
+		}
+		fmt.Fprintln(c.env.stdout)
 		return nil
 	}
 	means := make([]float64, len(points))
