@@ -283,9 +283,8 @@ func (r *Recorder) Finish(code int) int {
 	problem := <-r.checked
 	if problem != nil && !bool(r.cfg.Strict) && r.jn.Healthy() { // else nothing stays anywhere
 		msg := fmt.Sprintf("%v: results stay in %s; `evalrec replay` stores them once it answers", problem, spool)
-		if errors.Is(problem, settle.ErrDamaged) {
-			msg = fmt.Sprintf("the embedded store %s cannot be read (%v): results stay in %s; move the file aside, then `evalrec replay` stores them in a new one",
-				r.where, problem, spool)
+		if errors.Is(problem, store.ErrDamaged) {
+			msg = fmt.Sprintf("the embedded store %s cannot be read (%v): results stay in %s; %s", r.where, problem, spool, store.ReplayAdvice(problem))
 		}
 		if warnOnce(msg) {
 			r.log.Warn(msg)

@@ -67,10 +67,11 @@ func (c *trendCmd) Run(ctx context.Context, _ []string) error {
 					have[k] = true
 				}
 			}
-			fmt.Fprintf(c.env.stdout, " among the latest %d; they have %s", len(runs), brief(slices.Sorted(maps.Keys(have)), maxListed))
-			if len(have) == 0 {
-				fmt.Fprintf(c.env.stdout, "no metric but the score")
+			names := "no metric but the score"
+			if len(have) > 0 {
+				names = brief(slices.Sorted(maps.Keys(have)), maxListed)
 			}
+			fmt.Fprintf(c.env.stdout, " among the latest %d; they have %s", len(runs), names)
 		}
 		fmt.Fprintln(c.env.stdout)
 		return nil

@@ -190,19 +190,13 @@ func (s *Store) Write(ctx context.Context, ws []store.Write) (done int, st store
 		b := batch{tx: tx, st: &st, touched: map[model.ID]bool{}}
 		defer b.close()
 		for i := 0; i < len(ws); {
-			w := ws[i]
-			switch {
+			next := i + 1
+			switch w := ws[i]; {
 			case w.TestRun != nil:
-				j := i + 1
-				for j < len(ws) && ws[j].TestRun != nil {
-					j++
+				for next < len(ws) && ws[next].TestRun != nil {
+					next++
 				}
-				err = b.insertTestRuns(ctx, ws[i:j])
-				i = j
-				if err != nil {
-					return err
-				}
-				continue
+				err = b.insertTestRuns(ctx, ws[i:next])
 			case w.Replace:
 				err = replacePart(ctx, tx, w.Part)
 			default:
@@ -211,7 +205,7 @@ func (s *Store) Write(ctx context.Context, ws []store.Write) (done int, st store
 			if err != nil {
 				return err
 			}
-			i++
+			i = next
 		}
 		// A run's digest holds its test runs as they were when it
 		// finished: one that gains test runs (a late writer, a replay)
