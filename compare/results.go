@@ -3,6 +3,7 @@ package compare
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"regexp"
 	"slices"
@@ -111,6 +112,15 @@ type testSetChanges struct {
 type Renamed struct {
 	Base string `json:"base"`
 	Cand string `json:"cand"`
+}
+
+// RenamedLine says that n tests were compared across a change of name,
+// in the words every view uses.
+func RenamedLine(n int) string {
+	if n == 1 {
+		return "1 test is named anew each run (a pointer's address or a time in its name): compared as the same test"
+	}
+	return fmt.Sprintf("%d tests are named anew each run (a pointer's address or a time in their names): compared as the same tests", n)
 }
 
 // runDependent matches what a test's name may hold that differs from run

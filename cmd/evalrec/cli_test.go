@@ -5,7 +5,11 @@ import (
 	"math"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"testing"
+
+	"evalrec.dev/compare"
+	"evalrec.dev/model"
 )
 
 func TestSplitArgsFindsEvalrecFlagsAnywhere(t *testing.T) {
@@ -101,5 +105,21 @@ func TestCollectorSettingsLeaveWhatTheUserSet(t *testing.T) {
 	gcSettings{200, 112 << 20}.apply(func(k string) string { return map[string]string{"GOGC": "50", "GOMEMLIMIT": "2GiB"}[k] })
 	if p, l := current(); p != 100 || l != math.MaxInt64 {
 		t.Errorf("GOGC and GOMEMLIMIT set by the user: GOGC %d, limit %d; want both left alone", p, l)
+	}
+}
+
+// TestTheSummarySaysATestWasRenamed: the line a renamed test gets, in the
+// summary and in compare's report.
+func TestTheSummarySaysATestWasRenamed(t *testing.T) {
+	var b strings.Builder
+	printChanges(&b, compare.Diff{Base: &model.EvaluationRun{EvaluationRunID: "run-1"},
+		Renamed: []compare.Renamed{{Base: "p.T/(0xc000123456)", Cand: "p.T/(0xc000abcdef)"}, {Base: "p.U/(0xc000123456)", Cand: "p.U/(0xc000abcdef)"}}})
+	if !strings.Contains(b.String(), "  names  2 tests are named anew each run (a pointer's address or a time in their names): compared as the same tests\n") {
+		t.Errorf("summary:\n%s", b.String())
+	}
+	b.Reset()
+	printReport(&b, compare.Report{Renamed: []compare.Renamed{{Base: "a", Cand: "b"}}}, false)
+	if !strings.Contains(b.String(), "renamed: 1 test is named anew each run (a pointer's address or a time in its name): compared as the same test\n") {
+		t.Errorf("compare:\n%s", b.String())
 	}
 }

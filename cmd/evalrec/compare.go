@@ -252,6 +252,6 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 	list("new", r.NewTests)
 	list("removed", r.RemovedTests)
 	if n := len(r.Renamed); n > 0 {
-		fmt.Fprintf(w, "renamed: %s\n", renamedLine(n))
+		fmt.Fprintf(w, "renamed: %s\n", compare.RenamedLine(n))
 	}
 }

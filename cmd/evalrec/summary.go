@@ -81,20 +81,11 @@ func printChanges(w io.Writer, d compare.Diff) {
 	list("broke", d.NewlyFailing)
 	list("fixed", d.Fixed)
 	if n := len(d.Renamed); n > 0 {
-		fmt.Fprintf(w, "  %-6s %s\n", "names", renamedLine(n))
+		fmt.Fprintf(w, "  %-6s %s\n", "names", compare.RenamedLine(n))
 	}
 	if len(d.Metrics) == 0 && len(d.Tests) == 0 && len(d.NewTests)+len(d.RemovedTests) == 0 {
 		fmt.Fprintf(w, "  no changes\n")
 	}
-}
-
-// renamedLine says that n tests were compared across a change of name
-// (see compare.Renamed).
-func renamedLine(n int) string {
-	if n == 1 {
-		return "1 test is named anew each run (a pointer's address or a time in its name): compared as the same test"
-	}
-	return fmt.Sprintf("%d tests are named anew each run (a pointer's address or a time in their names): compared as the same tests", n)
 }
 
 func indent(s string) string {

@@ -280,3 +280,44 @@ func TestEveryLinkLeadsToItsPage(t *testing.T) {
 		t.Errorf("followed %d links", followed)
 	}
 }
+
+// TestARenamedTestIsSaidOnEveryView: a test whose name holds a pointer's
+// address is named anew each run; the run page, the compare page, the
+// report and the JSON twins say it was compared as one test, in words.
+func TestARenamedTestIsSaidOnEveryView(t *testing.T) {
+	db := storetest.New(t).DB
+	ctx := context.Background()
+	for n, addr := range []string{"0xc000123456", "0xc000abcdef"} {
+		finished := at(n).Add(time.Minute)
+		r := model.EvaluationRun{ID: model.NewIDAt(at(n)), EvaluationRunID: fmt.Sprintf("run-%d", n), StartedAt: at(n), FinishedAt: &finished,
+			Environment: "dev", SystemInfoHash: "h", Status: model.StatusCompleted, Score: fp(100), Source: "wrapper",
+			Project: "example.com/p", Packages: []string{"example.com/p"}, Metrics: map[string]float64{}}
+		require(t, db.InsertRun(ctx, &r))
+		id := "example.com/p.TestContains/Contains((*A)(" + addr + "))"
+		_, err := db.InsertTestRuns(ctx, []model.TestRun{{ID: r.EvaluationRunID + "/" + id, TestRunID: r.EvaluationRunID + "/" + id,
+			EvaluationRunID: r.ID, TestID: id, TestName: id, Package: "example.com/p", FinishedAt: finished, Status: "passed", Passed: true,
+			Score: fp(100), Environment: "dev", Project: r.Project}})
+		require(t, err)
+	}
+	s := ui.New(db, ui.Options{})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	const said = "1 test is named anew each run (a pointer&#39;s address or a time in its name): compared as the same test"
+	for _, page := range []string{"/runs/latest", "/compare?base=latest~1&cand=latest"} {
+		_, body, _ := get(t, srv.URL+page)
+		if !strings.Contains(body, said) || strings.Contains(body, "<dt>new</dt><dd>example.com") {
+			t.Errorf("%s does not say the test was renamed:\n%s", page, body)
+		}
+	}
+	if _, body, _ := get(t, srv.URL+"/api/runs/latest"); !strings.Contains(body, `"renamed_tests": 1`) {
+		t.Errorf("/api/runs/latest: %s", body)
+	}
+	v, err := s.Report(ctx, "latest", ui.ReportOptions{Last: 30})
+	require(t, err)
+	var md bytes.Buffer
+	require(t, ui.WriteMarkdown(&md, v))
+	if !strings.Contains(md.String(), "1 test is named anew each run") {
+		t.Errorf("the report does not say the test was renamed:\n%s", md.String())
+	}
+	checkText(t, "report", md.String())
+}

@@ -212,7 +212,7 @@ func WriteMarkdown(w io.Writer, v *ReportView) error {
 		list("new", c.NewTests)
 		list("removed", c.RemovedTests)
 		if n := len(c.Renamed); n > 0 {
-			fmt.Fprintf(&b, "- **named anew each run:** %d tests (a pointer's address or a time in the name), compared as the same tests\n", n)
+			fmt.Fprintf(&b, "- **renamed:** %s\n", compare.RenamedLine(n))
 		}
 		for _, wn := range c.Warnings {
 			fmt.Fprintf(&b, "- ⚠ %s\n", mdEscape(wn))

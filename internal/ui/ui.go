@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"evalrec.dev/compare"
 	"evalrec.dev/internal/jsonout"
 	"evalrec.dev/store"
 )
@@ -243,12 +244,13 @@ var funcs = template.FuncMap{
 	// score, num, signed and pval format a number, a *float64 or nil;
 	// what is missing, NaN or infinite shows as "–", never as Go's
 	// "%!f(*float64=…)" or "NaN".
-	"score":  func(v any) string { return formatNumber(v, "%.2f") },
-	"num":    func(v any) string { return formatNumber(v, "%.4g") },
-	"signed": func(v any) string { return formatNumber(v, "%+.4g") },
-	"pval":   func(v any) string { return formatNumber(v, "%.3g") },
-	"fixed":  func(v any) string { return formatNumber(v, "%.2f") },
-	"ms":     func(v any) string { return formatNumber(v, "%.1f") },
+	"score":   func(v any) string { return formatNumber(v, "%.2f") },
+	"num":     func(v any) string { return formatNumber(v, "%.4g") },
+	"signed":  func(v any) string { return formatNumber(v, "%+.4g") },
+	"renamed": compare.RenamedLine,
+	"pval":    func(v any) string { return formatNumber(v, "%.3g") },
+	"fixed":   func(v any) string { return formatNumber(v, "%.2f") },
+	"ms":      func(v any) string { return formatNumber(v, "%.1f") },
 	"time": func(t time.Time) string {
 		if t.IsZero() {
 			return "–"
