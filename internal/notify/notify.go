@@ -14,12 +14,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
 // Message is what is posted.
 type Message struct {
-	Text         string       `json:"text"` // Slack, Mattermost and Teams show it
+	Text         string       `json:"text"` // plain text, which Slack, Mattermost and Teams show
 	Project      string       `json:"project,omitempty"`
 	Run          string       `json:"run,omitempty"`
 	Regressions  []Finding    `json:"regressions"`
@@ -60,9 +61,9 @@ type Options struct {
 	Client   *http.Client
 }
 
-// Post sends m to the webhook at rawURL, trying again on network errors,
-// 429 and 5xx answers. Errors name the webhook's host only: its path often
-// holds its secret.
+// Post sends m to the webhook at rawURL, its Text escaped for Slack,
+// trying again on network errors, 429 and 5xx answers. Errors name the
+// webhook's host only: its path often holds its secret.
 func Post(ctx context.Context, rawURL string, m Message, opt Options) error {
 	if opt.Attempts <= 0 {
 		opt.Attempts = 3
@@ -80,6 +81,7 @@ func Post(ctx context.Context, rawURL string, m Message, opt Options) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("the webhook address is not an http(s) URL")
 	}
+	m.Text = slackText.Replace(m.Text)
 	body, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -104,6 +106,10 @@ func Post(ctx context.Context, rawURL string, m Message, opt Options) error {
 	}
 	return fmt.Errorf("posting to %s: %w", u.Host, last)
 }
+
+// slackText escapes what Slack's text format reads as markup: <…> is a
+// link or a mention (<!channel>), & begins an entity.
+var slackText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func post(ctx context.Context, opt Options, rawURL string, body []byte) (retry bool, err error) {
 	cctx, cancel := context.WithTimeout(ctx, opt.Timeout)

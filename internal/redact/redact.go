@@ -65,7 +65,34 @@ func URI(uri string) string {
 		q += hostsStart
 		rest = rest[:q+1] + redactQuery(rest[q+1:])
 	}
+	if p := strings.Index(rest[hostsStart:], "/"); p >= 0 {
+		p += hostsStart
+		end := len(rest)
+		if i := strings.IndexAny(rest[p:], "?#"); i >= 0 {
+			end = p + i
+		}
+		rest = rest[:p] + redactPath(rest[p:end]) + rest[end:]
+	}
 	return scheme + "://" + rest
+}
+
+// redactPath masks the values of a path's secret parameters: /token=…,
+// /api;password=….
+func redactPath(path string) string {
+	if !strings.Contains(path, "=") {
+		return path
+	}
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		params := strings.Split(seg, ";")
+		for j, p := range params {
+			if k, _, ok := strings.Cut(p, "="); ok && IsSecretKey(k) {
+				params[j] = k + "=" + mask
+			}
+		}
+		segs[i] = strings.Join(params, ";")
+	}
+	return strings.Join(segs, "/")
 }
 
 // secretUser reports whether a connection string's user name is itself a
@@ -78,10 +105,12 @@ func secretUser(user, rest string) bool {
 	return tokens.MatchString(user) || strings.Contains(strings.ToUpper(rest), "AUTHMECHANISM=MONGODB-AWS")
 }
 
+// redactQuery masks the values of a query's secret options, and a value
+// that holds a secret URL-encoded (a redirect's URL with a token in it).
 func redactQuery(q string) string {
 	parts := strings.Split(q, "&")
 	for i, p := range parts {
-		k, _, ok := strings.Cut(p, "=")
+		k, v, ok := strings.Cut(p, "=")
 		if !ok {
 			continue
 		}
@@ -90,8 +119,21 @@ func redactQuery(q string) string {
 				parts[i] = k + "=" + mask
 			}
 		}
+		if parts[i] == p && holdsEncodedSecret(v) {
+			parts[i] = k + "=" + mask
+		}
 	}
 	return strings.Join(parts, "&")
+}
+
+// holdsEncodedSecret reports whether v, URL-encoded, holds a secret once
+// decoded: a URL or a query with a token in it, passed as a value.
+func holdsEncodedSecret(v string) bool {
+	if !strings.Contains(v, "%") {
+		return false
+	}
+	d, err := url.QueryUnescape(v)
+	return err == nil && Text(d) != d
 }
 
 var (
@@ -104,8 +146,10 @@ var (
 	bearer     = regexp.MustCompile(`(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{6,})`)
 	// --flag=value, --flag value, -flag value.
 	flagValue = regexp.MustCompile(`(^|\s)(--?)([A-Za-z][\w.-]*)(=|\s+)([^\s"']+)`)
-	// KEY=value, key: value and "key": "value" with a secret key.
-	assignment = regexp.MustCompile(`(^|[\s,;{(&?])["']?([A-Za-z_][\w.-]*)["']?([ \t]*[:=][ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s,;&"')}]+)`)
+	// KEY=value, key: value and "key": "value" with a secret key; in a
+	// path (/token=…) too, and in a query URL-encoded into another
+	// (%3Ftoken%3D…, %26token%3D…).
+	assignment = regexp.MustCompile(`(^|[\s,;{(&?/]|%2[Ff]|%26|%3[Ff])["']?([A-Za-z_][\w.-]*)["']?([ \t]*(?:[:=]|%3[Dd])[ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s,;&"')}]+)`)
 	// What follows "file.go:" where testing says which line logged: a
 	// line, maybe a column.
 	fileLine = regexp.MustCompile(`^\d+(:\d+)?:?$`)
@@ -192,6 +236,9 @@ func Text(s string) string {
 	if may(assignment, s) {
 		s = assignment.ReplaceAllStringFunc(s, func(m string) string {
 			g := assignment.FindStringSubmatch(m)
+			if !IsSecretKey(g[2]) && holdsEncodedSecret(g[4]) {
+				return strings.TrimSuffix(m, g[4]) + mask
+			}
 			if !IsSecretKey(g[2]) || strings.EqualFold(g[2], "authorization") || strings.Trim(g[4], `"'`) == mask {
 				return m
 			}
@@ -221,7 +268,7 @@ var literalOf = map[*regexp.Regexp]func(s string) bool{
 	bearer:     func(s string) bool { return containsFold(s, "bearer") || containsFold(s, "basic") },
 	flagValue:  func(s string) bool { return strings.Contains(s, "-") },
 	attrLine:   func(s string) bool { return strings.Contains(s, "=== ATTR  ") },
-	assignment: func(s string) bool { return strings.ContainsAny(s, ":=") },
+	assignment: func(s string) bool { return strings.ContainsAny(s, ":=") || containsFold(s, "%3d") },
 }
 
 // may reports whether pattern can match s.

@@ -168,6 +168,11 @@ func TestNewShapesOfSecretsAreMasked(t *testing.T) {
 		pemKey[40:]:                        "VTLw7onL", // a tail that lost the BEGIN line
 		pemKey[:len(pemKey)-35] + "more\n": "VTLw7onL", // one that lost the END line
 		"repo https://x.example/r?access_token=abcdef&x=1": "abcdef",
+		// A key after a path's slash, and a query URL-encoded in another.
+		"GET /auth/token=abc123def456":                                          "abc123def456",
+		"https://x.example/api;v=1/password=hunter2hunter2":                     "hunter2",
+		"next=%2Flogin%3Fuser%3Dme%26token%3Dabc123def456":                      "abc123def456",
+		"redirect https://x.example/cb?u=https%3A%2F%2Fy%2F%3Fapi_key%3Dzyx987": "zyx987",
 	} {
 		out := Text(in)
 		if strings.Contains(out, secret) {
