@@ -45,14 +45,14 @@ func (d *DB) RecreateIndexes(ctx context.Context) error {
 func (d *DB) Run(ctx context.Context, id model.ID) (*model.EvaluationRun, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
-	return d.drv.Run(ctx, RunKey{ID: id})
+	return d.one(ctx, RunFilter{ID: id, Whole: true})
 }
 
 // RunNamed returns the run with that evaluation_run_id, or ErrNotFound.
 func (d *DB) RunNamed(ctx context.Context, evaluationRunID string) (*model.EvaluationRun, error) {
 	ctx, cancel := bounded(ctx, queryTimeout)
 	defer cancel()
-	return d.drv.Run(ctx, RunKey{Name: evaluationRunID})
+	return d.one(ctx, RunFilter{Name: evaluationRunID, Whole: true})
 }
 
 // Runs returns the runs f selects, newest first, without their dependency

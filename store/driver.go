@@ -24,8 +24,9 @@ import (
 //
 // The rules every driver follows:
 //
-//   - Inserts are idempotent: a document whose _id is stored already is
-//     counted as a duplicate, never an error, and never overwritten. The
+//   - Inserts of test runs and parts are idempotent: a document whose _id
+//     is stored already is counted as a duplicate, never an error, and
+//     never overwritten. A run is stored once: a second is an error. The
 //     MongoDB-compatible servers evalrec supports have no transactions
 //     across documents, so every write must be safe to repeat; SQLite
 //     writes each batch in one.
@@ -41,14 +42,13 @@ type Driver interface {
 	// recreate, it drops evalrec's indexes and creates them again.
 	Indexes(ctx context.Context, recreate bool) error
 
-	// InsertRun stores a new run. It returns ErrDuplicateID when a run
-	// with r.ID is stored, and ErrDuplicateName when another run has
-	// r.EvaluationRunID (both are ErrExists).
-	InsertRun(ctx context.Context, r *model.EvaluationRun) error
-	// Write applies ws in order: what a writer's session has queued. It
-	// returns how many of ws it stored when the store fails: a driver
-	// that writes a batch in one transaction stores none of one that
-	// fails (SQLite); another, those before the first it could not write.
+	// Write applies ws in order: a new run, or what a writer's session
+	// has queued. It returns how many of ws it stored when the store
+	// fails, or when a run cannot be stored (ErrDuplicateID when a run
+	// with its _id is stored, ErrDuplicateName when another run has its
+	// evaluation_run_id; both are ErrExists): a driver that writes a
+	// batch in one transaction stores none of one that fails (SQLite);
+	// another, those before the first it could not write.
 	Write(ctx context.Context, ws []Write) (done int, st WriteStats, err error)
 	// Finalize reads run, its parts and its test runs' results, and
 	// writes what f computes from them: the parts f.Reap returns, over
@@ -61,15 +61,9 @@ type Driver interface {
 	// has ended, a driver that keeps digests stores the run's.
 	Finalize(ctx context.Context, run model.ID, f Finalizing) (*model.EvaluationRun, error)
 
-	// Run returns one run whole, by its _id or, when k.ID is zero, its
-	// evaluation_run_id; or ErrNotFound.
-	Run(ctx context.Context, k RunKey) (*model.EvaluationRun, error)
 	// Runs returns the runs f selects, newest first (by started_at, then
-	// _id), without their dependency lists.
+	// _id), with their dependency lists only when f.Whole.
 	Runs(ctx context.Context, f RunFilter) ([]model.EvaluationRun, error)
-	// PreviousComparable returns the newest run before r that q selects,
-	// or ErrNotFound.
-	PreviousComparable(ctx context.Context, q Comparable) (*model.EvaluationRun, error)
 	// Results reads the results of each run's test runs in turn into rs
 	// (emptying its rows first, see [samples.Results]) and calls yield with it;
 	// it stops at yield's first error and returns it.
@@ -103,18 +97,11 @@ type Scan struct {
 	TestRun func(*model.TestRun) error
 }
 
-// RunKey names one run: by its _id, or, when ID is zero, by its
-// evaluation_run_id.
-type RunKey struct {
-	ID   model.ID
-	Name string
-}
-
-// Comparable selects the run another run is compared with by default: one
-// of the same project, environment, system and branch that has ended,
-// started no later, and ran at least one of Packages (when there are any).
+// Comparable selects the runs another run is compared with by default:
+// those of the same project, environment, system and branch (none for
+// none) that have ended, started no later than Before, and ran at least one
+// of Packages (when there are any).
 type Comparable struct {
-	Except         model.ID
 	Project        string
 	Environment    string
 	SystemInfoHash string
@@ -123,10 +110,11 @@ type Comparable struct {
 	Packages       []string
 }
 
-// A Write is one document of a batch: a test run to insert, a part to
+// A Write is one document of a batch: a run, a test run or a part to
 // insert, or (Replace) a part to write over the stored part with its _id.
-// Exactly one of TestRun and Part is set.
+// Exactly one of Run, TestRun and Part is set.
 type Write struct {
+	Run     *model.EvaluationRun
 	TestRun *model.TestRun
 	Part    *Part
 	Replace bool

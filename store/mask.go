@@ -15,10 +15,12 @@ import (
 // back, holds no secret. The documents are masked in place, so the
 // caller's copy is the one stored.
 
-// InsertRun masks r and stores it (see [Driver.InsertRun]).
+// InsertRun masks r and stores it: ErrDuplicateID when a run with its
+// _id is stored, ErrDuplicateName when another run has its
+// evaluation_run_id.
 func (d *DB) InsertRun(ctx context.Context, r *model.EvaluationRun) error {
-	maskRun(r)
-	return d.drv.InsertRun(ctx, r)
+	_, _, err := d.Write(ctx, []Write{{Run: r}})
+	return err
 }
 
 // InsertTestRuns masks trs and stores them.
@@ -58,9 +60,12 @@ func (d *DB) Write(ctx context.Context, ws []Write) (done int, st WriteStats, er
 func mask(ws []Write) {
 	var env, branch memo // a batch repeats its run's environment and branch
 	for _, w := range ws {
-		if w.TestRun != nil {
+		switch {
+		case w.Run != nil:
+			maskRun(w.Run)
+		case w.TestRun != nil:
 			maskTestRun(w.TestRun, &env, &branch)
-		} else {
+		default:
 			maskPart(w.Part)
 		}
 	}

@@ -16,6 +16,11 @@ import (
 
 // RunFilter selects evaluation runs. Zero fields do not filter.
 type RunFilter struct {
+	// ID or Name picks the run with that _id or evaluation_run_id.
+	ID   model.ID
+	Name string
+	// Like picks the runs another run is compared with by default.
+	Like *Comparable
 	// Project scopes the runs to one project (a module path); empty means
 	// every project. Runs stored before evalrec recorded projects belong
 	// to none, and show in every project.
@@ -28,6 +33,9 @@ type RunFilter struct {
 	Since, Until   time.Time // started_at in [Since, Until)
 	Except         []model.ID
 	Limit          int64 // 0: no limit
+	// Whole reads each run with its dependency list, which lists leave
+	// out for speed.
+	Whole bool
 }
 
 // HistoryFilter narrows a test's history.
@@ -83,11 +91,11 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 	default:
 		cctx, cancel := context.WithTimeout(ctx, opTimeout)
 		defer cancel()
-		k := RunKey{Name: ref}
+		k := RunFilter{Name: ref, Whole: true}
 		if id, herr := model.ParseID(ref); herr == nil {
-			k = RunKey{ID: id}
+			k = RunFilter{ID: id, Whole: true}
 		}
-		r, err := d.drv.Run(cctx, k)
+		r, err := d.one(cctx, k)
 		if errors.Is(err, ErrNotFound) {
 			return nil, notFound(fmt.Sprintf("no run %q: give an evaluation_run_id, an ObjectID, latest, latest~N, tag:NAME or branch:NAME", ref))
 		}
@@ -116,10 +124,23 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 func (d *DB) PreviousComparable(ctx context.Context, r *model.EvaluationRun) (*model.EvaluationRun, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	return d.drv.PreviousComparable(cctx, Comparable{
-		Except: r.ID, Project: r.Project, Environment: r.Environment, SystemInfoHash: r.SystemInfoHash,
+	return d.one(cctx, RunFilter{Except: []model.ID{r.ID}, Limit: 1, Like: &Comparable{
+		Project: r.Project, Environment: r.Environment, SystemInfoHash: r.SystemInfoHash,
 		Branch: r.GitBranch, Before: r.StartedAt, Packages: r.Packages,
-	})
+	}})
+}
+
+// one returns the newest run f selects, or ErrNotFound.
+func (d *DB) one(ctx context.Context, f RunFilter) (*model.EvaluationRun, error) {
+	f.Limit = 1
+	runs, err := d.drv.Runs(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) == 0 {
+		return nil, ErrNotFound
+	}
+	return &runs[0], nil
 }
 
 // IDs returns the runs' _ids.

@@ -82,7 +82,7 @@ func (s *Session) createRun(ctx context.Context) error {
 		case errors.Is(err, ErrDuplicateID):
 			// Joined: take the creator's ID (it may have been lengthened).
 			cctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
-			existing, err := s.db.drv.Run(cctx, RunKey{ID: s.cfg.Run.ID})
+			existing, err := s.db.one(cctx, RunFilter{ID: s.cfg.Run.ID, Whole: true})
 			cancel()
 			if err != nil {
 				return err

@@ -285,14 +285,12 @@ func TestServerDyingMidRunSpoolsTheRest(t *testing.T) {
 	require.Eventually(t, func() bool { return countAt(srv.URI(), run.ID) == 3 }, 5*time.Second, 20*time.Millisecond)
 
 	require.NoError(t, srv.Close())
-	start := time.Now()
 	for i := range 4 {
 		sess.Add("p", werTest("m/a", fmt.Sprintf("TestAfter%d", i), 0.2, result.Passed))
 	}
 	sess.EndPart("p", journal.PartEnd{Status: model.StatusCompleted})
 	_, err = sess.Close()
 	require.Error(t, err)
-	assert.Less(t, time.Since(start), 10*time.Second)
 	assert.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), logs.String())
 	assert.Contains(t, logs.String(), "storing failed mid-run")
 

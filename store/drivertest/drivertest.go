@@ -136,6 +136,18 @@ func contractRuns(t *testing.T, db *store.DB) {
 	assert.Empty(t, listed[0].System.Dependencies, "lists leave the dependencies out")
 	listed[0].System.Dependencies = r.System.Dependencies
 	sameDoc(t, r, listed[0])
+	whole, err := db.Runs(ctx, store.RunFilter{Whole: true})
+	require.NoError(t, err)
+	require.Len(t, whole, 1)
+	sameDoc(t, r, whole[0], "Whole reads the dependencies too")
+	second := sampleRun(3, "example.com/p")
+	require.NoError(t, db.InsertRun(ctx, &second))
+	for _, f := range []store.RunFilter{{ID: r.ID}, {Name: r.EvaluationRunID}} {
+		one, err := db.Runs(ctx, f)
+		require.NoError(t, err)
+		require.Len(t, one, 1, "%+v picks one run", f)
+		assert.Equal(t, r.ID, one[0].ID)
+	}
 }
 
 func contractTestRuns(t *testing.T, db *store.DB) {
@@ -406,10 +418,11 @@ func contractBatch(t *testing.T, db *store.DB) {
 	finished := at.Add(time.Minute)
 	ended.Status, ended.FinishedAt, ended.Summary = model.StatusCompleted, &finished, store.Counts{NumTests: 2, NumPassed: 1, NumFailed: 1}
 	again, dup := p, a
-	done, st, err := db.Write(ctx, []store.Write{{Part: &p}, {TestRun: &a}, {Part: &ended, Replace: true}, {TestRun: &b}, {TestRun: &dup}, {Part: &again}})
+	next := sampleRun(2, "example.com/p")
+	done, st, err := db.Write(ctx, []store.Write{{Part: &p}, {TestRun: &a}, {Part: &ended, Replace: true}, {TestRun: &b}, {TestRun: &dup}, {Part: &again}, {Run: &next}})
 	require.NoError(t, err)
-	assert.Equal(t, 6, done)
-	assert.Equal(t, 3, st.Inserted, "the part and two test runs")
+	assert.Equal(t, 7, done)
+	assert.Equal(t, 4, st.Inserted, "the part, two test runs and a run")
 	assert.Equal(t, 2, st.Duplicates, "a test run and the part written twice")
 	assert.Empty(t, st.Rejected)
 	parts, err := db.Parts(ctx, r.ID)
@@ -418,6 +431,18 @@ func contractBatch(t *testing.T, db *store.DB) {
 	trs, err := db.TestRunsOf(ctx, r.ID)
 	require.NoError(t, err)
 	assert.Len(t, trs, 2)
+	_, err = db.Run(ctx, next.ID)
+	require.NoError(t, err, "a run written in a batch")
+
+	// A batch stops at a run that is stored already: a driver that writes
+	// it in one transaction stores nothing of it, another what came before.
+	c := sampleTest(&r, "TestC", at, "passed")
+	done, _, err = db.Write(ctx, []store.Write{{TestRun: &c}, {Run: &next}})
+	assert.ErrorIs(t, err, store.ErrDuplicateID)
+	assert.Less(t, done, 2)
+	trs, err = db.TestRunsOf(ctx, r.ID)
+	require.NoError(t, err)
+	assert.Len(t, trs, 2+done, "the test run is stored if, and only if, it was done")
 }
 
 func contractParts(t *testing.T, db *store.DB) {

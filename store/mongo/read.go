@@ -46,18 +46,12 @@ func find[T any](ctx context.Context, c *mongo.Collection, filter bson.D, opts .
 	return out, nil
 }
 
-// Run implements [store.Driver].
-func (s *Store) Run(ctx context.Context, k store.RunKey) (*model.EvaluationRun, error) {
-	if k.ID.IsZero() {
-		return findOne[model.EvaluationRun](ctx, s.runs(), bson.D{{Key: "evaluation_run_id", Value: k.Name}})
-	}
-	return findOne[model.EvaluationRun](ctx, s.runs(), bson.D{{Key: "_id", Value: k.ID}})
-}
-
 // Runs implements [store.Driver].
 func (s *Store) Runs(ctx context.Context, f store.RunFilter) ([]model.EvaluationRun, error) {
-	opts := options.Find().SetSort(newestFirst).
-		SetProjection(bson.D{{Key: "system_information.dependencies", Value: 0}})
+	opts := options.Find().SetSort(newestFirst)
+	if !f.Whole {
+		opts.SetProjection(bson.D{{Key: "system_information.dependencies", Value: 0}})
+	}
 	if f.Limit > 0 {
 		opts.SetLimit(f.Limit)
 	}
@@ -66,6 +60,12 @@ func (s *Store) Runs(ctx context.Context, f store.RunFilter) ([]model.Evaluation
 
 func runFilter(f store.RunFilter) bson.D {
 	q := bson.D{}
+	if !f.ID.IsZero() {
+		q = append(q, bson.E{Key: "_id", Value: f.ID})
+	}
+	if f.Name != "" {
+		q = append(q, bson.E{Key: "evaluation_run_id", Value: f.Name})
+	}
 	if len(f.Tags) > 0 {
 		q = append(q, bson.E{Key: "experiment_tags", Value: bson.D{{Key: "$all", Value: f.Tags}}})
 	}
@@ -90,6 +90,18 @@ func runFilter(f store.RunFilter) bson.D {
 	if len(f.Except) > 0 {
 		q = append(q, bson.E{Key: "_id", Value: bson.D{{Key: "$nin", Value: f.Except}}})
 	}
+	if c := f.Like; c != nil {
+		q = append(q,
+			bson.E{Key: "project", Value: c.Project},
+			bson.E{Key: "environment", Value: c.Environment},
+			bson.E{Key: "system_info_hash", Value: c.SystemInfoHash},
+			bson.E{Key: "git_branch", Value: c.Branch},
+			bson.E{Key: "status", Value: bson.D{{Key: "$ne", Value: model.StatusRunning}}},
+			bson.E{Key: "started_at", Value: bson.D{{Key: "$lte", Value: c.Before}}})
+		if len(c.Packages) > 0 {
+			q = append(q, bson.E{Key: "packages", Value: bson.D{{Key: "$in", Value: c.Packages}}})
+		}
+	}
 	return q
 }
 
@@ -98,30 +110,6 @@ func runFilter(f store.RunFilter) bson.D {
 // show in every one.
 func inProject(p string) bson.D {
 	return bson.D{{Key: "$in", Value: bson.A{p, nil, ""}}}
-}
-
-// PreviousComparable implements [store.Driver].
-func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*model.EvaluationRun, error) {
-	filter := bson.D{
-		{Key: "_id", Value: bson.D{{Key: "$ne", Value: q.Except}}},
-		{Key: "project", Value: q.Project},
-		{Key: "environment", Value: q.Environment},
-		{Key: "system_info_hash", Value: q.SystemInfoHash},
-		{Key: "git_branch", Value: q.Branch},
-		{Key: "status", Value: bson.D{{Key: "$ne", Value: model.StatusRunning}}},
-		{Key: "started_at", Value: bson.D{{Key: "$lte", Value: q.Before}}},
-	}
-	if len(q.Packages) > 0 {
-		filter = append(filter, bson.E{Key: "packages", Value: bson.D{{Key: "$in", Value: q.Packages}}})
-	}
-	out, err := find[model.EvaluationRun](ctx, s.runs(), filter, options.Find().SetSort(newestFirst).SetLimit(1))
-	if err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, store.ErrNotFound
-	}
-	return &out[0], nil
 }
 
 // partsOf returns a run's parts, sorted by _id.

@@ -14,8 +14,9 @@ import (
 	"evalrec.dev/store"
 )
 
-// InsertRun implements [store.Driver].
-func (s *Store) InsertRun(ctx context.Context, r *model.EvaluationRun) error {
+// insertRun stores a new run, and says which key it shares with a stored
+// one when it cannot.
+func (s *Store) insertRun(ctx context.Context, r *model.EvaluationRun) error {
 	_, err := s.runs().InsertOne(ctx, r)
 	if err == nil || !mongo.IsDuplicateKeyError(err) {
 		return err
@@ -34,12 +35,20 @@ func (s *Store) InsertRun(ctx context.Context, r *model.EvaluationRun) error {
 
 // Write implements [store.Driver]. MongoDB has no transactions on the
 // servers evalrec supports (FerretDB v1 among them): consecutive inserts
-// into one collection go out as one unordered InsertMany, each part's
-// replacement as a write of its own, in order.
+// into one collection go out as one unordered InsertMany, a run and each
+// part's replacement as a write of its own, in order.
 func (s *Store) Write(ctx context.Context, ws []store.Write) (done int, st store.WriteStats, err error) {
 	docs := make([]any, 0, len(ws))
 	for done < len(ws) {
 		w := ws[done]
+		if w.Run != nil {
+			if err := s.insertRun(ctx, w.Run); err != nil {
+				return done, st, err
+			}
+			st.Inserted++
+			done++
+			continue
+		}
 		if w.Replace {
 			if _, err := s.parts().ReplaceOne(ctx, bson.D{{Key: "_id", Value: w.Part.ID}}, w.Part); err != nil {
 				return done, st, err
@@ -49,7 +58,7 @@ func (s *Store) Write(ctx context.Context, ws []store.Write) (done int, st store
 		}
 		end := done
 		docs = docs[:0]
-		for ; end < len(ws) && !ws[end].Replace && (ws[end].TestRun != nil) == (w.TestRun != nil); end++ {
+		for ; end < len(ws) && ws[end].Run == nil && !ws[end].Replace && (ws[end].TestRun != nil) == (w.TestRun != nil); end++ {
 			if w.TestRun != nil {
 				docs = append(docs, ws[end].TestRun)
 			} else {
@@ -114,7 +123,7 @@ func insertMany(ctx context.Context, c *mongo.Collection, docs []any) (store.Wri
 // reads the parts again after writing and repeats while they changed: the
 // last write is then made by a writer that saw every part.
 func (s *Store) Finalize(ctx context.Context, id model.ID, f store.Finalizing) (*model.EvaluationRun, error) {
-	run, err := s.Run(ctx, store.RunKey{ID: id})
+	run, err := findOne[model.EvaluationRun](ctx, s.runs(), bson.D{{Key: "_id", Value: id}})
 	if err != nil {
 		return nil, fmt.Errorf("reading the run: %w", err)
 	}

@@ -159,9 +159,10 @@ func TestAStoreOfVersion3KeepsItsRunsInARowidTable(t *testing.T) {
 	for i, r := range rs {
 		assert.Equal(t, ids[2-i], r.ID, "newest first")
 	}
-	r, err := s.Run(ctx, store.RunKey{Name: "r1"})
+	one, err := s.Runs(ctx, store.RunFilter{Name: "r1", Whole: true})
 	require.NoError(t, err)
-	assert.Equal(t, ids[1], r.ID)
+	require.Len(t, one, 1)
+	assert.Equal(t, ids[1], one[0].ID)
 
 	check, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	require.NoError(t, err)
@@ -189,7 +190,8 @@ func TestAStoreOfVersion4KeysItsTestRunsByRunAndTest(t *testing.T) {
 	for i := range 3 {
 		r := model.EvaluationRun{ID: model.NewIDAt(at.Add(time.Duration(i) * time.Hour)), EvaluationRunID: fmt.Sprintf("r%d", i),
 			StartedAt: at.Add(time.Duration(i) * time.Hour), Environment: "ci", Status: model.StatusCompleted, Project: "example.com/p"}
-		require.NoError(t, s.InsertRun(ctx, &r))
+		_, _, err := s.Write(ctx, []store.Write{{Run: &r}})
+		require.NoError(t, err)
 		runs = append(runs, r.ID)
 		for _, name := range []string{"TestB", "TestA", "TestA/x#01"} {
 			id := r.EvaluationRunID + "/example.com/p." + name + "#0"

@@ -14,18 +14,6 @@ import (
 	"evalrec.dev/store"
 )
 
-// Run implements [store.Driver].
-func (s *Store) Run(ctx context.Context, k store.RunKey) (*model.EvaluationRun, error) {
-	if k.ID.IsZero() {
-		return s.runWhere(ctx, `evaluation_run_id = ?`, k.Name)
-	}
-	return s.runWhere(ctx, `id = ?`, k.ID.Hex())
-}
-
-func (s *Store) runWhere(ctx context.Context, where string, arg any) (*model.EvaluationRun, error) {
-	return runWhere(ctx, s.db, where, arg)
-}
-
 func runWhere(ctx context.Context, q querier, where string, arg any) (*model.EvaluationRun, error) {
 	var doc, deps []byte
 	var host sql.NullString
@@ -36,24 +24,22 @@ func runWhere(ctx context.Context, q querier, where string, arg any) (*model.Eva
 	if err != nil {
 		return nil, describe(err)
 	}
-	r, err := decodeRun(doc, host)
-	if err != nil {
-		return nil, err
-	}
-	if len(deps) > 0 {
-		if err := json.Unmarshal(deps, &r.System.Dependencies); err != nil {
-			return nil, fmt.Errorf("reading the dependencies of run %s: %w", r.EvaluationRunID, err)
-		}
-	}
-	return r, nil
+	return decodeRun(doc, host, deps)
 }
 
-func decodeRun(doc []byte, host sql.NullString) (*model.EvaluationRun, error) {
+// decodeRun reads a run from its row: its document, hostname and, unless
+// empty, dependency list.
+func decodeRun(doc []byte, host sql.NullString, deps []byte) (*model.EvaluationRun, error) {
 	var r model.EvaluationRun
 	if err := json.Unmarshal(doc, &r); err != nil {
 		return nil, fmt.Errorf("reading a run: %w", err)
 	}
 	r.System.Hostname = host.String
+	if len(deps) > 0 {
+		if err := json.Unmarshal(deps, &r.System.Dependencies); err != nil {
+			return nil, fmt.Errorf("reading the dependencies of run %s: %w", r.EvaluationRunID, err)
+		}
+	}
 	return &r, nil
 }
 
@@ -84,6 +70,12 @@ func (w *where) String() string {
 // Runs implements [store.Driver].
 func (s *Store) Runs(ctx context.Context, f store.RunFilter) ([]model.EvaluationRun, error) {
 	var w where
+	if !f.ID.IsZero() {
+		w.add(`id = ?`, f.ID.Hex())
+	}
+	if f.Name != "" {
+		w.add(`evaluation_run_id = ?`, f.Name)
+	}
 	for _, tag := range f.Tags {
 		w.add(`EXISTS (SELECT 1 FROM run_tags t WHERE t.tag = ? AND t.run = r.id)`, tag)
 	}
@@ -104,13 +96,32 @@ func (s *Store) Runs(ctx context.Context, f store.RunFilter) ([]model.Evaluation
 		in, args := inList(f.Except)
 		w.add(`id NOT IN `+in, args...)
 	}
+	if q := f.Like; q != nil {
+		w.add(`project IS ?`, orNull(q.Project))
+		w.add(`environment = ?`, q.Environment)
+		w.add(`system_info_hash = ?`, q.SystemInfoHash)
+		w.add(`git_branch IS ?`, q.Branch)
+		w.add(`status != ?`, model.StatusRunning)
+		w.add(`started_at <= ?`, ms(q.Before))
+		if len(q.Packages) > 0 {
+			args := make([]any, len(q.Packages))
+			for i, p := range q.Packages {
+				args[i] = p
+			}
+			w.add(`EXISTS (SELECT 1 FROM run_packages p WHERE p.run = r.id AND p.package IN `+placeholders(len(args))+`)`, args...)
+		}
+	}
+	cols := `doc, hostname, NULL AS dependencies`
+	if f.Whole {
+		cols = `doc, hostname, dependencies`
+	}
 	const order = ` ORDER BY started_at DESC, id DESC`
 	limit := ""
 	if f.Limit > 0 {
 		limit = fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
 	if f.Project == "" {
-		return s.runs(ctx, `SELECT doc, hostname FROM evaluation_runs r`+w.String()+order+limit, w.args...)
+		return s.runs(ctx, `SELECT `+cols+` FROM evaluation_runs r`+w.String()+order+limit, w.args...)
 	}
 	// The project's runs, and those of no project: each read in the order
 	// of its index, and merged. (One query with an OR would sort every run
@@ -118,11 +129,14 @@ func (s *Store) Runs(ctx context.Context, f store.RunFilter) ([]model.Evaluation
 	mine, none := w.clone(), w.clone()
 	mine.add(`project = ?`, f.Project)
 	none.add(`project IS NULL`)
-	q := `SELECT doc, hostname, started_at, id FROM (SELECT doc, hostname, started_at, id FROM evaluation_runs r` + mine.String() + order + limit + `)
-		UNION ALL SELECT doc, hostname, started_at, id FROM (SELECT doc, hostname, started_at, id FROM evaluation_runs r` + none.String() + order + limit + `)` + order + limit
-	return s.runs(ctx, `SELECT doc, hostname FROM (`+q+`)`, append(mine.args, none.args...)...)
+	cols += `, started_at, id`
+	q := `SELECT ` + cols + ` FROM (SELECT ` + cols + ` FROM evaluation_runs r` + mine.String() + order + limit + `)
+		UNION ALL SELECT ` + cols + ` FROM (SELECT ` + cols + ` FROM evaluation_runs r` + none.String() + order + limit + `)` + order + limit
+	return s.runs(ctx, `SELECT doc, hostname, dependencies FROM (`+q+`)`, append(mine.args, none.args...)...)
 }
 
+// runs reads the runs q selects: their doc, hostname and dependencies
+// (NULL for none).
 func (s *Store) runs(ctx context.Context, q string, args ...any) ([]model.EvaluationRun, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -131,45 +145,18 @@ func (s *Store) runs(ctx context.Context, q string, args ...any) ([]model.Evalua
 	defer rows.Close()
 	var out []model.EvaluationRun
 	for rows.Next() {
-		var doc []byte
+		var doc, deps []byte
 		var host sql.NullString
-		if err := rows.Scan(&doc, &host); err != nil {
+		if err := rows.Scan(&doc, &host, &deps); err != nil {
 			return nil, describe(err)
 		}
-		r, err := decodeRun(doc, host)
+		r, err := decodeRun(doc, host, deps)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, *r)
 	}
 	return out, describe(rows.Err())
-}
-
-// PreviousComparable implements [store.Driver].
-func (s *Store) PreviousComparable(ctx context.Context, q store.Comparable) (*model.EvaluationRun, error) {
-	var w where
-	w.add(`id != ?`, q.Except.Hex())
-	w.add(`project IS ?`, orNull(q.Project))
-	w.add(`environment = ?`, q.Environment)
-	w.add(`system_info_hash = ?`, q.SystemInfoHash)
-	w.add(`git_branch IS ?`, q.Branch)
-	w.add(`status != ?`, model.StatusRunning)
-	w.add(`started_at <= ?`, ms(q.Before))
-	if len(q.Packages) > 0 {
-		args := make([]any, len(q.Packages))
-		for i, p := range q.Packages {
-			args[i] = p
-		}
-		w.add(`EXISTS (SELECT 1 FROM run_packages p WHERE p.run = r.id AND p.package IN `+placeholders(len(args))+`)`, args...)
-	}
-	runs, err := s.runs(ctx, `SELECT doc, hostname FROM evaluation_runs r`+w.String()+` ORDER BY started_at DESC, id DESC LIMIT 1`, w.args...)
-	if err != nil {
-		return nil, err
-	}
-	if len(runs) == 0 {
-		return nil, store.ErrNotFound
-	}
-	return &runs[0], nil
 }
 
 func parts(ctx context.Context, q querier, run model.ID) ([]store.Part, error) {
@@ -311,14 +298,9 @@ func (s *Store) Each(ctx context.Context, sc store.Scan) error {
 		})
 	case sc.Run != nil:
 		return each(ctx, s.db, `SELECT doc, hostname, dependencies FROM evaluation_runs ORDER BY id`, nil, func(doc, hostname, deps []byte) error {
-			r, err := decodeRun(doc, sql.NullString{String: string(hostname)})
+			r, err := decodeRun(doc, sql.NullString{String: string(hostname)}, deps)
 			if err != nil {
 				return err
-			}
-			if len(deps) > 0 {
-				if err := json.Unmarshal(deps, &r.System.Dependencies); err != nil {
-					return err
-				}
 			}
 			return sc.Run(r)
 		})

@@ -15,35 +15,33 @@ import (
 	"evalrec.dev/store"
 )
 
-// InsertRun implements [store.Driver].
-func (s *Store) InsertRun(ctx context.Context, r *model.EvaluationRun) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		var taken string
-		err := tx.QueryRowContext(ctx, `SELECT id FROM evaluation_runs WHERE id = ? OR evaluation_run_id = ?`, r.ID.Hex(), r.EvaluationRunID).Scan(&taken)
-		switch {
-		case err == nil && taken == r.ID.Hex():
-			return store.ErrDuplicateID
-		case err == nil:
-			return store.ErrDuplicateName
-		case err != sql.ErrNoRows:
+// insertRun stores a new run, its tags and its packages.
+func insertRun(ctx context.Context, tx *sql.Tx, r *model.EvaluationRun) error {
+	var taken string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM evaluation_runs WHERE id = ? OR evaluation_run_id = ?`, r.ID.Hex(), r.EvaluationRunID).Scan(&taken)
+	switch {
+	case err == nil && taken == r.ID.Hex():
+		return store.ErrDuplicateID
+	case err == nil:
+		return store.ErrDuplicateName
+	case err != sql.ErrNoRows:
+		return err
+	}
+	args, err := runColumns(r)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO evaluation_runs (id, evaluation_run_id, started_at, project, environment,
+		git_branch, status, system_info_hash, score, hostname, dependencies, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		append([]any{r.ID.Hex(), r.EvaluationRunID, ms(r.StartedAt)}, args...)...); err != nil {
+		return err
+	}
+	for _, tag := range r.ExperimentTags {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO run_tags (tag, run) VALUES (?, ?)`, tag, r.ID.Hex()); err != nil {
 			return err
 		}
-		args, err := runColumns(r)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO evaluation_runs (id, evaluation_run_id, started_at, project, environment,
-			git_branch, status, system_info_hash, score, hostname, dependencies, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			append([]any{r.ID.Hex(), r.EvaluationRunID, ms(r.StartedAt)}, args...)...); err != nil {
-			return err
-		}
-		for _, tag := range r.ExperimentTags {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO run_tags (tag, run) VALUES (?, ?)`, tag, r.ID.Hex()); err != nil {
-				return err
-			}
-		}
-		return setPackages(ctx, tx, r)
-	})
+	}
+	return setPackages(ctx, tx, r)
 }
 
 // runColumns are the columns of a run that finalization may change, from
@@ -192,6 +190,10 @@ func (s *Store) Write(ctx context.Context, ws []store.Write) (done int, st store
 		for i := 0; i < len(ws); {
 			next := i + 1
 			switch w := ws[i]; {
+			case w.Run != nil:
+				if err = insertRun(ctx, tx, w.Run); err == nil {
+					st.Inserted++
+				}
 			case w.TestRun != nil:
 				for next < len(ws) && ws[next].TestRun != nil {
 					next++
