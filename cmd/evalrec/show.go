@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -25,22 +26,25 @@ type showCmd struct {
 	fs          *flag.FlagSet
 	json        bool
 	output      bool
+	failed      bool
 }
 
 func newShowCmd(env *environment) *showCmd {
 	c := &showCmd{env: env, fs: flag.NewFlagSet("show", flag.ContinueOnError)}
 	c.fs.BoolVar(&c.json, "json", false, "print JSON: the run and its test runs as stored")
 	c.fs.BoolVar(&c.output, "output", false, "print the output of failed tests")
+	c.fs.BoolVar(&c.failed, "failed", false, "list only the tests that failed or did not finish")
 	registerProject(c.fs, &c.project, &c.allProjects)
 	return c
 }
 
 func (c *showCmd) command() *ffcli.Command {
 	return &ffcli.Command{
-		Name: "show", ShortUsage: "evalrec show [-json] [-output] RUN",
+		Name: "show", ShortUsage: "evalrec show [-json] [-output] [-failed] RUN",
 		ShortHelp: "Show one run: provenance, metrics and its tests.",
-		LongHelp:  "RUN is an evaluation_run_id, an ObjectID in hex, latest, latest~N, tag:NAME or branch:NAME.",
-		FlagSet:   c.fs, Exec: c.Run,
+		LongHelp: "RUN is an evaluation_run_id, an ObjectID in hex, latest, latest~N, tag:NAME or branch:NAME.\n\n" +
+			"The tests that failed come first, then those that did not finish, were skipped and passed, each in ID order.",
+		FlagSet: c.fs, Exec: c.Run,
 	}
 }
 
@@ -73,16 +77,24 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 			return conn.DB.EachTestRun(ctx, []model.ID{r.ID}, func(t *model.TestRun) error { return emit(t) })
 		})
 	}
-	// What the table shows, from the run's results, in test run ID order.
+	// What the table shows, from the run's results: what went wrong first,
+	// where a reader of a run of thousands of tests finds it.
 	rs := &samples.Results{KeepIDs: true}
 	if err := conn.DB.ReadResults(ctx, []model.ID{r.ID}, rs); err != nil {
 		return err
 	}
-	rows := make([]int, len(rs.Rows))
-	for i := range rows {
-		rows[i] = i
+	rows := make([]int, 0, len(rs.Rows))
+	for i := range rs.Rows {
+		if st := rs.Rows[i].Status(); !c.failed || st == result.Failed || st == result.Incomplete {
+			rows = append(rows, i)
+		}
 	}
-	slices.SortFunc(rows, func(a, b int) int { return strings.Compare(rs.TestRunID(a), rs.TestRunID(b)) })
+	slices.SortFunc(rows, func(a, b int) int {
+		if o := cmp.Compare(showOrder(rs.Rows[a].Status()), showOrder(rs.Rows[b].Status())); o != 0 {
+			return o
+		}
+		return strings.Compare(rs.TestRunID(a), rs.TestRunID(b))
+	})
 	p := newPainter(c.env.stdout)
 	w := c.env.stdout
 	fmt.Fprintf(w, "run      %s (%s)\n", r.EvaluationRunID, r.ID.Hex())
@@ -103,7 +115,11 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 	if r.GitDirty != nil && *r.GitDirty {
 		dirty = " (dirty)"
 	}
-	fmt.Fprintf(w, "git      %s %s%s\n", deref(r.GitBranch), short(deref(r.GitCommit), 12), dirty)
+	if r.GitBranch == nil && r.GitCommit == nil {
+		fmt.Fprintln(w, "git      - (not read from a git repository)")
+	} else {
+		fmt.Fprintf(w, "git      %s %s%s\n", deref(r.GitBranch), short(deref(r.GitCommit), 12), dirty)
+	}
 	fmt.Fprintf(w, "env      %s  tags %s  source %s\n", r.Environment, joinTags(r.ExperimentTags), r.Source)
 	fmt.Fprintf(w, "config   %s  go %s %s/%s, %s\n", short(r.SystemInfoHash, 12), r.System.GoVersion, r.System.GOOS, r.System.GOARCH, r.System.Module)
 	if len(r.System.SystemUnderTest) > 0 {
@@ -128,6 +144,10 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 			fmt.Fprintf(t, "%s\t%.4g\t%d\t%.4g\t%.4g\t%.4g\t%.4g\n", k, s.Mean, s.N, s.Min, s.P50, s.P90, s.Max)
 		}
 		t.Flush()
+	}
+	if c.failed && len(rows) == 0 {
+		fmt.Fprintln(w, "\nno test failed or was left unfinished")
+		return nil
 	}
 	t := table(w)
 	fmt.Fprintln(t, "\nTEST\tSTATUS\tSCORE\tMETHOD\tDURATION\tMETRICS")
@@ -166,4 +186,19 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// showOrder ranks a status for the table of show: failures first.
+func showOrder(st result.Status) int {
+	switch st {
+	case result.Failed:
+		return 0
+	case result.Incomplete:
+		return 1
+	case result.Skipped:
+		return 2
+	case result.Passed:
+		return 3
+	}
+	return 4
 }
