@@ -19,7 +19,8 @@ type RunFilter struct {
 	// ID or Name picks the run with that _id or evaluation_run_id.
 	ID   model.ID
 	Name string
-	// Like picks the runs another run is compared with by default.
+	// Like picks the runs another run is compared with by default; its
+	// project is matched exactly, so Project is left empty with it.
 	Like *Comparable
 	// Project scopes the runs to one project (a module path); empty means
 	// every project. Runs stored before evalrec recorded projects belong
@@ -124,7 +125,7 @@ func (d *DB) ResolveRuns(ctx context.Context, ref string, n int, f RunFilter) ([
 func (d *DB) PreviousComparable(ctx context.Context, r *model.EvaluationRun) (*model.EvaluationRun, error) {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	return d.one(cctx, RunFilter{Except: []model.ID{r.ID}, Limit: 1, Like: &Comparable{
+	return d.one(cctx, RunFilter{Except: []model.ID{r.ID}, Like: &Comparable{
 		Project: r.Project, Environment: r.Environment, SystemInfoHash: r.SystemInfoHash,
 		Branch: r.GitBranch, Before: r.StartedAt, Packages: r.Packages,
 	}})
