@@ -197,7 +197,7 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
 	t := table(w)
-	fmt.Fprintln(t, "\nTEST\tMETRIC\tBASE\tCANDIDATE\tDELTA\tP\tN\tVERDICT")
+	header := "\nTEST\tMETRIC\tBASE\tCANDIDATE\tDELTA\tP\tN\tVERDICT"
 	shown, unknown := 0, 0
 	for _, f := range r.Findings {
 		if f.Verdict == compare.Unchanged && !all || f.Verdict == compare.TooFewRuns && r.NeedRuns > 0 && !all {
@@ -206,6 +206,9 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 		shown++
 		if shown > maxFindings && !all {
 			continue // counted below
+		}
+		if shown == 1 {
+			fmt.Fprintln(t, header) // no table of nothing
 		}
 		pv := "–"
 		if f.P != nil {
@@ -232,6 +235,8 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 	case r.NeedRuns > 0 && len(r.Regressions()) == 0:
 		fmt.Fprintf(w, "too few runs: need ≥ %d per side for a 5σ change to show among %d comparisons (base has %d, candidate %d)\n",
 			r.NeedRuns, len(r.Findings), r.BaseRuns, r.CandRuns)
+	case len(r.Findings) == 0:
+		fmt.Fprintln(w, "no metrics to compare: the tests of both sides recorded none in common")
 	case shown == 0:
 		fmt.Fprintf(w, "no significant changes in %d comparisons\n", len(r.Findings))
 	}
@@ -253,5 +258,8 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 	list("removed", r.RemovedTests)
 	if n := len(r.Renamed); n > 0 {
 		fmt.Fprintf(w, "renamed: %s\n", compare.RenamedLine(n))
+	}
+	if len(r.NewlyFailing)+len(r.Fixed)+len(r.NewTests)+len(r.RemovedTests)+len(r.Renamed) == 0 {
+		fmt.Fprintln(w, "no test changed its status, and both sides ran the same tests")
 	}
 }
