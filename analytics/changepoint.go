@@ -35,7 +35,8 @@ type ChangeOptions struct {
 	Confirm int
 }
 
-func (o ChangeOptions) withDefaults() ChangeOptions {
+// WithDefaults is o with each zero field set to its default.
+func (o ChangeOptions) WithDefaults() ChangeOptions {
 	if o.P <= 0 {
 		o.P = 0.0001
 	}
@@ -47,6 +48,10 @@ func (o ChangeOptions) withDefaults() ChangeOptions {
 	}
 	return o
 }
+
+// RunsNeeded is how many runs of one configuration a change point needs:
+// MinSegment on each side of it.
+func (o ChangeOptions) RunsNeeded() int { return 2 * o.WithDefaults().MinSegment }
 
 // A ChangePoint is a lasting change in a series: the values from Index on
 // differ from those before it.
@@ -90,7 +95,7 @@ func (c ChangePoint) Relative() float64 {
 // their means are what the t-test judges; a change in spread alone is
 // located by Q but confirmed only if the means differ too.
 func ChangePoints(xs []float64, opt ChangeOptions) []ChangePoint {
-	opt = opt.withDefaults()
+	opt = opt.WithDefaults()
 	n := len(xs)
 	if n < 2*opt.MinSegment || slices.Min(xs) == slices.Max(xs) {
 		return nil // a constant series (a test that always scored 100) has none
@@ -476,7 +481,7 @@ func BuildSeries(runs []model.EvaluationRun, results samples.ResultStream) ([]Se
 // FindChanges finds the change points of every series. The direction of a
 // run-level metric is taken from the test-level series of the same name.
 func FindChanges(series []Series, opt ChangeOptions) []Change {
-	opt = opt.withDefaults()
+	opt = opt.WithDefaults()
 	dirs := map[string]Series{}
 	for _, s := range series {
 		if s.TestID != "" && s.DirectionKnown {

@@ -130,7 +130,7 @@ func TestRefineSettlesCutsAgainstTheirNeighbours(t *testing.T) {
 			xs[i] += 3
 		}
 	}
-	opt := ChangeOptions{}.withDefaults()
+	opt := ChangeOptions{}.WithDefaults()
 	assert.Equal(t, []int{30}, refine(xs, []int{34}, opt), "moved to the change")
 	assert.Equal(t, []int{30}, refine(xs, []int{30, 45}, opt), "a cut inside a level goes")
 	assert.Empty(t, refine(xs[:30], []int{12}, opt), "no change at all")

@@ -86,7 +86,11 @@ func (c *changesCmd) Run(ctx context.Context, _ []string) error {
 		return printJSON(c.env.stdout, map[string]any{"runs": nRuns, "series": nSeries, "changes": changes})
 	}
 	if len(changes) == 0 {
-		fmt.Fprintf(c.env.stdout, "no change points in %d series over %d runs\n", nSeries, nRuns)
+		fmt.Fprintf(c.env.stdout, "no change points in %d series over %d runs", nSeries, nRuns)
+		if need := (analytics.ChangeOptions{P: c.p}).RunsNeeded(); nRuns < need {
+			fmt.Fprintf(c.env.stdout, "; a change point needs %d runs of a configuration, %d on each side of it", need, need/2)
+		}
+		fmt.Fprintln(c.env.stdout)
 		return nil
 	}
 	p := newPainter(c.env.stdout)

@@ -150,6 +150,9 @@ func TestEveryViewShowsCleanTextOnAwkwardHistories(t *testing.T) {
 	if _, body, _ := get(t, srv.URL+"/flaky"); !strings.Contains(body, "no flaky or broken tests: a verdict needs 5 results of a test, which 3 runs give only with -count") {
 		t.Errorf("/flaky over 3 runs does not say a verdict needs more:\n%s", body)
 	}
+	if _, body, _ := get(t, srv.URL+"/changes"); !strings.Contains(body, "no change points: a change point needs 6 runs of a configuration") {
+		t.Errorf("/changes over 3 runs does not say a change point needs more:\n%s", body)
+	}
 
 	for _, ref := range []string{"run-5", "run-9", "run-0"} {
 		v, err := s.Report(context.Background(), ref, ui.ReportOptions{Last: 30})

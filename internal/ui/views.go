@@ -629,6 +629,8 @@ type ChangesView struct {
 	Runs    int                `json:"runs"`
 	Series  int                `json:"series"`
 	Changes []analytics.Change `json:"changes"`
+	// RunsNeeded is how many runs of a configuration a change point needs.
+	RunsNeeded int `json:"runs_needed"`
 }
 
 func (s *Server) changes(r *http.Request) (any, error) {
@@ -647,7 +649,7 @@ func (s *Server) changes(r *http.Request) (any, error) {
 	key := s.views.key(fmt.Sprintf("changes since %d", since.Unix()/60), r.URL.RawQuery, runs)
 	return s.views.get(key, func() (any, error) {
 		return s.oneAtATime(r.Context(), func() (any, error) {
-			v := ChangesView{}
+			v := ChangesView{RunsNeeded: analytics.ChangeOptions{}.RunsNeeded()}
 			var err error
 			v.Runs, v.Series, v.Changes, err = analytics.ChangesOfRuns(runs, s.db.Results(r.Context(), store.IDs(runs)), nil, since, analytics.ChangeOptions{})
 			if err != nil {
