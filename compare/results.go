@@ -114,6 +114,13 @@ type Renamed struct {
 	Cand string `json:"cand"`
 }
 
+// What every view says of a comparison with no metric in common, and of
+// one where no test changed its status.
+const (
+	NoMetricsLine      = "no metrics to compare: the tests of both sides recorded none in common"
+	NoStatusChangeLine = "no test changed its status, and both sides ran the same tests"
+)
+
 // RenamedLine says that n tests were compared across a change of name,
 // in the words every view uses.
 func RenamedLine(n int) string {

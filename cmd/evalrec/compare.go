@@ -236,7 +236,7 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 		fmt.Fprintf(w, "too few runs: need ≥ %d per side for a 5σ change to show among %d comparisons (base has %d, candidate %d)\n",
 			r.NeedRuns, len(r.Findings), r.BaseRuns, r.CandRuns)
 	case len(r.Findings) == 0:
-		fmt.Fprintln(w, "no metrics to compare: the tests of both sides recorded none in common")
+		fmt.Fprintln(w, compare.NoMetricsLine)
 	case shown == 0:
 		fmt.Fprintf(w, "no significant changes in %d comparisons\n", len(r.Findings))
 	}
@@ -260,6 +260,6 @@ func printReport(w io.Writer, r compare.Report, all bool) {
 		fmt.Fprintf(w, "renamed: %s\n", compare.RenamedLine(n))
 	}
 	if len(r.NewlyFailing)+len(r.Fixed)+len(r.NewTests)+len(r.RemovedTests)+len(r.Renamed) == 0 {
-		fmt.Fprintln(w, "no test changed its status, and both sides ran the same tests")
+		fmt.Fprintln(w, compare.NoStatusChangeLine)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"evalrec.dev/compare"
 	"evalrec.dev/internal/storetest"
 	"evalrec.dev/internal/ui"
 	"evalrec.dev/model"
@@ -287,21 +288,41 @@ func TestEveryLinkLeadsToItsPage(t *testing.T) {
 // TestARenamedTestIsSaidOnEveryView: a test whose name holds a pointer's
 // address is named anew each run; the run page, the compare page, the
 // report and the JSON twins say it was compared as one test, in words.
-func TestARenamedTestIsSaidOnEveryView(t *testing.T) {
+// Two runs of a plain test, with no metric and nothing changed: the
+// comparison says both rather than showing empty lists.
+func TestAComparisonWithNothingToListSaysSo(t *testing.T) {
+	db := twoRunsOf(t, "example.com/p.TestPlain", "example.com/p.TestPlain")
+	srv := httptest.NewServer(ui.New(db, ui.Options{}))
+	defer srv.Close()
+	_, body, _ := get(t, srv.URL+"/compare?base=latest~1&cand=latest")
+	for _, line := range []string{compare.NoMetricsLine, compare.NoStatusChangeLine} {
+		if !strings.Contains(body, line) {
+			t.Errorf("/compare does not say %q:\n%s", line, body)
+		}
+	}
+}
+
+// twoRunsOf stores two runs of one passing test each, with these IDs.
+func twoRunsOf(t *testing.T, ids ...string) *store.DB {
 	db := storetest.New(t).DB
 	ctx := context.Background()
-	for n, addr := range []string{"0xc000123456", "0xc000abcdef"} {
+	for n, id := range ids {
 		finished := at(n).Add(time.Minute)
 		r := model.EvaluationRun{ID: model.NewIDAt(at(n)), EvaluationRunID: fmt.Sprintf("run-%d", n), StartedAt: at(n), FinishedAt: &finished,
 			Environment: "dev", SystemInfoHash: "h", Status: model.StatusCompleted, Score: fp(100), Source: "wrapper",
 			Project: "example.com/p", Packages: []string{"example.com/p"}, Metrics: map[string]float64{}}
 		require(t, db.InsertRun(ctx, &r))
-		id := "example.com/p.TestContains/Contains((*A)(" + addr + "))"
 		_, err := db.InsertTestRuns(ctx, []model.TestRun{{ID: r.EvaluationRunID + "/" + id, TestRunID: r.EvaluationRunID + "/" + id,
 			EvaluationRunID: r.ID, TestID: id, TestName: id, Package: "example.com/p", FinishedAt: finished, Status: "passed", Passed: true,
 			Score: fp(100), Environment: "dev", Project: r.Project}})
 		require(t, err)
 	}
+	return db
+}
+
+func TestARenamedTestIsSaidOnEveryView(t *testing.T) {
+	db := twoRunsOf(t, "example.com/p.TestContains/Contains((*A)(0xc000123456))", "example.com/p.TestContains/Contains((*A)(0xc000abcdef))")
+	ctx := context.Background()
 	s := ui.New(db, ui.Options{})
 	srv := httptest.NewServer(s)
 	defer srv.Close()

@@ -240,6 +240,10 @@ func (s *Server) scope(r *http.Request) string {
 	return p
 }
 
+// said holds the lines every view words the same, by the name templates
+// give them.
+var said = map[string]string{"no metrics": compare.NoMetricsLine, "no status change": compare.NoStatusChangeLine}
+
 var funcs = template.FuncMap{
 	// score, num, signed and pval format a number, a *float64 or nil;
 	// what is missing, NaN or infinite shows as "–", never as Go's
@@ -248,9 +252,15 @@ var funcs = template.FuncMap{
 	"num":     func(v any) string { return formatNumber(v, "%.4g") },
 	"signed":  func(v any) string { return formatNumber(v, "%+.4g") },
 	"renamed": compare.RenamedLine,
-	"pval":    func(v any) string { return formatNumber(v, "%.3g") },
-	"fixed":   func(v any) string { return formatNumber(v, "%.2f") },
-	"ms":      func(v any) string { return formatNumber(v, "%.1f") },
+	"said": func(name string) (string, error) {
+		if line, ok := said[name]; ok {
+			return line, nil
+		}
+		return "", fmt.Errorf("no line %q to say", name)
+	},
+	"pval":  func(v any) string { return formatNumber(v, "%.3g") },
+	"fixed": func(v any) string { return formatNumber(v, "%.2f") },
+	"ms":    func(v any) string { return formatNumber(v, "%.1f") },
 	"time": func(t time.Time) string {
 		if t.IsZero() {
 			return "–"
