@@ -300,6 +300,17 @@ func TestAComparisonWithNothingToListSaysSo(t *testing.T) {
 			t.Errorf("/compare does not say %q:\n%s", line, body)
 		}
 	}
+	s := ui.New(db, ui.Options{})
+	v, err := s.Report(context.Background(), "latest", ui.ReportOptions{Last: 30})
+	require(t, err)
+	var md, page bytes.Buffer
+	require(t, ui.WriteMarkdown(&md, v))
+	require(t, s.WriteHTML(&page, v))
+	for name, text := range map[string]string{"markdown": md.String(), "HTML": page.String()} {
+		if !strings.Contains(text, compare.NoMetricsLine) {
+			t.Errorf("the %s report does not say there was no metric to compare:\n%s", name, text)
+		}
+	}
 }
 
 // twoRunsOf stores two runs of one passing test each, with these IDs.

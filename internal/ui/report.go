@@ -200,6 +200,8 @@ func WriteMarkdown(w io.Writer, v *ReportView) error {
 				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(ch.TestID), mdEscape(ch.Metric),
 					formatNumber(ch.Base, "%.4g"), formatNumber(ch.Cand, "%.4g"), formatNumber(ch.P, "%.3g"), ch.Verdict)
 			}
+		} else if len(c.Findings) == 0 {
+			fmt.Fprintf(&b, "No test started or stopped failing; %s.\n", compare.NoMetricsLine)
 		} else {
 			fmt.Fprintf(&b, "No test started or stopped failing, and no significant change in %d comparisons.\n", len(c.Findings))
 		}
