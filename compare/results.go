@@ -130,6 +130,16 @@ func RenamedLine(n int) string {
 	return fmt.Sprintf("%d tests are named anew each run (a pointer's address or a time in their names): compared as the same tests", n)
 }
 
+// NamedAnew reports whether a test's ID holds what differs from run to
+// run (see [Renamed]): such a test has a new ID each run.
+func NamedAnew(testID string) bool { return runDependent.MatchString(testID) }
+
+// NamedAnewLine says that n of the tests listed over several runs are
+// named anew each run, which only a comparison pairs across runs.
+func NamedAnewLine(n int) string {
+	return fmt.Sprintf("%d of them are named anew each run (a pointer's address or a time in their names): each name counts apart here, and only compare pairs them across runs", n)
+}
+
 // runDependent matches what a test's name may hold that differs from run
 // to run: an address (six hex digits or more after 0x) and a time as %#v
 // prints it.

@@ -8,6 +8,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"evalrec.dev/analytics"
+	"evalrec.dev/compare"
 )
 
 type testsCmd struct {
@@ -51,15 +52,24 @@ func (c *testsCmd) Run(ctx context.Context, _ []string) error {
 	if err != nil {
 		return err
 	}
-	total := len(aggs)
+	total, all := len(aggs), aggs
 	if c.q.limit > 0 && len(aggs) > c.q.limit {
 		aggs = aggs[:c.q.limit]
 	}
+	anew := 0
+	for _, a := range all {
+		if compare.NamedAnew(a.TestID) {
+			anew++
+		}
+	}
 	if c.q.json {
-		return printJSON(c.env.stdout, map[string]any{"runs": len(runs), "total": total, "tests": aggs})
+		return printJSON(c.env.stdout, map[string]any{"runs": len(runs), "total": total, "named_anew": anew, "tests": aggs})
 	}
 	p := newPainter(c.env.stdout)
 	w := table(c.env.stdout)
+	if anew > 0 {
+		defer fmt.Fprintf(c.env.stdout, "\n%s\n", compare.NamedAnewLine(anew))
+	}
 	if len(aggs) < total {
 		fmt.Fprintf(c.env.stdout, "%d tests over the latest %d runs; the %d of highest average score (-limit 0 lists them all)\n\n", total, len(runs), len(aggs))
 	} else {
