@@ -31,7 +31,7 @@ type showCmd struct {
 
 func newShowCmd(env *environment) *showCmd {
 	c := &showCmd{env: env, fs: flag.NewFlagSet("show", flag.ContinueOnError)}
-	c.fs.BoolVar(&c.json, "json", false, "print JSON: the run and its test runs as stored")
+	c.fs.BoolVar(&c.json, "json", false, "print JSON: the run and its test runs as stored (with -failed, those that failed)")
 	c.fs.BoolVar(&c.output, "output", false, "print the output of failed tests")
 	c.fs.BoolVar(&c.failed, "failed", false, "list only the tests that failed or did not finish")
 	registerProject(c.fs, &c.project, &c.allProjects)
@@ -74,7 +74,12 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 		// The documents whole, as stored, a test run at a time: a run
 		// of 50,000 needs not be held.
 		return jsonout.WriteStreaming(c.env.stdout, jsonout.Object{{Key: "run", Value: r}}, "tests", func(emit func(any) error) error {
-			return conn.DB.EachTestRun(ctx, []model.ID{r.ID}, func(t *model.TestRun) error { return emit(t) })
+			return conn.DB.EachTestRun(ctx, []model.ID{r.ID}, func(t *model.TestRun) error {
+				if st := result.Status(t.Status); c.failed && st != result.Failed && st != result.Incomplete {
+					return nil
+				}
+				return emit(t)
+			})
 		})
 	}
 	// What the table shows, from the run's results: what went wrong first,
