@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"evalrec.dev/internal/jsonout"
+	"evalrec.dev/samples"
 	"evalrec.dev/store"
 )
 
@@ -51,14 +53,31 @@ func (c *historyCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	trs, err := conn.DB.TestHistory(ctx, args[0], store.HistoryFilter{Project: f.Project, Environment: f.Environment, Branch: f.Branch, Since: f.Since, Limit: f.Limit})
+	hf := store.HistoryFilter{Project: f.Project, Environment: f.Environment, Branch: f.Branch, Since: f.Since, Limit: f.Limit}
+	trs, err := conn.DB.TestHistory(ctx, args[0], hf)
 	if err != nil {
 		return err
 	}
 	var none error
 	if len(trs) == 0 {
-		// The same exit code with -json as without.
-		none = fmt.Errorf("no runs of test %q (evalrec tests lists the test IDs)", args[0])
+		// A test's name as go test knows it: its ID begins with a package.
+		named, err := testsNamed(ctx, conn.DB, f.Project, args[0])
+		if err != nil {
+			return err
+		}
+		switch len(named) {
+		case 0:
+			// The same exit code with -json as without.
+			none = fmt.Errorf("no runs of test %q (evalrec tests lists the test IDs)", args[0])
+		case 1:
+			fmt.Fprintf(c.env.stderr, "evalrec: %s is %s\n", args[0], named[0])
+			args[0] = named[0]
+			if trs, err = conn.DB.TestHistory(ctx, args[0], hf); err != nil {
+				return err
+			}
+		default:
+			none = fmt.Errorf("no runs of test %q, which names several tests: %s", args[0], brief(named, 5))
+		}
 	}
 	if c.q.json {
 		return errors.Join(printJSON(c.env.stdout, jsonout.Object{{Key: "test_id", Value: args[0]}, {Key: "history", Value: trs}}), none)
@@ -112,3 +131,25 @@ func (c *historyCmd) Run(ctx context.Context, args []string) error {
 
 // maxMetricColumns is how many metrics history shows as columns.
 const maxMetricColumns = 8
+
+// testsNamed returns the IDs of the tests of the latest runs of project
+// that are name in some package: a test as go test names it, TestX/sub,
+// whose ID is example.com/pkg.TestX/sub.
+func testsNamed(ctx context.Context, db *store.DB, project, name string) ([]string, error) {
+	runs, err := db.Runs(ctx, store.RunFilter{Project: project, Limit: 5})
+	if err != nil || len(runs) == 0 {
+		return nil, err
+	}
+	rs := &samples.Results{}
+	if err := db.ReadResults(ctx, store.IDs(runs), rs); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, t := range rs.Tests {
+		if strings.HasSuffix(t.TestID, "."+name) {
+			ids = append(ids, t.TestID)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
