@@ -134,10 +134,21 @@ func RenamedLine(n int) string {
 // run (see [Renamed]): such a test has a new ID each run.
 func NamedAnew(testID string) bool { return runDependent.MatchString(testID) }
 
-// NamedAnewLine says that n of the tests listed over several runs are
+// NamedAnewLine says that n of the tests read over several runs are
 // named anew each run, which only a comparison pairs across runs.
 func NamedAnewLine(n int) string {
-	return fmt.Sprintf("%d of them are named anew each run (a pointer's address or a time in their names): each name counts apart here, and only compare pairs them across runs", n)
+	return fmt.Sprintf("%d of the tests are named anew each run (a pointer's address or a time in their names): each name is a test of its own here, and only compare pairs them across runs", n)
+}
+
+// NamedAnewIn counts the tests of rs that are named anew each run.
+func NamedAnewIn(rs *samples.Results) int {
+	n := 0
+	for _, t := range rs.Tests {
+		if NamedAnew(t.TestID) {
+			n++
+		}
+	}
+	return n
 }
 
 // runDependent matches what a test's name may hold that differs from run

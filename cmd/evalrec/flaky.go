@@ -8,6 +8,8 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"evalrec.dev/analytics"
+	"evalrec.dev/compare"
+	"evalrec.dev/samples"
 )
 
 type flakyCmd struct {
@@ -58,16 +60,26 @@ func (c *flakyCmd) Run(ctx context.Context, _ []string) error {
 	if err != nil {
 		return err
 	}
-	found, blips, err := analytics.Health(runs, results, c.opt)
+	var read *samples.Results // the tables of every test read
+	found, blips, err := analytics.Health(runs, func(yield func(*samples.Results) error) error {
+		return results(func(rs *samples.Results) error { read = rs; return yield(rs) })
+	}, c.opt)
 	if err != nil {
 		return err
+	}
+	anew := 0
+	if read != nil {
+		anew = compare.NamedAnewIn(read)
 	}
 	total := len(found)
 	if c.q.limit > 0 && len(found) > c.q.limit {
 		found = found[:c.q.limit]
 	}
 	if c.q.json {
-		return printJSON(c.env.stdout, map[string]any{"runs": len(runs), "total": total, "tests": found, "blips": blips})
+		return printJSON(c.env.stdout, map[string]any{"runs": len(runs), "total": total, "tests": found, "blips": blips, "named_anew": anew})
+	}
+	if anew > 0 {
+		defer fmt.Fprintln(c.env.stdout, compare.NamedAnewLine(anew))
 	}
 	// A blip: tests that failed together once are no flaky tests.
 	defer func() {
