@@ -347,6 +347,9 @@ func TestARenamedTestIsSaidOnEveryView(t *testing.T) {
 	if _, body, _ := get(t, srv.URL+"/api/runs/latest"); !strings.Contains(body, `"renamed_tests": 1`) {
 		t.Errorf("/api/runs/latest: %s", body)
 	}
+	if _, body, _ := get(t, srv.URL+"/flaky"); !strings.Contains(body, html.EscapeString(compare.NamedAnewLine(2))) {
+		t.Errorf("/flaky does not say 2 tests are named anew each run:\n%s", body)
+	}
 	v, err := s.Report(ctx, "latest", ui.ReportOptions{Last: 30})
 	require(t, err)
 	var md bytes.Buffer

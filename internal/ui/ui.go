@@ -248,10 +248,11 @@ var funcs = template.FuncMap{
 	// score, num, signed and pval format a number, a *float64 or nil;
 	// what is missing, NaN or infinite shows as "–", never as Go's
 	// "%!f(*float64=…)" or "NaN".
-	"score":   func(v any) string { return formatNumber(v, "%.2f") },
-	"num":     func(v any) string { return formatNumber(v, "%.4g") },
-	"signed":  func(v any) string { return formatNumber(v, "%+.4g") },
-	"renamed": compare.RenamedLine,
+	"score":     func(v any) string { return formatNumber(v, "%.2f") },
+	"num":       func(v any) string { return formatNumber(v, "%.4g") },
+	"signed":    func(v any) string { return formatNumber(v, "%+.4g") },
+	"renamed":   compare.RenamedLine,
+	"namedAnew": compare.NamedAnewLine,
 	"said": func(name string) (string, error) {
 		if line, ok := said[name]; ok {
 			return line, nil

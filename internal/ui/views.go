@@ -576,6 +576,9 @@ type FlakyView struct {
 	Blips []analytics.Blip `json:"blips"`
 	// MinSamples is how many results of a test a verdict needs.
 	MinSamples int `json:"min_samples"`
+	// NamedAnew counts the tests read whose name changes each run, which
+	// no verdict can follow.
+	NamedAnew int `json:"named_anew"`
 }
 
 func (s *Server) flaky(r *http.Request) (any, error) {
@@ -594,9 +597,17 @@ func (s *Server) flaky(r *http.Request) (any, error) {
 
 // flakyView computes the flaky view of runs.
 func (s *Server) flakyView(ctx context.Context, runs []model.EvaluationRun) (any, error) {
-	found, blips, err := analytics.Health(runs, s.db.Results(ctx, store.IDs(runs)), analytics.FlakyOptions{})
+	results := s.db.Results(ctx, store.IDs(runs))
+	var read *samples.Results // the tables of every test read
+	found, blips, err := analytics.Health(runs, func(yield func(*samples.Results) error) error {
+		return results(func(rs *samples.Results) error { read = rs; return yield(rs) })
+	}, analytics.FlakyOptions{})
 	if err != nil {
 		return nil, err
+	}
+	anew := 0
+	if read != nil {
+		anew = compare.NamedAnewIn(read)
 	}
 	if found == nil {
 		found = []analytics.TestHealth{}
@@ -604,7 +615,7 @@ func (s *Server) flakyView(ctx context.Context, runs []model.EvaluationRun) (any
 	if blips == nil {
 		blips = []analytics.Blip{}
 	}
-	return FlakyView{Runs: len(runs), Tests: found, Blips: blips, MinSamples: analytics.FlakyOptions{}.WithDefaults().MinSamples}, nil
+	return FlakyView{Runs: len(runs), Tests: found, Blips: blips, MinSamples: analytics.FlakyOptions{}.WithDefaults().MinSamples, NamedAnew: anew}, nil
 }
 
 // ConfigsView lists configurations.
