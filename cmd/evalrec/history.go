@@ -132,9 +132,9 @@ func (c *historyCmd) Run(ctx context.Context, args []string) error {
 // maxMetricColumns is how many metrics history shows as columns.
 const maxMetricColumns = 8
 
-// testsNamed returns the IDs of the tests of the latest runs of project
-// that are name in some package: a test as go test names it, TestX/sub,
-// whose ID is example.com/pkg.TestX/sub.
+// testsNamed returns the IDs of the tests of the latest 5 runs of project
+// that go test names name in their package: TestX/sub is the test
+// example.com/pkg.TestX/sub.
 func testsNamed(ctx context.Context, db *store.DB, project, name string) ([]string, error) {
 	runs, err := db.Runs(ctx, store.RunFilter{Project: project, Limit: 5})
 	if err != nil || len(runs) == 0 {
